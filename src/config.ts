@@ -1,0 +1,37 @@
+/**
+ * Deployment settings read from `Env` (wrangler.toml `[vars]`), parsed once per isolate.
+ */
+
+import type { WaitLimits } from "./http/query.ts";
+import { parseGoDuration } from "./json/go-time.ts";
+
+/** Nomad's default and maximum blocking wait: 300 s. */
+const NOMAD_MAX_QUERY_MS = 300_000;
+
+const LOCATION_HINTS = new Set(["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"]);
+
+export interface Config {
+  /** Region name -> Durable Object location hint (undefined: let the runtime place it). */
+  regions: Map<string, DurableObjectLocationHint | undefined>;
+  defaultRegion: string;
+  wait: WaitLimits;
+}
+
+let cached: { env: Env; config: Config } | undefined;
+
+export function config(env: Env): Config {
+  if (cached?.env === env) return cached.config;
+  const regions = new Map<string, DurableObjectLocationHint | undefined>();
+  for (const [name, hint] of Object.entries(env.REGIONS as Record<string, string>)) {
+    regions.set(name, LOCATION_HINTS.has(hint) ? (hint as DurableObjectLocationHint) : undefined);
+  }
+  const maxNanos = parseGoDuration(env.MAX_QUERY_TIME);
+  const maxMs = maxNanos !== undefined && maxNanos > 0n ? Number(maxNanos / 1_000_000n) : NOMAD_MAX_QUERY_MS;
+  const result: Config = {
+    regions,
+    defaultRegion: env.DEFAULT_REGION,
+    wait: { maxMs, defaultMs: Math.min(NOMAD_MAX_QUERY_MS, maxMs) },
+  };
+  cached = { env, config: result };
+  return result;
+}

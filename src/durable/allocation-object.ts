@@ -1,0 +1,188 @@
+/**
+ * One allocation per Durable Object: its document in SQLite, its index clock, and the waiters of
+ * blocking queries, which live in memory and are woken by writes (never by polling).
+ *
+ * Indexes are a hybrid logical clock in milliseconds: each change takes
+ * max(last index + 1, now in ms). That keeps ModifyIndex strictly increasing across writes,
+ * deletes and restarts (the last index is stored), never 0, and roughly comparable across
+ * allocations, so a region-wide index can later be derived the same way (docs/architecture.md).
+ */
+import { DurableObject } from "cloudflare:workers";
+import { applyTaskEvents, type TaskEventUpdate } from "../domain/task-state.ts";
+import { CodedError } from "../http/errors.ts";
+import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
+import { nowUnixNanos } from "../json/go-time.ts";
+import { migrate } from "./migrations.ts";
+
+/** What a read returns: the encoded document (when the allocation exists) and its index. */
+export interface ReadResult {
+  index: number;
+  body: string | null;
+}
+
+export interface ReadQuery {
+  /** Block while the allocation's index is <= this (decimal uint64); "0" answers at once. */
+  minIndex: string;
+  /** How long to block at most, jitter included. */
+  waitMs: number;
+  pretty: boolean;
+}
+
+export interface AllocationKey {
+  region: string;
+  id: string;
+}
+
+/** A write either succeeds with its index or fails with a client error (coded errors do not cross RPC). */
+export type WriteOutcome = { ok: true; index: number } | { ok: false; status: number; message: string };
+
+interface Document {
+  index: number;
+  compact: string;
+  pretty?: string;
+}
+
+interface Waiter {
+  minIndex: bigint;
+  release: () => void;
+}
+
+/** Index reported when the allocation never existed here: Nomad clients treat 0 as "do not block". */
+const NEVER_WRITTEN_INDEX = 1;
+
+export class AllocationObject extends DurableObject<Env> {
+  #doc: Document | null = null;
+  #lastIndex = 0;
+  readonly #waiters = new Set<Waiter>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage.sql);
+      this.#load();
+    });
+  }
+
+  #load(): void {
+    const sql = this.ctx.storage.sql;
+    const clock = sql.exec<{ last_index: number }>("SELECT last_index FROM index_clock").toArray()[0];
+    this.#lastIndex = clock?.last_index ?? 0;
+    const row = sql.exec<{ body: string; modify_index: number }>("SELECT body, modify_index FROM allocation").toArray()[0];
+    this.#doc = row ? { index: row.modify_index, compact: row.body } : null;
+  }
+
+  /** The next index of the hybrid logical clock. */
+  #nextIndex(): number {
+    return Math.max(this.#lastIndex + 1, Date.now());
+  }
+
+  /** Persists a new state (or a deletion) atomically, then wakes the waiters it satisfies. */
+  #commit(key: AllocationKey, index: number, document: JsonObject | null): WriteOutcome {
+    const compact = document ? encodeJson(document) : null;
+    this.ctx.storage.transactionSync(() => {
+      const sql = this.ctx.storage.sql;
+      sql.exec(
+        "INSERT INTO index_clock (singleton, last_index) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index",
+        index,
+      );
+      if (compact === null) sql.exec("DELETE FROM allocation");
+      else
+        sql.exec(
+          `INSERT INTO allocation (singleton, id, region, body, modify_index) VALUES (1, ?, ?, ?, ?)
+           ON CONFLICT (singleton) DO UPDATE SET id = excluded.id, region = excluded.region, body = excluded.body, modify_index = excluded.modify_index`,
+          key.id,
+          key.region,
+          compact,
+          index,
+        );
+    });
+    this.#lastIndex = index;
+    this.#doc = compact === null ? null : { index, compact };
+    // Released waiters answer after the output gate opens, i.e. once this write is durable.
+    for (const waiter of this.#waiters) {
+      if (waiter.minIndex < BigInt(index)) waiter.release();
+    }
+    return { ok: true, index };
+  }
+
+  #current(): JsonObject | null {
+    if (!this.#doc) return null;
+    const parsed = parseJson(this.#doc.compact, { maxDepth: 256 });
+    return isJsonObject(parsed) ? parsed : null;
+  }
+
+  #snapshot(pretty: boolean): ReadResult {
+    const doc = this.#doc;
+    if (!doc) return { index: Math.max(this.#lastIndex, NEVER_WRITTEN_INDEX), body: null };
+    if (!pretty) return { index: doc.index, body: doc.compact };
+    // Encoded once per index and shared by every pretty reader.
+    doc.pretty ??= encodeJson(parseJson(doc.compact, { maxDepth: 256 }), true);
+    return { index: doc.index, body: doc.pretty };
+  }
+
+  /**
+   * Reads the allocation, blocking Nomad-style: when `minIndex` > 0 and the allocation's index is
+   * not above it, wait until a write moves it past `minIndex`, the wait runs out, or the caller
+   * goes away (`signal`). Either way the answer is the state at that moment.
+   */
+  async read(query: ReadQuery, signal?: AbortSignal): Promise<ReadResult> {
+    const minIndex = BigInt(query.minIndex);
+    if (minIndex === 0n || BigInt(this.#snapshot(false).index) > minIndex) return this.#snapshot(query.pretty);
+    if (!signal?.aborted) {
+      await new Promise<void>((resolve) => {
+        const waiter: Waiter = { minIndex, release: () => finish() };
+        const timer = setTimeout(() => finish(), query.waitMs);
+        const finish = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", finish);
+          this.#waiters.delete(waiter);
+          resolve();
+        };
+        signal?.addEventListener("abort", finish);
+        this.#waiters.add(waiter);
+      });
+    }
+    return this.#snapshot(query.pretty);
+  }
+
+  /** Creates or replaces the allocation. `document` is a validated, normalized Allocation (JSON text). */
+  put(key: AllocationKey, document: string, keepTaskStates: boolean): WriteOutcome {
+    const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
+    const current = this.#current();
+    if (keepTaskStates) next.TaskStates = current?.TaskStates ?? null;
+    const index = this.#nextIndex();
+    next.ID = key.id;
+    next.CreateIndex = current?.CreateIndex ?? JsonNumber.of(index);
+    next.ModifyIndex = JsonNumber.of(index);
+    next.AllocModifyIndex = JsonNumber.of(index);
+    const createTime = next.CreateTime instanceof JsonNumber ? next.CreateTime.toBigInt() : 0n;
+    if (createTime === 0n) next.CreateTime = current?.CreateTime ?? JsonNumber.of(nowUnixNanos());
+    return this.#commit(key, index, next);
+  }
+
+  /** Applies a batch of task events as one change. `updates` is a validated TaskEventUpdate[] (JSON text). */
+  appendTaskEvents(key: AllocationKey, updates: string): WriteOutcome {
+    const allocation = this.#current();
+    if (!allocation) return { ok: false, status: 404, message: "alloc not found" };
+    try {
+      applyTaskEvents(allocation, parseJson(updates, { maxDepth: 256 }) as unknown as TaskEventUpdate[], nowUnixNanos());
+    } catch (error) {
+      if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
+      throw error;
+    }
+    const index = this.#nextIndex();
+    allocation.ModifyIndex = JsonNumber.of(index);
+    return this.#commit(key, index, allocation);
+  }
+
+  /** Garbage-collects the allocation; its index clock survives so later reads report a larger index. */
+  remove(key: AllocationKey): WriteOutcome {
+    if (!this.#doc) return { ok: false, status: 404, message: "alloc not found" };
+    return this.#commit(key, this.#nextIndex(), null);
+  }
+
+  /** Live counters for tests and benchmarks. */
+  stats(): { waiters: number; index: number } {
+    return { waiters: this.#waiters.size, index: this.#snapshot(false).index };
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * The one place that turns (region, allocation id) into a Durable Object stub. Callers must have
+ * validated both first: no object is ever addressed for a junk region or id.
+ */
+import type { Config } from "../config.ts";
+
+export function allocationStub(env: Env, cfg: Config, region: string, uuid: string) {
+  const namespace = env.ALLOCATIONS;
+  const id = namespace.idFromName(`${region}/${uuid}`);
+  const locationHint = cfg.regions.get(region);
+  return locationHint ? namespace.get(id, { locationHint }) : namespace.get(id);
+}

@@ -1,0 +1,111 @@
+/**
+ * `/v1/allocation/<alloc_id>`: the Nomad read (with blocking queries) and the agent writes.
+ * Handlers parse in Nomad's order (query, region, id), call the allocation's Durable Object, and
+ * return a Response or throw a CodedError.
+ */
+import { type Config, config } from "../config.ts";
+import { type AllocId, parseAllocId } from "../domain/alloc-id.ts";
+import { normalizeAs } from "../domain/validate.ts";
+import type { WriteOutcome } from "../durable/allocation-object.ts";
+import { allocationStub } from "../durable/stub.ts";
+import { requireManagementToken } from "../http/auth.ts";
+import { readJsonBody } from "../http/body.ts";
+import { CodedError, ErrorText } from "../http/errors.ts";
+import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
+import { jitterMs, parseIndex, parsePretty, parseStale, parseWait } from "../http/query.ts";
+import { parseRegion } from "../http/region.ts";
+import { encodeJson, isJsonObject, JsonNumber, type JsonObject } from "../json/codec.ts";
+
+/** The routed request: itty fills `params` from the route pattern. */
+export interface RoutedRequest extends Request {
+  params: Record<string, string | undefined>;
+}
+
+/** Server-owned fields: whatever a writer sends for them is ignored. */
+const SERVER_OWNED = ["CreateIndex", "ModifyIndex", "AllocModifyIndex"];
+
+function notFound(index: number): never {
+  throw new CodedError(404, ErrorText.allocNotFound, queryMetaHeaders(index));
+}
+
+function writeResponse(outcome: WriteOutcome): Response {
+  if (!outcome.ok) throw new CodedError(outcome.status, outcome.message);
+  return new Response(encodeJson({ Index: JsonNumber.of(outcome.index) }), {
+    headers: { ...JSON_HEADERS, "X-Nomad-Index": String(outcome.index) },
+  });
+}
+
+/** Resolves region and id for a write; an id that cannot name an allocation is a 404 at once. */
+function writeTarget(request: RoutedRequest, cfg: Config): { region: string; alloc: AllocId } {
+  const region = parseRegion(new URL(request.url).searchParams, cfg);
+  const alloc = parseAllocId(request.params.alloc_id ?? "");
+  if (!alloc) notFound(1);
+  return { region, alloc };
+}
+
+export async function getAllocation(request: RoutedRequest, env: Env): Promise<Response> {
+  const cfg = config(env);
+  const params = new URL(request.url).searchParams;
+  const waitMs = parseWait(params.get("wait"), cfg.wait);
+  const minIndex = parseIndex(params.get("index"));
+  parseStale(params);
+  const pretty = parsePretty(params);
+  const region = parseRegion(params, cfg);
+  const alloc = parseAllocId(request.params.alloc_id ?? "");
+  if (!alloc) notFound(1);
+
+  const query = { minIndex: minIndex.toString(), waitMs: waitMs + jitterMs(waitMs), pretty };
+  let result: Awaited<ReturnType<ReturnType<typeof allocationStub>["read"]>>;
+  try {
+    result = await allocationStub(env, cfg, region, alloc.uuid).read(query, request.signal);
+  } catch (error) {
+    // The object was reset mid-wait (deploy, eviction): answer with the current state instead,
+    // from a fresh stub. A blocking query may always return early; clients re-poll.
+    if (minIndex === 0n) throw error;
+    console.warn("blocking read interrupted; answering current state", error);
+    result = await allocationStub(env, cfg, region, alloc.uuid).read({ ...query, minIndex: "0" });
+  }
+  if (result.body === null) notFound(result.index);
+  return new Response(result.body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(result.index) } });
+}
+
+export async function putAllocation(request: RoutedRequest, env: Env): Promise<Response> {
+  await requireManagementToken(request, env);
+  const cfg = config(env);
+  const { region, alloc } = writeTarget(request, cfg);
+  const body = await readJsonBody(request);
+  if (!isJsonObject(body)) throw new CodedError(400, "invalid field Allocation: expected object");
+  if ("ID" in body) {
+    const id = typeof body.ID === "string" ? parseAllocIdOrNull(body.ID) : null;
+    if (id?.uuid !== alloc.uuid) throw new CodedError(400, `invalid field Allocation.ID: does not match the path ID ${alloc.uuid}`);
+  }
+  for (const field of SERVER_OWNED) delete body[field];
+  const keepTaskStates = !("TaskStates" in body);
+  const document = normalizeAs("Allocation", body) as JsonObject;
+  const stub = allocationStub(env, cfg, region, alloc.uuid);
+  return writeResponse(await stub.put({ region, id: alloc.uuid }, encodeJson(document), keepTaskStates));
+}
+
+function parseAllocIdOrNull(text: string): AllocId | null {
+  try {
+    return parseAllocId(encodeURIComponent(text));
+  } catch {
+    return null;
+  }
+}
+
+export async function postTaskEvents(request: RoutedRequest, env: Env): Promise<Response> {
+  await requireManagementToken(request, env);
+  const cfg = config(env);
+  const { region, alloc } = writeTarget(request, cfg);
+  const body = normalizeAs("TaskEventsRequest", await readJsonBody(request)) as JsonObject;
+  const stub = allocationStub(env, cfg, region, alloc.uuid);
+  return writeResponse(await stub.appendTaskEvents({ region, id: alloc.uuid }, encodeJson(body.Events ?? [])));
+}
+
+export async function deleteAllocation(request: RoutedRequest, env: Env): Promise<Response> {
+  await requireManagementToken(request, env);
+  const cfg = config(env);
+  const { region, alloc } = writeTarget(request, cfg);
+  return writeResponse(await allocationStub(env, cfg, region, alloc.uuid).remove({ region, id: alloc.uuid }));
+}

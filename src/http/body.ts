@@ -1,0 +1,52 @@
+/**
+ * Reads a request body with a hard byte cap enforced while reading, so neither a lying
+ * Content-Length nor an endless chunked body can make the Worker buffer more than the cap.
+ */
+import { JsonSyntaxError, type JsonValue, parseJson } from "../json/codec.ts";
+import { CodedError, ErrorText } from "./errors.ts";
+
+/** 1 MiB: far below platform limits, far above any real allocation or event batch. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export async function readBody(request: Request, cap: number = MAX_BODY_BYTES): Promise<Uint8Array> {
+  const declared = request.headers.get("Content-Length");
+  if (declared !== null && Number(declared) > cap) throw new CodedError(413, ErrorText.requestTooLarge);
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > cap) {
+      await reader.cancel();
+      throw new CodedError(413, ErrorText.requestTooLarge);
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+/** Reads and decodes a JSON body; malformed JSON or invalid UTF-8 is a 400. */
+export async function readJsonBody(request: Request): Promise<JsonValue> {
+  const bytes = await readBody(request);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new CodedError(400, "failed to decode body: invalid UTF-8");
+  }
+  try {
+    return parseJson(text);
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) throw new CodedError(400, `failed to decode body: ${error.message}`);
+    throw error;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Errors as Nomad's HTTP layer writes them: a status code and a plain-text body (no JSON envelope,
+ * no trailing newline). Handlers throw `CodedError`; `errorResponse` is the one place that turns
+ * any thrown value into a response.
+ */
+export class CodedError extends Error {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  constructor(status: number, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+/** Fixed error texts, worded exactly as Nomad words them. */
+export const ErrorText = {
+  allocNotFound: "alloc not found",
+  invalidMethod: "Invalid method",
+  invalidIndex: "Invalid index",
+  invalidWait: "Invalid wait time",
+  noRegionPath: "No path to region",
+  permissionDenied: "Permission denied",
+  pageNotFound: "404 page not found",
+  requestTooLarge: "Request body too large",
+  internal: "Internal error",
+} as const;
+
+/** Headers every error carries besides the ones a handler attached. */
+const TEXT_HEADERS = { "Content-Type": "text/plain; charset=utf-8", Vary: "Accept-Encoding" };
+
+export function errorResponse(error: unknown): Response {
+  if (error instanceof CodedError) {
+    return new Response(error.message, { status: error.status, headers: { ...TEXT_HEADERS, ...error.headers } });
+  }
+  // Never leak internals: log them, answer a fixed text.
+  console.error("unhandled error", error);
+  return new Response(ErrorText.internal, { status: 500, headers: TEXT_HEADERS });
+}

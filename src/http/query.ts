@@ -1,0 +1,70 @@
+/**
+ * Tiny pure parsers for Nomad's query parameters. Each returns the parsed value, or throws a
+ * 400 `CodedError` with Nomad's text for malformed input.
+ */
+import { parseGoDuration } from "../json/go-time.ts";
+import { CodedError, ErrorText } from "./errors.ts";
+
+const UINT64_MAX = (1n << 64n) - 1n;
+
+/** `?index`: uint64 in base 10 (Go's strconv.ParseUint). Absent or empty means 0 (no blocking). */
+export function parseIndex(raw: string | null): bigint {
+  if (raw === null || raw === "") return 0n;
+  if (!/^\d+$/.test(raw)) throw new CodedError(400, ErrorText.invalidIndex);
+  const value = BigInt(raw);
+  if (value > UINT64_MAX) throw new CodedError(400, ErrorText.invalidIndex);
+  return value;
+}
+
+export interface WaitLimits {
+  /** Default wait when `wait` is absent or <= 0, in milliseconds. */
+  defaultMs: number;
+  /** Upper clamp, in milliseconds. */
+  maxMs: number;
+}
+
+/**
+ * `?wait`: Go duration syntax. Absent, empty, or <= 0 means the default; above the maximum is
+ * clamped. Returns whole milliseconds (sub-millisecond waits round up so they still block).
+ */
+export function parseWait(raw: string | null, limits: WaitLimits): number {
+  if (raw === null || raw === "") return limits.defaultMs;
+  const nanos = parseGoDuration(raw);
+  if (nanos === undefined) throw new CodedError(400, ErrorText.invalidWait);
+  if (nanos <= 0n) return limits.defaultMs;
+  const ms = (nanos + 999_999n) / 1_000_000n;
+  return ms > BigInt(limits.maxMs) ? limits.maxMs : Number(ms);
+}
+
+/** Random extra wait in [0, wait/16), as Nomad's JitterFraction, to spread synchronized re-polls. */
+export function jitterMs(waitMs: number, random: () => number = Math.random): number {
+  return Math.floor(random() * (waitMs / 16));
+}
+
+/** `?pretty`: present with any value other than `0` turns pretty-printing on (Nomad's rule). */
+export function parsePretty(params: URLSearchParams): boolean {
+  return params.has("pretty") && params.get("pretty") !== "0";
+}
+
+/**
+ * Go's strconv.ParseBool. Returns undefined when the text is not a boolean, so each caller can
+ * word its own error.
+ */
+export function parseGoBool(raw: string): boolean | undefined {
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(raw)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(raw)) return false;
+  return undefined;
+}
+
+/**
+ * `?stale`: accepted for compatibility; this server has no leader to forward to, so every read is
+ * already answered locally. As on Nomad main, an empty value means true and a bad value is a 400.
+ */
+export function parseStale(params: URLSearchParams): boolean {
+  const raw = params.get("stale");
+  if (raw === null) return false;
+  if (raw === "") return true;
+  const value = parseGoBool(raw);
+  if (value === undefined) throw new CodedError(400, "Expect `true` or `false` for `stale` query string parameter");
+  return value;
+}

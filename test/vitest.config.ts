@@ -1,0 +1,32 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/** The write token the in-runtime tests use (the black-box suite sets its own). */
+export const TEST_MANAGEMENT_TOKEN = "test-management-token";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // Everything that runs inside workerd: the Worker, the Durable Object, and the pure modules.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { MANAGEMENT_TOKEN: TEST_MANAGEMENT_TOKEN } },
+          }),
+        ],
+        test: { name: "workers", include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"], testTimeout: 20_000 },
+      },
+      {
+        // Black-box: a real `wrangler dev` over HTTP, and the generated-artefact drift checks.
+        test: {
+          name: "blackbox",
+          include: ["test/blackbox/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
