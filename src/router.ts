@@ -3,7 +3,7 @@
  */
 import { Router } from "itty-router";
 import { parseAllocId } from "./domain/alloc-id.ts";
-import { deleteAllocation, getAllocation, postTaskEvents, putAllocation, type RoutedRequest } from "./handlers/allocation.ts";
+import { ALLOCATION_PREFIX, deleteAllocation, getAllocation, postTaskEvents, putAllocation, type RoutedRequest } from "./handlers/allocation.ts";
 import { CodedError, ErrorText, errorResponse } from "./http/errors.ts";
 
 const invalidMethod = () => {
@@ -11,21 +11,20 @@ const invalidMethod = () => {
 };
 
 export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: errorResponse })
-  // Go's ServeMux redirects the subtree root without its slash.
-  .all("/v1/allocation", () => new Response(null, { status: 301, headers: { Location: "/v1/allocation/" } }))
   .get("/v1/allocation/:alloc_id", getAllocation)
   .put("/v1/allocation/:alloc_id", putAllocation)
   .delete("/v1/allocation/:alloc_id", deleteAllocation)
   .all("/v1/allocation/:alloc_id", invalidMethod)
   .post("/v1/allocation/:alloc_id/task-events", postTaskEvents)
   .all("/v1/allocation/:alloc_id/task-events", invalidMethod)
-  // Empty ids and extra path segments: Nomad takes the whole rest of the path as the id.
-  .all("/v1/allocation/*", (request) => {
-    if (!["GET", "PUT", "DELETE"].includes(request.method)) invalidMethod();
-    parseAllocId(new URL(request.url).pathname.slice("/v1/allocation/".length));
-    // Unreachable in practice: such a path never parses as an id.
-    throw new CodedError(404, ErrorText.pageNotFound);
-  })
-  .all("*", () => {
+  .all("*", (request) => {
+    const { pathname } = new URL(request.url);
+    // Go's ServeMux redirects the subtree root without its slash.
+    if (pathname === "/v1/allocation") return new Response(null, { status: 301, headers: { Location: "/v1/allocation/" } });
+    // Empty ids and extra path segments: Nomad takes the whole rest of the path as the id.
+    if (pathname.startsWith(ALLOCATION_PREFIX)) {
+      if (!["GET", "PUT", "DELETE"].includes(request.method)) invalidMethod();
+      parseAllocId(pathname.slice(ALLOCATION_PREFIX.length));
+    }
     throw new CodedError(404, ErrorText.pageNotFound);
   });

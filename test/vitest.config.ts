@@ -1,8 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-
-/** The write token the in-runtime tests use (the black-box suite sets its own). */
-export const TEST_MANAGEMENT_TOKEN = "test-management-token";
+import { TEST_MANAGEMENT_TOKEN } from "./support/constants.ts";
 
 export default defineConfig({
   test: {

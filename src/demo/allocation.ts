@@ -89,6 +89,6 @@ export const DEMO_ALLOCATION_JSON = JSON.stringify({
 
 /** Received, set up, started: StartedAt becomes 2017-03-31T22:51:40.248633594Z as on the seed page. */
 export const DEMO_TASK_EVENTS_JSON = `{"Events":[
-{"Task":"redis","Event":{"Type":"Received","Time":1490999490118537711}},
-{"Task":"redis","Event":{"Type":"Task Setup","Time":1490999490118913447,"Message":"Building Task Directory"}},
-{"Task":"redis","Event":{"Type":"Started","Time":1490999500248633594}}]}`;
+{"Task":"redis","Event":{"Type":"Received","Time":1490999500248633594}},
+{"Task":"redis","Event":{"Type":"Task Setup","Time":1491000689118913447,"Message":"Building Task Directory"}},
+{"Task":"redis","Event":{"Type":"Started","Time":1491000700248633594}}]}`;

@@ -21,6 +21,17 @@ export interface RoutedRequest extends Request {
   params: Record<string, string | undefined>;
 }
 
+export const ALLOCATION_PREFIX = "/v1/allocation/";
+
+/**
+ * The raw id text of the path: everything after the prefix, minus a known sub-resource. Taken from
+ * the path itself (not the route's parameter) so a trailing slash stays part of the id, as in Nomad.
+ */
+function rawAllocId(request: Request, subResource = ""): string {
+  const rest = new URL(request.url).pathname.slice(ALLOCATION_PREFIX.length);
+  return subResource && rest.endsWith(subResource) ? rest.slice(0, -subResource.length) : rest;
+}
+
 /** Server-owned fields: whatever a writer sends for them is ignored. */
 const SERVER_OWNED = ["CreateIndex", "ModifyIndex", "AllocModifyIndex"];
 
@@ -36,9 +47,9 @@ function writeResponse(outcome: WriteOutcome): Response {
 }
 
 /** Resolves region and id for a write; an id that cannot name an allocation is a 404 at once. */
-function writeTarget(request: RoutedRequest, cfg: Config): { region: string; alloc: AllocId } {
+function writeTarget(request: RoutedRequest, cfg: Config, subResource = ""): { region: string; alloc: AllocId } {
   const region = parseRegion(new URL(request.url).searchParams, cfg);
-  const alloc = parseAllocId(request.params.alloc_id ?? "");
+  const alloc = parseAllocId(rawAllocId(request, subResource));
   if (!alloc) notFound(1);
   return { region, alloc };
 }
@@ -51,7 +62,7 @@ export async function getAllocation(request: RoutedRequest, env: Env): Promise<R
   parseStale(params);
   const pretty = parsePretty(params);
   const region = parseRegion(params, cfg);
-  const alloc = parseAllocId(request.params.alloc_id ?? "");
+  const alloc = parseAllocId(rawAllocId(request));
   if (!alloc) notFound(1);
 
   const query = { minIndex: minIndex.toString(), waitMs: waitMs + jitterMs(waitMs), pretty };
@@ -97,7 +108,7 @@ function parseAllocIdOrNull(text: string): AllocId | null {
 export async function postTaskEvents(request: RoutedRequest, env: Env): Promise<Response> {
   await requireManagementToken(request, env);
   const cfg = config(env);
-  const { region, alloc } = writeTarget(request, cfg);
+  const { region, alloc } = writeTarget(request, cfg, "/task-events");
   const body = normalizeAs("TaskEventsRequest", await readJsonBody(request)) as JsonObject;
   const stub = allocationStub(env, cfg, region, alloc.uuid);
   return writeResponse(await stub.appendTaskEvents({ region, id: alloc.uuid }, encodeJson(body.Events ?? [])));

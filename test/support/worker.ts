@@ -1,0 +1,58 @@
+/**
+ * Helpers for tests that run inside workerd: requests go through the real Worker entry
+ * (`exports.default.fetch`) and on to real Durable Objects.
+ */
+import { exports } from "cloudflare:workers";
+import { DEMO_ALLOCATION_JSON, DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
+import { type JsonObject, encodeJson, parseJson } from "../../src/json/codec.ts";
+import { TEST_MANAGEMENT_TOKEN } from "./constants.ts";
+
+export const ORIGIN = "http://alloc.test";
+export const TOKEN = TEST_MANAGEMENT_TOKEN;
+
+export function call(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`${ORIGIN}${path}`, init));
+}
+
+export function write(method: string, path: string, body?: string, token: string | null = TOKEN): Promise<Response> {
+  const headers: Record<string, string> = token === null ? {} : { "X-Nomad-Token": token };
+  return call(path, { method, body, headers });
+}
+
+/** A fresh random allocation id, so tests never share an object. */
+export function newAllocId(): string {
+  return crypto.randomUUID();
+}
+
+/** The demo allocation re-keyed to `id`, with optional top-level overrides (raw JSON values). */
+export function allocationJson(id: string, overrides: Record<string, string> = {}): string {
+  const allocation = parseJson(DEMO_ALLOCATION_JSON.replace(DEMO_ALLOC_ID, id)) as JsonObject;
+  for (const [key, rawValue] of Object.entries(overrides)) allocation[key] = parseJson(rawValue);
+  return encodeJson(allocation);
+}
+
+export async function createAllocation(id: string = newAllocId(), region?: string): Promise<{ id: string; index: number }> {
+  const query = region ? `?region=${region}` : "";
+  const response = await write("PUT", `/v1/allocation/${id}${query}`, allocationJson(id));
+  if (response.status !== 200) throw new Error(`create failed: ${response.status} ${await response.text()}`);
+  const { Index } = (await response.json()) as { Index: number };
+  return { id, index: Index };
+}
+
+export async function postEvents(id: string, events: string, region?: string): Promise<Response> {
+  const query = region ? `?region=${region}` : "";
+  return write("POST", `/v1/allocation/${id}/task-events${query}`, `{"Events":[${events}]}`);
+}
+
+export function indexOf(response: Response): number {
+  return Number(response.headers.get("X-Nomad-Index"));
+}
+
+/** Asserts the Nomad query meta headers and returns the index. */
+export function expectMeta(response: Response): number {
+  const index = indexOf(response);
+  if (!(index >= 1)) throw new Error(`bad X-Nomad-Index ${response.headers.get("X-Nomad-Index")}`);
+  if (response.headers.get("X-Nomad-KnownLeader") !== "true") throw new Error("X-Nomad-KnownLeader missing");
+  if (response.headers.get("X-Nomad-LastContact") !== "0") throw new Error("X-Nomad-LastContact missing");
+  return index;
+}
