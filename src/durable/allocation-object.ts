@@ -53,6 +53,8 @@ const NEVER_WRITTEN_INDEX = 1;
 export class AllocationObject extends DurableObject<Env> {
   #doc: Document | null = null;
   #lastIndex = 0;
+  /** How many times a document was encoded: once per index (plus once for pretty), never per waiter. */
+  #encodes = 0;
   readonly #waiters = new Set<Waiter>();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -79,6 +81,7 @@ export class AllocationObject extends DurableObject<Env> {
   /** Persists a new state (or a deletion) atomically, then wakes the waiters it satisfies. */
   #commit(key: AllocationKey, index: number, document: JsonObject | null): WriteOutcome {
     const compact = document ? encodeJson(document) : null;
+    if (compact !== null) this.#encodes++;
     this.ctx.storage.transactionSync(() => {
       const sql = this.ctx.storage.sql;
       sql.exec(
@@ -116,7 +119,10 @@ export class AllocationObject extends DurableObject<Env> {
     if (!doc) return { index: Math.max(this.#lastIndex, NEVER_WRITTEN_INDEX), body: null };
     if (!pretty) return { index: doc.index, body: doc.compact };
     // Encoded once per index and shared by every pretty reader.
-    doc.pretty ??= encodeJson(parseJson(doc.compact, { maxDepth: 256 }), true);
+    if (doc.pretty === undefined) {
+      doc.pretty = encodeJson(parseJson(doc.compact, { maxDepth: 256 }), true);
+      this.#encodes++;
+    }
     return { index: doc.index, body: doc.pretty };
   }
 
@@ -182,7 +188,7 @@ export class AllocationObject extends DurableObject<Env> {
   }
 
   /** Live counters for tests and benchmarks. */
-  stats(): { waiters: number; index: number } {
-    return { waiters: this.#waiters.size, index: this.#snapshot(false).index };
+  stats(): { waiters: number; index: number; encodes: number } {
+    return { waiters: this.#waiters.size, index: this.#snapshot(false).index, encodes: this.#encodes };
   }
 }

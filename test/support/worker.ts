@@ -2,7 +2,9 @@
  * Helpers for tests that run inside workerd: requests go through the real Worker entry
  * (`exports.default.fetch`) and on to real Durable Objects.
  */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { config } from "../../src/config.ts";
+import { allocationStub } from "../../src/durable/stub.ts";
 import { DEMO_ALLOCATION_JSON, DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
 import { type JsonObject, encodeJson, parseJson } from "../../src/json/codec.ts";
 import { TEST_MANAGEMENT_TOKEN } from "./constants.ts";
@@ -55,4 +57,18 @@ export function expectMeta(response: Response): number {
   if (response.headers.get("X-Nomad-KnownLeader") !== "true") throw new Error("X-Nomad-KnownLeader missing");
   if (response.headers.get("X-Nomad-LastContact") !== "0") throw new Error("X-Nomad-LastContact missing");
   return index;
+}
+
+/** The allocation's Durable Object, addressed exactly as the Worker addresses it. */
+export function objectFor(id: string, region = "global") {
+  return allocationStub(env, config(env), region, id);
+}
+
+/** Resolves once the object has `count` parked waiters (polling only the test's own view). */
+export async function untilWaiters(id: string, count: number, region = "global"): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await objectFor(id, region).stats()).waiters !== count) {
+    if (Date.now() > deadline) throw new Error(`never reached ${count} waiters`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }

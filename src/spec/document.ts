@@ -1,0 +1,377 @@
+/**
+ * The OpenAPI 3.1 document of this API, built in code. `components.schemas` is `SCHEMAS` itself,
+ * the same objects the Worker validates write bodies with, so the document cannot drift from
+ * the server. Served at `/openapi.json`; `npm run openapi` writes it to `openapi/openapi.json`.
+ */
+import {
+  type ExampleObject,
+  type HeaderObject,
+  OpenApiBuilder,
+  type OpenAPIObject,
+  type OperationObject,
+  type ParameterObject,
+  type ResponseObject,
+  type SchemaObject,
+} from "openapi3-ts/oas31";
+import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
+import { SCHEMAS } from "../domain/schemas.ts";
+import { ErrorText } from "../http/errors.ts";
+import { API_DESCRIPTION } from "./description.ts";
+
+export const API_TITLE = "Nomad Allocation API";
+export const API_VERSION = "0.1.0";
+
+/** Canonical 8-4-4-4-12 UUID, the form allocation ids are issued and returned in. */
+export const ALLOC_ID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+/** Go's `time.ParseDuration` syntax (what `parseGoDuration` accepts). */
+export const GO_DURATION_PATTERN = "^[-+]?(0|((\\d+(\\.\\d*)?|\\.\\d+)(ns|us|µs|μs|ms|s|m|h))+)$";
+
+const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` });
+const schemaRef = (name: string) => ref("schemas", name);
+
+const TAG_ALLOCATIONS = "Allocations";
+const TAG_DOCS = "Documentation";
+
+/** Security requirement of every write: either scheme. */
+const WRITE_SECURITY = [{ NomadToken: [] }, { BearerToken: [] }];
+
+const LOOKUP = "alloc lookup failed: index error: ";
+
+// ---------------------------------------------------------------------------------------------
+// Parameters and headers
+
+const parameters: Record<string, ParameterObject> = {
+  AllocId: {
+    name: "alloc_id",
+    in: "path",
+    required: true,
+    description:
+      "The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.",
+    schema: { type: "string", pattern: ALLOC_ID_PATTERN, examples: [DEMO_ALLOC_ID] },
+    example: DEMO_ALLOC_ID,
+  },
+  Index: {
+    name: "index",
+    in: "query",
+    required: false,
+    description:
+      "Blocking query: answer once the allocation's index is greater than this, or when `wait` runs out. Send the `X-Nomad-Index` of the previous read. Absent or `0`: answer at once. Not a uint64: `400 Invalid index`.",
+    schema: { type: "integer", format: "uint64", minimum: 0 },
+  },
+  Wait: {
+    name: "wait",
+    in: "query",
+    required: false,
+    description:
+      "Blocking query: the longest time to hold the request, in Go duration syntax (`10s`, `5m`, `300000ms`). Default and maximum 300 s (the maximum is the deployment's `MAX_QUERY_TIME`); up to `wait/16` of random jitter is added. Only used together with `index`. Unparseable: `400 Invalid wait time`.",
+    schema: { type: "string", pattern: GO_DURATION_PATTERN, examples: ["1s", "30s", "5m", "300000ms"] },
+  },
+  Stale: {
+    name: "stale",
+    in: "query",
+    required: false,
+    description:
+      "Allow a read from any server without going through the leader. Accepted for compatibility: every read here is already answered by the allocation's own storage. An empty value means `true`; values are Go booleans (`1`, `t`, `true`, `0`, `f`, `false`, ...); anything else is a `400`.",
+    schema: { type: "string", enum: ["", "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"] },
+  },
+  Region: {
+    name: "region",
+    in: "query",
+    required: false,
+    description:
+      "The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`.",
+    schema: { type: "string", examples: ["global"] },
+  },
+  Pretty: {
+    name: "pretty",
+    in: "query",
+    required: false,
+    description:
+      'Pretty-print the JSON (4-space indent, trailing newline). Present with any value but `0` turns it on, so `?pretty`, `?pretty=1` and even `?pretty=false` pretty-print; `?pretty=0` does not.',
+    schema: { type: "string", examples: ["", "1"] },
+  },
+};
+
+const headers: Record<string, HeaderObject> = {
+  XNomadIndex: {
+    description:
+      "The index of the allocation (its `ModifyIndex`), or of its storage when it does not exist. Never 0. Send it back as `?index=` to block until it changes.",
+    required: true,
+    schema: { type: "integer", format: "uint64", minimum: 1 },
+  },
+  XNomadKnownLeader: {
+    description: "Whether the answering server knows a cluster leader. Always `true` here: each allocation is its own leader.",
+    required: true,
+    schema: { type: "string", enum: ["true", "false"] },
+  },
+  XNomadLastContact: {
+    description: "Milliseconds since the answering server last heard from the leader. Always `0` here.",
+    required: true,
+    schema: { type: "integer", format: "uint64", minimum: 0 },
+  },
+  XNomadWriteIndex: {
+    description: "The index of the change made by the write; also the `Index` of the body.",
+    required: true,
+    schema: { type: "integer", format: "uint64", minimum: 1 },
+  },
+};
+
+const READ_HEADERS = {
+  "X-Nomad-Index": ref("headers", "XNomadIndex"),
+  "X-Nomad-KnownLeader": ref("headers", "XNomadKnownLeader"),
+  "X-Nomad-LastContact": ref("headers", "XNomadLastContact"),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+type Examples = Record<string, { summary: string; value: string }>;
+
+/** A plain-text error response with its exact texts as named examples. */
+function textError(description: string, examples: Examples, withHeaders?: ResponseObject["headers"]): ResponseObject {
+  const response: ResponseObject = {
+    description,
+    content: { "text/plain": { schema: { type: "string" }, examples: examples as Record<string, ExampleObject> } },
+  };
+  if (withHeaders) response.headers = withHeaders;
+  return response;
+}
+
+const example = (summary: string, value: string) => ({ summary, value });
+
+const BAD_ID_EXAMPLES: Examples = {
+  idLength: example("The id is not 36 characters long", `${LOOKUP}UUID must be 36 characters`),
+  idHex: example("The id holds a character that is not hex", `${LOOKUP}Invalid UUID: encoding/hex: invalid byte: U+0067 'g'`),
+  idHyphens: example("The id has too many hyphens", `${LOOKUP}UUID should have maximum of 4 "-"; got 5`),
+  region: example("The region is not served by this deployment", ErrorText.noRegionPath),
+};
+
+const responses: Record<string, ResponseObject> = {
+  AllocationRead: {
+    description:
+      "The allocation. On a blocking query, its state when it changed past `index` or when `wait` ran out (then with the same index).",
+    headers: READ_HEADERS,
+    content: { "application/json": { schema: schemaRef("Allocation") } },
+  },
+  AllocationReadNotFound: textError(
+    "No allocation with this ID (also after a blocking wait ran out). Carries the blocking headers: a blocking read with this index waits for the allocation to appear.",
+    { notFound: example("No such allocation", ErrorText.allocNotFound) },
+    READ_HEADERS,
+  ),
+  ReadBadRequest: textError("A malformed query parameter, region or allocation ID.", {
+    invalidIndex: example("`index` is not a uint64", ErrorText.invalidIndex),
+    invalidWait: example("`wait` is not a Go duration", ErrorText.invalidWait),
+    invalidStale: example("`stale` is not a Go boolean", "Expect `true` or `false` for `stale` query string parameter"),
+    ...BAD_ID_EXAMPLES,
+  }),
+  WriteOk: {
+    description: "The write is durable; blocking readers of the allocation have been released.",
+    headers: { "X-Nomad-Index": ref("headers", "XNomadWriteIndex") },
+    content: { "application/json": { schema: schemaRef("WriteResponse") } },
+  },
+  Forbidden: textError("No token, or not the management token.", {
+    denied: example("Missing or wrong token", ErrorText.permissionDenied),
+  }),
+  WriteNotFound: textError("No allocation with this ID.", { notFound: example("No such allocation", ErrorText.allocNotFound) }),
+  TooLarge: textError("The body is over 1 MiB.", { tooLarge: example("Body over 1 MiB", ErrorText.requestTooLarge) }),
+  InternalError: textError("An unexpected failure; details are logged, never sent.", {
+    internal: example("Unexpected failure", ErrorText.internal),
+  }),
+  InvalidMethod: textError("The path does not support this method.", {
+    invalidMethod: example("Unsupported method", ErrorText.invalidMethod),
+  }),
+};
+
+const bodyErrors = (extra: Examples) =>
+  textError("The body, region or allocation ID is invalid. Nothing was written.", {
+    decode: example("The body is not JSON", "failed to decode body: unexpected end of JSON input"),
+    ...extra,
+    ...BAD_ID_EXAMPLES,
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+const readParameters = ["AllocId", "Index", "Wait", "Stale", "Region", "Pretty"].map((name) => ref("parameters", name));
+const writeParameters = ["AllocId", "Region"].map((name) => ref("parameters", name));
+
+const readAllocation: OperationObject = {
+  operationId: "readAllocation",
+  summary: "Read an allocation",
+  description: [
+    "Reads one allocation: its job, resources, placement metrics, and the state and latest 10 events of each task (see *Field reference* in the introduction).",
+    "",
+    "**Blocking query:** send the `X-Nomad-Index` of the previous read as `index`, and optionally `wait` (Go duration, default and maximum 300 s, plus up to `wait/16` jitter). The request is held until the allocation's index is greater than `index`, or the wait runs out: then it answers `200` with the current allocation and the same index. A write releases waiters within milliseconds. See *Blocking queries* in the introduction.",
+  ].join("\n"),
+  tags: [TAG_ALLOCATIONS],
+  security: [{}],
+  parameters: readParameters,
+  responses: {
+    "200": ref("responses", "AllocationRead"),
+    "400": ref("responses", "ReadBadRequest"),
+    "404": ref("responses", "AllocationReadNotFound"),
+    "500": ref("responses", "InternalError"),
+  },
+};
+
+const putAllocation: OperationObject = {
+  operationId: "putAllocation",
+  summary: "Create or replace an allocation",
+  description:
+    "Stores the allocation as sent, as the servers would after placing it. Omitted fields get Go's zero values; `CreateIndex`, `ModifyIndex` and `AllocModifyIndex` are set by the server (values sent are ignored); `ID`, if sent, must match the path. When the body has no `TaskStates`, the current task states are kept. Wakes blocking readers.",
+  tags: [TAG_ALLOCATIONS],
+  security: WRITE_SECURITY,
+  parameters: writeParameters,
+  requestBody: { required: true, content: { "application/json": { schema: schemaRef("Allocation") } } },
+  responses: {
+    "200": ref("responses", "WriteOk"),
+    "400": bodyErrors({
+      invalidField: example("A field has the wrong type", "invalid field Allocation.Job.Priority: expected integer (int64), got string"),
+      idMismatch: example(
+        "`ID` differs from the path",
+        `invalid field Allocation.ID: does not match the path ID ${DEMO_ALLOC_ID}`,
+      ),
+    }),
+    "403": ref("responses", "Forbidden"),
+    "404": ref("responses", "WriteNotFound"),
+    "413": ref("responses", "TooLarge"),
+    "500": ref("responses", "InternalError"),
+  },
+};
+
+const deleteAllocation: OperationObject = {
+  operationId: "deleteAllocation",
+  summary: "Delete an allocation",
+  description:
+    "Garbage-collects the allocation. Its index keeps growing: later reads answer `404 alloc not found` with an `X-Nomad-Index` above the deletion's, and blocking readers are woken.",
+  tags: [TAG_ALLOCATIONS],
+  security: WRITE_SECURITY,
+  parameters: writeParameters,
+  responses: {
+    "200": ref("responses", "WriteOk"),
+    "400": textError("The region or allocation ID is invalid.", BAD_ID_EXAMPLES),
+    "403": ref("responses", "Forbidden"),
+    "404": ref("responses", "WriteNotFound"),
+    "500": ref("responses", "InternalError"),
+  },
+};
+
+const postTaskEvents: OperationObject = {
+  operationId: "postTaskEvents",
+  summary: "Record task events",
+  description:
+    "Records task events as a Nomad client does while running the allocation: each event is appended to its task's `Events` (the latest 10 are kept), moves the task's `State` (given, or derived from the event type), sets `StartedAt`, `FinishedAt`, `Restarts`, `LastRestart` and `Failed`, and the allocation's `ClientStatus` follows. A missing `Time` is set to now and a missing `DisplayMessage` is filled as Nomad words it. The batch is one change: one new index, one wake-up; an event for a task that is not in the allocation's task group rejects the whole batch.",
+  tags: [TAG_ALLOCATIONS],
+  security: WRITE_SECURITY,
+  parameters: writeParameters,
+  requestBody: { required: true, content: { "application/json": { schema: schemaRef("TaskEventsRequest") } } },
+  responses: {
+    "200": ref("responses", "WriteOk"),
+    "400": bodyErrors({
+      invalidField: example("A field has the wrong type or value", 'invalid field TaskEventsRequest.Events[0].Event.Type: "Exploded" is not one of ...'),
+      unknownTask: example("The task is not in the allocation's group", 'task group "cache" does not have task with name "web"'),
+    }),
+    "403": ref("responses", "Forbidden"),
+    "404": ref("responses", "WriteNotFound"),
+    "413": ref("responses", "TooLarge"),
+    "500": ref("responses", "InternalError"),
+  },
+};
+
+const getOpenApi: OperationObject = {
+  operationId: "getOpenApiDocument",
+  summary: "This OpenAPI document",
+  description: "The OpenAPI 3.1 document of this API, as JSON. The same document is committed as `openapi/openapi.json`.",
+  tags: [TAG_DOCS],
+  security: [{}],
+  responses: {
+    "200": {
+      description: "The OpenAPI document.",
+      content: { "application/json": { schema: { type: "object", additionalProperties: true } } },
+    },
+  },
+};
+
+const getDocs: OperationObject = {
+  operationId: "getDocs",
+  summary: "API reference (HTML)",
+  description: "This interactive API reference, served entirely by this server (no CDN, fonts or telemetry).",
+  tags: [TAG_DOCS],
+  security: [{}],
+  responses: {
+    "200": { description: "The HTML page.", content: { "text/html": { schema: { type: "string" } } } },
+  },
+};
+
+const getRoot: OperationObject = {
+  operationId: "getRoot",
+  summary: "Redirect to the API reference",
+  description: "Redirects to `/docs`.",
+  tags: [TAG_DOCS],
+  security: [{}],
+  responses: {
+    "302": {
+      description: "Redirect to `/docs`.",
+      headers: { Location: { description: "`/docs`", required: true, schema: { type: "string", const: "/docs" } } },
+    },
+  },
+};
+
+/** The per-path note on methods a path does not declare. */
+const METHODS_NOTE = "Any other method answers `405 Invalid method` (text/plain).";
+
+export function buildOpenApiDocument(): OpenAPIObject {
+  const builder = OpenApiBuilder.create()
+    .addOpenApiVersion("3.1.0")
+    .addInfo({
+      title: API_TITLE,
+      version: API_VERSION,
+      summary: "Nomad's /v1/allocation API on Cloudflare Workers and SQLite Durable Objects.",
+      description: API_DESCRIPTION,
+    })
+    .addServer({ url: "/", description: "This server (same origin)." })
+    .addTag({
+      name: TAG_ALLOCATIONS,
+      description: "Read allocations (with blocking queries) and the writes a Nomad agent makes to them.",
+    })
+    .addTag({ name: TAG_DOCS, description: "This document and its interactive reference." })
+    .addSecurityScheme("NomadToken", {
+      type: "apiKey",
+      in: "header",
+      name: "X-Nomad-Token",
+      description: "The management token in Nomad's `X-Nomad-Token` header. Needed by writes; reads are open.",
+    })
+    .addSecurityScheme("BearerToken", {
+      type: "http",
+      scheme: "bearer",
+      description: "The management token as `Authorization: Bearer <token>`. Needed by writes; reads are open.",
+    });
+
+  for (const [name, schema] of Object.entries(SCHEMAS)) builder.addSchema(name, schema as SchemaObject);
+  for (const [name, parameter] of Object.entries(parameters)) builder.addParameter(name, parameter);
+  for (const [name, header] of Object.entries(headers)) builder.addHeader(name, header);
+  for (const [name, response] of Object.entries(responses)) builder.addResponse(name, response);
+
+  builder
+    .addPath("/v1/allocation/{alloc_id}", {
+      summary: "One allocation",
+      description: `An allocation by ID. ${METHODS_NOTE}`,
+      get: readAllocation,
+      put: putAllocation,
+      delete: deleteAllocation,
+    })
+    .addPath("/v1/allocation/{alloc_id}/task-events", {
+      summary: "The task events of one allocation",
+      description: `Task state updates of an allocation. ${METHODS_NOTE}`,
+      post: postTaskEvents,
+    })
+    .addPath("/openapi.json", { get: getOpenApi })
+    .addPath("/docs", { get: getDocs })
+    .addPath("/", { get: getRoot });
+  return builder.getSpec();
+}
+
+/** The document as served and committed: 2-space JSON and a trailing newline. */
+export function openApiJson(): string {
+  return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+}
