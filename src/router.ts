@@ -4,6 +4,7 @@
 import { Router } from "itty-router";
 import { parseAllocId } from "./domain/alloc-id.ts";
 import { ALLOCATION_PREFIX, deleteAllocation, getAllocation, postTaskEvents, putAllocation, type RoutedRequest } from "./handlers/allocation.ts";
+import { getDocs, getOpenApiDocument, redirectToDocs } from "./handlers/docs.ts";
 import { CodedError, ErrorText, errorResponse } from "./http/errors.ts";
 
 const invalidMethod = () => {
@@ -17,6 +18,10 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
   .all("/v1/allocation/:alloc_id", invalidMethod)
   .post("/v1/allocation/:alloc_id/task-events", postTaskEvents)
   .all("/v1/allocation/:alloc_id/task-events", invalidMethod)
+  // The API's documentation (src/handlers/docs.ts); its static assets are served before the Worker.
+  .get("/openapi.json", getOpenApiDocument)
+  .get("/docs", getDocs)
+  .get("/", redirectToDocs)
   .all("*", (request) => {
     const { pathname } = new URL(request.url);
     // Go's ServeMux redirects the subtree root without its slash.

@@ -12,6 +12,7 @@ import {
   type ParameterObject,
   type ResponseObject,
   type SchemaObject,
+  type SecurityRequirementObject,
 } from "openapi3-ts/oas31";
 import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
 import { SCHEMAS } from "../domain/schemas.ts";
@@ -33,7 +34,7 @@ const TAG_ALLOCATIONS = "Allocations";
 const TAG_DOCS = "Documentation";
 
 /** Security requirement of every write: either scheme. */
-const WRITE_SECURITY = [{ NomadToken: [] }, { BearerToken: [] }];
+const WRITE_SECURITY: SecurityRequirementObject[] = [{ NomadToken: [] }, { BearerToken: [] }];
 
 const LOOKUP = "alloc lookup failed: index error: ";
 
@@ -326,7 +327,6 @@ export function buildOpenApiDocument(): OpenAPIObject {
     .addInfo({
       title: API_TITLE,
       version: API_VERSION,
-      summary: "Nomad's /v1/allocation API on Cloudflare Workers and SQLite Durable Objects.",
       description: API_DESCRIPTION,
     })
     .addServer({ url: "/", description: "This server (same origin)." })
