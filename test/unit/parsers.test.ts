@@ -1,0 +1,166 @@
+import { describe, expect, it } from "vitest";
+import { config } from "../../src/config.ts";
+import { parseAllocId } from "../../src/domain/alloc-id.ts";
+import { CodedError } from "../../src/http/errors.ts";
+import { jitterMs, parseGoBool, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
+import { formatGoDuration, formatUnixNanos, normalizeRfc3339, parseGoDuration } from "../../src/json/go-time.ts";
+
+const LIMITS = { defaultMs: 300_000, maxMs: 300_000 };
+
+function codeOf(fn: () => unknown): [number, string] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof CodedError) return [error.status, error.message];
+    throw error;
+  }
+  throw new Error("did not throw");
+}
+
+describe("parseIndex", () => {
+  it.each([
+    [null, 0n],
+    ["", 0n],
+    ["0", 0n],
+    ["42", 42n],
+    ["9007199254740993", 9007199254740993n],
+    ["18446744073709551615", 18446744073709551615n],
+  ])("%j → %s", (raw, value) => expect(parseIndex(raw)).toBe(value));
+
+  it.each(["abc", "-1", "1.5", "1e3", "0x10", " 5", "+5", "18446744073709551616"])("rejects %j", (raw) => {
+    expect(codeOf(() => parseIndex(raw))).toEqual([400, "Invalid index"]);
+  });
+});
+
+describe("parseWait", () => {
+  it.each([
+    [null, 300_000],
+    ["", 300_000],
+    ["10s", 10_000],
+    ["1.5m", 90_000],
+    ["300000ms", 300_000],
+    ["1h", 300_000],
+    ["10m", 300_000],
+    ["0", 300_000],
+    ["0s", 300_000],
+    ["-5s", 300_000],
+    ["1ns", 1],
+    ["1h2m3.5s", 300_000],
+    ["2m3.5s", 123_500],
+  ])("%j → %i ms", (raw, ms) => expect(parseWait(raw, LIMITS)).toBe(ms));
+
+  it("clamps to a configured maximum and defaults to it when it is lower than Nomad's", () => {
+    expect(parseWait("60s", { defaultMs: 30_000, maxMs: 30_000 })).toBe(30_000);
+    expect(parseWait(null, { defaultMs: 30_000, maxMs: 30_000 })).toBe(30_000);
+  });
+
+  it.each(["10", "abc", "1e9h", "5 s", "s", ".s", "1.2.3s", "3000000000h", "1sx"])("rejects %j", (raw) => {
+    expect(codeOf(() => parseWait(raw, LIMITS))).toEqual([400, "Invalid wait time"]);
+  });
+
+  it("adds jitter in [0, wait/16)", () => {
+    expect(jitterMs(160_000, () => 0)).toBe(0);
+    expect(jitterMs(160_000, () => 0.999999)).toBe(9_999);
+    expect(jitterMs(160_000, () => 0.5)).toBe(5_000);
+  });
+});
+
+describe("Go durations and times", () => {
+  it.each([
+    ["1.5s", 1_500_000_000n],
+    [".5s", 500_000_000n],
+    ["1.s", 1_000_000_000n],
+    ["1µs", 1_000n],
+    ["1us", 1_000n],
+    ["-1m", -60_000_000_000n],
+    ["+2h", 7_200_000_000_000n],
+  ])("parses %j", (raw, nanos) => expect(parseGoDuration(raw)).toBe(nanos));
+
+  it.each([
+    [0n, "0s"],
+    [1n, "1ns"],
+    [1_500n, "1.5µs"],
+    [250_000_000n, "250ms"],
+    [1_500_000_000n, "1.5s"],
+    [15_000_000_000n, "15s"],
+    [90_000_000_000n, "1m30s"],
+    [7_200_000_000_000n, "2h0m0s"],
+    [-5_000_000_000n, "-5s"],
+  ])("formats %s as %j", (nanos, text) => expect(formatGoDuration(nanos)).toBe(text));
+
+  it.each([
+    [1490999500248633594n, "2017-03-31T22:31:40.248633594Z"],
+    [1491000700248633594n, "2017-03-31T22:51:40.248633594Z"],
+    [1491000700000000000n, "2017-03-31T22:51:40Z"],
+    [1491000700100000000n, "2017-03-31T22:51:40.1Z"],
+    [0n, "1970-01-01T00:00:00Z"],
+    [-1n, "1969-12-31T23:59:59.999999999Z"],
+  ])("formats unix nanos %s as %j", (nanos, text) => expect(formatUnixNanos(nanos)).toBe(text));
+
+  it.each([
+    ["2017-03-31T22:51:40.248633594Z", "2017-03-31T22:51:40.248633594Z"],
+    ["2017-03-31t22:51:40.2486335940z", undefined],
+    ["2017-03-31T22:51:40.000Z", "2017-03-31T22:51:40Z"],
+    ["2017-03-31T22:51:40+00:00", "2017-03-31T22:51:40Z"],
+    ["2017-03-31T15:51:40.5-07:00", "2017-03-31T15:51:40.5-07:00"],
+    ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"],
+    ["2017-02-29T00:00:00Z", undefined],
+    ["2017-03-31 22:51:40Z", undefined],
+    ["yesterday", undefined],
+  ])("normalizes %j → %j", (text, normalized) => expect(normalizeRfc3339(text)).toBe(normalized));
+});
+
+describe("parsePretty, parseStale, parseGoBool", () => {
+  it("pretty: present and not 0", () => {
+    const p = (q: string) => parsePretty(new URLSearchParams(q));
+    expect([p(""), p("pretty"), p("pretty=1"), p("pretty=false"), p("pretty=0")]).toEqual([false, true, true, true, false]);
+  });
+
+  it("stale: empty means true; a bad value is a 400", () => {
+    const s = (q: string) => parseStale(new URLSearchParams(q));
+    expect([s(""), s("stale"), s("stale=true"), s("stale=0")]).toEqual([false, true, true, false]);
+    expect(codeOf(() => s("stale=yes"))[0]).toBe(400);
+  });
+
+  it("ParseBool accepts exactly Go's spellings", () => {
+    expect(["1", "t", "T", "TRUE", "true", "True"].map(parseGoBool)).toEqual(Array(6).fill(true));
+    expect(["0", "f", "F", "FALSE", "false", "False"].map(parseGoBool)).toEqual(Array(6).fill(false));
+    expect(["yes", "tRuE", ""].map(parseGoBool)).toEqual([undefined, undefined, undefined]);
+  });
+});
+
+describe("parseAllocId", () => {
+  it("canonicalizes case and hyphen placement", () => {
+    expect(parseAllocId("203266E5-E0D6-9486-5E05-397ED2B184AF")?.uuid).toBe("203266e5-e0d6-9486-5e05-397ed2b184af");
+    expect(parseAllocId("203266e5e0d694865e05397ed2b184af----")?.uuid).toBe("203266e5-e0d6-9486-5e05-397ed2b184af");
+  });
+
+  it("returns null for ids Nomad accepts but that name no allocation (0 or 2 hyphens)", () => {
+    expect(parseAllocId("203266e5e0d694865e05397ed2b184af0000")).toBeNull();
+    expect(parseAllocId("203266e5-e0d694865e05397ed2b184af-00")).toBeNull();
+  });
+
+  it("rejects bad escapes", () => {
+    expect(codeOf(() => parseAllocId("%zz"))).toEqual([400, "alloc lookup failed: index error: Invalid UUID: invalid URL escape"]);
+  });
+});
+
+describe("config", () => {
+  const env = (vars: Partial<Record<"REGIONS" | "DEFAULT_REGION" | "MAX_QUERY_TIME", unknown>>) =>
+    ({ REGIONS: { global: "", eu: "weur", junk: "nowhere" }, DEFAULT_REGION: "global", MAX_QUERY_TIME: "300s", ...vars }) as unknown as Env;
+
+  it("maps regions to location hints, ignoring unknown hints", () => {
+    const cfg = config(env({}));
+    expect([...cfg.regions]).toEqual([
+      ["global", undefined],
+      ["eu", "weur"],
+      ["junk", undefined],
+    ]);
+  });
+
+  it("takes the maximum wait from MAX_QUERY_TIME; the default never exceeds Nomad's 300s", () => {
+    expect(config(env({ MAX_QUERY_TIME: "90s" })).wait).toEqual({ maxMs: 90_000, defaultMs: 90_000 });
+    expect(config(env({ MAX_QUERY_TIME: "10m" })).wait).toEqual({ maxMs: 600_000, defaultMs: 300_000 });
+    expect(config(env({ MAX_QUERY_TIME: "bogus" })).wait).toEqual({ maxMs: 300_000, defaultMs: 300_000 });
+  });
+});
