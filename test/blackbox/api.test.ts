@@ -1,0 +1,112 @@
+/**
+ * Black-box: the API over real HTTP from a real `wrangler dev` started through `npm start`'s script,
+ * driven the way Nomad's Go client drives it (`index=N&wait=Nms`, X-Nomad-Token).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
+import { type DevServer, startDevServer } from "../support/dev-server.ts";
+
+let server: DevServer;
+
+beforeAll(async () => {
+  server = await startDevServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const get = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init);
+const put = (path: string, body: string, token = server.token) =>
+  fetch(`${server.url}${path}`, { method: "PUT", body, headers: { "X-Nomad-Token": token } });
+const post = (path: string, body: string) => fetch(`${server.url}${path}`, { method: "POST", body, headers: { "X-Nomad-Token": server.token } });
+const indexOf = (r: Response) => Number(r.headers.get("X-Nomad-Index"));
+
+describe("black-box over HTTP", () => {
+  it("serves the seed's demo allocation with its task started, as Nomad writes it", async () => {
+    const r = await get(`/v1/allocation/${DEMO_ALLOC_ID}`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toBe("application/json");
+    expect(indexOf(r)).toBeGreaterThan(0);
+    expect(r.headers.get("x-nomad-knownleader")).toBe("true");
+    expect(r.headers.get("x-nomad-lastcontact")).toBe("0");
+    const text = await r.text();
+    expect(text).toContain('"ID":"203266e5-e0d6-9486-5e05-397ed2b184af"');
+    expect(text).toContain('"StartedAt":"2017-03-31T22:51:40.248633594Z","State":"running"');
+    expect(text).toContain('"FinishedAt":"0001-01-01T00:00:00Z"');
+    expect(text).toContain('"Time":1491000700248633594');
+    expect(text).toContain('"Stagger":10000000000');
+    expect(text).toContain('"e02b6169-83bd-9df6-69bd-832765f333eb.binpack":6.133651487695705');
+    expect(server.output()).toContain(`/v1/allocation/${DEMO_ALLOC_ID}`);
+  });
+
+  it("long-polls like Nomad's Go client: blocks, is woken by a write, then times out with the same index", async () => {
+    const first = await get(`/v1/allocation/${DEMO_ALLOC_ID}`);
+    const index = indexOf(first);
+    await first.arrayBuffer();
+    const started = Date.now();
+    const pending = get(`/v1/allocation/${DEMO_ALLOC_ID}?index=${index}&wait=30000ms`);
+    await new Promise((r) => setTimeout(r, 300));
+    const write = await post(`/v1/allocation/${DEMO_ALLOC_ID}/task-events`, '{"Events":[{"Task":"redis","Event":{"Type":"Driver","DriverMessage":"ping"}}]}');
+    expect(write.status).toBe(200);
+    const written = ((await write.json()) as { Index: number }).Index;
+    const woken = await pending;
+    expect(woken.status).toBe(200);
+    expect(indexOf(woken)).toBe(written);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await woken.text()).toContain('"DriverMessage":"ping"');
+
+    const timeoutStart = Date.now();
+    const timedOut = await get(`/v1/allocation/${DEMO_ALLOC_ID}?index=${written}&wait=500ms`);
+    expect(Date.now() - timeoutStart).toBeGreaterThanOrEqual(500);
+    expect(timedOut.status).toBe(200);
+    expect(indexOf(timedOut)).toBe(written);
+    await timedOut.arrayBuffer();
+  });
+
+  it("answers client mistakes with Nomad's plain-text errors", async () => {
+    const cases: Array<[string, RequestInit | undefined, number, string]> = [
+      [`/v1/allocation/${crypto.randomUUID()}`, undefined, 404, "alloc not found"],
+      ["/v1/allocation/abcd1234", undefined, 400, "alloc lookup failed: index error: UUID must be 36 characters"],
+      [`/v1/allocation/${DEMO_ALLOC_ID}?index=abc`, undefined, 400, "Invalid index"],
+      [`/v1/allocation/${DEMO_ALLOC_ID}?wait=10`, undefined, 400, "Invalid wait time"],
+      [`/v1/allocation/${DEMO_ALLOC_ID}?region=mars`, undefined, 400, "No path to region"],
+      [`/v1/allocation/${DEMO_ALLOC_ID}`, { method: "POST" }, 405, "Invalid method"],
+      [`/v1/allocation/${DEMO_ALLOC_ID}`, { method: "PUT", body: "{}" }, 403, "Permission denied"],
+    ];
+    for (const [path, init, status, text] of cases) {
+      const r = await get(path, init);
+      expect([path, r.status]).toEqual([path, status]);
+      expect(r.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+      expect(await r.text()).toBe(text);
+    }
+  });
+
+  it("writes with the token chosen on the command line, Bearer form too", async () => {
+    const id = crypto.randomUUID();
+    const template = await (await get(`/v1/allocation/${DEMO_ALLOC_ID}`)).text();
+    const body = template.replace(DEMO_ALLOC_ID, id).replace(/"TaskStates":\{.*\},"TaskGroup"/, '"TaskGroup"');
+    expect((await put(`/v1/allocation/${id}`, body, "wrong")).status).toBe(403);
+    const created = await fetch(`${server.url}/v1/allocation/${id}?region=europe`, {
+      method: "PUT",
+      body,
+      headers: { Authorization: `Bearer ${server.token}` },
+    });
+    expect(created.status).toBe(200);
+    const read = await get(`/v1/allocation/${id}?region=europe&pretty`);
+    expect(read.status).toBe(200);
+    expect((await read.text()).endsWith("}\n")).toBe(true);
+    expect((await get(`/v1/allocation/${id}`)).status).toBe(404);
+  });
+
+  it("keeps state and the index clock across a restart on the same state directory", async () => {
+    const before = await get(`/v1/allocation/${DEMO_ALLOC_ID}`);
+    const beforeText = await before.text();
+    await server.stop();
+    server = await startDevServer({ persistTo: server.persistTo, token: server.token });
+    const after = await get(`/v1/allocation/${DEMO_ALLOC_ID}`);
+    expect(await after.text()).toBe(beforeText);
+    expect(indexOf(after)).toBe(indexOf(before));
+    const write = await post(`/v1/allocation/${DEMO_ALLOC_ID}/task-events`, '{"Events":[{"Task":"redis","Event":{"Type":"Driver"}}]}');
+    expect(indexOf(write)).toBeGreaterThan(indexOf(before));
+  });
+});
