@@ -3,7 +3,14 @@
  */
 import { Router } from "itty-router";
 import { parseAllocId } from "./domain/alloc-id.ts";
-import { ALLOCATION_PREFIX, deleteAllocation, getAllocation, postTaskEvents, putAllocation, type RoutedRequest } from "./handlers/allocation.ts";
+import {
+  ALLOCATION_PREFIX,
+  deleteAllocation,
+  getAllocation,
+  postTaskEvents,
+  putAllocation,
+  type RoutedRequest,
+} from "./handlers/allocation.ts";
 import { getDocs, getOpenApiDocument, redirectToDocs } from "./handlers/docs.ts";
 import { CodedError, ErrorText, errorResponse } from "./http/errors.ts";
 

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { DEMO_ALLOCATION_JSON, DEMO_ALLOC_ID, DEMO_TASK_EVENTS_JSON } from "../demo/allocation.ts";
+import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../demo/allocation.ts";
 
 const args = process.argv.slice(2);
 

@@ -18,7 +18,8 @@ afterAll(async () => {
 const get = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init);
 const put = (path: string, body: string, token = server.token) =>
   fetch(`${server.url}${path}`, { method: "PUT", body, headers: { "X-Nomad-Token": token } });
-const post = (path: string, body: string) => fetch(`${server.url}${path}`, { method: "POST", body, headers: { "X-Nomad-Token": server.token } });
+const post = (path: string, body: string) =>
+  fetch(`${server.url}${path}`, { method: "POST", body, headers: { "X-Nomad-Token": server.token } });
 const indexOf = (r: Response) => Number(r.headers.get("X-Nomad-Index"));
 
 describe("black-box over HTTP", () => {
@@ -46,7 +47,10 @@ describe("black-box over HTTP", () => {
     const started = Date.now();
     const pending = get(`/v1/allocation/${DEMO_ALLOC_ID}?index=${index}&wait=30000ms`);
     await new Promise((r) => setTimeout(r, 300));
-    const write = await post(`/v1/allocation/${DEMO_ALLOC_ID}/task-events`, '{"Events":[{"Task":"redis","Event":{"Type":"Driver","DriverMessage":"ping"}}]}');
+    const write = await post(
+      `/v1/allocation/${DEMO_ALLOC_ID}/task-events`,
+      '{"Events":[{"Task":"redis","Event":{"Type":"Driver","DriverMessage":"ping"}}]}',
+    );
     expect(write.status).toBe(200);
     const written = ((await write.json()) as { Index: number }).Index;
     const woken = await pending;

@@ -4,9 +4,9 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { config } from "../../src/config.ts";
+import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
 import { allocationStub } from "../../src/durable/stub.ts";
-import { DEMO_ALLOCATION_JSON, DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
-import { type JsonObject, encodeJson, parseJson } from "../../src/json/codec.ts";
+import { encodeJson, type JsonObject, parseJson } from "../../src/json/codec.ts";
 import { TEST_MANAGEMENT_TOKEN } from "./constants.ts";
 
 export const ORIGIN = "http://alloc.test";

@@ -10,9 +10,15 @@ describe("DisplayMessage as Nomad fills it", () => {
     ['{"Type":"Received"}', "Task received by client"],
     ['{"Type":"Task Setup","Message":"Building Task Directory"}', "Building Task Directory"],
     ['{"Type":"Terminated","ExitCode":0}', "Exit Code: 0"],
-    ['{"Type":"Terminated","ExitCode":137,"Signal":9,"Message":"OOM \\"killed\\""}', 'Exit Code: 137, Signal: 9, Exit Message: "OOM \\"killed\\""'],
+    [
+      '{"Type":"Terminated","ExitCode":137,"Signal":9,"Message":"OOM \\"killed\\""}',
+      'Exit Code: 137, Signal: 9, Exit Message: "OOM \\"killed\\""',
+    ],
     ['{"Type":"Restarting","StartDelay":15000000000,"RestartReason":"Restart within policy"}', "Task restarting in 15s"],
-    ['{"Type":"Restarting","StartDelay":1500000000,"RestartReason":"Exceeded allowed attempts, applying a delay"}', "Exceeded allowed attempts, applying a delay - Task restarting in 1.5s"],
+    [
+      '{"Type":"Restarting","StartDelay":1500000000,"RestartReason":"Exceeded allowed attempts, applying a delay"}',
+      "Exceeded allowed attempts, applying a delay - Task restarting in 1.5s",
+    ],
     ['{"Type":"Killing","KillTimeout":5000000000}', "Sent interrupt. Waiting 5s before force killing"],
     ['{"Type":"Killing","KillReason":"vault: token expired"}', "vault: token expired"],
     ['{"Type":"Killing"}', "Sent interrupt"],

@@ -72,7 +72,13 @@ describe("GET /v1/allocation/<id>", () => {
     expect(redis.LastRestart).toBe(ZERO);
     const event = (redis.Events as Record<string, unknown>[])[2] as Record<string, unknown>;
     expect(Object.keys(event)).toHaveLength(24);
-    expect(event).toMatchObject({ Type: "Started", DisplayMessage: "Task started by client", Details: {}, GenericSource: "", KillTimeout: 0 });
+    expect(event).toMatchObject({
+      Type: "Started",
+      DisplayMessage: "Task started by client",
+      Details: {},
+      GenericSource: "",
+      KillTimeout: 0,
+    });
     expect(body.SharedResources).toBeNull();
     expect(body.PreviousAllocation).toBe("");
     expect(body.ClientStatus).toBe("running");
@@ -103,7 +109,10 @@ describe("GET /v1/allocation/<id>", () => {
 
   it("keeps fields it does not model exactly as sent", async () => {
     const id = newAllocId();
-    const body = allocationJson(id, { NodeName: '"node-1"', DeploymentStatus: '{"Healthy":true,"Timestamp":"2020-01-01T00:00:00Z","Big":18446744073709551615}' });
+    const body = allocationJson(id, {
+      NodeName: '"node-1"',
+      DeploymentStatus: '{"Healthy":true,"Timestamp":"2020-01-01T00:00:00Z","Big":18446744073709551615}',
+    });
     expect((await write("PUT", `/v1/allocation/${id}`, body)).status).toBe(200);
     const text = await (await call(`/v1/allocation/${id}`)).text();
     expect(text).toContain('"NodeName":"node-1"');
@@ -150,7 +159,11 @@ describe("GET /v1/allocation/<id>", () => {
     ["203266e5-e0d6-9486-5e05-397ed2b184af/extra", 400, "alloc lookup failed: index error: UUID must be 36 characters"],
     ["g03266e5-e0d6-9486-5e05-397ed2b184af", 400, "alloc lookup failed: index error: Invalid UUID: encoding/hex: invalid byte: U+0067 'g'"],
     ["203266e5-e0d6-9486-5e05-397ed2b184a%00", 400, "alloc lookup failed: index error: Invalid UUID: encoding/hex: invalid byte: U+0000"],
-    ["203266e5-e0d6-9486-5e05-397ed2b184%C3%A9", 400, "alloc lookup failed: index error: Invalid UUID: encoding/hex: invalid byte: U+00C3 'Ã'"],
+    [
+      "203266e5-e0d6-9486-5e05-397ed2b184%C3%A9",
+      400,
+      "alloc lookup failed: index error: Invalid UUID: encoding/hex: invalid byte: U+00C3 'Ã'",
+    ],
     ["203266e5-e0d6-9486-5e05-397ed2b1-4-f", 400, 'alloc lookup failed: index error: UUID should have maximum of 4 "-"; got 6'],
     ["203266e5-e0d6-9486-5e05397ed2b184af0", 400, "alloc lookup failed: index error: Input (without hyphens) must be even length"],
     ["203266e5e0d694865e05397ed2b184af0000", 404, "alloc not found"],

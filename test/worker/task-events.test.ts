@@ -99,7 +99,10 @@ describe("task events", () => {
 
   it("leaves FinishedAt unset when a task dies without having started, and latches Failed", async () => {
     const { id } = await createAllocation();
-    await postEvents(id, [ev("Received", T0), ev("Failed Validation", T0 + SEC, ',"ValidationError":"bad config","FailsTask":true')].join(","));
+    await postEvents(
+      id,
+      [ev("Received", T0), ev("Failed Validation", T0 + SEC, ',"ValidationError":"bad config","FailsTask":true')].join(","),
+    );
     const { alloc } = await read(id);
     expect(alloc.TaskStates?.redis).toMatchObject({ State: "dead", FinishedAt: ZERO, StartedAt: ZERO, Failed: true });
     expect(alloc.TaskStates?.redis?.Events?.[1]?.DisplayMessage).toBe("bad config");
@@ -148,10 +151,7 @@ describe("task events", () => {
   it("derives ClientStatus across tasks: failed, then running, then pending, then complete", async () => {
     const id = newAllocId();
     const { allocationJson, write } = await import("../support/worker.ts");
-    const twoTasks = allocationJson(id).replace(
-      '"Tasks":[{',
-      '"Tasks":[{"Name":"sidecar","Driver":"exec"},{',
-    );
+    const twoTasks = allocationJson(id).replace('"Tasks":[{', '"Tasks":[{"Name":"sidecar","Driver":"exec"},{');
     expect((await write("PUT", `/v1/allocation/${id}`, twoTasks)).status).toBe(200);
     const side = (type: string, extra = "") => `{"Task":"sidecar","Event":{"Type":"${type}","Time":${T0}${extra}}}`;
     await postEvents(id, [ev("Received", T0), side("Received")].join(","));
@@ -165,9 +165,21 @@ describe("task events", () => {
   it.each([
     ['{"Task":"web","Event":{"Type":"Started"}}', 400, 'task group "cache" does not have task with name "web"'],
     ['{"Task":"redis","Event":{"Type":"Strated"}}', 400, "invalid field TaskEventsRequest.Events[1].Event.Type: "],
-    ['{"Task":"redis","Event":{"Type":"Started","Time":"1490999500248633594"}}', 400, "invalid field TaskEventsRequest.Events[1].Event.Time: expected integer (int64), got string"],
-    ['{"Task":"redis","Event":{"Type":"Started","Time":9223372036854775808}}', 400, "invalid field TaskEventsRequest.Events[1].Event.Time: 9223372036854775808 is out of range for int64"],
-    ['{"Task":"redis","Event":{"Type":"Started","Time":1.5}}', 400, "invalid field TaskEventsRequest.Events[1].Event.Time: expected integer (int64), got number 1.5"],
+    [
+      '{"Task":"redis","Event":{"Type":"Started","Time":"1490999500248633594"}}',
+      400,
+      "invalid field TaskEventsRequest.Events[1].Event.Time: expected integer (int64), got string",
+    ],
+    [
+      '{"Task":"redis","Event":{"Type":"Started","Time":9223372036854775808}}',
+      400,
+      "invalid field TaskEventsRequest.Events[1].Event.Time: 9223372036854775808 is out of range for int64",
+    ],
+    [
+      '{"Task":"redis","Event":{"Type":"Started","Time":1.5}}',
+      400,
+      "invalid field TaskEventsRequest.Events[1].Event.Time: expected integer (int64), got number 1.5",
+    ],
     ['{"Task":"redis","Event":{"Time":1}}', 400, "invalid field TaskEventsRequest.Events[1].Event.Type: is required"],
     ['{"Task":"redis","State":"sleeping","Event":{"Type":"Started"}}', 400, "invalid field TaskEventsRequest.Events[1].State: "],
     ['{"Event":{"Type":"Started"}}', 400, "invalid field TaskEventsRequest.Events[1].Task: is required"],

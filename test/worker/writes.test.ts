@@ -2,7 +2,18 @@ import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
-import { allocationJson, call, createAllocation, expectMeta, indexOf, newAllocId, objectFor, postEvents, TOKEN, write } from "../support/worker.ts";
+import {
+  allocationJson,
+  call,
+  createAllocation,
+  expectMeta,
+  indexOf,
+  newAllocId,
+  objectFor,
+  postEvents,
+  TOKEN,
+  write,
+} from "../support/worker.ts";
 
 async function readText(id: string, query = ""): Promise<string> {
   return (await call(`/v1/allocation/${id}${query}`)).text();
@@ -112,7 +123,11 @@ describe("writes", () => {
 
   it("accepts the token as Authorization: Bearer, never from the query string", async () => {
     const id = newAllocId();
-    const bearer = await call(`/v1/allocation/${id}`, { method: "PUT", body: allocationJson(id), headers: { Authorization: `Bearer ${TOKEN}` } });
+    const bearer = await call(`/v1/allocation/${id}`, {
+      method: "PUT",
+      body: allocationJson(id),
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
     expect(bearer.status).toBe(200);
     const query = await call(`/v1/allocation/${id}?token=${TOKEN}&X-Nomad-Token=${TOKEN}`, { method: "DELETE" });
     expect(query.status).toBe(403);
@@ -124,10 +139,16 @@ describe("writes", () => {
     ["[]", "invalid field Allocation: expected object"],
     ['{"ID":"203266e5-e0d6-9486-5e05-397ed2b184af"}', "invalid field Allocation.ID: does not match the path ID"],
     ['{"Name":5}', "invalid field Allocation.Name: expected string, got number 5"],
-    ['{"TaskStates":{"redis":{"State":"asleep"}}}', 'invalid field Allocation.TaskStates.redis.State: "asleep" is not one of "pending", "running", "dead"'],
+    [
+      '{"TaskStates":{"redis":{"State":"asleep"}}}',
+      'invalid field Allocation.TaskStates.redis.State: "asleep" is not one of "pending", "running", "dead"',
+    ],
     ['{"Job":{"TaskGroups":[{"Count":"1"}]}}', "invalid field Allocation.Job.TaskGroups[0].Count: expected integer (int64), got string"],
     ['{"CreateTime":-9223372036854775809}', "invalid field Allocation.CreateTime: -9223372036854775809 is out of range for int64"],
-    ['{"TaskStates":{"redis":{"StartedAt":"yesterday"}}}', "invalid field Allocation.TaskStates.redis.StartedAt: expected an RFC 3339 time"],
+    [
+      '{"TaskStates":{"redis":{"StartedAt":"yesterday"}}}',
+      "invalid field Allocation.TaskStates.redis.StartedAt: expected an RFC 3339 time",
+    ],
     ['{"Name":"a","Name":"b"}', 'failed to decode body: duplicate key "Name"'],
     [`${"[".repeat(5000)}${"]".repeat(5000)}`, "failed to decode body: nesting deeper than 64"],
   ])("rejects body %j with 400 and stores nothing", async (body, text) => {
@@ -160,7 +181,12 @@ describe("writes", () => {
         else controller.enqueue(chunk);
       },
     });
-    const streamed = await call(`/v1/allocation/${id}`, { method: "PUT", body: endless, headers: { "X-Nomad-Token": TOKEN }, duplex: "half" } as RequestInit);
+    const streamed = await call(`/v1/allocation/${id}`, {
+      method: "PUT",
+      body: endless,
+      headers: { "X-Nomad-Token": TOKEN },
+      duplex: "half",
+    } as RequestInit);
     expect(streamed.status).toBe(413);
     expect(sent).toBeLessThan(4 * 1024 * 1024);
     expect((await call(`/v1/allocation/${id}`)).status).toBe(404);
