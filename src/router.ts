@@ -12,6 +12,7 @@ import {
   type RoutedRequest,
 } from "./handlers/allocation.ts";
 import { getDocs, getOpenApiDocument, redirectToDocs } from "./handlers/docs.ts";
+import { getLogs, LOGS_PREFIX, postLogs } from "./handlers/logs.ts";
 import { CodedError, ErrorText, errorResponse } from "./http/errors.ts";
 
 const invalidMethod = () => {
@@ -25,6 +26,9 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
   .all("/v1/allocation/:alloc_id", invalidMethod)
   .post("/v1/allocation/:alloc_id/task-events", postTaskEvents)
   .all("/v1/allocation/:alloc_id/task-events", invalidMethod)
+  .get("/v1/client/fs/logs/:alloc_id", getLogs)
+  .post("/v1/client/fs/logs/:alloc_id", postLogs)
+  .all("/v1/client/fs/logs/:alloc_id", invalidMethod)
   // The API's documentation (src/handlers/docs.ts); its static assets are served before the Worker.
   .get("/openapi.json", getOpenApiDocument)
   .get("/docs", getDocs)
@@ -34,7 +38,7 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
     // Go's ServeMux redirects the subtree root without its slash.
     if (pathname === "/v1/allocation") return new Response(null, { status: 301, headers: { Location: "/v1/allocation/" } });
     // Empty ids and extra path segments: Nomad takes the whole rest of the path as the id.
-    if (pathname.startsWith(ALLOCATION_PREFIX)) {
+    if (pathname.startsWith(ALLOCATION_PREFIX) || pathname.startsWith(LOGS_PREFIX)) {
       if (!["GET", "PUT", "DELETE"].includes(request.method)) invalidMethod();
       parseAllocId(pathname.slice(ALLOCATION_PREFIX.length));
     }

@@ -8,10 +8,12 @@
  * allocations, so a region-wide index can later be derived the same way (docs/architecture.md).
  */
 import { DurableObject } from "cloudflare:workers";
-import { applyTaskEvents, type TaskEventUpdate } from "../domain/task-state.ts";
+import { applyTaskEvents, type TaskEventUpdate, taskNames } from "../domain/task-state.ts";
 import { CodedError } from "../http/errors.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
-import { nowUnixNanos } from "../json/go-time.ts";
+import { nowUnixNanos, ZERO_TIME } from "../json/go-time.ts";
+import { LogStore, type LogType } from "./log-store.ts";
+import { type LogFollower, openLogStream } from "./log-stream.ts";
 import { migrate } from "./migrations.ts";
 
 /** What a read returns: the encoded document (when the allocation exists) and its index. */
@@ -33,8 +35,27 @@ export interface AllocationKey {
   id: string;
 }
 
-/** A write either succeeds with its index or fails with a client error (coded errors do not cross RPC). */
-export type WriteOutcome = { ok: true; index: number } | { ok: false; status: number; message: string };
+/** A client error, returned rather than thrown because coded errors do not cross RPC. */
+export interface Refusal {
+  ok: false;
+  status: number;
+  message: string;
+}
+
+/** A write either succeeds with its index or is refused. */
+export type WriteOutcome = { ok: true; index: number } | Refusal;
+
+export interface LogQuery {
+  task: string;
+  type: LogType;
+  follow: boolean;
+  plain: boolean;
+  offset: number;
+  origin: "start" | "end";
+}
+
+/** Default bytes kept per log stream when LOG_RETENTION_BYTES is unset: 10 MiB. */
+const DEFAULT_LOG_RETENTION = 10 * 1024 * 1024;
 
 interface Document {
   index: number;
@@ -56,11 +77,14 @@ export class AllocationObject extends DurableObject<Env> {
   /** How many times a document was encoded: once per index (plus once for pretty), never per waiter. */
   #encodes = 0;
   readonly #waiters = new Set<Waiter>();
+  readonly #logFollowers = new Set<LogFollower>();
+  #logs!: LogStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage.sql);
+      this.#logs = new LogStore(ctx.storage.sql);
       this.#load();
     });
   }
@@ -88,8 +112,10 @@ export class AllocationObject extends DurableObject<Env> {
         "INSERT INTO index_clock (singleton, last_index) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index",
         index,
       );
-      if (compact === null) sql.exec("DELETE FROM allocation");
-      else
+      if (compact === null) {
+        sql.exec("DELETE FROM allocation");
+        this.#logs.clear();
+      } else
         sql.exec(
           `INSERT INTO allocation (singleton, id, region, body, modify_index) VALUES (1, ?, ?, ?, ?)
            ON CONFLICT (singleton) DO UPDATE SET id = excluded.id, region = excluded.region, body = excluded.body, modify_index = excluded.modify_index`,
@@ -105,6 +131,8 @@ export class AllocationObject extends DurableObject<Env> {
     for (const waiter of this.#waiters) {
       if (waiter.minIndex < BigInt(index)) waiter.release();
     }
+    // Log followers re-check whether their task died (or the allocation is gone).
+    for (const follower of this.#logFollowers) follower.wake();
     return { ok: true, index };
   }
 
@@ -187,8 +215,75 @@ export class AllocationObject extends DurableObject<Env> {
     return this.#commit(key, this.#nextIndex(), null);
   }
 
+  /** The allocation and the task's state, or the refusal Nomad's logs API gives. */
+  #logTask(key: AllocationKey, task: string, requireStarted: boolean): Refusal | undefined {
+    const allocation = this.#current();
+    if (!allocation) return { ok: false, status: 404, message: `Unknown allocation ${JSON.stringify(key.id)}` };
+    let known: Set<string>;
+    try {
+      known = taskNames(allocation);
+    } catch (error) {
+      if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
+      throw error;
+    }
+    if (!known.has(task)) return { ok: false, status: 400, message: `unknown task name ${JSON.stringify(task)}` };
+    if (!requireStarted) return undefined;
+    const states = isJsonObject(allocation.TaskStates) ? allocation.TaskStates : {};
+    const state = states[task];
+    if (!isJsonObject(state) || state.StartedAt === ZERO_TIME) {
+      return { ok: false, status: 404, message: `task ${JSON.stringify(task)} not started yet. No logs available` };
+    }
+    return undefined;
+  }
+
+  #taskFinished(task: string): boolean {
+    const allocation = this.#current();
+    if (!allocation) return true;
+    const states = isJsonObject(allocation.TaskStates) ? allocation.TaskStates : {};
+    const state = states[task];
+    return isJsonObject(state) && state.State === "dead";
+  }
+
+  /** Appends raw bytes to a task's log stream; answers the stream's new end offset. */
+  appendLog(key: AllocationKey, task: string, type: LogType, bytes: Uint8Array): { ok: true; offset: number } | Refusal {
+    const refusal = this.#logTask(key, task, false);
+    if (refusal) return refusal;
+    const retention = Number(this.env.LOG_RETENTION_BYTES) || DEFAULT_LOG_RETENTION;
+    const offset = this.ctx.storage.transactionSync(() => this.#logs.append(task, type, bytes, retention));
+    for (const follower of this.#logFollowers) {
+      if (follower.task === task && follower.type === type) follower.wake();
+    }
+    return { ok: true, offset };
+  }
+
+  /** Opens a task's log stream, or refuses with Nomad's logs errors (checked before any byte is sent). */
+  openLogs(key: AllocationKey, query: LogQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
+    const refusal = this.#logTask(key, query.task, true);
+    if (refusal) return refusal;
+    const { floor, end } = this.#logs.bounds(query.task, query.type);
+    const requested = query.origin === "end" ? end - query.offset : query.offset;
+    const start = Math.min(Math.max(requested, floor), end);
+    const stream = openLogStream({
+      store: this.#logs,
+      task: query.task,
+      type: query.type,
+      start,
+      follow: query.follow,
+      plain: query.plain,
+      finished: () => this.#taskFinished(query.task),
+      followers: this.#logFollowers,
+      signal,
+    });
+    return { ok: true, stream };
+  }
+
   /** Live counters for tests and benchmarks. */
-  stats(): { waiters: number; index: number; encodes: number } {
-    return { waiters: this.#waiters.size, index: this.#snapshot(false).index, encodes: this.#encodes };
+  stats(): { waiters: number; index: number; encodes: number; logFollowers: number } {
+    return {
+      waiters: this.#waiters.size,
+      index: this.#snapshot(false).index,
+      encodes: this.#encodes,
+      logFollowers: this.#logFollowers.size,
+    };
   }
 }

@@ -16,6 +16,21 @@ const MIGRATIONS: readonly string[] = [
      singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
      last_index INTEGER NOT NULL
    );`,
+  // 2: task logs, in chunks of at most 64 KiB keyed by their absolute start offset.
+  `CREATE TABLE log_stream (
+     task TEXT NOT NULL,
+     type TEXT NOT NULL,
+     floor_offset INTEGER NOT NULL,
+     end_offset INTEGER NOT NULL,
+     PRIMARY KEY (task, type)
+   );
+   CREATE TABLE log_chunk (
+     task TEXT NOT NULL,
+     type TEXT NOT NULL,
+     start_offset INTEGER NOT NULL,
+     data BLOB NOT NULL,
+     PRIMARY KEY (task, type, start_offset)
+   );`,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -68,3 +68,33 @@ export function parseStale(params: URLSearchParams): boolean {
   if (value === undefined) throw new CodedError(400, "Expect `true` or `false` for `stale` query string parameter");
   return value;
 }
+
+/** Go's `%q` of a query value, for strconv-style error texts. */
+function goQuote(raw: string): string {
+  return JSON.stringify(raw);
+}
+
+/** A boolean log parameter as Nomad's logs API parses it (absent or empty means false). */
+export function parseLogBool(params: URLSearchParams, name: string): boolean {
+  const raw = params.get(name);
+  if (raw === null || raw === "") return false;
+  const value = parseGoBool(raw);
+  if (value === undefined) {
+    throw new CodedError(400, `failed to parse ${name} field to boolean: strconv.ParseBool: parsing ${goQuote(raw)}: invalid syntax`);
+  }
+  return value;
+}
+
+const INT64_MAX = (1n << 63n) - 1n;
+
+/** `offset` of the logs API: int64 (Go's strconv.ParseInt), and not negative here. */
+export function parseLogOffset(raw: string | null): number {
+  if (raw === null || raw === "") return 0;
+  if (!/^[+-]?\d+$/.test(raw)) throw new CodedError(400, `error parsing offset: strconv.ParseInt: parsing ${goQuote(raw)}: invalid syntax`);
+  const value = BigInt(raw);
+  if (value > INT64_MAX || value < -INT64_MAX - 1n) {
+    throw new CodedError(400, `error parsing offset: strconv.ParseInt: parsing ${goQuote(raw)}: value out of range`);
+  }
+  if (value < 0n) throw new CodedError(400, "error parsing offset: offset must not be negative");
+  return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
+}

@@ -1,2 +1,5 @@
 /** The write token the in-runtime tests use (the black-box suite sets its own). */
 export const TEST_MANAGEMENT_TOKEN = "test-management-token";
+
+/** Log retention per stream in the in-runtime tests: small, so the retention floor is cheap to reach. */
+export const TEST_LOG_RETENTION_BYTES = 256 * 1024;

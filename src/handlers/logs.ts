@@ -1,0 +1,100 @@
+/**
+ * Task logs: `GET /v1/client/fs/logs/<alloc_id>` (Nomad's parameters, frames and errors) and the
+ * agents' ingest `POST` to the same path. The allocation's Durable Object stores and streams them.
+ */
+import { config } from "../config.ts";
+import { parseAllocId } from "../domain/alloc-id.ts";
+import type { LogQuery, Refusal } from "../durable/allocation-object.ts";
+import type { LogType } from "../durable/log-store.ts";
+import { allocationStub } from "../durable/stub.ts";
+import { requireManagementToken } from "../http/auth.ts";
+import { readBody } from "../http/body.ts";
+import { CodedError } from "../http/errors.ts";
+import { JSON_HEADERS } from "../http/meta.ts";
+import { parseLogBool, parseLogOffset } from "../http/query.ts";
+import { parseRegion } from "../http/region.ts";
+
+export const LOGS_PREFIX = "/v1/client/fs/logs/";
+
+const LogErrors = {
+  taskMissing: "must provide task name",
+  typeMissing: "must provide log type (stdout/stderr)",
+  invalidOrigin: "origin must be start or end",
+} as const;
+
+function refuse(refusal: Refusal): never {
+  throw new CodedError(refusal.status, refusal.message);
+}
+
+function parseTask(params: URLSearchParams): string {
+  const task = params.get("task");
+  if (!task) throw new CodedError(400, LogErrors.taskMissing);
+  return task;
+}
+
+function parseType(params: URLSearchParams): LogType {
+  const type = params.get("type");
+  if (type !== "stdout" && type !== "stderr") throw new CodedError(400, LogErrors.typeMissing);
+  return type;
+}
+
+/** Region and allocation of a logs request; an id that names no allocation is Nomad's 404. */
+function target(request: Request, params: URLSearchParams, env: Env) {
+  const cfg = config(env);
+  const region = parseRegion(params, cfg);
+  const raw = new URL(request.url).pathname.slice(LOGS_PREFIX.length);
+  const alloc = parseAllocId(raw);
+  if (!alloc) throw new CodedError(404, `Unknown allocation ${JSON.stringify(decodeURIComponent(raw))}`);
+  return { key: { region, id: alloc.uuid }, stub: allocationStub(env, cfg, region, alloc.uuid) };
+}
+
+export async function getLogs(request: Request, env: Env): Promise<Response> {
+  const params = new URL(request.url).searchParams;
+  const task = parseTask(params);
+  const type = parseType(params);
+  const origin = params.get("origin") || "start";
+  if (origin !== "start" && origin !== "end") throw new CodedError(400, LogErrors.invalidOrigin);
+  const query: LogQuery = {
+    task,
+    type,
+    origin,
+    follow: parseLogBool(params, "follow"),
+    plain: parseLogBool(params, "plain"),
+    offset: parseLogOffset(params.get("offset")),
+  };
+  const { key, stub } = target(request, params, env);
+  // Aborted when the client stops reading, so the object drops the follower at once (a plain
+  // follower of an idle stream writes nothing that could reveal the disconnect otherwise).
+  const gone = new AbortController();
+  const opened = await stub.openLogs(key, query, gone.signal);
+  if (!opened.ok) refuse(opened);
+  const source = (opened.stream as ReadableStream<Uint8Array>).getReader();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await source.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel(reason) {
+        gone.abort();
+        return source.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const contentType = query.plain ? "text/plain; charset=utf-8" : "application/json";
+  return new Response(body, { headers: { "Content-Type": contentType, "Cache-Control": "no-store" } });
+}
+
+export async function postLogs(request: Request, env: Env): Promise<Response> {
+  await requireManagementToken(request, env);
+  const params = new URL(request.url).searchParams;
+  const task = parseTask(params);
+  const type = parseType(params);
+  const { key, stub } = target(request, params, env);
+  const bytes = await readBody(request);
+  const appended = await stub.appendLog(key, task, type, bytes);
+  if (!appended.ok) refuse(appended);
+  return new Response(`{"Offset":${appended.offset}}`, { headers: JSON_HEADERS });
+}

@@ -1,0 +1,313 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index.ts";
+import { TEST_LOG_RETENTION_BYTES } from "../support/constants.ts";
+import { call, createAllocation, newAllocId, objectFor, postEvents, TOKEN, write } from "../support/worker.ts";
+
+interface Frame {
+  Data?: string;
+  File?: string;
+  FileEvent?: string;
+  Offset?: number;
+}
+
+/** Splits back-to-back JSON objects (Nomad's framing has no separator) and checks each frame's shape. */
+function splitFrames(text: string): Frame[] {
+  const frames: Frame[] = [];
+  let depth = 0;
+  let start = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === "\\") i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === "{") {
+      if (depth++ === 0) start = i;
+    } else if (ch === "}" && --depth === 0) {
+      const raw = text.slice(start, i + 1);
+      const frame = JSON.parse(raw) as Frame;
+      expect(Object.keys(frame)).toEqual(Object.keys(frame).sort());
+      frames.push(frame);
+    }
+  }
+  expect(depth).toBe(0);
+  return frames;
+}
+
+function dataOf(frames: Frame[]): Uint8Array {
+  const parts = frames.filter((f) => f.Data).map((f) => Uint8Array.from(atob(f.Data as string), (c) => c.charCodeAt(0)));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+async function untilLogFollowers(id: string, count: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while ((await objectFor(id).stats()).logFollowers !== count) {
+    if (Date.now() > deadline) throw new Error(`never reached ${count} log followers`);
+    await new Promise((w) => setTimeout(w, 10));
+  }
+}
+
+const logPath = (id: string, query: string) => `/v1/client/fs/logs/${id}?${query}`;
+
+function append(id: string, bytes: BodyInit, task = "redis", type = "stdout", token: string | null = TOKEN): Promise<Response> {
+  return write("POST", logPath(id, `task=${task}&type=${type}`), bytes as string, token);
+}
+
+async function startedAlloc(): Promise<string> {
+  const { id } = await createAllocation();
+  await postEvents(id, '{"Task":"redis","Event":{"Type":"Started","Time":1490999500248633594}}');
+  return id;
+}
+
+function bytes(n: number, seed = 0): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) % 256);
+}
+
+describe("logs ingest", () => {
+  it("appends raw bytes and answers the stream's new end offset", async () => {
+    const id = await startedAlloc();
+    const first = await append(id, bytes(100));
+    expect(first.status).toBe(200);
+    expect(await first.text()).toBe('{"Offset":100}');
+    expect(await (await append(id, bytes(50))).text()).toBe('{"Offset":150}');
+    expect(await (await append(id, "err", "redis", "stderr")).text()).toBe('{"Offset":3}');
+  });
+
+  it.each([
+    ["no token", (id: string) => append(id, "x", "redis", "stdout", null), 403, "Permission denied"],
+    ["unknown task", (id: string) => append(id, "x", "web"), 400, 'unknown task name "web"'],
+    ["no task", (id: string) => write("POST", logPath(id, "type=stdout"), "x"), 400, "must provide task name"],
+    ["bad type", (id: string) => append(id, "x", "redis", "stdin"), 400, "must provide log type (stdout/stderr)"],
+    ["too large", (id: string) => append(id, bytes(1024 * 1024 + 1)), 413, "Request body too large"],
+  ])("refuses %s and stores nothing", async (_name, send, status, text) => {
+    const id = await startedAlloc();
+    const r = await send(id);
+    expect(r.status).toBe(status);
+    expect(await r.text()).toBe(text);
+    expect(await (await call(logPath(id, "task=redis&type=stdout&plain=true"))).text()).toBe("");
+  });
+
+  it("answers 404 for an unknown allocation", async () => {
+    const id = newAllocId();
+    const r = await append(id, "x");
+    expect(r.status).toBe(404);
+    expect(await r.text()).toBe(`Unknown allocation "${id}"`);
+  });
+});
+
+describe("GET /v1/client/fs/logs/<alloc_id>", () => {
+  it("streams Nomad frames: base64 Data, File, end Offset, at most 64 KiB each, byte for byte", async () => {
+    const id = await startedAlloc();
+    const payload = bytes(200_000, 7);
+    await append(id, payload.slice(0, 150_000));
+    await append(id, payload.slice(150_000));
+    const r = await call(logPath(id, "task=redis&type=stdout"));
+    expect(r.status).toBe(200);
+    expect(r.headers.get("Content-Type")).toBe("application/json");
+    const frames = splitFrames(await r.text());
+    expect(dataOf(frames)).toEqual(payload);
+    for (const frame of frames) {
+      expect(frame.File).toBe("alloc/logs/redis.stdout.0");
+      expect(atob(frame.Data as string).length).toBeLessThanOrEqual(64 * 1024);
+    }
+    expect(frames.at(-1)?.Offset).toBe(200_000);
+    expect(frames.some((f) => atob(f.Data as string).length === 64 * 1024)).toBe(true);
+  });
+
+  it("keeps multi-byte characters split across appends intact, in frames and in plain mode", async () => {
+    const id = await startedAlloc();
+    const text = "héllo wörld ✓ 😀\n";
+    const encoded = new TextEncoder().encode(text);
+    for (const cut of [
+      [0, 2],
+      [2, 13],
+      [13, 17],
+      [17, encoded.byteLength],
+    ])
+      await append(id, encoded.slice(cut[0], cut[1]));
+    const framed = splitFrames(await (await call(logPath(id, "task=redis&type=stdout"))).text());
+    expect(new TextDecoder().decode(dataOf(framed))).toBe(text);
+    const plain = await call(logPath(id, "task=redis&type=stdout&plain=true"));
+    expect(plain.headers.get("Content-Type")).toBe("text/plain; charset=utf-8");
+    expect(await plain.text()).toBe(text);
+  });
+
+  it("serves binary data exactly in plain mode", async () => {
+    const id = await startedAlloc();
+    const payload = bytes(70_000, 3);
+    await append(id, payload);
+    const r = await call(logPath(id, "task=redis&type=stdout&plain=1"));
+    expect(new Uint8Array(await r.arrayBuffer())).toEqual(payload);
+  });
+
+  it("reads from an offset, or counted back from the end with origin=end", async () => {
+    const id = await startedAlloc();
+    await append(id, "0123456789");
+    expect(await (await call(logPath(id, "task=redis&type=stdout&plain=true&offset=4"))).text()).toBe("456789");
+    expect(await (await call(logPath(id, "task=redis&type=stdout&plain=true&origin=end&offset=3"))).text()).toBe("789");
+    expect(await (await call(logPath(id, "task=redis&type=stdout&plain=true&origin=end&offset=99"))).text()).toBe("0123456789");
+    const framed = splitFrames(await (await call(logPath(id, "task=redis&type=stdout&origin=end&offset=2"))).text());
+    expect(framed).toEqual([{ Data: btoa("89"), File: "alloc/logs/redis.stdout.0", Offset: 10 }]);
+  });
+
+  it("keeps at most the retention per stream, oldest dropped first; reads below the floor start at the floor", async () => {
+    const id = await startedAlloc();
+    const chunk = 100 * 1024;
+    for (let i = 0; i < 4; i++) await append(id, bytes(chunk, i));
+    const plain = new Uint8Array(await (await call(logPath(id, "task=redis&type=stdout&plain=true"))).arrayBuffer());
+    expect(plain.byteLength).toBeLessThanOrEqual(TEST_LOG_RETENTION_BYTES);
+    expect(plain.byteLength).toBeGreaterThan(TEST_LOG_RETENTION_BYTES - 64 * 1024);
+    const expected = new Uint8Array(4 * chunk);
+    for (let i = 0; i < 4; i++) expected.set(bytes(chunk, i), i * chunk);
+    expect(plain).toEqual(expected.slice(4 * chunk - plain.byteLength));
+    const frames = splitFrames(await (await call(logPath(id, "task=redis&type=stdout&offset=0"))).text());
+    expect(frames.at(-1)?.Offset).toBe(4 * chunk);
+    expect(await (await append(id, "z")).text()).toBe(`{"Offset":${4 * chunk + 1}}`);
+  });
+
+  it("answers an empty stream for a task that started but wrote nothing", async () => {
+    const id = await startedAlloc();
+    const r = await call(logPath(id, "task=redis&type=stderr"));
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe("");
+  });
+
+  it("follows: appends arrive within milliseconds, woken by the ingest", async () => {
+    const id = await startedAlloc();
+    await append(id, "before\n");
+    const r = await call(logPath(id, "task=redis&type=stdout&follow=true&plain=true"));
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    expect(decoder.decode((await reader.read()).value)).toBe("before\n");
+    expect((await objectFor(id).stats()).logFollowers).toBe(1);
+    const sentAt = Date.now();
+    await append(id, "after\n");
+    const next = await reader.read();
+    expect(decoder.decode(next.value)).toBe("after\n");
+    expect(Date.now() - sentAt).toBeLessThan(500);
+    await reader.cancel();
+  });
+
+  it("sends a {} heartbeat after each idle second in framed follow mode", async () => {
+    const id = await startedAlloc();
+    const r = await call(logPath(id, "task=redis&type=stdout&follow=true"));
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    const started = Date.now();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe("{}");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    await reader.cancel();
+  });
+
+  it("ends the follow once the task is dead and every byte was sent", async () => {
+    const id = await startedAlloc();
+    const r = await call(logPath(id, "task=redis&type=stdout&follow=true&plain=true"));
+    await append(id, "last words\n");
+    await postEvents(id, '{"Task":"redis","Event":{"Type":"Killed"}}');
+    expect(await r.text()).toBe("last words\n");
+    expect((await objectFor(id).stats()).logFollowers).toBe(0);
+  });
+
+  it("leaves nothing behind in the object when the client goes away (framed: noticed by the heartbeat write)", async () => {
+    const id = await startedAlloc();
+    const r = await call(logPath(id, "task=redis&type=stdout&follow=true"));
+    await append(id, "x");
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    expect((await objectFor(id).stats()).logFollowers).toBe(1);
+    await reader.cancel();
+    await untilLogFollowers(id, 0);
+  });
+
+  it("drops the follower at once when the Worker's response body is cancelled (plain: no bytes to probe with)", async () => {
+    const id = await startedAlloc();
+    await append(id, "x");
+    const request = new Request(`http://alloc.test${logPath(id, "task=redis&type=stdout&follow=true&plain=true")}`);
+    const r = await worker.fetch(request, env, createExecutionContext());
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("x");
+    expect((await objectFor(id).stats()).logFollowers).toBe(1);
+    const cancelledAt = Date.now();
+    await reader.cancel();
+    await untilLogFollowers(id, 0);
+    expect(Date.now() - cancelledAt).toBeLessThan(500);
+  });
+
+  it("keeps a dead task's logs readable, and answers 404 (never 500) once the allocation is collected", async () => {
+    const id = await startedAlloc();
+    await append(id, "still here");
+    await postEvents(id, '{"Task":"redis","Event":{"Type":"Killed"}}');
+    expect(await (await call(logPath(id, "task=redis&type=stdout&plain=true"))).text()).toBe("still here");
+    await write("DELETE", `/v1/allocation/${id}`);
+    const r = await call(logPath(id, "task=redis&type=stdout"));
+    expect(r.status).toBe(404);
+    expect(await r.text()).toBe(`Unknown allocation "${id}"`);
+  });
+
+  it.each([
+    ["type=stdout", 400, "must provide task name"],
+    ["task=&type=stdout", 400, "must provide task name"],
+    ["task=redis", 400, "must provide log type (stdout/stderr)"],
+    ["task=redis&type=stdin", 400, "must provide log type (stdout/stderr)"],
+    ["task=redis&type=stdout&origin=middle", 400, "origin must be start or end"],
+    [
+      "task=redis&type=stdout&follow=maybe",
+      400,
+      'failed to parse follow field to boolean: strconv.ParseBool: parsing "maybe": invalid syntax',
+    ],
+    ["task=redis&type=stdout&plain=yes", 400, 'failed to parse plain field to boolean: strconv.ParseBool: parsing "yes": invalid syntax'],
+    ["task=redis&type=stdout&offset=abc", 400, 'error parsing offset: strconv.ParseInt: parsing "abc": invalid syntax'],
+    [
+      "task=redis&type=stdout&offset=9223372036854775808",
+      400,
+      'error parsing offset: strconv.ParseInt: parsing "9223372036854775808": value out of range',
+    ],
+    ["task=redis&type=stdout&offset=-5", 400, "error parsing offset: offset must not be negative"],
+    ["task=redis&type=stdout&region=mars", 400, "No path to region"],
+    ["task=web&type=stdout", 400, 'unknown task name "web"'],
+  ])("answers %s with %i %j", async (query, status, text) => {
+    const id = await startedAlloc();
+    const r = await call(logPath(id, query));
+    expect(r.status).toBe(status);
+    expect(r.headers.get("Content-Type")).toBe("text/plain; charset=utf-8");
+    expect(await r.text()).toBe(text);
+  });
+
+  it("checks parameters in order: task, type, origin, then the booleans and offset", async () => {
+    const id = await startedAlloc();
+    const text = async (q: string) => (await call(logPath(id, q))).text();
+    expect(await text("type=bad&origin=bad&follow=bad")).toBe("must provide task name");
+    expect(await text("task=redis&type=bad&origin=bad&follow=bad")).toBe("must provide log type (stdout/stderr)");
+    expect(await text("task=redis&type=stdout&origin=bad&follow=bad")).toBe("origin must be start or end");
+  });
+
+  it("answers 404 `Unknown allocation` for a missing allocation and 400 for malformed ids", async () => {
+    const id = newAllocId();
+    const r = await call(logPath(id, "task=redis&type=stdout"));
+    expect(r.status).toBe(404);
+    expect(await r.text()).toBe(`Unknown allocation "${id}"`);
+    const bad = await call(logPath("abcd", "task=redis&type=stdout"));
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toBe("alloc lookup failed: index error: UUID must be 36 characters");
+  });
+
+  it("answers 404 `not started yet` when the task has no state or never started", async () => {
+    const { id } = await createAllocation();
+    const none = await call(logPath(id, "task=redis&type=stdout"));
+    expect(none.status).toBe(404);
+    expect(await none.text()).toBe('task "redis" not started yet. No logs available');
+    await postEvents(id, '{"Task":"redis","Event":{"Type":"Received"}}');
+    const pending = await call(logPath(id, "task=redis&type=stdout"));
+    expect(pending.status).toBe(404);
+    expect(await pending.text()).toBe('task "redis" not started yet. No logs available');
+  });
+});
