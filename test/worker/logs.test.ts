@@ -232,7 +232,7 @@ describe("GET /v1/client/fs/logs/<alloc_id>", () => {
     const id = await startedAlloc();
     await append(id, "x");
     const request = new Request(`http://alloc.test${logPath(id, "task=redis&type=stdout&follow=true&plain=true")}`);
-    const r = await worker.fetch(request, env, createExecutionContext());
+    const r = await worker.fetch(request as Parameters<typeof worker.fetch>[0], env, createExecutionContext());
     const reader = (r.body as ReadableStream<Uint8Array>).getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toBe("x");
     expect((await objectFor(id).stats()).logFollowers).toBe(1);
