@@ -3,9 +3,10 @@
  * the seed page (and what Nomad does beyond it), errors and authentication. Scalar renders it at
  * the top of /docs. Event types come from `TASK_EVENT_TYPES`, the same table the schemas use.
  */
-import { ZERO_TIME } from "../json/go-time.ts";
-import { TASK_EVENT_TYPES } from "../domain/schemas.ts";
+
 import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
+import { TASK_EVENT_TYPES } from "../domain/schemas.ts";
+import { ZERO_TIME } from "../json/go-time.ts";
 
 /** Nomad's default and maximum blocking wait, and this server's default `MAX_QUERY_TIME`. */
 export const DEFAULT_MAX_QUERY_TIME = "300s";

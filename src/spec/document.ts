@@ -6,8 +6,8 @@
 import {
   type ExampleObject,
   type HeaderObject,
-  OpenApiBuilder,
   type OpenAPIObject,
+  OpenApiBuilder,
   type OperationObject,
   type ParameterObject,
   type ResponseObject,
@@ -24,8 +24,11 @@ export const API_VERSION = "0.1.0";
 
 /** Canonical 8-4-4-4-12 UUID, the form allocation ids are issued and returned in. */
 export const ALLOC_ID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
-/** Go's `time.ParseDuration` syntax (what `parseGoDuration` accepts). */
-export const GO_DURATION_PATTERN = "^[-+]?(0|((\\d+(\\.\\d*)?|\\.\\d+)(ns|us|µs|μs|ms|s|m|h))+)$";
+/**
+ * Go's `time.ParseDuration` syntax (what `parseGoDuration` accepts). The micro signs are written as
+ * `\u` escapes so the pattern stays ASCII (Prism echoes patterns into HTTP headers). Empty means the default.
+ */
+export const GO_DURATION_PATTERN = "^([-+]?(0|((\\d+(\\.\\d*)?|\\.\\d+)(ns|us|\\u00b5s|\\u03bcs|ms|s|m|h))+))?$";
 
 const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` });
 const schemaRef = (name: string) => ref("schemas", name);
@@ -88,7 +91,7 @@ const parameters: Record<string, ParameterObject> = {
     in: "query",
     required: false,
     description:
-      'Pretty-print the JSON (4-space indent, trailing newline). Present with any value but `0` turns it on, so `?pretty`, `?pretty=1` and even `?pretty=false` pretty-print; `?pretty=0` does not.',
+      "Pretty-print the JSON (4-space indent, trailing newline). Present with any value but `0` turns it on, so `?pretty`, `?pretty=1` and even `?pretty=false` pretty-print; `?pretty=0` does not.",
     schema: { type: "string", examples: ["", "1"] },
   },
 };
@@ -178,9 +181,6 @@ const responses: Record<string, ResponseObject> = {
   InternalError: textError("An unexpected failure; details are logged, never sent.", {
     internal: example("Unexpected failure", ErrorText.internal),
   }),
-  InvalidMethod: textError("The path does not support this method.", {
-    invalidMethod: example("Unsupported method", ErrorText.invalidMethod),
-  }),
 };
 
 const bodyErrors = (extra: Examples) =>
@@ -228,10 +228,7 @@ const putAllocation: OperationObject = {
     "200": ref("responses", "WriteOk"),
     "400": bodyErrors({
       invalidField: example("A field has the wrong type", "invalid field Allocation.Job.Priority: expected integer (int64), got string"),
-      idMismatch: example(
-        "`ID` differs from the path",
-        `invalid field Allocation.ID: does not match the path ID ${DEMO_ALLOC_ID}`,
-      ),
+      idMismatch: example("`ID` differs from the path", `invalid field Allocation.ID: does not match the path ID ${DEMO_ALLOC_ID}`),
     }),
     "403": ref("responses", "Forbidden"),
     "404": ref("responses", "WriteNotFound"),
@@ -269,7 +266,10 @@ const postTaskEvents: OperationObject = {
   responses: {
     "200": ref("responses", "WriteOk"),
     "400": bodyErrors({
-      invalidField: example("A field has the wrong type or value", 'invalid field TaskEventsRequest.Events[0].Event.Type: "Exploded" is not one of ...'),
+      invalidField: example(
+        "A field has the wrong type or value",
+        'invalid field TaskEventsRequest.Events[0].Event.Type: "Exploded" is not one of ...',
+      ),
       unknownTask: example("The task is not in the allocation's group", 'task group "cache" does not have task with name "web"'),
     }),
     "403": ref("responses", "Forbidden"),

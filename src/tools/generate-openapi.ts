@@ -1,14 +1,15 @@
 /**
  * `npm run openapi`: writes the OpenAPI document the Worker serves at /openapi.json to
- * `openapi/openapi.json` (committed; a test fails when it differs from what the code builds).
+ * `openapi/openapi.json`, and its openapi-typescript types to `openapi/openapi.d.ts` (both
+ * committed; test/blackbox/openapi-drift.test.ts fails when they differ from what the code builds).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { openApiJson } from "../spec/document.ts";
+import { generateArtifacts, ROOT } from "./openapi-artifacts.ts";
 
-const OPENAPI_FILE = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "openapi", "openapi.json");
-
-mkdirSync(dirname(OPENAPI_FILE), { recursive: true });
-writeFileSync(OPENAPI_FILE, openApiJson());
-console.log(`wrote ${OPENAPI_FILE}`);
+for (const [path, text] of Object.entries(await generateArtifacts())) {
+  const file = join(ROOT, path);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  console.log(`wrote ${path} (${text.length} bytes)`);
+}

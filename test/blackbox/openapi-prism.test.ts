@@ -1,0 +1,293 @@
+/**
+ * Live validation: representative traffic to a real dev server (`npm start`) goes through Stoplight
+ * Prism validation proxies built from the committed document, and every response, header and
+ * error body must match it.
+ *
+ * - `strict`: `prism proxy <doc> <server> --errors`, for requests the document allows. Any
+ *   violation turns the answer into Prism's own problem+json, so each call asserts the server's
+ *   status and that Prism reported nothing.
+ * - `lenient`: `prism proxy openapi/openapi.json <server>` without `--errors`, for requests that
+ *   deliberately break the document (bad index, bad id, no token, undeclared method): Prism
+ *   forwards them and lists violations in `sl-violations`. Those must all be about the request;
+ *   the server's answer must have none.
+ *
+ * The strict proxy reads the committed document minus `format: int64`: Prism narrows `int64` to
+ * ±2^53 (@stoplight/http-spec oas/transformers/schema/keywords/format.js) and parses bodies into
+ * float64, so it would flag every nanosecond timestamp, exactly the values the document warns
+ * exceed 2^53. The last test pins that this is the only thing Prism reports against the
+ * unmodified document.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
+import { type DevServer, freePort, startDevServer } from "../support/dev-server.ts";
+import { type Background, ROOT, startTool } from "../support/tools.ts";
+
+interface Violation {
+  location: string[];
+  severity: string;
+  code?: string | number;
+  message: string;
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: string;
+  violations: Violation[];
+  ms: number;
+}
+
+let server: DevServer;
+let strict: Background;
+let lenient: Background;
+let strictUrl: string;
+let lenientUrl: string;
+
+/** The committed document without `format: int64` (see the file comment). */
+function prismDocument(): string {
+  const strip = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(strip);
+    if (value && typeof value === "object") {
+      const entries = Object.entries(value).filter(([key, v]) => !(key === "format" && v === "int64"));
+      return Object.fromEntries(entries.map(([key, v]) => [key, strip(v)]));
+    }
+    return value;
+  };
+  return JSON.stringify(strip(JSON.parse(readFileSync(join(ROOT, "openapi/openapi.json"), "utf8"))), null, 2);
+}
+
+async function startPrism(document: string, errors: boolean): Promise<{ proxy: Background; url: string }> {
+  const port = await freePort();
+  const args = ["proxy", document, server.url, "--port", String(port), "--host", "127.0.0.1"];
+  if (errors) args.push("--errors");
+  const proxy = await startTool("@stoplight/prism-cli", "prism", args, /Prism is listening/);
+  return { proxy, url: `http://127.0.0.1:${port}` };
+}
+
+async function send(base: string, path: string, init: RequestInit = {}): Promise<Answer> {
+  const started = performance.now();
+  const response = await fetch(`${base}${path}`, { redirect: "manual", ...init });
+  const body = await response.text();
+  const ms = performance.now() - started;
+  const raw = response.headers.get("sl-violations");
+  return { status: response.status, headers: response.headers, body, violations: raw ? (JSON.parse(raw) as Violation[]) : [], ms };
+}
+
+/** Through the strict proxy: the server's status, and not a single violation. */
+async function strictly(path: string, status: number, init: RequestInit = {}): Promise<Answer> {
+  const answer = await send(strictUrl, path, init);
+  expect(answer.violations, `${init.method ?? "GET"} ${path}: ${answer.body}`).toEqual([]);
+  expect(answer.headers.get("content-type") ?? "", `${init.method ?? "GET"} ${path}: ${answer.body}`).not.toContain("problem+json");
+  expect(answer.status, `${init.method ?? "GET"} ${path}: ${answer.body}`).toBe(status);
+  return answer;
+}
+
+/** Through the lenient proxy: the server's status and text, violations about the request only. */
+async function leniently(path: string, status: number, text: string, init: RequestInit = {}): Promise<Answer> {
+  const answer = await send(lenientUrl, path, init);
+  expect(answer.status, answer.body).toBe(status);
+  expect(answer.body).toBe(text);
+  expect(answer.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+  const aboutResponse = answer.violations.filter((v) => v.location[0] !== "request");
+  expect(aboutResponse, JSON.stringify(answer.violations)).toEqual([]);
+  expect(answer.violations.length, "the request was meant to break the document").toBeGreaterThan(0);
+  return answer;
+}
+
+const token = () => ({ "X-Nomad-Token": server.token, "Content-Type": "application/json" });
+const allocationFor = (id: string) => DEMO_ALLOCATION_JSON.replace(DEMO_ALLOC_ID, id);
+const indexOf = (answer: Answer) => Number(answer.headers.get("x-nomad-index"));
+
+beforeAll(async () => {
+  server = await startDevServer();
+  const dir = join(ROOT, "test-output", "prism");
+  mkdirSync(dir, { recursive: true });
+  const derived = join(dir, "openapi.prism.json");
+  writeFileSync(derived, prismDocument());
+  const [a, b] = await Promise.all([startPrism(derived, true), startPrism("openapi/openapi.json", false)]);
+  strict = a.proxy;
+  strictUrl = a.url;
+  lenient = b.proxy;
+  lenientUrl = b.url;
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all([strict?.stop(), lenient?.stop()]);
+  await server?.stop();
+});
+
+describe("reads through Prism", () => {
+  const path = `/v1/allocation/${DEMO_ALLOC_ID}`;
+
+  it("200: the demo allocation with the blocking headers", async () => {
+    const answer = await strictly(path, 200);
+    expect(JSON.parse(answer.body).ID).toBe(DEMO_ALLOC_ID);
+    expect(indexOf(answer)).toBeGreaterThanOrEqual(1);
+    expect(answer.headers.get("x-nomad-knownleader")).toBe("true");
+    expect(answer.headers.get("x-nomad-lastcontact")).toBe("0");
+  });
+
+  it.each(["?pretty", "?pretty=1", "?stale", "?stale=true", "?region=global", "?index=0", "?wait=5s"])("200 with %s", async (query) => {
+    await strictly(`${path}${query}`, 200);
+  });
+
+  it("blocking: index=<current>&wait=1s times out after about 1 s with the same index", async () => {
+    const current = indexOf(await strictly(path, 200));
+    const answer = await strictly(`${path}?index=${current}&wait=1s`, 200);
+    expect(indexOf(answer)).toBe(current);
+    expect(answer.ms).toBeGreaterThanOrEqual(990);
+    expect(answer.ms).toBeLessThan(1000 + 1000 / 16 + 1500);
+  });
+
+  it("blocking: index=<current-1> answers at once", async () => {
+    const current = indexOf(await strictly(path, 200));
+    const answer = await strictly(`${path}?index=${current - 1}&wait=10s`, 200);
+    expect(answer.ms).toBeLessThan(900);
+  });
+
+  it("404: alloc not found, with the blocking headers", async () => {
+    const answer = await strictly(`/v1/allocation/${crypto.randomUUID()}`, 404);
+    expect(answer.body).toBe("alloc not found");
+    expect(indexOf(answer)).toBeGreaterThanOrEqual(1);
+  });
+
+  it("400: an unknown region", async () => {
+    expect((await strictly(`${path}?region=mars`, 400)).body).toBe("No path to region");
+  });
+
+  it.each([
+    ["?index=abc", "Invalid index"],
+    ["?index=-1", "Invalid index"],
+    ["?index=1&wait=60foo", "Invalid wait time"],
+    ["?wait=10", "Invalid wait time"],
+    ["?stale=maybe", "Expect `true` or `false` for `stale` query string parameter"],
+  ])("400 for %s (request breaks the document)", async (query, text) => {
+    await leniently(`${path}${query}`, 400, text);
+  });
+
+  it("400: an id that is not a UUID", async () => {
+    await leniently("/v1/allocation/abc", 400, "alloc lookup failed: index error: UUID must be 36 characters");
+  });
+
+  it.each([
+    ["PATCH", path],
+    ["POST", path],
+    ["GET", `${path}/task-events`],
+    ["PUT", `${path}/task-events`],
+  ])("405 for %s %s (method not in the document)", async (method, target) => {
+    await leniently(target, 405, "Invalid method", { method });
+  });
+});
+
+describe("writes through Prism", () => {
+  it("PUT, POST task-events, blocking wake-up, DELETE: 200s with X-Nomad-Index, then 404s", async () => {
+    const id = crypto.randomUUID();
+    const path = `/v1/allocation/${id}`;
+    const created = await strictly(path, 200, { method: "PUT", body: allocationFor(id), headers: token() });
+    expect(JSON.parse(created.body).Index).toBe(indexOf(created));
+
+    // A blocking read through the proxy is released by a task-events write (Authorization: Bearer).
+    const waiting = strictly(`${path}?index=${indexOf(created)}&wait=30s`, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    const events = await strictly(`${path}/task-events`, 200, {
+      method: "POST",
+      body: DEMO_TASK_EVENTS_JSON,
+      headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json" },
+    });
+    const woken = await waiting;
+    expect(woken.ms).toBeLessThan(5000);
+    expect(indexOf(woken)).toBe(indexOf(events));
+    expect(JSON.parse(woken.body).TaskStates.redis.State).toBe("running");
+
+    await strictly(path, 200, { method: "DELETE", headers: token() });
+    expect((await strictly(path, 404)).body).toBe("alloc not found");
+    expect((await strictly(path, 404, { method: "DELETE", headers: token() })).body).toBe("alloc not found");
+    expect((await strictly(`${path}/task-events`, 404, { method: "POST", body: DEMO_TASK_EVENTS_JSON, headers: token() })).body).toBe(
+      "alloc not found",
+    );
+  });
+
+  it("400: an event for a task the group does not have, and an ID that differs from the path", async () => {
+    const id = crypto.randomUUID();
+    const path = `/v1/allocation/${id}`;
+    await strictly(path, 200, { method: "PUT", body: allocationFor(id), headers: token() });
+    const unknownTask = await strictly(`${path}/task-events`, 400, {
+      method: "POST",
+      body: '{"Events":[{"Task":"web","Event":{"Type":"Started"}}]}',
+      headers: token(),
+    });
+    expect(unknownTask.body).toBe('task group "cache" does not have task with name "web"');
+    const other = crypto.randomUUID();
+    const mismatch = await strictly(`/v1/allocation/${other}`, 400, { method: "PUT", body: allocationFor(id), headers: token() });
+    expect(mismatch.body).toBe(`invalid field Allocation.ID: does not match the path ID ${other}`);
+  });
+
+  it("403: a wrong token", async () => {
+    const answer = await strictly(`/v1/allocation/${DEMO_ALLOC_ID}`, 403, { method: "DELETE", headers: { "X-Nomad-Token": "wrong" } });
+    expect(answer.body).toBe("Permission denied");
+  });
+
+  it("413: a body over 1 MiB", async () => {
+    const id = crypto.randomUUID();
+    const body = JSON.stringify({ ID: id, DesiredDescription: "x".repeat(1024 * 1024 + 1) });
+    expect((await strictly(`/v1/allocation/${id}`, 413, { method: "PUT", body, headers: token() })).body).toBe("Request body too large");
+  });
+
+  it("403 without a token (request breaks the document's security)", async () => {
+    const id = crypto.randomUUID();
+    await leniently(`/v1/allocation/${id}`, 403, "Permission denied", {
+      method: "PUT",
+      body: allocationFor(id),
+      headers: { "Content-Type": "application/json" },
+    });
+    await leniently(`/v1/allocation/${id}`, 403, "Permission denied", { method: "DELETE" });
+    await leniently(`/v1/allocation/${id}/task-events`, 403, "Permission denied", {
+      method: "POST",
+      body: DEMO_TASK_EVENTS_JSON,
+      headers: { "Content-Type": "application/json" },
+    });
+  });
+
+  it("400 for bodies that break the document", async () => {
+    const id = crypto.randomUUID();
+    const path = `/v1/allocation/${id}`;
+    await leniently(path, 400, "invalid field Allocation.Job.Priority: expected integer (int64), got string", {
+      method: "PUT",
+      body: allocationFor(id).replace('"Priority":50', '"Priority":"high"'),
+      headers: token(),
+    });
+    await leniently(`${path}/task-events`, 400, "invalid field TaskEventsRequest.Events: is required", {
+      method: "POST",
+      body: "{}",
+      headers: token(),
+    });
+  });
+});
+
+describe("documentation routes through Prism", () => {
+  it("/openapi.json and /docs through Prism, and the / redirect", async () => {
+    const document = await strictly("/openapi.json", 200);
+    // Prism re-serializes JSON bodies; the byte-exact check is in test/worker/openapi.test.ts.
+    expect(JSON.parse(document.body)).toEqual(JSON.parse(readFileSync(join(ROOT, "openapi/openapi.json"), "utf8")));
+    expect((await strictly("/docs", 200)).headers.get("content-type")).toContain("text/html");
+    // Prism's upstream fetch follows redirects, so the 302 of `/` is checked on the server itself.
+    const root = await send(server.url, "/");
+    expect(root.status).toBe(302);
+    expect(root.headers.get("location")).toBe("/docs");
+  });
+});
+
+describe("the unmodified document", () => {
+  it("Prism's only complaint about a real read is its 2^53 limit on int64 nanosecond fields", async () => {
+    const answer = await send(lenientUrl, `/v1/allocation/${DEMO_ALLOC_ID}`);
+    expect(answer.status).toBe(200);
+    expect(answer.violations.length).toBeGreaterThan(0);
+    for (const violation of answer.violations) {
+      expect(violation.location[0]).toBe("response");
+      expect(violation.code).toBe("maximum");
+      expect(violation.message).toMatch(/(CreateTime|\.Time) must be <= 9007199254740991$/);
+    }
+  });
+});
