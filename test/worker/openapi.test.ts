@@ -1,0 +1,186 @@
+/**
+ * `/openapi.json` serves exactly the committed `openapi/openapi.json`, and the document is built
+ * from the wire schemas the Worker validates with (no second copy), with what issue 3 asks of it.
+ */
+import { describe, expect, it } from "vitest";
+import committed from "../../openapi/openapi.json?raw";
+import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
+import { SCHEMAS, TASK_EVENT_TYPES } from "../../src/domain/schemas.ts";
+import { ErrorText } from "../../src/http/errors.ts";
+import { buildOpenApiDocument, openApiJson } from "../../src/spec/document.ts";
+import { call } from "../support/worker.ts";
+
+type Json = Record<string, unknown>;
+const doc = buildOpenApiDocument() as unknown as Json;
+const get = (value: unknown, ...keys: string[]): unknown => keys.reduce<unknown>((v, k) => (v as Json | undefined)?.[k], value);
+
+/** Follows a local `$ref`. */
+function deref(value: unknown): Json {
+  const ref = (value as Json).$ref;
+  if (typeof ref !== "string") return value as Json;
+  return deref(get(doc, ...ref.slice(2).split("/")));
+}
+
+function operations(): [string, string, Json][] {
+  return Object.entries(doc.paths as Record<string, Json>).flatMap(([path, item]) =>
+    ["get", "put", "post", "delete", "patch"].filter((m) => item[m]).map((m): [string, string, Json] => [path, m, item[m] as Json]),
+  );
+}
+
+describe("GET /openapi.json", () => {
+  it("serves the committed openapi/openapi.json byte for byte", async () => {
+    const response = await call("/openapi.json");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toBe("application/json");
+    const served = await response.text();
+    expect(served === committed, "openapi/openapi.json is stale: run `npm run openapi`").toBe(true);
+    expect(served).toBe(openApiJson());
+  });
+});
+
+describe("the OpenAPI document", () => {
+  it("is OpenAPI 3.1 with a same-origin server", () => {
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.servers).toEqual([expect.objectContaining({ url: "/" })]);
+  });
+
+  it("publishes the validation schemas themselves as components.schemas", () => {
+    const schemas = get(doc, "components", "schemas") as Json;
+    expect(Object.keys(schemas)).toEqual(Object.keys(SCHEMAS));
+    for (const [name, schema] of Object.entries(SCHEMAS)) expect(schemas[name]).toBe(schema);
+    for (const name of ["Allocation", "TaskState", "TaskEvent", "Resources", "Job", "TaskGroup", "Task", "AllocationMetric"]) {
+      expect(schemas[name]).toBeDefined();
+    }
+  });
+
+  it("resolves every $ref", () => {
+    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+    expect(refs.length).toBeGreaterThan(50);
+    for (const ref of new Set(refs)) {
+      const target = ref.slice(8, -1);
+      expect(get(doc, ...target.slice(2).split("/")), target).toBeDefined();
+    }
+  });
+
+  it("describes every field of every struct schema", () => {
+    for (const [name, schema] of Object.entries(SCHEMAS)) {
+      expect(schema.description, name).toBeTruthy();
+      for (const [field, property] of Object.entries(schema.properties ?? {})) {
+        const described = property.description ?? (property.$ref ? SCHEMAS[property.$ref.split("/").pop() ?? ""]?.description : undefined);
+        expect(described, `${name}.${field}`).toBeTruthy();
+      }
+    }
+  });
+
+  it("documents TaskEvent.Type as an enum of every event type with its meaning", () => {
+    const type = get(doc, "components", "schemas", "TaskEventType") as { enum: string[]; description: string };
+    expect(type.enum).toEqual(Object.keys(TASK_EVENT_TYPES));
+    for (const [event, meaning] of Object.entries(TASK_EVENT_TYPES)) expect(type.description).toContain(`\`${event}\`: ${meaning}`);
+  });
+
+  it("gives every operation an id, summary, description and tag; writes need a token, reads do not", () => {
+    const ids = new Set<string>();
+    for (const [path, method, operation] of operations()) {
+      const where = `${method.toUpperCase()} ${path}`;
+      expect(operation.operationId, where).toBeTruthy();
+      ids.add(operation.operationId as string);
+      expect(operation.summary, where).toBeTruthy();
+      expect(operation.description, where).toBeTruthy();
+      expect((operation.tags as string[]).length, where).toBeGreaterThan(0);
+      const security = operation.security as Json[];
+      if (method === "get") expect(security, where).toEqual([{}]);
+      else expect(security, where).toEqual([{ NomadToken: [] }, { BearerToken: [] }]);
+    }
+    expect(ids.size).toBe(operations().length);
+    expect(get(doc, "paths", "/v1/allocation/{alloc_id}", "get", "summary")).toBe("Read an allocation");
+    expect(get(doc, "components", "securitySchemes", "NomadToken")).toMatchObject({ type: "apiKey", in: "header", name: "X-Nomad-Token" });
+    expect(get(doc, "components", "securitySchemes", "BearerToken")).toMatchObject({ type: "http", scheme: "bearer" });
+  });
+
+  it("declares the blocking query parameters and the alloc_id path parameter", () => {
+    const read = get(doc, "paths", "/v1/allocation/{alloc_id}", "get") as { parameters: unknown[] };
+    const params = read.parameters.map(deref);
+    expect(params.map((p) => `${p.in}:${p.name}`)).toEqual([
+      "path:alloc_id",
+      "query:index",
+      "query:wait",
+      "query:stale",
+      "query:region",
+      "query:pretty",
+    ]);
+    const id = params[0] as Json & { schema: { pattern: string } };
+    expect(id.example).toBe(DEMO_ALLOC_ID);
+    expect(new RegExp(id.schema.pattern).test(DEMO_ALLOC_ID)).toBe(true);
+    const wait = params[2] as Json & { description: string; schema: { pattern: string } };
+    expect(wait.description).toMatch(/300 s/);
+    const pattern = new RegExp(wait.schema.pattern, "u");
+    for (const ok of ["1s", "300000ms", "1.5m", "1h2m3.5s", "0", "-5s", "10\u00b5s", ""]) expect(pattern.test(ok), ok).toBe(true);
+    for (const bad of ["10", "60foo", "s", "1d"]) expect(pattern.test(bad), bad).toBe(false);
+  });
+
+  it("puts the blocking headers on every read response, 404 included, and X-Nomad-Index on writes", () => {
+    for (const [path, method, operation] of operations()) {
+      if (!path.startsWith("/v1/allocation")) continue;
+      const responses = operation.responses as Json;
+      if (method === "get") {
+        for (const status of ["200", "404"]) {
+          const headers = Object.keys((deref(responses[status]).headers as Json) ?? {});
+          expect(headers, `${path} ${status}`).toEqual(["X-Nomad-Index", "X-Nomad-KnownLeader", "X-Nomad-LastContact"]);
+        }
+      } else {
+        expect(Object.keys(deref(responses["200"]).headers as Json)).toEqual(["X-Nomad-Index"]);
+      }
+    }
+  });
+
+  it("answers every error as text/plain with Nomad's exact texts as examples", () => {
+    const texts = new Set<string>();
+    for (const [, , operation] of operations()) {
+      for (const [status, response] of Object.entries(operation.responses as Json)) {
+        if (Number(status) < 400) continue;
+        const content = deref(response).content as Json;
+        expect(Object.keys(content)).toEqual(["text/plain"]);
+        for (const example of Object.values(get(content, "text/plain", "examples") as Json)) texts.add((example as Json).value as string);
+      }
+    }
+    for (const text of [
+      ErrorText.allocNotFound,
+      ErrorText.invalidIndex,
+      ErrorText.invalidWait,
+      ErrorText.noRegionPath,
+      ErrorText.permissionDenied,
+      ErrorText.requestTooLarge,
+      "alloc lookup failed: index error: UUID must be 36 characters",
+    ]) {
+      expect(texts, text).toContain(text);
+    }
+  });
+
+  it("carries the blocking-query contract and the seed page's field reference in its description", () => {
+    const description = get(doc, "info", "description") as string;
+    for (const needle of [
+      "## Blocking queries",
+      "`index`",
+      "`wait`",
+      "default, 300 s",
+      "maximum is 300 s",
+      "MAX_QUERY_TIME",
+      "wait/16",
+      "same `X-Nomad-Index`",
+      "never 0",
+      "within milliseconds",
+      "## Field reference",
+      "`TaskStates`",
+      "**`pending`**",
+      "**`running`**",
+      "**`dead`**",
+      "updated **every time** the task starts",
+      "only when the task transitions to `dead`",
+      "latest 10 events",
+      "exceed 2^53",
+    ]) {
+      expect(description, needle).toContain(needle);
+    }
+    for (const event of Object.keys(TASK_EVENT_TYPES)) expect(description).toContain(`\`${event}\``);
+  });
+});
