@@ -8,6 +8,9 @@ import { parseGoDuration } from "./json/go-time.ts";
 /** Nomad's default and maximum blocking wait: 300 s. */
 const NOMAD_MAX_QUERY_MS = 300_000;
 
+/** Nomad's event stream heartbeat: 10 s. */
+const NOMAD_EVENT_HEARTBEAT_MS = 10_000;
+
 const LOCATION_HINTS = new Set(["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"]);
 
 export interface Config {
@@ -15,6 +18,8 @@ export interface Config {
   regions: Map<string, DurableObjectLocationHint | undefined>;
   defaultRegion: string;
   wait: WaitLimits;
+  /** Idle interval after which /v1/event/stream sends a `{}` heartbeat. */
+  eventHeartbeatMs: number;
 }
 
 let cached: { env: Env; config: Config } | undefined;
@@ -25,12 +30,14 @@ export function config(env: Env): Config {
   for (const [name, hint] of Object.entries(env.REGIONS as Record<string, string>)) {
     regions.set(name, LOCATION_HINTS.has(hint) ? (hint as DurableObjectLocationHint) : undefined);
   }
-  const maxNanos = parseGoDuration(env.MAX_QUERY_TIME);
+  const maxNanos = parseGoDuration(String(env.MAX_QUERY_TIME ?? ""));
   const maxMs = maxNanos !== undefined && maxNanos > 0n ? Number(maxNanos / 1_000_000n) : NOMAD_MAX_QUERY_MS;
+  const heartbeatNanos = parseGoDuration(String(env.EVENT_STREAM_HEARTBEAT ?? ""));
   const result: Config = {
     regions,
     defaultRegion: env.DEFAULT_REGION,
     wait: { maxMs, defaultMs: Math.min(NOMAD_MAX_QUERY_MS, maxMs) },
+    eventHeartbeatMs: heartbeatNanos !== undefined && heartbeatNanos > 0n ? Number(heartbeatNanos / 1_000_000n) : NOMAD_EVENT_HEARTBEAT_MS,
   };
   cached = { env, config: result };
   return result;

@@ -5,6 +5,7 @@
 import { router } from "./router.ts";
 
 export { AllocationObject } from "./durable/allocation-object.ts";
+export { RegionCatalog } from "./durable/region-catalog.ts";
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),

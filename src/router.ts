@@ -11,9 +11,18 @@ import {
   putAllocation,
   type RoutedRequest,
 } from "./handlers/allocation.ts";
+import { listAllocations } from "./handlers/allocations.ts";
 import { getDocs, getOpenApiDocument, redirectToDocs } from "./handlers/docs.ts";
+import { streamEvents } from "./handlers/events.ts";
 import { getLogs, LOGS_PREFIX, postLogs } from "./handlers/logs.ts";
+import { getAgentSelf, getLeader, getPeers, getRegions } from "./handlers/status.ts";
 import { CodedError, ErrorText, errorResponse } from "./http/errors.ts";
+
+/** Path prefixes that end in an allocation id, and the methods each serves. */
+const ID_ROUTES: Array<[string, string[]]> = [
+  [ALLOCATION_PREFIX, ["GET", "PUT", "DELETE"]],
+  [LOGS_PREFIX, ["GET", "POST"]],
+];
 
 const invalidMethod = () => {
   throw new CodedError(405, ErrorText.invalidMethod);
@@ -29,6 +38,14 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
   .get("/v1/client/fs/logs/:alloc_id", getLogs)
   .post("/v1/client/fs/logs/:alloc_id", postLogs)
   .all("/v1/client/fs/logs/:alloc_id", invalidMethod)
+  .get("/v1/allocations", listAllocations)
+  .all("/v1/allocations", invalidMethod)
+  .get("/v1/event/stream", streamEvents)
+  .all("/v1/event/stream", invalidMethod)
+  .get("/v1/status/leader", getLeader)
+  .get("/v1/status/peers", getPeers)
+  .get("/v1/regions", getRegions)
+  .get("/v1/agent/self", getAgentSelf)
   // The API's documentation (src/handlers/docs.ts); its static assets are served before the Worker.
   .get("/openapi.json", getOpenApiDocument)
   .get("/docs", getDocs)
@@ -38,9 +55,10 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
     // Go's ServeMux redirects the subtree root without its slash.
     if (pathname === "/v1/allocation") return new Response(null, { status: 301, headers: { Location: "/v1/allocation/" } });
     // Empty ids and extra path segments: Nomad takes the whole rest of the path as the id.
-    if (pathname.startsWith(ALLOCATION_PREFIX) || pathname.startsWith(LOGS_PREFIX)) {
-      if (!["GET", "PUT", "DELETE"].includes(request.method)) invalidMethod();
-      parseAllocId(pathname.slice(ALLOCATION_PREFIX.length));
+    for (const [prefix, methods] of ID_ROUTES) {
+      if (!pathname.startsWith(prefix)) continue;
+      if (!methods.includes(request.method)) invalidMethod();
+      parseAllocId(pathname.slice(prefix.length));
     }
     throw new CodedError(404, ErrorText.pageNotFound);
   });

@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { TEST_LOG_RETENTION_BYTES, TEST_MANAGEMENT_TOKEN } from "./support/constants.ts";
+import { TEST_EVENT_HISTORY, TEST_LOG_RETENTION_BYTES, TEST_MANAGEMENT_TOKEN } from "./support/constants.ts";
 
 export default defineConfig({
   test: {
@@ -10,7 +10,14 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { MANAGEMENT_TOKEN: TEST_MANAGEMENT_TOKEN, LOG_RETENTION_BYTES: String(TEST_LOG_RETENTION_BYTES) } },
+            miniflare: {
+              bindings: {
+                MANAGEMENT_TOKEN: TEST_MANAGEMENT_TOKEN,
+                LOG_RETENTION_BYTES: String(TEST_LOG_RETENTION_BYTES),
+                EVENT_HISTORY: String(TEST_EVENT_HISTORY),
+                EVENT_STREAM_HEARTBEAT: "1s",
+              },
+            },
           }),
         ],
         test: { name: "workers", include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"], testTimeout: 20_000 },

@@ -8,13 +8,17 @@
  * allocations, so a region-wide index can later be derived the same way (docs/architecture.md).
  */
 import { DurableObject } from "cloudflare:workers";
+import { config } from "../config.ts";
 import { applyTaskEvents, type TaskEventUpdate, taskNames } from "../domain/task-state.ts";
 import { CodedError } from "../http/errors.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
 import { nowUnixNanos, ZERO_TIME } from "../json/go-time.ts";
+import type { CatalogChange } from "./catalog-change.ts";
 import { LogStore, type LogType } from "./log-store.ts";
 import { type LogFollower, openLogStream } from "./log-stream.ts";
-import { migrate } from "./migrations.ts";
+import { ALLOCATION_MIGRATIONS, migrate } from "./migrations.ts";
+import { catalogStub } from "./stub.ts";
+import { Waiters } from "./waiters.ts";
 
 /** What a read returns: the encoded document (when the allocation exists) and its index. */
 export interface ReadResult {
@@ -57,15 +61,13 @@ export interface LogQuery {
 /** Default bytes kept per log stream when LOG_RETENTION_BYTES is unset: 10 MiB. */
 const DEFAULT_LOG_RETENTION = 10 * 1024 * 1024;
 
+/** Delay before retrying a failed delivery to the region catalog. */
+const OUTBOX_RETRY_MS = 1000;
+
 interface Document {
   index: number;
   compact: string;
   pretty?: string;
-}
-
-interface Waiter {
-  minIndex: bigint;
-  release: () => void;
 }
 
 /** Index reported when the allocation never existed here: Nomad clients treat 0 as "do not block". */
@@ -76,16 +78,20 @@ export class AllocationObject extends DurableObject<Env> {
   #lastIndex = 0;
   /** How many times a document was encoded: once per index (plus once for pretty), never per waiter. */
   #encodes = 0;
-  readonly #waiters = new Set<Waiter>();
+  readonly #waiters = new Waiters();
   readonly #logFollowers = new Set<LogFollower>();
+  #draining: Promise<void> | undefined;
+  #drainAgain = false;
   #logs!: LogStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      migrate(ctx.storage.sql);
+      migrate(ctx.storage.sql, ALLOCATION_MIGRATIONS);
       this.#logs = new LogStore(ctx.storage.sql);
       this.#load();
+      // Changes committed before a crash but not yet delivered go out as soon as possible.
+      if (ctx.storage.sql.exec("SELECT 1 FROM catalog_outbox LIMIT 1").toArray().length > 0) await ctx.storage.setAlarm(Date.now());
     });
   }
 
@@ -102,12 +108,25 @@ export class AllocationObject extends DurableObject<Env> {
     return Math.max(this.#lastIndex + 1, Date.now());
   }
 
-  /** Persists a new state (or a deletion) atomically, then wakes the waiters it satisfies. */
-  #commit(key: AllocationKey, index: number, document: JsonObject | null): WriteOutcome {
+  /**
+   * Persists a new state (or a deletion) atomically together with its outbox entry for the region
+   * catalog, wakes the waiters it satisfies, then delivers the change to the catalog before the
+   * write is acknowledged (so a list read after the ack reflects it). A failed delivery does not
+   * fail the write: the change is durable in the outbox and an alarm retries it.
+   */
+  async #commit(key: AllocationKey, index: number, document: JsonObject | null): Promise<WriteOutcome> {
     const compact = document ? encodeJson(document) : null;
     if (compact !== null) this.#encodes++;
+    const change: CatalogChange = {
+      allocId: key.id,
+      allocIndex: index,
+      kind: compact === null ? "delete" : "upsert",
+      modifyTime: nowUnixNanos().toString(),
+      allocation: compact ?? this.#doc?.compact ?? "{}",
+    };
     this.ctx.storage.transactionSync(() => {
       const sql = this.ctx.storage.sql;
+      sql.exec("INSERT INTO catalog_outbox (alloc_index, region, change) VALUES (?, ?, ?)", index, key.region, JSON.stringify(change));
       sql.exec(
         "INSERT INTO index_clock (singleton, last_index) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index",
         index,
@@ -128,12 +147,45 @@ export class AllocationObject extends DurableObject<Env> {
     this.#lastIndex = index;
     this.#doc = compact === null ? null : { index, compact };
     // Released waiters answer after the output gate opens, i.e. once this write is durable.
-    for (const waiter of this.#waiters) {
-      if (waiter.minIndex < BigInt(index)) waiter.release();
-    }
+    this.#waiters.release(index);
     // Log followers re-check whether their task died (or the allocation is gone).
     for (const follower of this.#logFollowers) follower.wake();
+    await this.#deliverOutbox().catch((error: unknown) => {
+      console.warn("catalog delivery failed; retrying from the outbox", error);
+      return this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
+    });
     return { ok: true, index };
+  }
+
+  /**
+   * Delivers outbox entries to the region catalog in index order, one drain at a time; a caller
+   * arriving mid-drain waits for a drain that includes its own entry.
+   */
+  #deliverOutbox(): Promise<void> {
+    this.#drainAgain = true;
+    this.#draining ??= (async () => {
+      try {
+        while (this.#drainAgain) {
+          this.#drainAgain = false;
+          const sql = this.ctx.storage.sql;
+          const rows = sql.exec<{ alloc_index: number; region: string; change: string }>(
+            "SELECT alloc_index, region, change FROM catalog_outbox ORDER BY alloc_index",
+          );
+          for (const row of rows.toArray()) {
+            await catalogStub(this.env, config(this.env), row.region).record(JSON.parse(row.change) as CatalogChange);
+            sql.exec("DELETE FROM catalog_outbox WHERE alloc_index = ?", row.alloc_index);
+          }
+        }
+      } finally {
+        this.#draining = undefined;
+      }
+    })();
+    return this.#draining;
+  }
+
+  /** Retries undelivered catalog changes (after a failed delivery or a restart). */
+  override async alarm(): Promise<void> {
+    await this.#deliverOutbox();
   }
 
   #current(): JsonObject | null {
@@ -162,25 +214,12 @@ export class AllocationObject extends DurableObject<Env> {
   async read(query: ReadQuery, signal?: AbortSignal): Promise<ReadResult> {
     const minIndex = BigInt(query.minIndex);
     if (minIndex === 0n || BigInt(this.#snapshot(false).index) > minIndex) return this.#snapshot(query.pretty);
-    if (!signal?.aborted) {
-      await new Promise<void>((resolve) => {
-        const waiter: Waiter = { minIndex, release: () => finish() };
-        const timer = setTimeout(() => finish(), query.waitMs);
-        const finish = () => {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", finish);
-          this.#waiters.delete(waiter);
-          resolve();
-        };
-        signal?.addEventListener("abort", finish);
-        this.#waiters.add(waiter);
-      });
-    }
+    await this.#waiters.wait(minIndex, query.waitMs, signal);
     return this.#snapshot(query.pretty);
   }
 
   /** Creates or replaces the allocation. `document` is a validated, normalized Allocation (JSON text). */
-  put(key: AllocationKey, document: string, keepTaskStates: boolean): WriteOutcome {
+  put(key: AllocationKey, document: string, keepTaskStates: boolean): Promise<WriteOutcome> {
     const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
     const current = this.#current();
     if (keepTaskStates) next.TaskStates = current?.TaskStates ?? null;
@@ -195,7 +234,7 @@ export class AllocationObject extends DurableObject<Env> {
   }
 
   /** Applies a batch of task events as one change. `updates` is a validated TaskEventUpdate[] (JSON text). */
-  appendTaskEvents(key: AllocationKey, updates: string): WriteOutcome {
+  async appendTaskEvents(key: AllocationKey, updates: string): Promise<WriteOutcome> {
     const allocation = this.#current();
     if (!allocation) return { ok: false, status: 404, message: "alloc not found" };
     try {
@@ -210,7 +249,7 @@ export class AllocationObject extends DurableObject<Env> {
   }
 
   /** Garbage-collects the allocation; its index clock survives so later reads report a larger index. */
-  remove(key: AllocationKey): WriteOutcome {
+  async remove(key: AllocationKey): Promise<WriteOutcome> {
     if (!this.#doc) return { ok: false, status: 404, message: "alloc not found" };
     return this.#commit(key, this.#nextIndex(), null);
   }

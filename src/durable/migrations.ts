@@ -3,7 +3,7 @@
  * `blockConcurrencyWhile` and recorded in `_sql_schema_migrations`. Never edit a shipped step;
  * append a new one. Documented in docs/storage-schema.md.
  */
-const MIGRATIONS: readonly string[] = [
+export const ALLOCATION_MIGRATIONS: readonly string[] = [
   // 1: the allocation document and the index clock.
   `CREATE TABLE allocation (
      singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
@@ -31,16 +31,44 @@ const MIGRATIONS: readonly string[] = [
      data BLOB NOT NULL,
      PRIMARY KEY (task, type, start_offset)
    );`,
+  // 3: changes committed here but not yet recorded by the region catalog (the outbox).
+  `CREATE TABLE catalog_outbox (
+     alloc_index INTEGER PRIMARY KEY,
+     region TEXT NOT NULL,
+     change TEXT NOT NULL
+   );`,
 ];
 
-export function migrate(sql: SqlStorage): void {
+/** The region catalog's schema (one object per region). */
+export const CATALOG_MIGRATIONS: readonly string[] = [
+  // 1: list stubs (body NULL once deleted, kept for idempotent delivery), the event history, the clock.
+  `CREATE TABLE alloc_stub (
+     id TEXT PRIMARY KEY,
+     hex TEXT NOT NULL,
+     alloc_index INTEGER NOT NULL,
+     body TEXT
+   );
+   CREATE INDEX alloc_stub_hex ON alloc_stub (hex);
+   CREATE TABLE event (
+     region_index INTEGER PRIMARY KEY,
+     alloc_id TEXT NOT NULL,
+     body TEXT NOT NULL
+   );
+   CREATE TABLE index_clock (
+     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+     last_index INTEGER NOT NULL,
+     history_floor INTEGER NOT NULL
+   );`,
+];
+
+export function migrate(sql: SqlStorage, steps: readonly string[]): void {
   sql.exec(`CREATE TABLE IF NOT EXISTS _sql_schema_migrations (
     version INTEGER PRIMARY KEY,
     applied_at TEXT NOT NULL
   )`);
   const row = sql.exec<{ v: number | null }>("SELECT MAX(version) AS v FROM _sql_schema_migrations").one();
   const applied = row.v ?? 0;
-  MIGRATIONS.forEach((ddl, i) => {
+  steps.forEach((ddl, i) => {
     const version = i + 1;
     if (version <= applied) return;
     sql.exec(ddl);

@@ -1,12 +1,20 @@
 /**
- * The one place that turns (region, allocation id) into a Durable Object stub. Callers must have
- * validated both first: no object is ever addressed for a junk region or id.
+ * The one place that turns names into Durable Object stubs: (region, allocation id) for an
+ * allocation, region for its catalog. Callers must have validated both first: no object is ever
+ * addressed for a junk region or id.
  */
 import type { Config } from "../config.ts";
 
 export function allocationStub(env: Env, cfg: Config, region: string, uuid: string) {
   const namespace = env.ALLOCATIONS;
   const id = namespace.idFromName(`${region}/${uuid}`);
+  const locationHint = cfg.regions.get(region);
+  return locationHint ? namespace.get(id, { locationHint }) : namespace.get(id);
+}
+
+export function catalogStub(env: Env, cfg: Config, region: string) {
+  const namespace = env.CATALOGS;
+  const id = namespace.idFromName(`catalog/${region}`);
   const locationHint = cfg.regions.get(region);
   return locationHint ? namespace.get(id, { locationHint }) : namespace.get(id);
 }

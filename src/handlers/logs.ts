@@ -13,6 +13,7 @@ import { CodedError } from "../http/errors.ts";
 import { JSON_HEADERS } from "../http/meta.ts";
 import { parseLogBool, parseLogOffset } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
+import { relayStream } from "../http/stream.ts";
 
 export const LOGS_PREFIX = "/v1/client/fs/logs/";
 
@@ -63,26 +64,10 @@ export async function getLogs(request: Request, env: Env): Promise<Response> {
     offset: parseLogOffset(params.get("offset")),
   };
   const { key, stub } = target(request, params, env);
-  // Aborted when the client stops reading, so the object drops the follower at once (a plain
-  // follower of an idle stream writes nothing that could reveal the disconnect otherwise).
   const gone = new AbortController();
   const opened = await stub.openLogs(key, query, gone.signal);
   if (!opened.ok) refuse(opened);
-  const source = (opened.stream as ReadableStream<Uint8Array>).getReader();
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const { done, value } = await source.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel(reason) {
-        gone.abort();
-        return source.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  const body = relayStream(opened.stream as ReadableStream<Uint8Array>, gone);
   const contentType = query.plain ? "text/plain; charset=utf-8" : "application/json";
   return new Response(body, { headers: { "Content-Type": contentType, "Cache-Control": "no-store" } });
 }

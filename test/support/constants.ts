@@ -3,3 +3,6 @@ export const TEST_MANAGEMENT_TOKEN = "test-management-token";
 
 /** Log retention per stream in the in-runtime tests: small, so the retention floor is cheap to reach. */
 export const TEST_LOG_RETENTION_BYTES = 256 * 1024;
+
+/** Events kept per region in the in-runtime tests: small, so the history floor is cheap to reach. */
+export const TEST_EVENT_HISTORY = 50;

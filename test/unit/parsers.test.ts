@@ -146,8 +146,14 @@ describe("parseAllocId", () => {
 });
 
 describe("config", () => {
-  const env = (vars: Partial<Record<"REGIONS" | "DEFAULT_REGION" | "MAX_QUERY_TIME", unknown>>) =>
-    ({ REGIONS: { global: "", eu: "weur", junk: "nowhere" }, DEFAULT_REGION: "global", MAX_QUERY_TIME: "300s", ...vars }) as unknown as Env;
+  const env = (vars: Partial<Record<"REGIONS" | "DEFAULT_REGION" | "MAX_QUERY_TIME" | "EVENT_STREAM_HEARTBEAT", unknown>>) =>
+    ({
+      REGIONS: { global: "", eu: "weur", junk: "nowhere" },
+      DEFAULT_REGION: "global",
+      MAX_QUERY_TIME: "300s",
+      EVENT_STREAM_HEARTBEAT: "10s",
+      ...vars,
+    }) as unknown as Env;
 
   it("maps regions to location hints, ignoring unknown hints", () => {
     const cfg = config(env({}));
@@ -162,5 +168,10 @@ describe("config", () => {
     expect(config(env({ MAX_QUERY_TIME: "90s" })).wait).toEqual({ maxMs: 90_000, defaultMs: 90_000 });
     expect(config(env({ MAX_QUERY_TIME: "10m" })).wait).toEqual({ maxMs: 600_000, defaultMs: 300_000 });
     expect(config(env({ MAX_QUERY_TIME: "bogus" })).wait).toEqual({ maxMs: 300_000, defaultMs: 300_000 });
+  });
+
+  it("takes the event stream heartbeat from EVENT_STREAM_HEARTBEAT, Nomad's 10s otherwise", () => {
+    expect(config(env({ EVENT_STREAM_HEARTBEAT: "250ms" })).eventHeartbeatMs).toBe(250);
+    expect(config(env({ EVENT_STREAM_HEARTBEAT: undefined })).eventHeartbeatMs).toBe(10_000);
   });
 });

@@ -1,0 +1,36 @@
+/**
+ * `AllocListStub`: the summary `/v1/allocations` lists, built from a full allocation
+ * (Nomad's `Allocation.Stub()`; seed-era fields plus JobVersion, ModifyTime, Namespace, JobType).
+ */
+import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
+
+const COPIED = [
+  "ID",
+  "EvalID",
+  "Name",
+  "NodeID",
+  "JobID",
+  "TaskGroup",
+  "DesiredStatus",
+  "DesiredDescription",
+  "ClientStatus",
+  "ClientDescription",
+  "TaskStates",
+  "CreateIndex",
+  "ModifyIndex",
+  "CreateTime",
+] as const;
+
+/** This server does not model namespaces: every allocation is in Nomad's default one. */
+export const DEFAULT_NAMESPACE = "default";
+
+export function allocListStub(allocation: JsonObject, modifyTime: bigint): JsonObject {
+  const stub: JsonObject = Object.create(null);
+  for (const field of COPIED) stub[field] = allocation[field] ?? null;
+  const job: JsonValue | undefined = allocation.Job;
+  stub.JobVersion = isJsonObject(job) && job.Version instanceof JsonNumber ? job.Version : new JsonNumber("0");
+  stub.JobType = isJsonObject(job) && typeof job.Type === "string" ? job.Type : "";
+  stub.Namespace = DEFAULT_NAMESPACE;
+  stub.ModifyTime = JsonNumber.of(modifyTime);
+  return stub;
+}

@@ -1,0 +1,232 @@
+/**
+ * One object per region: the list of the region's allocations (as AllocListStubs), a region-wide
+ * index, its blocking queries, and a bounded, durable history of allocation events for
+ * `/v1/event/stream`. Allocation objects report each committed change here (see catalog-change.ts).
+ *
+ * The region index is the same hybrid logical clock as the allocations': max(last + 1, change's
+ * allocation index), so it strictly increases on every change and is >= the ModifyIndex of every
+ * allocation listed.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { allocListStub, DEFAULT_NAMESPACE } from "../domain/alloc-stub.ts";
+import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
+import type { Refusal } from "./allocation-object.ts";
+import type { CatalogChange } from "./catalog-change.ts";
+import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
+import { Waiters } from "./waiters.ts";
+
+export interface ListQuery {
+  minIndex: string;
+  waitMs: number;
+  /** Lower-case hex digits the ID (without hyphens) must start with; "" for all. */
+  prefix: string;
+  perPage: number;
+  /** List from this ID on (the previous page's X-Nomad-NextToken); "" from the start. */
+  nextToken: string;
+  pretty: boolean;
+}
+
+export interface ListResult {
+  index: number;
+  body: string;
+  nextToken: string | null;
+}
+
+export interface StreamQuery {
+  /** Start at the first change whose Index is >= this; 0 means only changes from now on. */
+  index: number;
+  /** Allocation IDs to deliver, or null for every allocation. */
+  allocIds: string[] | null;
+  heartbeatMs: number;
+}
+
+/** Events kept per region when EVENT_HISTORY is unset. */
+const DEFAULT_EVENT_HISTORY = 10_000;
+/** Events read from SQLite per pull of a stream. */
+const STREAM_BATCH = 100;
+
+const encoder = new TextEncoder();
+
+export class RegionCatalog extends DurableObject<Env> {
+  #lastIndex = 0;
+  /** The lowest index a stream may resume from; 0 while no history was ever dropped. */
+  #floor = 0;
+  readonly #waiters = new Waiters();
+  readonly #subscribers = new Set<() => void>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage.sql, CATALOG_MIGRATIONS);
+      const clock = ctx.storage.sql
+        .exec<{ last_index: number; history_floor: number }>("SELECT last_index, history_floor FROM index_clock")
+        .toArray()[0];
+      this.#lastIndex = clock?.last_index ?? 0;
+      this.#floor = clock?.history_floor ?? 0;
+    });
+  }
+
+  /** Records one committed allocation change; a change already recorded (redelivery) is ignored. */
+  record(change: CatalogChange): number {
+    const sql = this.ctx.storage.sql;
+    const seen = sql.exec<{ alloc_index: number }>("SELECT alloc_index FROM alloc_stub WHERE id = ?", change.allocId).toArray()[0];
+    if (seen && seen.alloc_index >= change.allocIndex) return this.#lastIndex;
+
+    const allocation = parseJson(change.allocation, { maxDepth: 256 }) as JsonObject;
+    const index = Math.max(this.#lastIndex + 1, change.allocIndex);
+    const stub = change.kind === "upsert" ? encodeJson(allocListStub(allocation, BigInt(change.modifyTime))) : null;
+    // Nomad leaves the job out of allocation events to keep them small.
+    allocation.Job = null;
+    const jobId = typeof allocation.JobID === "string" ? allocation.JobID : "";
+    const event = encodeJson({
+      Topic: "Allocation",
+      Type: change.kind === "upsert" ? "AllocationUpdated" : "AllocationDeleted",
+      Key: change.allocId,
+      Namespace: DEFAULT_NAMESPACE,
+      FilterKeys: [jobId],
+      Index: JsonNumber.of(index),
+      Payload: { Allocation: allocation },
+    });
+    const keep = Number(this.env.EVENT_HISTORY) || DEFAULT_EVENT_HISTORY;
+    this.ctx.storage.transactionSync(() => {
+      sql.exec(
+        `INSERT INTO alloc_stub (id, hex, alloc_index, body) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET alloc_index = excluded.alloc_index, body = excluded.body`,
+        change.allocId,
+        change.allocId.replaceAll("-", ""),
+        change.allocIndex,
+        stub,
+      );
+      sql.exec("INSERT INTO event (region_index, alloc_id, body) VALUES (?, ?, ?)", index, change.allocId, event);
+      const cut = sql
+        .exec<{ region_index: number }>("SELECT region_index FROM event ORDER BY region_index DESC LIMIT 1 OFFSET ?", keep)
+        .toArray()[0];
+      if (cut) {
+        sql.exec("DELETE FROM event WHERE region_index <= ?", cut.region_index);
+        this.#floor = cut.region_index + 1;
+      }
+      sql.exec(
+        `INSERT INTO index_clock (singleton, last_index, history_floor) VALUES (1, ?, ?)
+         ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index, history_floor = excluded.history_floor`,
+        index,
+        this.#floor,
+      );
+    });
+    this.#lastIndex = index;
+    this.#waiters.release(index);
+    for (const wake of this.#subscribers) wake();
+    return index;
+  }
+
+  #currentIndex(): number {
+    return Math.max(this.#lastIndex, 1);
+  }
+
+  #page(query: ListQuery): ListResult {
+    const rows = this.ctx.storage.sql
+      .exec<{ id: string; body: string }>(
+        `SELECT id, body FROM alloc_stub WHERE body IS NOT NULL AND hex LIKE ? AND id >= ? ORDER BY id LIMIT ?`,
+        `${query.prefix}%`,
+        query.nextToken,
+        query.perPage + 1,
+      )
+      .toArray();
+    const next = rows.length > query.perPage ? (rows.pop()?.id ?? null) : null;
+    const compact = `[${rows.map((row) => row.body).join(",")}]`;
+    const body = query.pretty ? encodeJson(parseJson(compact, { maxDepth: 256 }), true) : compact;
+    return { index: this.#currentIndex(), body, nextToken: next };
+  }
+
+  /** Lists the region's allocations, blocking Nomad-style on the region index. */
+  async list(query: ListQuery, signal?: AbortSignal): Promise<ListResult> {
+    const minIndex = BigInt(query.minIndex);
+    if (minIndex !== 0n && BigInt(this.#currentIndex()) <= minIndex) await this.#waiters.wait(minIndex, query.waitMs, signal);
+    return this.#page(query);
+  }
+
+  /**
+   * Streams allocation events as Nomad's newline-delimited batches, from the durable history
+   * and then live, with a `{}` heartbeat after each idle interval. Resuming from below the
+   * history's floor is refused: the client must re-list.
+   */
+  openStream(query: StreamQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
+    if (query.index > 0 && query.index < this.#floor) {
+      return {
+        ok: false,
+        status: 410,
+        message: `event index ${query.index} is older than the oldest event kept (${this.#floor}): list /v1/allocations again and stream from its X-Nomad-Index + 1`,
+      };
+    }
+    let position = query.index > 0 ? query.index : this.#lastIndex + 1;
+    // No Allocation topic requested: nothing matches, the stream only carries heartbeats.
+    const filter =
+      query.allocIds === null
+        ? ""
+        : query.allocIds.length === 0
+          ? " AND 0"
+          : ` AND alloc_id IN (${query.allocIds.map(() => "?").join(",")})`;
+    let resume: (() => void) | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const wake = () => resume?.();
+    const cleanup = () => {
+      clearTimeout(timer);
+      this.#subscribers.delete(wake);
+      resume?.();
+    };
+    this.#subscribers.add(wake);
+    signal?.addEventListener("abort", cleanup);
+
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          for (;;) {
+            if (position < this.#floor) {
+              // This reader fell behind the history while it was slow: end rather than skip events.
+              cleanup();
+              controller.error(new Error("event stream fell behind the retained history"));
+              return;
+            }
+            const scannedUpTo = this.#lastIndex;
+            const rows = this.ctx.storage.sql
+              .exec<{ region_index: number; body: string }>(
+                `SELECT region_index, body FROM event WHERE region_index >= ?${filter} ORDER BY region_index LIMIT ?`,
+                position,
+                ...(query.allocIds ?? []),
+                STREAM_BATCH,
+              )
+              .toArray();
+            if (rows.length > 0) {
+              const lines = rows.map((row) => `{"Events":[${row.body}],"Index":${row.region_index}}\n`).join("");
+              position = (rows.at(-1)?.region_index ?? position) + 1;
+              controller.enqueue(encoder.encode(lines));
+              return;
+            }
+            position = Math.max(position, scannedUpTo + 1);
+            if (!this.#subscribers.has(wake)) {
+              controller.close();
+              return;
+            }
+            const why = await new Promise<"event" | "idle">((resolve) => {
+              resume = () => resolve("event");
+              timer = setTimeout(() => resolve("idle"), query.heartbeatMs);
+            });
+            clearTimeout(timer);
+            resume = undefined;
+            if (why === "idle") {
+              controller.enqueue(encoder.encode("{}\n"));
+              return;
+            }
+          }
+        },
+        cancel: cleanup,
+      },
+      { highWaterMark: 0 },
+    );
+    return { ok: true, stream };
+  }
+
+  /** Live counters for tests and benchmarks. */
+  stats(): { waiters: number; subscribers: number; index: number; floor: number } {
+    return { waiters: this.#waiters.size, subscribers: this.#subscribers.size, index: this.#lastIndex, floor: this.#floor };
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * `GET /v1/event/stream`: the region's allocation events as Nomad's newline-delimited batches,
+ * resumable from any index still in the durable history.
+ */
+import { config } from "../config.ts";
+import { parseAllocId } from "../domain/alloc-id.ts";
+import { catalogStub } from "../durable/stub.ts";
+import { CodedError } from "../http/errors.ts";
+import { parseIndex } from "../http/query.ts";
+import { parseRegion } from "../http/region.ts";
+import { relayStream } from "../http/stream.ts";
+
+/**
+ * `?topic=Topic[:Key]`, repeatable; none means every topic. Returns the allocation IDs to deliver,
+ * null for all of them, or [] when no requested topic is Allocation (only heartbeats then).
+ */
+export function parseTopics(values: string[]): string[] | null {
+  if (values.length === 0) return null;
+  const ids: string[] = [];
+  for (const value of values) {
+    const [topic = "", key = "*"] = value.split(/:(.*)/s);
+    if (topic === "") throw new CodedError(400, `Invalid topic ${JSON.stringify(value)}`);
+    if (topic !== "*" && topic !== "Allocation") continue;
+    if (key === "*" || key === "") return null;
+    const alloc = parseAllocId(encodeURIComponent(key));
+    if (!alloc) throw new CodedError(400, `Invalid topic ${JSON.stringify(value)}: the key must be an allocation ID`);
+    ids.push(alloc.uuid);
+  }
+  return ids;
+}
+
+export async function streamEvents(request: Request, env: Env): Promise<Response> {
+  const cfg = config(env);
+  const params = new URL(request.url).searchParams;
+  const index = parseIndex(params.get("index"));
+  const allocIds = parseTopics(params.getAll("topic"));
+  const region = parseRegion(params, cfg);
+  const gone = new AbortController();
+  const query = { index: Number(index), allocIds, heartbeatMs: cfg.eventHeartbeatMs };
+  const opened = await catalogStub(env, cfg, region).openStream(query, gone.signal);
+  if (!opened.ok) throw new CodedError(opened.status, opened.message);
+  return new Response(relayStream(opened.stream as ReadableStream<Uint8Array>, gone), {
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+  });
+}

@@ -1,0 +1,286 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { config } from "../../src/config.ts";
+import { catalogStub } from "../../src/durable/stub.ts";
+import { TEST_EVENT_HISTORY } from "../support/constants.ts";
+import { allocationJson, call, createAllocation, expectMeta, indexOf, objectFor, postEvents, write } from "../support/worker.ts";
+
+/** IDs sharing a fresh random prefix, so each test lists only its own allocations. */
+function idsWithPrefix(count: number): { prefix: string; ids: string[] } {
+  const prefix = crypto.randomUUID().slice(0, 8);
+  const ids = Array.from({ length: count }, () => `${prefix}${crypto.randomUUID().slice(8)}`).sort();
+  return { prefix, ids };
+}
+
+const catalog = (region = "global") => catalogStub(env, config(env), region);
+
+async function list(query: string): Promise<{ r: Response; body: Array<Record<string, unknown>> }> {
+  const r = await call(`/v1/allocations?${query}`);
+  expect(r.status).toBe(200);
+  return { r, body: (await r.json()) as Array<Record<string, unknown>> };
+}
+
+/** Reads NDJSON batches from an event stream until `enough` says so (bounded by a deadline). */
+async function readBatches(
+  response: Response,
+  enough: (batches: Array<Record<string, unknown>>) => boolean,
+): Promise<Array<Record<string, unknown>>> {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const batches: Array<Record<string, unknown>> = [];
+  let buffered = "";
+  const deadline = Date.now() + 10_000;
+  while (!enough(batches)) {
+    if (Date.now() > deadline) throw new Error(`stream did not deliver enough: ${JSON.stringify(batches)}`);
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value, { stream: true });
+    let newline = buffered.indexOf("\n");
+    while (newline >= 0) {
+      batches.push(JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>);
+      buffered = buffered.slice(newline + 1);
+      newline = buffered.indexOf("\n");
+    }
+  }
+  await reader.cancel();
+  return batches;
+}
+
+const eventsOf = (batches: Array<Record<string, unknown>>) => batches.filter((b) => "Index" in b);
+
+describe("GET /v1/allocations", () => {
+  it("answers [] (never null) with the meta headers when nothing matches", async () => {
+    const { r, body } = await list(`prefix=${crypto.randomUUID().slice(0, 12)}`);
+    expect(body).toEqual([]);
+    expectMeta(r);
+  });
+
+  it("lists AllocListStubs in ascending ID order with Nomad's fields, keys sorted", async () => {
+    const { prefix, ids } = idsWithPrefix(3);
+    for (const id of [...ids].reverse()) await createAllocation(id);
+    const text = await (await call(`/v1/allocations?prefix=${prefix}`)).text();
+    const body = JSON.parse(text) as Array<Record<string, unknown>>;
+    expect(body.map((s) => s.ID)).toEqual(ids);
+    expect(Object.keys(body[0] as object)).toEqual([
+      "ClientDescription",
+      "ClientStatus",
+      "CreateIndex",
+      "CreateTime",
+      "DesiredDescription",
+      "DesiredStatus",
+      "EvalID",
+      "ID",
+      "JobID",
+      "JobType",
+      "JobVersion",
+      "ModifyIndex",
+      "ModifyTime",
+      "Name",
+      "Namespace",
+      "NodeID",
+      "TaskGroup",
+      "TaskStates",
+    ]);
+    expect(body[0]).toMatchObject({ JobType: "service", JobVersion: 0, Namespace: "default", JobID: "example", TaskGroup: "cache" });
+    expect(text).toContain('"CreateTime":1490999490011295016');
+  });
+
+  it("matches a prefix of any length, odd included, hyphens and case ignored; rejects non-hex with 400", async () => {
+    const { prefix, ids } = idsWithPrefix(2);
+    for (const id of ids) await createAllocation(id);
+    for (const p of [prefix.slice(0, 7), prefix, `${prefix}-`, prefix.toUpperCase(), `${prefix.slice(0, 4)}-${prefix.slice(4)}`]) {
+      const { body } = await list(`prefix=${p}`);
+      expect(body.map((s) => s.ID)).toEqual(ids);
+    }
+    expect((await list(`prefix=${(ids[0] as string).replaceAll("-", "")}`)).body.map((s) => s.ID)).toEqual([ids[0]]);
+    const bad = await call("/v1/allocations?prefix=xyz");
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toBe('Invalid prefix "xyz": an allocation ID prefix has only hexadecimal digits and hyphens');
+  });
+
+  it("paginates with per_page and next_token, announcing X-Nomad-NextToken", async () => {
+    const { prefix, ids } = idsWithPrefix(5);
+    for (const id of ids) await createAllocation(id);
+    const seen: unknown[] = [];
+    let token = "";
+    for (let page = 0; page < 5; page++) {
+      const { r, body } = await list(`prefix=${prefix}&per_page=2${token ? `&next_token=${token}` : ""}`);
+      seen.push(...body.map((s) => s.ID));
+      token = r.headers.get("X-Nomad-NextToken") ?? "";
+      if (!token) break;
+      expect(token).toBe(ids[seen.length]);
+    }
+    expect(seen).toEqual(ids);
+    const bad = await call("/v1/allocations?per_page=-1");
+    expect(bad.status).toBe(400);
+  });
+
+  it("has a region-wide index that strictly increases on every change and is >= every ModifyIndex", async () => {
+    const indexes: number[] = [];
+    const current = async () => indexOf(await call("/v1/allocations?prefix=ffffffffffff"));
+    indexes.push(await current());
+    const { id, index } = await createAllocation();
+    indexes.push(await current());
+    expect(indexes.at(-1)).toBeGreaterThanOrEqual(index);
+    await write("PUT", `/v1/allocation/${id}`, allocationJson(id, { DesiredStatus: '"stop"' }));
+    indexes.push(await current());
+    await postEvents(id, '{"Task":"redis","Event":{"Type":"Received"}}');
+    indexes.push(await current());
+    await write("DELETE", `/v1/allocation/${id}`);
+    indexes.push(await current());
+    for (let i = 1; i < indexes.length; i++) expect(indexes[i]).toBeGreaterThan(indexes[i - 1] as number);
+  });
+
+  it("reflects an acknowledged write at once: created, updated, deleted", async () => {
+    const { prefix, ids } = idsWithPrefix(1);
+    const id = ids[0] as string;
+    await createAllocation(id);
+    expect((await list(`prefix=${prefix}`)).body.map((s) => s.ID)).toEqual([id]);
+    await postEvents(id, '{"Task":"redis","Event":{"Type":"Started"}}');
+    expect((await list(`prefix=${prefix}`)).body[0]?.ClientStatus).toBe("running");
+    await write("DELETE", `/v1/allocation/${id}`);
+    expect((await list(`prefix=${prefix}`)).body).toEqual([]);
+  });
+
+  it("blocks on the region index and wakes on a change to any allocation of the region", async () => {
+    const r = await call("/v1/allocations?prefix=ffffffffffff");
+    const index = indexOf(r);
+    const pending = call(`/v1/allocations?index=${index}&wait=30s&prefix=ffffffffffff`);
+    const deadline = Date.now() + 5000;
+    while ((await catalog().stats()).waiters < 1 && Date.now() < deadline) await new Promise((w) => setTimeout(w, 5));
+    const { index: written } = await createAllocation();
+    const woken = await pending;
+    expect(indexOf(woken)).toBeGreaterThanOrEqual(written);
+    expect(indexOf(woken)).toBeGreaterThan(index);
+    const timedOut = await call(`/v1/allocations?index=${indexOf(woken)}&wait=200ms`);
+    expect(indexOf(timedOut)).toBe(indexOf(woken));
+    expect((await call("/v1/allocations?index=abc")).status).toBe(400);
+    expect((await call("/v1/allocations?region=mars")).status).toBe(400);
+    expect((await call("/v1/allocations", { method: "POST" })).status).toBe(405);
+  });
+
+  it("keeps regions apart", async () => {
+    const { prefix, ids } = idsWithPrefix(1);
+    await createAllocation(ids[0], "asia");
+    expect((await list(`prefix=${prefix}&region=asia`)).body.map((s) => s.ID)).toEqual(ids);
+    expect((await list(`prefix=${prefix}`)).body).toEqual([]);
+  });
+
+  it("delivers a change the catalog missed from the allocation's outbox, once, after a crash", async () => {
+    const { prefix, ids } = idsWithPrefix(1);
+    const id = ids[0] as string;
+    await createAllocation(id);
+    const before = (await catalog().stats()).index;
+    // A change committed in the allocation but not yet delivered when the object went away.
+    const change = { allocId: id, allocIndex: Date.now() + 60_000, kind: "delete", modifyTime: "1", allocation: "{}" };
+    await runInDurableObject(objectFor(id), (_instance, state) => {
+      state.storage.sql.exec(
+        "INSERT INTO catalog_outbox (alloc_index, region, change) VALUES (?, 'global', ?)",
+        change.allocIndex,
+        JSON.stringify(change),
+      );
+    });
+    expect(await runDurableObjectAlarm(objectFor(id))).toBe(false);
+    await runInDurableObject(objectFor(id), (_instance, state) => state.storage.setAlarm(Date.now()));
+    expect(await runDurableObjectAlarm(objectFor(id))).toBe(true);
+    expect((await list(`prefix=${prefix}`)).body).toEqual([]);
+    const after = (await catalog().stats()).index;
+    expect(after).toBeGreaterThan(before);
+    // Redelivery of the same change is ignored.
+    await catalog().record(change as Parameters<ReturnType<typeof catalog>["record"]>[0]);
+    expect((await catalog().stats()).index).toBe(after);
+    const left = await runInDurableObject(
+      objectFor(id),
+      (_i, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM catalog_outbox").one().n,
+    );
+    expect(left).toBe(0);
+  });
+});
+
+describe("status endpoints", () => {
+  it("answers leader, peers, regions and agent/self in Nomad's shapes", async () => {
+    expect(await (await call("/v1/status/leader")).json()).toBe("alloc.test:4647");
+    expect(await (await call("/v1/status/peers")).json()).toEqual(["alloc.test:4647"]);
+    expect(await (await call("/v1/regions")).json()).toEqual(["asia", "europe", "global"]);
+    const self = (await (await call("/v1/agent/self")).json()) as { config: Record<string, unknown>; member: Record<string, unknown> };
+    expect(self.config).toMatchObject({ Region: "global", Datacenter: "dc1", Version: { Version: "1.1.0" } });
+    expect(self.member).toMatchObject({ Status: "alive", Tags: { region: "global", dc: "dc1" } });
+  });
+});
+
+describe("GET /v1/event/stream", () => {
+  it("streams Allocation events as newline-delimited batches, filtered by topic key", async () => {
+    const start = (await catalog().stats()).index + 1;
+    const { id } = await createAllocation();
+    const other = await createAllocation();
+    await postEvents(id, '{"Task":"redis","Event":{"Type":"Started"}}');
+    const r = await call(`/v1/event/stream?topic=Allocation:${id}&index=${start}`);
+    expect(r.status).toBe(200);
+    const batches = eventsOf(await readBatches(r, (b) => eventsOf(b).length >= 2));
+    const events = batches.map((b) => (b.Events as Array<Record<string, unknown>>)[0] as Record<string, unknown>);
+    expect(events.map((e) => e.Key)).toEqual([id, id]);
+    expect(events[0]).toMatchObject({ Topic: "Allocation", Type: "AllocationUpdated", Namespace: "default", FilterKeys: ["example"] });
+    expect(Object.keys(events[0] as object)).toEqual(["FilterKeys", "Index", "Key", "Namespace", "Payload", "Topic", "Type"]);
+    expect(
+      ((events[1] as Record<string, unknown>).Payload as { Allocation: { ClientStatus: string; Job: null } }).Allocation,
+    ).toMatchObject({
+      ClientStatus: "running",
+      Job: null,
+    });
+    expect(batches.every((b) => b.Index === (b.Events as Array<{ Index: number }>)[0]?.Index)).toBe(true);
+    expect(events.some((e) => e.Key === other.id)).toBe(false);
+  });
+
+  it("resumes from an index with every missed change, in order, exactly once", async () => {
+    const start = (await catalog().stats()).index + 1;
+    const { id } = await createAllocation();
+    for (let i = 0; i < 3; i++) await postEvents(id, `{"Task":"redis","Event":{"Type":"Driver","DriverMessage":"m${i}"}}`);
+    const all = eventsOf(
+      await readBatches(await call(`/v1/event/stream?topic=Allocation:${id}&index=${start}`), (b) => eventsOf(b).length >= 4),
+    );
+    const indexes = all.map((b) => b.Index as number);
+    expect(indexes).toEqual([...indexes].sort((a, b) => a - b));
+    expect(new Set(indexes).size).toBe(4);
+    // A client that saw the first two batches resumes after the second; the catalog restarts meanwhile.
+    await runInDurableObject(catalog(), (_instance, state) => state.abort("restart")).catch(() => undefined);
+    const resumed = eventsOf(
+      await readBatches(
+        await call(`/v1/event/stream?topic=Allocation:${id}&index=${(indexes[1] as number) + 1}`),
+        (b) => eventsOf(b).length >= 2,
+      ),
+    );
+    expect(resumed.map((b) => b.Index)).toEqual(indexes.slice(2));
+  });
+
+  it("delivers live changes to a subscriber from now on (no index), and heartbeats {} when idle", async () => {
+    const r = await call("/v1/event/stream?topic=Allocation");
+    const read = readBatches(r, (b) => eventsOf(b).length >= 1 && b.some((x) => !("Index" in x)));
+    await new Promise((w) => setTimeout(w, 50));
+    const { id } = await createAllocation();
+    const batches = await read;
+    expect(eventsOf(batches).map((b) => ((b.Events as Array<{ Key: string }>)[0] as { Key: string }).Key)).toContain(id);
+    expect(batches.some((b) => Object.keys(b).length === 0)).toBe(true);
+  });
+
+  it("refuses a resume from below the history's floor with 410 and a clear text", async () => {
+    const { id } = await createAllocation();
+    for (let i = 0; i <= TEST_EVENT_HISTORY; i++) await postEvents(id, '{"Task":"redis","Event":{"Type":"Driver"}}');
+    const { floor } = await catalog().stats();
+    expect(floor).toBeGreaterThan(1);
+    const r = await call("/v1/event/stream?index=1");
+    expect(r.status).toBe(410);
+    expect(await r.text()).toBe(
+      `event index 1 is older than the oldest event kept (${floor}): list /v1/allocations again and stream from its X-Nomad-Index + 1`,
+    );
+    const ok = await call(`/v1/event/stream?index=${floor}&topic=Allocation:${id}`);
+    expect(ok.status).toBe(200);
+    await ok.body?.cancel();
+  });
+
+  it("rejects a malformed index or topic key with 400", async () => {
+    expect(await (await call("/v1/event/stream?index=abc")).text()).toBe("Invalid index");
+    const bad = await call("/v1/event/stream?topic=Allocation:nope");
+    expect(bad.status).toBe(400);
+  });
+});
