@@ -16,7 +16,7 @@ import { nowUnixNanos, ZERO_TIME } from "../json/go-time.ts";
 import type { CatalogChange } from "./catalog-change.ts";
 import { LogStore, type LogType } from "./log-store.ts";
 import { type LogFollower, openLogStream } from "./log-stream.ts";
-import { ALLOCATION_MIGRATIONS, migrate } from "./migrations.ts";
+import { ALLOCATION_MIGRATIONS, hasSchema, migrate } from "./migrations.ts";
 import { catalogStub } from "./stub.ts";
 import { Waiters } from "./waiters.ts";
 
@@ -82,17 +82,28 @@ export class AllocationObject extends DurableObject<Env> {
   readonly #logFollowers = new Set<LogFollower>();
   #draining: Promise<void> | undefined;
   #drainAgain = false;
-  #logs!: LogStore;
+  readonly #logs: LogStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#logs = new LogStore(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
-      migrate(ctx.storage.sql, ALLOCATION_MIGRATIONS);
-      this.#logs = new LogStore(ctx.storage.sql);
+      // An object that was only ever read has no schema and stays that way: reads of unknown ids
+      // must not leave anything stored. The schema is created by the first write.
+      if (!hasSchema(ctx.storage.sql)) return;
+      this.#ensureSchema();
       this.#load();
       // Changes committed before a crash but not yet delivered go out as soon as possible.
       if (ctx.storage.sql.exec("SELECT 1 FROM catalog_outbox LIMIT 1").toArray().length > 0) await ctx.storage.setAlarm(Date.now());
     });
+  }
+
+  #schemaReady = false;
+
+  #ensureSchema(): void {
+    if (this.#schemaReady) return;
+    migrate(this.ctx.storage.sql, ALLOCATION_MIGRATIONS);
+    this.#schemaReady = true;
   }
 
   #load(): void {
@@ -117,6 +128,7 @@ export class AllocationObject extends DurableObject<Env> {
   async #commit(key: AllocationKey, index: number, document: JsonObject | null): Promise<WriteOutcome> {
     const compact = document ? encodeJson(document) : null;
     if (compact !== null) this.#encodes++;
+    this.#ensureSchema();
     const change: CatalogChange = {
       allocId: key.id,
       allocIndex: index,

@@ -75,3 +75,8 @@ export function migrate(sql: SqlStorage, steps: readonly string[]): void {
     sql.exec("INSERT INTO _sql_schema_migrations (version, applied_at) VALUES (?, ?)", version, new Date().toISOString());
   });
 }
+
+/** Whether this object's storage was ever initialised (a read-only check: it writes nothing). */
+export function hasSchema(sql: SqlStorage): boolean {
+  return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sql_schema_migrations'").toArray().length > 0;
+}

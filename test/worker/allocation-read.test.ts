@@ -1,6 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
-import { allocationJson, call, createAllocation, expectMeta, newAllocId, write } from "../support/worker.ts";
+import { allocationJson, call, createAllocation, expectMeta, newAllocId, objectFor, write } from "../support/worker.ts";
 
 const ZERO = "0001-01-01T00:00:00Z";
 
@@ -139,6 +140,16 @@ describe("GET /v1/allocation/<id>", () => {
     expect(await r.text()).toBe("alloc not found");
     expect(r.headers.get("Content-Type")).toBe("text/plain; charset=utf-8");
     expect(expectMeta(r)).toBe(1);
+  });
+
+  it("stores nothing for reads of an unknown id, blocking ones included", async () => {
+    const id = newAllocId();
+    expect((await call(`/v1/allocation/${id}`)).status).toBe(404);
+    expect((await call(`/v1/allocation/${id}?index=1&wait=50ms`)).status).toBe(404);
+    const tables = await runInDurableObject(objectFor(id), (_instance, state) =>
+      state.storage.sql.exec("SELECT name FROM sqlite_master").toArray(),
+    );
+    expect(tables).toEqual([]);
   });
 
   it("finds the allocation under any spelling of the same UUID bytes (case, hyphens), as Nomad does", async () => {
