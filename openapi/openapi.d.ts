@@ -54,6 +54,150 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/allocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List allocations
+         * @description Lists the region's allocations as `AllocListStub`s in ascending ID order. Supports blocking queries on the **region-wide index** (`X-Nomad-Index`, which grows on every change to any allocation of the region): the request is held until some allocation of the region changes past `index`, or `wait` runs out. The list is fed from the allocations asynchronously, so a write shows up here (and in the event stream) shortly after it answered.
+         */
+        get: operations["listAllocations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/event/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream allocation events
+         * @description Streams the region's allocation changes as Nomad's event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat (every 10 s of silence, `EVENT_STREAM_HEARTBEAT`). The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/fs/logs/{alloc_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read task logs
+         * @description Reads a task's `stdout` or `stderr` as Nomad's `/v1/client/fs/logs` does: JSON frames (`TaskLogFrame`, base64 `Data`, at most 64 KiB each, written back to back) or, with `plain`, the raw bytes. Without `follow` the read ends at the end the log had when it was opened. Logs are what agents ingested with `POST` on the same path; the server keeps the last `LOG_RETENTION_BYTES` of each stream.
+         */
+        get: operations["readTaskLogs"];
+        put?: never;
+        /**
+         * Ingest task logs
+         * @description Appends bytes to a task's `stdout` or `stderr`, as the agent running the task would ship them (this server has no client agents). At most 1 MiB per request; followers of the stream are woken at once.
+         */
+        post: operations["appendTaskLogs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/status/leader": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the leader's address
+         * @description The address of the region's leader. This server is its own leader: its host name and Nomad's RPC port.
+         */
+        get: operations["getLeader"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/status/peers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the server peers
+         * @description The addresses of the region's servers: this server only.
+         */
+        get: operations["getPeers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/regions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List regions
+         * @description The regions this deployment serves (`REGIONS`), sorted. Any of them can be named with `?region=`.
+         */
+        get: operations["listRegions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agent/self": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read agent information
+         * @description The agent's configuration and member entry, as far as Nomad clients need them (region, datacenter, version).
+         */
+        get: operations["getAgentSelf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -731,6 +875,148 @@ export interface components {
              */
             Index: number;
         };
+        /** @description The summary of an allocation that `GET /v1/allocations` lists (Nomad's `AllocListStub`): the allocation's own fields below, plus the job's version and type. */
+        AllocListStub: {
+            /**
+             * @description Allocation ID, a UUID.
+             * @example 203266e5-e0d6-9486-5e05-397ed2b184af
+             */
+            ID?: string;
+            /** @description ID of the evaluation that created the allocation. */
+            EvalID?: string;
+            /** @description Allocation name, `<job>.<group>[<index>]`. */
+            Name?: string;
+            /** @description ID of the node the allocation is placed on. */
+            NodeID?: string;
+            /** @description ID of the job. */
+            JobID?: string;
+            /** @description Name of the task group this allocation runs; one of `Job.TaskGroups`. */
+            TaskGroup?: string;
+            /** @description What the servers want: `run`, `stop` or `evict`. */
+            DesiredStatus?: string;
+            /** @description Why the desired status was set. */
+            DesiredDescription?: string;
+            /** @description What the client reports, derived from the task states: `failed` if any task failed, else `running` if any runs, else `pending` if any waits, else `complete`; also `lost`. */
+            ClientStatus?: string;
+            /** @description Human-readable detail of `ClientStatus`. */
+            ClientDescription?: string;
+            /** @description State of each task, by task name; `null` before the client has reported. */
+            TaskStates?: {
+                [key: string]: components["schemas"]["TaskState"];
+            } | null;
+            /**
+             * Format: uint64
+             * @description Index at which the allocation was created. Set by the server.
+             */
+            CreateIndex?: number;
+            /**
+             * Format: uint64
+             * @description Index of the latest change to the allocation; the `X-Nomad-Index` of a read. Set by the server.
+             */
+            ModifyIndex?: number;
+            /**
+             * Format: int64
+             * @description When the allocation was created. Unix time in nanoseconds. Serialized as a plain JSON integer that can exceed 2^53: parse it with a big-integer aware JSON decoder, or the low digits are lost.
+             */
+            CreateTime?: number;
+            /**
+             * Format: uint64
+             * @description `Job.Version` of the allocation's job (0 when the job has none).
+             */
+            JobVersion?: number;
+            /** @description `Job.Type`: `service`, `batch` or `system`. */
+            JobType?: string;
+            /** @description Always `default`: this server does not model namespaces. */
+            Namespace?: string;
+            /**
+             * Format: int64
+             * @description When the allocation last changed. Unix time in nanoseconds. Serialized as a plain JSON integer that can exceed 2^53: parse it with a big-integer aware JSON decoder, or the low digits are lost.
+             */
+            ModifyTime?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description One event of the event stream: an allocation was created or changed, or deleted. */
+        AllocationEvent: {
+            /**
+             * @description The event's topic; only `Allocation` exists here.
+             * @enum {string}
+             */
+            Topic?: "Allocation";
+            /**
+             * @description `AllocationUpdated` on every write that changed it (including task events), `AllocationDeleted` on delete.
+             * @enum {string}
+             */
+            Type?: "AllocationUpdated" | "AllocationDeleted";
+            /** @description The allocation ID. */
+            Key?: string;
+            /** @description Always `default`. */
+            Namespace?: string;
+            /** @description The allocation's `JobID`. */
+            FilterKeys?: string[] | null;
+            /**
+             * Format: uint64
+             * @description The event's region-wide index; resume the stream from `Index + 1`.
+             */
+            Index?: number;
+            /** @description The allocation as it was after the change, with `Job` left out (`null`) to keep events small, as Nomad does. */
+            Payload?: {
+                Allocation?: components["schemas"]["Allocation"];
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description One line of the event stream: a batch of events with the index of the last one, or `{}` (a heartbeat sent after each idle interval, 10 s unless `EVENT_STREAM_HEARTBEAT` says otherwise). */
+        EventBatch: {
+            /** @description The events, in index order. */
+            Events?: components["schemas"]["AllocationEvent"][];
+            /**
+             * Format: uint64
+             * @description Index of the batch's last event.
+             */
+            Index?: number;
+        };
+        /** @description One frame of a framed log stream (Nomad's `StreamFrame`). Frames are written back to back; empty fields are left out, and a bare `{}` is a heartbeat sent after each idle second of a followed stream. */
+        TaskLogFrame: {
+            /** @description Up to 64 KiB of log bytes, base64. */
+            Data?: string;
+            /** @description The log file the bytes come from, `alloc/logs/<task>.<type>.0`. */
+            File?: string;
+            /** @description A file event such as a truncation; not used by this server. */
+            FileEvent?: string;
+            /**
+             * Format: int64
+             * @description The stream offset just after this frame's bytes: pass it as `offset` to resume.
+             */
+            Offset?: number;
+        };
+        /** @description The answer to a log ingest. */
+        LogAppendResponse: {
+            /**
+             * Format: int64
+             * @description The stream's end offset after the append.
+             */
+            Offset: number;
+        };
+        /** @description What `nomad` CLI and client libraries ask first (a subset of Nomad's `/v1/agent/self`): this server's region, datacenter, API version and member entry. */
+        AgentSelf: {
+            /** @description The agent's configuration: `Region`, `Datacenter`, `Version`, `Server.Enabled`, `Client.Enabled`. */
+            config: {
+                [key: string]: unknown;
+            };
+            /** @description The agent's gossip member entry: `Name`, `Addr`, `Port`, `Status`, `Tags`. */
+            member: {
+                [key: string]: unknown;
+            };
+            /** @description Always `{}`. */
+            stats: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
     };
     responses: {
         /** @description The allocation. On a blocking query, its state when it changed past `index` or when `wait` ran out (then with the same index). */
@@ -829,6 +1115,28 @@ export interface components {
         Region: string;
         /** @description Pretty-print the JSON (4-space indent, trailing newline). Present with any value but `0` turns it on, so `?pretty`, `?pretty=1` and even `?pretty=false` pretty-print; `?pretty=0` does not. */
         Pretty: string;
+        /** @description Only allocations whose ID starts with this prefix: hex digits and hyphens, any length (hyphens are ignored, so `203266e5e0d6` matches `203266e5-e0d6-...`). Nomad requires an even length; this server does not. */
+        Prefix: string;
+        /** @description Page size. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. */
+        PerPage: number;
+        /** @description Start the page at this allocation ID: the `X-Nomad-NextToken` of the previous page. */
+        NextToken: string;
+        /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1). Absent or `0`: only events from now on. Below the oldest event kept (`EVENT_HISTORY` per region): `410`. */
+        EventIndex: number;
+        /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation, `Allocation:<alloc_id>` for one, `*` for everything. None means every topic. Topics other than `Allocation` exist in Nomad but carry no events here. */
+        Topic: string[];
+        /** @description The task whose logs to read or write: one of the allocation's task group. Missing: `400 must provide task name`. */
+        LogTask: string;
+        /** @description Which stream: `stdout` or `stderr`. Anything else: `400 must provide log type (stdout/stderr)`. */
+        LogType: "stdout" | "stderr";
+        /** @description Where `offset` counts from: `start` (default) or `end` (e.g. `origin=end&offset=1000`: the last 1000 bytes). */
+        LogOrigin: "start" | "end";
+        /** @description Byte offset from `origin` (int64, not negative). Offsets before the oldest byte kept start at the oldest byte. */
+        LogOffset: number;
+        /** @description Keep the stream open and send bytes as they are ingested; a `{}` heartbeat after each idle second. The stream ends once the task is dead and every byte was sent. A Go boolean. */
+        LogFollow: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
+        /** @description Send the raw bytes (`text/plain`) instead of JSON frames. A Go boolean. */
+        LogPlain: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
     };
     requestBodies: never;
     headers: {
@@ -840,6 +1148,8 @@ export interface components {
         XNomadLastContact: number;
         /** @description The index of the change made by the write; also the `Index` of the body. */
         XNomadWriteIndex: number;
+        /** @description Present when a page was cut by `per_page`: pass it as `next_token` for the next page. */
+        XNomadNextToken: string;
     };
     pathItems: never;
 }
@@ -983,6 +1293,320 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["WriteNotFound"];
             413: components["responses"]["TooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAllocations: {
+        parameters: {
+            query?: {
+                /** @description Only allocations whose ID starts with this prefix: hex digits and hyphens, any length (hyphens are ignored, so `203266e5e0d6` matches `203266e5-e0d6-...`). Nomad requires an even length; this server does not. */
+                prefix?: components["parameters"]["Prefix"];
+                /** @description Page size. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. */
+                per_page?: components["parameters"]["PerPage"];
+                /** @description Start the page at this allocation ID: the `X-Nomad-NextToken` of the previous page. */
+                next_token?: components["parameters"]["NextToken"];
+                /** @description Blocking query: answer once the allocation's index is greater than this, or when `wait` runs out. Send the `X-Nomad-Index` of the previous read. Absent or `0`: answer at once. Not a uint64: `400 Invalid index`. */
+                index?: components["parameters"]["Index"];
+                /** @description Blocking query: the longest time to hold the request, in Go duration syntax (`10s`, `5m`, `300000ms`). Default and maximum 300 s (the maximum is the deployment's `MAX_QUERY_TIME`); up to `wait/16` of random jitter is added. Only used together with `index`. Unparseable: `400 Invalid wait time`. */
+                wait?: components["parameters"]["Wait"];
+                /** @description Allow a read from any server without going through the leader. Accepted for compatibility: every read here is already answered by the allocation's own storage. An empty value means `true`; values are Go booleans (`1`, `t`, `true`, `0`, `f`, `false`, ...); anything else is a `400`. */
+                stale?: components["parameters"]["Stale"];
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+                /** @description Pretty-print the JSON (4-space indent, trailing newline). Present with any value but `0` turns it on, so `?pretty`, `?pretty=1` and even `?pretty=false` pretty-print; `?pretty=0` does not. */
+                pretty?: components["parameters"]["Pretty"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page of allocations. */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadIndex"];
+                    "X-Nomad-KnownLeader": components["headers"]["XNomadKnownLeader"];
+                    "X-Nomad-LastContact": components["headers"]["XNomadLastContact"];
+                    "X-Nomad-NextToken": components["headers"]["XNomadNextToken"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AllocListStub"][];
+                };
+            };
+            /** @description A malformed query parameter or region. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1). Absent or `0`: only events from now on. Below the oldest event kept (`EVENT_HISTORY` per region): `410`. */
+                index?: components["parameters"]["EventIndex"];
+                /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation, `Allocation:<alloc_id>` for one, `*` for everything. None means every topic. Topics other than `Allocation` exist in Nomad but carry no events here. */
+                topic?: components["parameters"]["Topic"];
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newline-delimited `EventBatch` objects, sent as they happen. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventBatch"];
+                };
+            };
+            /** @description A malformed topic, index or region. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The requested index is older than the oldest event kept: list again and stream from the list's index + 1. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    readTaskLogs: {
+        parameters: {
+            query: {
+                /** @description The task whose logs to read or write: one of the allocation's task group. Missing: `400 must provide task name`. */
+                task: components["parameters"]["LogTask"];
+                /** @description Which stream: `stdout` or `stderr`. Anything else: `400 must provide log type (stdout/stderr)`. */
+                type: components["parameters"]["LogType"];
+                /** @description Where `offset` counts from: `start` (default) or `end` (e.g. `origin=end&offset=1000`: the last 1000 bytes). */
+                origin?: components["parameters"]["LogOrigin"];
+                /** @description Byte offset from `origin` (int64, not negative). Offsets before the oldest byte kept start at the oldest byte. */
+                offset?: components["parameters"]["LogOffset"];
+                /** @description Keep the stream open and send bytes as they are ingested; a `{}` heartbeat after each idle second. The stream ends once the task is dead and every byte was sent. A Go boolean. */
+                follow?: components["parameters"]["LogFollow"];
+                /** @description Send the raw bytes (`text/plain`) instead of JSON frames. A Go boolean. */
+                plain?: components["parameters"]["LogPlain"];
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
+                 * @example 203266e5-e0d6-9486-5e05-397ed2b184af
+                 */
+                alloc_id: components["parameters"]["AllocId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The log: JSON frames, or raw bytes with `plain`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskLogFrame"];
+                    "text/plain": string;
+                };
+            };
+            /** @description A malformed parameter, task or region. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description No such allocation, or the task never started (so it has no logs yet). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    appendTaskLogs: {
+        parameters: {
+            query: {
+                /** @description The task whose logs to read or write: one of the allocation's task group. Missing: `400 must provide task name`. */
+                task: components["parameters"]["LogTask"];
+                /** @description Which stream: `stdout` or `stderr`. Anything else: `400 must provide log type (stdout/stderr)`. */
+                type: components["parameters"]["LogType"];
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
+                 * @example 203266e5-e0d6-9486-5e05-397ed2b184af
+                 */
+                alloc_id: components["parameters"]["AllocId"];
+            };
+            cookie?: never;
+        };
+        /** @description The bytes to append, as they are. */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Appended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogAppendResponse"];
+                };
+            };
+            /** @description A malformed parameter, task or region. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            /** @description No such allocation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getLeader: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read the leader's address */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example 127.0.0.1:4647 */
+                    "application/json": string;
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPeers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description List the server peers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       "127.0.0.1:4647"
+                     *     ]
+                     */
+                    "application/json": string[];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listRegions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description List regions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       "asia",
+                     *       "europe",
+                     *       "global"
+                     *     ]
+                     */
+                    "application/json": string[];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAgentSelf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read agent information */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentSelf"];
+                };
+            };
             500: components["responses"]["InternalError"];
         };
     };

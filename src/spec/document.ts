@@ -4,7 +4,6 @@
  * the server. Served at `/openapi.json`; `npm run openapi` writes it to `openapi/openapi.json`.
  */
 import {
-  type ExampleObject,
   type HeaderObject,
   type OpenAPIObject,
   OpenApiBuilder,
@@ -12,12 +11,14 @@ import {
   type ParameterObject,
   type ResponseObject,
   type SchemaObject,
-  type SecurityRequirementObject,
 } from "openapi3-ts/oas31";
 import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
 import { SCHEMAS } from "../domain/schemas.ts";
 import { ErrorText } from "../http/errors.ts";
+import { BAD_ID_EXAMPLES, type Examples, example, READ_HEADERS, ref, schemaRef, textError, WRITE_SECURITY } from "./common.ts";
 import { API_DESCRIPTION } from "./description.ts";
+import { REGION_HEADERS, REGION_PARAMETERS, REGION_PATHS, REGION_TAGS } from "./region-endpoints.ts";
+import { RESPONSE_SCHEMAS } from "./response-schemas.ts";
 
 export const API_TITLE = "Nomad Allocation API";
 export const API_VERSION = "0.1.0";
@@ -30,16 +31,8 @@ export const ALLOC_ID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
  */
 export const GO_DURATION_PATTERN = "^([-+]?(0|((\\d+(\\.\\d*)?|\\.\\d+)(ns|us|\\u00b5s|\\u03bcs|ms|s|m|h))+))?$";
 
-const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` });
-const schemaRef = (name: string) => ref("schemas", name);
-
 const TAG_ALLOCATIONS = "Allocations";
 const TAG_DOCS = "Documentation";
-
-/** Security requirement of every write: either scheme. */
-const WRITE_SECURITY: SecurityRequirementObject[] = [{ NomadToken: [] }, { BearerToken: [] }];
-
-const LOOKUP = "alloc lookup failed: index error: ";
 
 // ---------------------------------------------------------------------------------------------
 // Parameters and headers
@@ -120,35 +113,8 @@ const headers: Record<string, HeaderObject> = {
   },
 };
 
-const READ_HEADERS = {
-  "X-Nomad-Index": ref("headers", "XNomadIndex"),
-  "X-Nomad-KnownLeader": ref("headers", "XNomadKnownLeader"),
-  "X-Nomad-LastContact": ref("headers", "XNomadLastContact"),
-};
-
 // ---------------------------------------------------------------------------------------------
 // Responses
-
-type Examples = Record<string, { summary: string; value: string }>;
-
-/** A plain-text error response with its exact texts as named examples. */
-function textError(description: string, examples: Examples, withHeaders?: ResponseObject["headers"]): ResponseObject {
-  const response: ResponseObject = {
-    description,
-    content: { "text/plain": { schema: { type: "string" }, examples: examples as Record<string, ExampleObject> } },
-  };
-  if (withHeaders) response.headers = withHeaders;
-  return response;
-}
-
-const example = (summary: string, value: string) => ({ summary, value });
-
-const BAD_ID_EXAMPLES: Examples = {
-  idLength: example("The id is not 36 characters long", `${LOOKUP}UUID must be 36 characters`),
-  idHex: example("The id holds a character that is not hex", `${LOOKUP}Invalid UUID: encoding/hex: invalid byte: U+0067 'g'`),
-  idHyphens: example("The id has too many hyphens", `${LOOKUP}UUID should have maximum of 4 "-"; got 5`),
-  region: example("The region is not served by this deployment", ErrorText.noRegionPath),
-};
 
 const responses: Record<string, ResponseObject> = {
   AllocationRead: {
@@ -334,7 +300,6 @@ export function buildOpenApiDocument(): OpenAPIObject {
       name: TAG_ALLOCATIONS,
       description: "Read allocations (with blocking queries) and the writes a Nomad agent makes to them.",
     })
-    .addTag({ name: TAG_DOCS, description: "This document and its interactive reference." })
     .addSecurityScheme("NomadToken", {
       type: "apiKey",
       in: "header",
@@ -347,9 +312,14 @@ export function buildOpenApiDocument(): OpenAPIObject {
       description: "The management token as `Authorization: Bearer <token>`. Needed by writes; reads are open.",
     });
 
+  for (const tag of REGION_TAGS) builder.addTag(tag);
+  builder.addTag({ name: TAG_DOCS, description: "This document and its interactive reference." });
+
+  // The wire schemas the Worker validates with, as they are; then the response-only ones.
   for (const [name, schema] of Object.entries(SCHEMAS)) builder.addSchema(name, schema as SchemaObject);
-  for (const [name, parameter] of Object.entries(parameters)) builder.addParameter(name, parameter);
-  for (const [name, header] of Object.entries(headers)) builder.addHeader(name, header);
+  for (const [name, schema] of Object.entries(RESPONSE_SCHEMAS)) builder.addSchema(name, schema as SchemaObject);
+  for (const [name, parameter] of Object.entries({ ...parameters, ...REGION_PARAMETERS })) builder.addParameter(name, parameter);
+  for (const [name, header] of Object.entries({ ...headers, ...REGION_HEADERS })) builder.addHeader(name, header);
   for (const [name, response] of Object.entries(responses)) builder.addResponse(name, response);
 
   builder
@@ -364,10 +334,9 @@ export function buildOpenApiDocument(): OpenAPIObject {
       summary: "The task events of one allocation",
       description: `Task state updates of an allocation. ${METHODS_NOTE}`,
       post: postTaskEvents,
-    })
-    .addPath("/openapi.json", { get: getOpenApi })
-    .addPath("/docs", { get: getDocs })
-    .addPath("/", { get: getRoot });
+    });
+  for (const [path, item] of Object.entries(REGION_PATHS)) builder.addPath(path, item);
+  builder.addPath("/openapi.json", { get: getOpenApi }).addPath("/docs", { get: getDocs }).addPath("/", { get: getRoot });
   return builder.getSpec();
 }
 

@@ -266,6 +266,88 @@ describe("writes through Prism", () => {
   });
 });
 
+describe("the region's list, status and event endpoints through Prism", () => {
+  it("200: /v1/allocations with prefix, pagination and pretty, carrying the blocking headers", async () => {
+    for (const query of ["", "?prefix=2032", "?prefix=203266e5-e0d6", "?per_page=1", "?pretty", "?index=0", "?region=global"]) {
+      const answer = await strictly(`/v1/allocations${query}`, 200);
+      expect(Array.isArray(JSON.parse(answer.body))).toBe(true);
+      expect(indexOf(answer)).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it("400: a list with a bad prefix or page size (request breaks the document)", async () => {
+    await leniently(
+      "/v1/allocations?prefix=xyz",
+      400,
+      'Invalid prefix "xyz": an allocation ID prefix has only hexadecimal digits and hyphens',
+    );
+    await leniently("/v1/allocations?per_page=-1", 400, 'Invalid per_page "-1": expected a positive integer');
+  });
+
+  it("200: leader, peers, regions and agent self", async () => {
+    expect(JSON.parse((await strictly("/v1/status/leader", 200)).body)).toMatch(/:4647$/);
+    expect(JSON.parse((await strictly("/v1/status/peers", 200)).body)).toHaveLength(1);
+    expect(JSON.parse((await strictly("/v1/regions", 200)).body)).toContain("global");
+    expect(JSON.parse((await strictly("/v1/agent/self", 200)).body).config.Region).toBe("global");
+  });
+
+  it("400: event stream topics that name nothing", async () => {
+    expect((await strictly("/v1/event/stream?topic=:x", 400)).body).toBe('Invalid topic ":x"');
+    const abc = await strictly("/v1/event/stream?topic=Allocation:abc", 400);
+    expect(abc.body).toBe("alloc lookup failed: index error: UUID must be 36 characters");
+  });
+});
+
+describe("task logs through Prism", () => {
+  const logs = (id: string, query: string) => `/v1/client/fs/logs/${id}?${query}`;
+  const bytes = { "Content-Type": "application/octet-stream" };
+
+  it("ingest, then read framed and plain", async () => {
+    const id = crypto.randomUUID();
+    await strictly(`/v1/allocation/${id}`, 200, { method: "PUT", body: allocationFor(id), headers: token() });
+    await strictly(`/v1/allocation/${id}/task-events`, 200, { method: "POST", body: DEMO_TASK_EVENTS_JSON, headers: token() });
+    const appended = await strictly(logs(id, "task=redis&type=stdout"), 200, {
+      method: "POST",
+      body: "Ready to accept connections\n",
+      headers: { ...bytes, "X-Nomad-Token": server.token },
+    });
+    expect(JSON.parse(appended.body)).toEqual({ Offset: 28 });
+    const framed = await strictly(logs(id, "task=redis&type=stdout"), 200);
+    const frame = JSON.parse(framed.body);
+    expect(atob(frame.Data)).toBe("Ready to accept connections\n");
+    expect(frame).toMatchObject({ File: "alloc/logs/redis.stdout.0", Offset: 28 });
+    const plain = await strictly(logs(id, "task=redis&type=stdout&plain=true&origin=end&offset=12"), 200);
+    expect(plain.body).toBe("connections\n");
+    expect(plain.headers.get("content-type")).toContain("text/plain");
+  });
+
+  it("404 for an unknown allocation and a task that never started; 400 for a task not in the group", async () => {
+    const missing = crypto.randomUUID();
+    expect((await strictly(logs(missing, "task=redis&type=stdout"), 404)).body).toBe(`Unknown allocation "${missing}"`);
+    const id = crypto.randomUUID();
+    await strictly(`/v1/allocation/${id}`, 200, { method: "PUT", body: allocationFor(id), headers: token() });
+    expect((await strictly(logs(id, "task=redis&type=stderr"), 404)).body).toBe('task "redis" not started yet. No logs available');
+    expect((await strictly(logs(id, "task=web&type=stderr"), 400)).body).toBe('unknown task name "web"');
+    const forbidden = await strictly(logs(id, "task=redis&type=stdout"), 403, {
+      method: "POST",
+      body: "x",
+      headers: { ...bytes, "X-Nomad-Token": "wrong" },
+    });
+    expect(forbidden.body).toBe("Permission denied");
+  });
+
+  it("400 for missing or malformed log parameters (request breaks the document)", async () => {
+    await leniently(logs(DEMO_ALLOC_ID, "type=stdout"), 400, "must provide task name");
+    await leniently(logs(DEMO_ALLOC_ID, "task=redis"), 400, "must provide log type (stdout/stderr)");
+    await leniently(logs(DEMO_ALLOC_ID, "task=redis&type=stdout&origin=middle"), 400, "origin must be start or end");
+    await leniently(
+      logs(DEMO_ALLOC_ID, "task=redis&type=stdout&follow=yes"),
+      400,
+      'failed to parse follow field to boolean: strconv.ParseBool: parsing "yes": invalid syntax',
+    );
+  });
+});
+
 describe("documentation routes through Prism", () => {
   it("/openapi.json and /docs through Prism, and the / redirect", async () => {
     const document = await strictly("/openapi.json", 200);

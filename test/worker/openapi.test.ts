@@ -4,10 +4,14 @@
  */
 import { describe, expect, it } from "vitest";
 import committed from "../../openapi/openapi.json?raw";
-import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
+import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
+import { allocListStub } from "../../src/domain/alloc-stub.ts";
 import { SCHEMAS, TASK_EVENT_TYPES } from "../../src/domain/schemas.ts";
 import { ErrorText } from "../../src/http/errors.ts";
+import { type JsonObject, parseJson } from "../../src/json/codec.ts";
+import { router } from "../../src/router.ts";
 import { buildOpenApiDocument, openApiJson } from "../../src/spec/document.ts";
+import { RESPONSE_SCHEMAS } from "../../src/spec/response-schemas.ts";
 import { call } from "../support/worker.ts";
 
 type Json = Record<string, unknown>;
@@ -44,10 +48,11 @@ describe("the OpenAPI document", () => {
     expect(doc.servers).toEqual([expect.objectContaining({ url: "/" })]);
   });
 
-  it("publishes the validation schemas themselves as components.schemas", () => {
+  it("publishes the validation schemas themselves as components.schemas, then the response-only ones", () => {
     const schemas = get(doc, "components", "schemas") as Json;
-    expect(Object.keys(schemas)).toEqual(Object.keys(SCHEMAS));
+    expect(Object.keys(schemas)).toEqual([...Object.keys(SCHEMAS), ...Object.keys(RESPONSE_SCHEMAS)]);
     for (const [name, schema] of Object.entries(SCHEMAS)) expect(schemas[name]).toBe(schema);
+    for (const [name, schema] of Object.entries(RESPONSE_SCHEMAS)) expect(schemas[name]).toBe(schema);
     for (const name of ["Allocation", "TaskState", "TaskEvent", "Resources", "Job", "TaskGroup", "Task", "AllocationMetric"]) {
       expect(schemas[name]).toBeDefined();
     }
@@ -62,11 +67,36 @@ describe("the OpenAPI document", () => {
     }
   });
 
+  it("documents every route the Worker serves, and routes every documented operation", () => {
+    const routed = new Set<string>();
+    for (const [method, , , path] of router.routes) {
+      if (method === "ALL" || path === undefined || path === "*") continue;
+      // itty stores "/" as "" (it strips trailing slashes).
+      const openApiPath = (path || "/").replace(/:([a-z_]+)/g, "{$1}");
+      routed.add(`${method.toLowerCase()} ${openApiPath}`);
+    }
+    const documented = new Set(operations().map(([path, method]) => `${method} ${path}`));
+    expect(
+      [...routed].filter((r) => !documented.has(r)),
+      "routes missing from the document",
+    ).toEqual([]);
+    expect(
+      [...documented].filter((d) => !routed.has(d)),
+      "documented operations the router does not serve",
+    ).toEqual([]);
+  });
+
+  it("lists AllocListStub with exactly the fields the server writes", () => {
+    const stub = allocListStub(parseJson(DEMO_ALLOCATION_JSON) as JsonObject, 1n);
+    expect(Object.keys(RESPONSE_SCHEMAS.AllocListStub?.properties ?? {}).sort()).toEqual(Object.keys(stub).sort());
+  });
+
   it("describes every field of every struct schema", () => {
-    for (const [name, schema] of Object.entries(SCHEMAS)) {
+    for (const [name, schema] of Object.entries({ ...SCHEMAS, ...RESPONSE_SCHEMAS })) {
       expect(schema.description, name).toBeTruthy();
       for (const [field, property] of Object.entries(schema.properties ?? {})) {
-        const described = property.description ?? (property.$ref ? SCHEMAS[property.$ref.split("/").pop() ?? ""]?.description : undefined);
+        const target = property.$ref?.split("/").pop() ?? "";
+        const described = property.description ?? SCHEMAS[target]?.description ?? RESPONSE_SCHEMAS[target]?.description;
         expect(described, `${name}.${field}`).toBeTruthy();
       }
     }
@@ -120,7 +150,7 @@ describe("the OpenAPI document", () => {
 
   it("puts the blocking headers on every read response, 404 included, and X-Nomad-Index on writes", () => {
     for (const [path, method, operation] of operations()) {
-      if (!path.startsWith("/v1/allocation")) continue;
+      if (!path.startsWith("/v1/allocation/")) continue;
       const responses = operation.responses as Json;
       if (method === "get") {
         for (const status of ["200", "404"]) {
@@ -131,6 +161,11 @@ describe("the OpenAPI document", () => {
         expect(Object.keys(deref(responses["200"]).headers as Json)).toEqual(["X-Nomad-Index"]);
       }
     }
+  });
+
+  it("puts the blocking headers on the allocation list", () => {
+    const ok = deref(get(doc, "paths", "/v1/allocations", "get", "responses", "200")).headers as Json;
+    expect(Object.keys(ok)).toEqual(["X-Nomad-Index", "X-Nomad-KnownLeader", "X-Nomad-LastContact", "X-Nomad-NextToken"]);
   });
 
   it("answers every error as text/plain with Nomad's exact texts as examples", () => {
