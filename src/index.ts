@@ -2,11 +2,24 @@
  * Worker entry: the router serves every request; the allocation Durable Object class is exported
  * for the runtime. Run locally with `npm start`; regenerate `Env` with `npm run types`.
  */
+import { errorResponse } from "./http/errors.ts";
+import { callerKey, checkRateLimit, checkSizes, gateConfig, preflight, withCors } from "./http/gate.ts";
 import { router } from "./router.ts";
 
+export { AclStore } from "./durable/acl-store.ts";
 export { AllocationObject } from "./durable/allocation-object.ts";
 export { RegionCatalog } from "./durable/region-catalog.ts";
 
-export default {
-  fetch: (request, env, ctx) => router.fetch(request, env, ctx),
-} satisfies ExportedHandler<Env>;
+async function serve(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const gate = gateConfig(env);
+  let response: Response;
+  try {
+    checkSizes(request, gate);
+    response = preflight(request, gate) ?? (await checkRateLimit(env, await callerKey(request)), await router.fetch(request, env, ctx));
+  } catch (error) {
+    response = errorResponse(error);
+  }
+  return withCors(request, response, gate);
+}
+
+export default { fetch: serve } satisfies ExportedHandler<Env>;

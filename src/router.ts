@@ -4,6 +4,18 @@
 import { Router } from "itty-router";
 import { parseAllocId } from "./domain/alloc-id.ts";
 import {
+  createToken,
+  deletePolicy,
+  deleteToken,
+  getPolicy,
+  getToken,
+  getTokenSelf,
+  listPolicies,
+  listTokens,
+  putPolicy,
+  updateToken,
+} from "./handlers/acl.ts";
+import {
   ALLOCATION_PREFIX,
   deleteAllocation,
   getAllocation,
@@ -42,6 +54,25 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
   .all("/v1/allocations", invalidMethod)
   .get("/v1/event/stream", streamEvents)
   .all("/v1/event/stream", invalidMethod)
+  .post("/v1/acl/policy/:name", putPolicy)
+  .put("/v1/acl/policy/:name", putPolicy)
+  .get("/v1/acl/policy/:name", getPolicy)
+  .delete("/v1/acl/policy/:name", deletePolicy)
+  .all("/v1/acl/policy/:name", invalidMethod)
+  .get("/v1/acl/policies", listPolicies)
+  .all("/v1/acl/policies", invalidMethod)
+  .post("/v1/acl/token", createToken)
+  .put("/v1/acl/token", createToken)
+  .all("/v1/acl/token", invalidMethod)
+  .get("/v1/acl/tokens", listTokens)
+  .all("/v1/acl/tokens", invalidMethod)
+  .get("/v1/acl/token/self", getTokenSelf)
+  .all("/v1/acl/token/self", invalidMethod)
+  .get("/v1/acl/token/:accessor_id", getToken)
+  .post("/v1/acl/token/:accessor_id", updateToken)
+  .put("/v1/acl/token/:accessor_id", updateToken)
+  .delete("/v1/acl/token/:accessor_id", deleteToken)
+  .all("/v1/acl/token/:accessor_id", invalidMethod)
   .get("/v1/status/leader", getLeader)
   .get("/v1/status/peers", getPeers)
   .get("/v1/regions", getRegions)

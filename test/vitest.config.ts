@@ -20,7 +20,12 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers", include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"], testTimeout: 20_000 },
+        test: {
+          name: "workers",
+          include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
+          setupFiles: ["test/support/setup-acl.ts"],
+          testTimeout: 20_000,
+        },
       },
       {
         // Black-box: a real `wrangler dev` over HTTP, and the generated-artefact drift checks.

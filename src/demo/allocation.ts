@@ -92,3 +92,8 @@ export const DEMO_TASK_EVENTS_JSON = `{"Events":[
 {"Task":"redis","Event":{"Type":"Received","Time":1490999500248633594}},
 {"Task":"redis","Event":{"Type":"Task Setup","Time":1491000689118913447,"Message":"Building Task Directory"}},
 {"Task":"redis","Event":{"Type":"Started","Time":1491000700248633594}}]}`;
+
+/** The demo's `anonymous` policy: anyone may read allocations and their logs in the default namespace. */
+export const ANONYMOUS_READ_RULES = JSON.stringify({
+  namespace: { default: { policy: "read", capabilities: ["read-logs"] } },
+});

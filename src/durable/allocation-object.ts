@@ -14,16 +14,19 @@ import { CodedError } from "../http/errors.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
 import { nowUnixNanos, ZERO_TIME } from "../json/go-time.ts";
 import type { CatalogChange } from "./catalog-change.ts";
+import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
 import { LogStore, type LogType } from "./log-store.ts";
 import { type LogFollower, openLogStream } from "./log-stream.ts";
 import { ALLOCATION_MIGRATIONS, hasSchema, migrate } from "./migrations.ts";
 import { catalogStub } from "./stub.ts";
-import { Waiters } from "./waiters.ts";
+import { Waiters, waiterLimits } from "./waiters.ts";
 
-/** What a read returns: the encoded document (when the allocation exists) and its index. */
+/** What a read returns: the encoded document (when the allocation exists) and its index, or a 429 refusal. */
 export interface ReadResult {
   index: number;
   body: string | null;
+  /** Set when the query could not park (waiter caps): the text of a 429. */
+  refused?: string;
 }
 
 export interface ReadQuery {
@@ -32,6 +35,8 @@ export interface ReadQuery {
   /** How long to block at most, jitter included. */
   waitMs: number;
   pretty: boolean;
+  /** Who is asking (token hash or client address), for the per-caller cap on parked queries. */
+  caller?: string;
 }
 
 export interface AllocationKey {
@@ -83,10 +88,12 @@ export class AllocationObject extends DurableObject<Env> {
   #draining: Promise<void> | undefined;
   #drainAgain = false;
   readonly #logs: LogStore;
+  readonly #idempotency: IdempotencyLog;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#logs = new LogStore(ctx.storage.sql);
+    this.#idempotency = new IdempotencyLog(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
       // An object that was only ever read has no schema and stays that way: reads of unknown ids
       // must not leave anything stored. The schema is created by the first write.
@@ -125,7 +132,7 @@ export class AllocationObject extends DurableObject<Env> {
    * write is acknowledged (so a list read after the ack reflects it). A failed delivery does not
    * fail the write: the change is durable in the outbox and an alarm retries it.
    */
-  async #commit(key: AllocationKey, index: number, document: JsonObject | null): Promise<WriteOutcome> {
+  async #commit(key: AllocationKey, index: number, document: JsonObject | null, idem?: IdempotencyKey): Promise<WriteOutcome> {
     const compact = document ? encodeJson(document) : null;
     if (compact !== null) this.#encodes++;
     this.#ensureSchema();
@@ -139,6 +146,7 @@ export class AllocationObject extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       const sql = this.ctx.storage.sql;
       sql.exec("INSERT INTO catalog_outbox (alloc_index, region, change) VALUES (?, ?, ?)", index, key.region, JSON.stringify(change));
+      this.#idempotency.remember(idem, JSON.stringify({ ok: true, index }));
       sql.exec(
         "INSERT INTO index_clock (singleton, last_index) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index",
         index,
@@ -200,6 +208,15 @@ export class AllocationObject extends DurableObject<Env> {
     await this.#deliverOutbox();
   }
 
+  /** The kept answer of an identical earlier write, or a refusal of a reused key; undefined to proceed. */
+  #replay(idem: IdempotencyKey | undefined): WriteOutcome | undefined {
+    // An object without a schema never stored a key.
+    if (!idem || !this.#schemaReady) return undefined;
+    const seen = this.#idempotency.check(idem);
+    if (!seen) return undefined;
+    return "replay" in seen ? (JSON.parse(seen.replay) as WriteOutcome) : seen;
+  }
+
   #current(): JsonObject | null {
     if (!this.#doc) return null;
     const parsed = parseJson(this.#doc.compact, { maxDepth: 256 });
@@ -226,12 +243,16 @@ export class AllocationObject extends DurableObject<Env> {
   async read(query: ReadQuery, signal?: AbortSignal): Promise<ReadResult> {
     const minIndex = BigInt(query.minIndex);
     if (minIndex === 0n || BigInt(this.#snapshot(false).index) > minIndex) return this.#snapshot(query.pretty);
-    await this.#waiters.wait(minIndex, query.waitMs, signal);
+    const refused = this.#waiters.refusal(query.caller ?? "", waiterLimits(this.env));
+    if (refused) return { ...this.#snapshot(false), body: null, refused };
+    await this.#waiters.wait(minIndex, query.waitMs, signal, query.caller);
     return this.#snapshot(query.pretty);
   }
 
   /** Creates or replaces the allocation. `document` is a validated, normalized Allocation (JSON text). */
-  put(key: AllocationKey, document: string, keepTaskStates: boolean): Promise<WriteOutcome> {
+  async put(key: AllocationKey, document: string, keepTaskStates: boolean, idem?: IdempotencyKey): Promise<WriteOutcome> {
+    const seen = this.#replay(idem);
+    if (seen) return seen;
     const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
     const current = this.#current();
     if (keepTaskStates) next.TaskStates = current?.TaskStates ?? null;
@@ -242,11 +263,13 @@ export class AllocationObject extends DurableObject<Env> {
     next.AllocModifyIndex = JsonNumber.of(index);
     const createTime = next.CreateTime instanceof JsonNumber ? next.CreateTime.toBigInt() : 0n;
     if (createTime === 0n) next.CreateTime = current?.CreateTime ?? JsonNumber.of(nowUnixNanos());
-    return this.#commit(key, index, next);
+    return this.#commit(key, index, next, idem);
   }
 
   /** Applies a batch of task events as one change. `updates` is a validated TaskEventUpdate[] (JSON text). */
-  async appendTaskEvents(key: AllocationKey, updates: string): Promise<WriteOutcome> {
+  async appendTaskEvents(key: AllocationKey, updates: string, idem?: IdempotencyKey): Promise<WriteOutcome> {
+    const seen = this.#replay(idem);
+    if (seen) return seen;
     const allocation = this.#current();
     if (!allocation) return { ok: false, status: 404, message: "alloc not found" };
     try {
@@ -257,13 +280,15 @@ export class AllocationObject extends DurableObject<Env> {
     }
     const index = this.#nextIndex();
     allocation.ModifyIndex = JsonNumber.of(index);
-    return this.#commit(key, index, allocation);
+    return this.#commit(key, index, allocation, idem);
   }
 
   /** Garbage-collects the allocation; its index clock survives so later reads report a larger index. */
-  async remove(key: AllocationKey): Promise<WriteOutcome> {
+  async remove(key: AllocationKey, idem?: IdempotencyKey): Promise<WriteOutcome> {
+    const seen = this.#replay(idem);
+    if (seen) return seen;
     if (!this.#doc) return { ok: false, status: 404, message: "alloc not found" };
-    return this.#commit(key, this.#nextIndex(), null);
+    return this.#commit(key, this.#nextIndex(), null, idem);
   }
 
   /** The allocation and the task's state, or the refusal Nomad's logs API gives. */
@@ -296,11 +321,23 @@ export class AllocationObject extends DurableObject<Env> {
   }
 
   /** Appends raw bytes to a task's log stream; answers the stream's new end offset. */
-  appendLog(key: AllocationKey, task: string, type: LogType, bytes: Uint8Array): { ok: true; offset: number } | Refusal {
+  appendLog(
+    key: AllocationKey,
+    task: string,
+    type: LogType,
+    bytes: Uint8Array,
+    idem?: IdempotencyKey,
+  ): { ok: true; offset: number } | Refusal {
+    const seen = this.#replay(idem);
+    if (seen) return seen as { ok: true; offset: number } | Refusal;
     const refusal = this.#logTask(key, task, false);
     if (refusal) return refusal;
     const retention = Number(this.env.LOG_RETENTION_BYTES) || DEFAULT_LOG_RETENTION;
-    const offset = this.ctx.storage.transactionSync(() => this.#logs.append(task, type, bytes, retention));
+    const offset = this.ctx.storage.transactionSync(() => {
+      const end = this.#logs.append(task, type, bytes, retention);
+      this.#idempotency.remember(idem, JSON.stringify({ ok: true, offset: end }));
+      return end;
+    });
     for (const follower of this.#logFollowers) {
       if (follower.task === task && follower.type === type) follower.wake();
     }

@@ -3,6 +3,8 @@
  * `blockConcurrencyWhile` and recorded in `_sql_schema_migrations`. Never edit a shipped step;
  * append a new one. Documented in docs/storage-schema.md.
  */
+import { IDEMPOTENCY_DDL } from "./idempotency.ts";
+
 export const ALLOCATION_MIGRATIONS: readonly string[] = [
   // 1: the allocation document and the index clock.
   `CREATE TABLE allocation (
@@ -37,6 +39,34 @@ export const ALLOCATION_MIGRATIONS: readonly string[] = [
      region TEXT NOT NULL,
      change TEXT NOT NULL
    );`,
+  // 4: answers of writes sent with an Idempotency-Key.
+  IDEMPOTENCY_DDL,
+];
+
+/** The ACL store's schema (one object for the whole deployment, as Nomad's ACLs are global). */
+export const ACL_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE acl_policy (
+     name TEXT PRIMARY KEY,
+     description TEXT NOT NULL,
+     rules TEXT NOT NULL,
+     create_index INTEGER NOT NULL,
+     modify_index INTEGER NOT NULL
+   );
+   CREATE TABLE acl_token (
+     accessor_id TEXT PRIMARY KEY,
+     secret_hash TEXT NOT NULL UNIQUE,
+     name TEXT NOT NULL,
+     type TEXT NOT NULL,
+     policies TEXT NOT NULL,
+     create_time TEXT NOT NULL,
+     create_index INTEGER NOT NULL,
+     modify_index INTEGER NOT NULL
+   );
+   CREATE TABLE index_clock (
+     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+     last_index INTEGER NOT NULL
+   );`,
+  IDEMPOTENCY_DDL,
 ];
 
 /** The region catalog's schema (one object per region). */

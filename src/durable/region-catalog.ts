@@ -13,7 +13,7 @@ import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../json/code
 import type { Refusal } from "./allocation-object.ts";
 import type { CatalogChange } from "./catalog-change.ts";
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
-import { Waiters } from "./waiters.ts";
+import { Waiters, waiterLimits } from "./waiters.ts";
 
 export interface ListQuery {
   minIndex: string;
@@ -24,12 +24,14 @@ export interface ListQuery {
   /** List from this ID on (the previous page's X-Nomad-NextToken); "" from the start. */
   nextToken: string;
   pretty: boolean;
+  caller?: string;
 }
 
 export interface ListResult {
   index: number;
   body: string;
   nextToken: string | null;
+  refused?: string;
 }
 
 export interface StreamQuery {
@@ -140,7 +142,11 @@ export class RegionCatalog extends DurableObject<Env> {
   /** Lists the region's allocations, blocking Nomad-style on the region index. */
   async list(query: ListQuery, signal?: AbortSignal): Promise<ListResult> {
     const minIndex = BigInt(query.minIndex);
-    if (minIndex !== 0n && BigInt(this.#currentIndex()) <= minIndex) await this.#waiters.wait(minIndex, query.waitMs, signal);
+    if (minIndex !== 0n && BigInt(this.#currentIndex()) <= minIndex) {
+      const refused = this.#waiters.refusal(query.caller ?? "", waiterLimits(this.env));
+      if (refused) return { index: this.#currentIndex(), body: "", nextToken: null, refused };
+      await this.#waiters.wait(minIndex, query.waitMs, signal, query.caller);
+    }
     return this.#page(query);
   }
 

@@ -1,6 +1,6 @@
 /**
  * The one place that turns names into Durable Object stubs: (region, allocation id) for an
- * allocation, region for its catalog. Callers must have validated both first: no object is ever
+ * allocation, region for its catalog, and the ACL store. Callers must have validated both first: no object is ever
  * addressed for a junk region or id.
  */
 import type { Config } from "../config.ts";
@@ -17,4 +17,9 @@ export function catalogStub(env: Env, cfg: Config, region: string) {
   const id = namespace.idFromName(`catalog/${region}`);
   const locationHint = cfg.regions.get(region);
   return locationHint ? namespace.get(id, { locationHint }) : namespace.get(id);
+}
+
+/** The deployment's single ACL store (Nomad's ACLs are global, not per region). */
+export function aclStub(env: Env) {
+  return env.ACL.getByName("acl");
 }

@@ -8,27 +8,53 @@ interface Waiter {
   finish: () => void;
 }
 
+/** Caps on parked queries: per object, and per caller (token, or client address) within it. */
+export interface WaiterLimits {
+  perObject: number;
+  perCaller: number;
+}
+
+export function waiterLimits(env: Env): WaiterLimits {
+  return { perObject: Number(env.MAX_WAITERS_PER_OBJECT) || 20_000, perCaller: Number(env.MAX_WAITERS_PER_CALLER) || 10_000 };
+}
+
+export const TOO_MANY_WAITERS = "Too many blocking queries are waiting on this object; retry later";
+export const TOO_MANY_CALLER_WAITERS = "Too many blocking queries from this caller are waiting on this object; retry later";
+
 export class Waiters {
   readonly #parked = new Set<Waiter>();
+  readonly #perCaller = new Map<string, number>();
 
   get size(): number {
     return this.#parked.size;
   }
 
+  /** Why a new waiter of `caller` may not park (the text of a 429), or undefined when it may. */
+  refusal(caller: string, limits: WaiterLimits): string | undefined {
+    if (this.#parked.size >= limits.perObject) return TOO_MANY_WAITERS;
+    if ((this.#perCaller.get(caller) ?? 0) >= limits.perCaller) return TOO_MANY_CALLER_WAITERS;
+    return undefined;
+  }
+
   /** Resolves when released past `minIndex`, after `waitMs`, or on `signal` abort, whichever comes first. */
-  wait(minIndex: bigint, waitMs: number, signal?: AbortSignal): Promise<void> {
+  wait(minIndex: bigint, waitMs: number, signal?: AbortSignal, caller = ""): Promise<void> {
     if (signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => finish(), waitMs);
       const finish = () => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", finish);
-        this.#parked.delete(waiter);
+        if (this.#parked.delete(waiter)) {
+          const left = (this.#perCaller.get(caller) ?? 1) - 1;
+          if (left > 0) this.#perCaller.set(caller, left);
+          else this.#perCaller.delete(caller);
+        }
         resolve();
       };
       const waiter: Waiter = { minIndex, finish };
       signal?.addEventListener("abort", finish);
       this.#parked.add(waiter);
+      this.#perCaller.set(caller, (this.#perCaller.get(caller) ?? 0) + 1);
     });
   }
 

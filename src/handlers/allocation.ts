@@ -3,14 +3,16 @@
  * Handlers parse in Nomad's order (query, region, id), call the allocation's Durable Object, and
  * return a Response or throw a CodedError.
  */
+
+import { authorize, limitKey, NEEDS } from "../acl/caller.ts";
 import { type Config, config } from "../config.ts";
 import { type AllocId, parseAllocId } from "../domain/alloc-id.ts";
 import { normalizeAs } from "../domain/validate.ts";
 import type { WriteOutcome } from "../durable/allocation-object.ts";
 import { allocationStub } from "../durable/stub.ts";
-import { requireManagementToken } from "../http/auth.ts";
-import { readJsonBody } from "../http/body.ts";
+import { decodeJsonBody, readBody } from "../http/body.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
+import { idempotencyKey } from "../http/idempotency.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
 import { jitterMs, parseIndex, parsePretty, parseStale, parseWait } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
@@ -55,6 +57,7 @@ function writeTarget(request: RoutedRequest, cfg: Config, subResource = ""): { r
 }
 
 export async function getAllocation(request: RoutedRequest, env: Env): Promise<Response> {
+  const caller = await authorize(request, env, NEEDS.readJob);
   const cfg = config(env);
   const params = new URL(request.url).searchParams;
   const waitMs = parseWait(params.get("wait"), cfg.wait);
@@ -65,7 +68,7 @@ export async function getAllocation(request: RoutedRequest, env: Env): Promise<R
   const alloc = parseAllocId(rawAllocId(request));
   if (!alloc) notFound(1);
 
-  const query = { minIndex: minIndex.toString(), waitMs: waitMs + jitterMs(waitMs), pretty };
+  const query = { minIndex: minIndex.toString(), waitMs: waitMs + jitterMs(waitMs), pretty, caller: limitKey(request, caller) };
   let result: Awaited<ReturnType<ReturnType<typeof allocationStub>["read"]>>;
   try {
     result = await allocationStub(env, cfg, region, alloc.uuid).read(query, request.signal);
@@ -76,15 +79,17 @@ export async function getAllocation(request: RoutedRequest, env: Env): Promise<R
     console.warn("blocking read interrupted; answering current state", error);
     result = await allocationStub(env, cfg, region, alloc.uuid).read({ ...query, minIndex: "0" });
   }
+  if (result.refused) throw new CodedError(429, result.refused, { "Retry-After": "1" });
   if (result.body === null) notFound(result.index);
   return new Response(result.body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(result.index) } });
 }
 
 export async function putAllocation(request: RoutedRequest, env: Env): Promise<Response> {
-  await requireManagementToken(request, env);
+  await authorize(request, env, NEEDS.nodeWrite);
   const cfg = config(env);
   const { region, alloc } = writeTarget(request, cfg);
-  const body = await readJsonBody(request);
+  const bytes = await readBody(request);
+  const body = decodeJsonBody(bytes);
   if (!isJsonObject(body)) throw new CodedError(400, "invalid field Allocation: expected object");
   if ("ID" in body) {
     const id = typeof body.ID === "string" ? parseAllocIdOrNull(body.ID) : null;
@@ -94,7 +99,8 @@ export async function putAllocation(request: RoutedRequest, env: Env): Promise<R
   const keepTaskStates = !("TaskStates" in body);
   const document = normalizeAs("Allocation", body) as JsonObject;
   const stub = allocationStub(env, cfg, region, alloc.uuid);
-  return writeResponse(await stub.put({ region, id: alloc.uuid }, encodeJson(document), keepTaskStates));
+  const idem = await idempotencyKey(request, bytes);
+  return writeResponse(await stub.put({ region, id: alloc.uuid }, encodeJson(document), keepTaskStates, idem));
 }
 
 function parseAllocIdOrNull(text: string): AllocId | null {
@@ -106,17 +112,20 @@ function parseAllocIdOrNull(text: string): AllocId | null {
 }
 
 export async function postTaskEvents(request: RoutedRequest, env: Env): Promise<Response> {
-  await requireManagementToken(request, env);
+  await authorize(request, env, NEEDS.nodeWrite);
   const cfg = config(env);
   const { region, alloc } = writeTarget(request, cfg, "/task-events");
-  const body = normalizeAs("TaskEventsRequest", await readJsonBody(request)) as JsonObject;
+  const bytes = await readBody(request);
+  const body = normalizeAs("TaskEventsRequest", decodeJsonBody(bytes)) as JsonObject;
+  const idem = await idempotencyKey(request, bytes);
   const stub = allocationStub(env, cfg, region, alloc.uuid);
-  return writeResponse(await stub.appendTaskEvents({ region, id: alloc.uuid }, encodeJson(body.Events ?? [])));
+  return writeResponse(await stub.appendTaskEvents({ region, id: alloc.uuid }, encodeJson(body.Events ?? []), idem));
 }
 
 export async function deleteAllocation(request: RoutedRequest, env: Env): Promise<Response> {
-  await requireManagementToken(request, env);
+  await authorize(request, env, NEEDS.nodeWrite);
   const cfg = config(env);
   const { region, alloc } = writeTarget(request, cfg);
-  return writeResponse(await allocationStub(env, cfg, region, alloc.uuid).remove({ region, id: alloc.uuid }));
+  const idem = await idempotencyKey(request, await readBody(request));
+  return writeResponse(await allocationStub(env, cfg, region, alloc.uuid).remove({ region, id: alloc.uuid }, idem));
 }

@@ -2,6 +2,7 @@
  * `GET /v1/allocations`: the region's allocations as AllocListStubs in ascending ID order, with
  * prefix search of any length, pagination, and blocking queries on the region-wide index.
  */
+import { authorize, limitKey, NEEDS } from "../acl/caller.ts";
 import { config } from "../config.ts";
 import { catalogStub } from "../durable/stub.ts";
 import { CodedError } from "../http/errors.ts";
@@ -26,6 +27,7 @@ export function parsePerPage(raw: string | null): number {
 }
 
 export async function listAllocations(request: Request, env: Env): Promise<Response> {
+  const caller = await authorize(request, env, NEEDS.readJob);
   const cfg = config(env);
   const params = new URL(request.url).searchParams;
   const waitMs = parseWait(params.get("wait"), cfg.wait);
@@ -40,6 +42,7 @@ export async function listAllocations(request: Request, env: Env): Promise<Respo
     perPage: parsePerPage(params.get("per_page")),
     nextToken: params.get("next_token") ?? "",
     pretty,
+    caller: limitKey(request, caller),
   };
   let result: Awaited<ReturnType<ReturnType<typeof catalogStub>["list"]>>;
   try {
@@ -49,6 +52,7 @@ export async function listAllocations(request: Request, env: Env): Promise<Respo
     if (minIndex === 0n) throw error;
     result = await catalogStub(env, cfg, region).list({ ...query, minIndex: "0" });
   }
+  if (result.refused) throw new CodedError(429, result.refused, { "Retry-After": "1" });
   const headers: Record<string, string> = { ...JSON_HEADERS, ...queryMetaHeaders(result.index) };
   if (result.nextToken) headers["X-Nomad-NextToken"] = result.nextToken;
   return new Response(result.body, { headers });

@@ -2,6 +2,7 @@
  * `GET /v1/event/stream`: the region's allocation events as Nomad's newline-delimited batches,
  * resumable from any index still in the durable history.
  */
+import { authorize, NEEDS } from "../acl/caller.ts";
 import { config } from "../config.ts";
 import { parseAllocId } from "../domain/alloc-id.ts";
 import { catalogStub } from "../durable/stub.ts";
@@ -30,6 +31,7 @@ export function parseTopics(values: string[]): string[] | null {
 }
 
 export async function streamEvents(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.readJob);
   const cfg = config(env);
   const params = new URL(request.url).searchParams;
   const index = parseIndex(params.get("index"));

@@ -2,14 +2,16 @@
  * Task logs: `GET /v1/client/fs/logs/<alloc_id>` (Nomad's parameters, frames and errors) and the
  * agents' ingest `POST` to the same path. The allocation's Durable Object stores and streams them.
  */
+
+import { authorize, NEEDS } from "../acl/caller.ts";
 import { config } from "../config.ts";
 import { parseAllocId } from "../domain/alloc-id.ts";
 import type { LogQuery, Refusal } from "../durable/allocation-object.ts";
 import type { LogType } from "../durable/log-store.ts";
 import { allocationStub } from "../durable/stub.ts";
-import { requireManagementToken } from "../http/auth.ts";
 import { readBody } from "../http/body.ts";
 import { CodedError } from "../http/errors.ts";
+import { idempotencyKey } from "../http/idempotency.ts";
 import { JSON_HEADERS } from "../http/meta.ts";
 import { parseLogBool, parseLogOffset } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
@@ -50,6 +52,7 @@ function target(request: Request, params: URLSearchParams, env: Env) {
 }
 
 export async function getLogs(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.readLogs);
   const params = new URL(request.url).searchParams;
   const task = parseTask(params);
   const type = parseType(params);
@@ -73,13 +76,13 @@ export async function getLogs(request: Request, env: Env): Promise<Response> {
 }
 
 export async function postLogs(request: Request, env: Env): Promise<Response> {
-  await requireManagementToken(request, env);
+  await authorize(request, env, NEEDS.nodeWrite);
   const params = new URL(request.url).searchParams;
   const task = parseTask(params);
   const type = parseType(params);
   const { key, stub } = target(request, params, env);
   const bytes = await readBody(request);
-  const appended = await stub.appendLog(key, task, type, bytes);
+  const appended = await stub.appendLog(key, task, type, bytes, await idempotencyKey(request, bytes));
   if (!appended.ok) refuse(appended);
   return new Response(`{"Offset":${appended.offset}}`, { headers: JSON_HEADERS });
 }

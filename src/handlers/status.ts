@@ -2,6 +2,7 @@
  * The status endpoints clients call first. This server is its own leader in every region: one
  * logical server, answering for the regions configured in REGIONS.
  */
+import { authorize, NEEDS } from "../acl/caller.ts";
 import { config } from "../config.ts";
 import { JSON_HEADERS } from "../http/meta.ts";
 import { encodeJson, JsonNumber } from "../json/codec.ts";
@@ -32,7 +33,8 @@ export function getRegions(_request: Request, env: Env): Response {
   return json([...config(env).regions.keys()].sort());
 }
 
-export function getAgentSelf(request: Request, env: Env): Response {
+export async function getAgentSelf(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.agentRead);
   const region = config(env).defaultRegion;
   const host = new URL(request.url).hostname;
   return json({

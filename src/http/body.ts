@@ -36,7 +36,11 @@ export async function readBody(request: Request, cap: number = MAX_BODY_BYTES): 
 
 /** Reads and decodes a JSON body; malformed JSON or invalid UTF-8 is a 400. */
 export async function readJsonBody(request: Request): Promise<JsonValue> {
-  const bytes = await readBody(request);
+  return decodeJsonBody(await readBody(request));
+}
+
+/** Decodes a JSON body already read; malformed JSON or invalid UTF-8 is a 400. */
+export function decodeJsonBody(bytes: Uint8Array): JsonValue {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);

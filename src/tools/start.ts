@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../demo/allocation.ts";
+import { ANONYMOUS_READ_RULES, DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../demo/allocation.ts";
 
 const args = process.argv.slice(2);
 
@@ -55,6 +55,9 @@ async function write(base: string, method: string, path: string, body: string): 
 }
 
 async function loadDemo(base: string): Promise<void> {
+  // Public reads, as an operator would allow them: an `anonymous` read policy.
+  const policy = JSON.stringify({ Name: "anonymous", Description: "Public reads (demo)", Rules: ANONYMOUS_READ_RULES });
+  await write(base, "POST", "/v1/acl/policy/anonymous", policy);
   const existing = await fetch(`${base}/v1/allocation/${DEMO_ALLOC_ID}`);
   await existing.arrayBuffer();
   if (existing.status === 404) {
@@ -67,7 +70,13 @@ Nomad allocation API ready (demo allocation loaded).
   Blocking query:   curl "${base}/v1/allocation/${DEMO_ALLOC_ID}?index=<X-Nomad-Index>&wait=30s"
   API docs:         ${base}/docs
   OpenAPI:          ${base}/openapi.json
-  Write token:      ${token}   (send as X-Nomad-Token; choose one with --var MANAGEMENT_TOKEN:<secret>)
+  Management token: ${token}
+                    (reads are public through the demo's "anonymous" ACL policy; writes and ACL
+                    management need this token in X-Nomad-Token or Authorization: Bearer;
+                    choose your own with --var MANAGEMENT_TOKEN:<secret>)
+  Create an agent token:
+    curl -H "X-Nomad-Token: ${token}" -d '{"Name":"agent","Rules":"{"node":{"policy":"write"}}"}' ${base}/v1/acl/policy/agent
+    curl -H "X-Nomad-Token: ${token}" -d '{"Name":"agent-1","Type":"client","Policies":["agent"]}' ${base}/v1/acl/token
 `);
   console.log("DEMO_READY");
 }

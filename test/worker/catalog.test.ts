@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
 import { catalogStub } from "../../src/durable/stub.ts";
 import { TEST_EVENT_HISTORY } from "../support/constants.ts";
-import { allocationJson, call, createAllocation, expectMeta, indexOf, objectFor, postEvents, write } from "../support/worker.ts";
+import { allocationJson, call, createAllocation, expectMeta, indexOf, objectFor, postEvents, TOKEN, write } from "../support/worker.ts";
 
 /** IDs sharing a fresh random prefix, so each test lists only its own allocations. */
 function idsWithPrefix(count: number): { prefix: string; ids: string[] } {
@@ -203,7 +203,11 @@ describe("status endpoints", () => {
     expect(await (await call("/v1/status/leader")).json()).toBe("alloc.test:4647");
     expect(await (await call("/v1/status/peers")).json()).toEqual(["alloc.test:4647"]);
     expect(await (await call("/v1/regions")).json()).toEqual(["asia", "europe", "global"]);
-    const self = (await (await call("/v1/agent/self")).json()) as { config: Record<string, unknown>; member: Record<string, unknown> };
+    expect((await call("/v1/agent/self")).status).toBe(403);
+    const self = (await (await call("/v1/agent/self", { headers: { "X-Nomad-Token": TOKEN } })).json()) as {
+      config: Record<string, unknown>;
+      member: Record<string, unknown>;
+    };
     expect(self.config).toMatchObject({ Region: "global", Datacenter: "dc1", Version: { Version: "1.1.0" } });
     expect(self.member).toMatchObject({ Status: "alive", Tags: { region: "global", dc: "dc1" } });
   });

@@ -105,7 +105,7 @@ describe("writes", () => {
 
   it.each([
     [null, 403, "Permission denied"],
-    ["wrong-token", 403, "Permission denied"],
+    ["wrong-token", 403, "ACL token not found"],
     ["", 403, "Permission denied"],
   ])("refuses a write with token %j: %i %j, nothing stored", async (token, status, text) => {
     const id = newAllocId();

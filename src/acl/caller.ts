@@ -1,0 +1,114 @@
+/**
+ * Who is calling, and what they may do. The token comes from `X-Nomad-Token` or
+ * `Authorization: Bearer` (never the query string); no token means Nomad's anonymous token,
+ * governed by the `anonymous` policy if one exists. The MANAGEMENT_TOKEN secret is the bootstrap
+ * management token. Resolved tokens are cached per isolate for CACHE_TTL_MS: a deleted token or a
+ * changed policy takes effect everywhere within that time (at once in the isolate that changed it).
+ */
+import { aclStub } from "../durable/stub.ts";
+import { CodedError, ErrorText } from "../http/errors.ts";
+import { type Acl, allowsAgent, allowsNamespace, allowsNode, MANAGEMENT_ACL } from "./policy.ts";
+
+export const CACHE_TTL_MS = 2000;
+const CACHE_MAX_ENTRIES = 10_000;
+export const TOKEN_NOT_FOUND = "ACL token not found";
+
+export interface Caller {
+  acl: Acl;
+  /** The caller's token JSON (SecretID blanked), or null for anonymous. */
+  token: string | null;
+  /** A stable, non-secret key for per-caller limits: the secret's hash, or "anonymous". */
+  key: string;
+}
+
+const cache = new Map<string, { caller: Caller | null; expires: number }>();
+
+/** Forgets every cached resolution (called after ACL writes in this isolate). */
+export function invalidateAclCache(): void {
+  cache.clear();
+}
+
+export function requestToken(request: Request): string | undefined {
+  const header = request.headers.get("X-Nomad-Token");
+  if (header) return header.trim();
+  const auth = request.headers.get("Authorization");
+  const match = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+  return match?.[1];
+}
+
+async function sha256(text: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+}
+
+function hex(buffer: ArrayBuffer): string {
+  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const BOOTSTRAP_TOKEN = JSON.stringify({
+  AccessorID: "bootstrap",
+  Name: "Bootstrap token (MANAGEMENT_TOKEN)",
+  Type: "management",
+  Policies: null,
+  Global: true,
+  SecretID: "",
+});
+
+async function lookup(key: string, load: () => Promise<Caller | null>): Promise<Caller | null> {
+  const now = Date.now();
+  const hit = cache.get(key);
+  if (hit && hit.expires > now) return hit.caller;
+  const caller = await load();
+  if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
+  cache.set(key, { caller, expires: now + CACHE_TTL_MS });
+  return caller;
+}
+
+/** Resolves the request's caller; an unknown secret is 403 `ACL token not found`. */
+export async function resolveCaller(request: Request, env: Env): Promise<Caller> {
+  const secret = requestToken(request);
+  if (!secret) {
+    const anonymous = await lookup("anonymous", async () => ({ acl: await aclStub(env).anonymous(), token: null, key: "anonymous" }));
+    return anonymous as Caller;
+  }
+  const digest = await sha256(secret);
+  const key = hex(digest);
+  if (env.MANAGEMENT_TOKEN && crypto.subtle.timingSafeEqual(digest, await sha256(env.MANAGEMENT_TOKEN))) {
+    return { acl: MANAGEMENT_ACL, token: BOOTSTRAP_TOKEN, key };
+  }
+  const caller = await lookup(key, async () => {
+    const resolved = await aclStub(env).resolve(key);
+    return resolved ? { acl: resolved.acl, token: resolved.token, key } : null;
+  });
+  if (!caller) throw new CodedError(403, TOKEN_NOT_FOUND);
+  return caller;
+}
+
+/** What an operation needs. */
+export type Need = { namespace: string; anyOf: string[] } | { node: "read" | "write" } | { agent: "read" | "write" } | { management: true };
+
+export const NEEDS = {
+  readJob: { namespace: "default", anyOf: ["read-job"] },
+  readLogs: { namespace: "default", anyOf: ["read-logs", "read-fs"] },
+  nodeWrite: { node: "write" },
+  agentRead: { agent: "read" },
+  management: { management: true },
+} as const satisfies Record<string, Need>;
+
+export function allows(acl: Acl, need: Need): boolean {
+  if ("namespace" in need) return allowsNamespace(acl, need.namespace, need.anyOf);
+  if ("node" in need) return allowsNode(acl, need.node);
+  if ("agent" in need) return allowsAgent(acl, need.agent);
+  return acl.management;
+}
+
+/** Resolves the caller and requires `need`: 403 `Permission denied` otherwise. */
+export async function authorize(request: Request, env: Env, need: Need): Promise<Caller> {
+  const caller = await resolveCaller(request, env);
+  if (!allows(caller.acl, need)) throw new CodedError(403, ErrorText.permissionDenied);
+  return caller;
+}
+
+/** The key parked queries are counted under: the token, or for anonymous callers their address. */
+export function limitKey(request: Request, caller: Caller): string {
+  return caller.token === null ? `ip:${request.headers.get("CF-Connecting-IP") ?? "unknown"}` : caller.key;
+}

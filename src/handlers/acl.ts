@@ -1,0 +1,148 @@
+/**
+ * Nomad's ACL endpoints: policies and tokens. Only management tokens manage ACLs.
+ */
+import { authorize, invalidateAclCache, NEEDS, resolveCaller, TOKEN_NOT_FOUND } from "../acl/caller.ts";
+import { parsePolicyRules } from "../acl/policy.ts";
+import { type AclOutcome, POLICY_NOT_FOUND, type TokenRequest } from "../durable/acl-store.ts";
+import { aclStub } from "../durable/stub.ts";
+import { decodeJsonBody, readBody } from "../http/body.ts";
+import { CodedError } from "../http/errors.ts";
+import { idempotencyKey } from "../http/idempotency.ts";
+import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
+import { isJsonObject, type JsonObject } from "../json/codec.ts";
+
+const POLICY_NAME = /^[a-zA-Z0-9-]{1,128}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function lastSegment(request: Request): string {
+  return decodeURIComponent(new URL(request.url).pathname.split("/").pop() ?? "");
+}
+
+function answer(outcome: AclOutcome): Response {
+  if (!outcome.ok) throw new CodedError(outcome.status, outcome.message);
+  invalidateAclCache();
+  return new Response(outcome.body, { headers: { ...JSON_HEADERS, "X-Nomad-Index": String(outcome.index) } });
+}
+
+function found(body: string | null, index: number, notFound: string): Response {
+  if (body === null) throw new CodedError(404, notFound);
+  return new Response(body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(index) } });
+}
+
+async function jsonObject(request: Request): Promise<{ body: JsonObject; bytes: Uint8Array }> {
+  const bytes = await readBody(request);
+  const body = decodeJsonBody(bytes);
+  if (!isJsonObject(body)) throw new CodedError(400, "invalid request body: expected a JSON object");
+  return { body, bytes };
+}
+
+function optionalString(body: JsonObject, field: string): string {
+  const value = body[field];
+  if (value === undefined || value === null) return "";
+  if (typeof value !== "string") throw new CodedError(400, `invalid field ${field}: expected string`);
+  return value;
+}
+
+function policyName(request: Request): string {
+  const name = lastSegment(request);
+  if (!POLICY_NAME.test(name))
+    throw new CodedError(400, `invalid policy name ${JSON.stringify(name)}: 1 to 128 letters, digits and hyphens`);
+  return name;
+}
+
+export async function putPolicy(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.management);
+  const name = policyName(request);
+  const { body, bytes } = await jsonObject(request);
+  const bodyName = optionalString(body, "Name");
+  if (bodyName && bodyName !== name) throw new CodedError(400, "Policy name does not match request path");
+  const rules = optionalString(body, "Rules");
+  if (!rules) throw new CodedError(400, "Invalid policy rules: Rules must not be empty");
+  parsePolicyRules(rules);
+  const idem = await idempotencyKey(request, bytes);
+  return answer(await aclStub(env).upsertPolicy(name, optionalString(body, "Description"), rules, idem));
+}
+
+export async function getPolicy(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.management);
+  const store = aclStub(env);
+  const [body, list] = await Promise.all([store.getPolicy(policyName(request)), store.listPolicies()]);
+  return found(body, list.index, POLICY_NOT_FOUND);
+}
+
+export async function deletePolicy(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.management);
+  const idem = await idempotencyKey(request, new Uint8Array());
+  return answer(await aclStub(env).deletePolicy(policyName(request), idem));
+}
+
+export async function listPolicies(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.management);
+  const { index, body } = await aclStub(env).listPolicies();
+  return new Response(body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(index) } });
+}
+
+function tokenRequest(body: JsonObject): TokenRequest {
+  const type = optionalString(body, "Type") || "client";
+  if (type !== "client" && type !== "management")
+    throw new CodedError(400, `Invalid token type ${JSON.stringify(type)}: client or management`);
+  const policies = body.Policies ?? [];
+  if (!Array.isArray(policies) || policies.some((p) => typeof p !== "string")) {
+    throw new CodedError(400, "invalid field Policies: expected a list of policy names");
+  }
+  const names = policies as string[];
+  if (type === "client" && names.length === 0) throw new CodedError(400, "client token missing policies");
+  if (type === "management" && names.length > 0) throw new CodedError(400, "management token cannot be associated with policies");
+  const name = optionalString(body, "Name");
+  if (name.length > 256) throw new CodedError(400, "token name too long");
+  return { Name: name, Type: type, Policies: names };
+}
+
+export async function createToken(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.management);
+  const { body, bytes } = await jsonObject(request);
+  const idem = await idempotencyKey(request, bytes);
+  return answer(await aclStub(env).createToken(tokenRequest(body), idem));
+}
+
+function accessorId(request: Request): string {
+  const id = lastSegment(request);
+  if (!UUID.test(id)) throw new CodedError(400, `invalid accessor ID ${JSON.stringify(id)}`);
+  return id;
+}
+
+export async function updateToken(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.management);
+  const accessor = accessorId(request);
+  const { body, bytes } = await jsonObject(request);
+  const bodyAccessor = optionalString(body, "AccessorID");
+  if (bodyAccessor && bodyAccessor !== accessor) throw new CodedError(400, "Token accessor ID does not match request path");
+  const idem = await idempotencyKey(request, bytes);
+  return answer(await aclStub(env).updateToken(accessor, tokenRequest(body), idem));
+}
+
+export async function getToken(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.management);
+  const store = aclStub(env);
+  const [body, list] = await Promise.all([store.getToken(accessorId(request)), store.listTokens()]);
+  return found(body, list.index, TOKEN_NOT_FOUND);
+}
+
+export async function deleteToken(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.management);
+  const idem = await idempotencyKey(request, new Uint8Array());
+  return answer(await aclStub(env).deleteToken(accessorId(request), idem));
+}
+
+export async function listTokens(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.management);
+  const { index, body } = await aclStub(env).listTokens();
+  return new Response(body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(index) } });
+}
+
+/** The caller's own token (SecretID blanked); anonymous callers have none. */
+export async function getTokenSelf(request: Request, env: Env): Promise<Response> {
+  const caller = await resolveCaller(request, env);
+  if (caller.token === null) throw new CodedError(403, TOKEN_NOT_FOUND);
+  return new Response(caller.token, { headers: JSON_HEADERS });
+}

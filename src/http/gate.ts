@@ -1,0 +1,107 @@
+/**
+ * What every request passes before routing, and what every response gets after: size caps on the
+ * URL and headers, per-caller rate limiting, and CORS (preflight answers and the exposed headers
+ * browsers need to long-poll). All limits come from configuration (wrangler.toml `[vars]` and
+ * `[[ratelimits]]`) and are documented in docs/security.md.
+ */
+import { CodedError } from "./errors.ts";
+
+/** Methods that only read: CORS for them is governed by CORS_READ_ORIGINS. */
+const READ_METHODS = new Set(["GET", "HEAD"]);
+const EXPOSED_HEADERS = "X-Nomad-Index, X-Nomad-KnownLeader, X-Nomad-LastContact, X-Nomad-NextToken";
+const READ_REQUEST_HEADERS = "X-Nomad-Token, Authorization";
+const WRITE_REQUEST_HEADERS = "X-Nomad-Token, Authorization, Content-Type, Idempotency-Key";
+const PREFLIGHT_MAX_AGE = "600";
+const RATE_LIMIT_PERIOD_S = 10;
+
+export interface GateConfig {
+  maxUrlBytes: number;
+  maxHeaderBytes: number;
+  readOrigins: Set<string>;
+  writeOrigins: Set<string>;
+}
+
+function origins(list: string | undefined): Set<string> {
+  return new Set(
+    String(list ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
+  );
+}
+
+export function gateConfig(env: Env): GateConfig {
+  return {
+    maxUrlBytes: Number(env.MAX_URL_BYTES) || 8192,
+    maxHeaderBytes: Number(env.MAX_HEADER_BYTES) || 16384,
+    readOrigins: origins(env.CORS_READ_ORIGINS),
+    writeOrigins: origins(env.CORS_WRITE_ORIGINS),
+  };
+}
+
+function allowedOrigin(cfg: GateConfig, origin: string, method: string): string | undefined {
+  const list = READ_METHODS.has(method) ? cfg.readOrigins : cfg.writeOrigins;
+  if (list.has(origin)) return origin;
+  return list.has("*") ? "*" : undefined;
+}
+
+/** Rejects oversized requests before any work is done. */
+export function checkSizes(request: Request, cfg: GateConfig): void {
+  if (request.url.length > cfg.maxUrlBytes) throw new CodedError(414, "Request URL too long");
+  let headerBytes = 0;
+  for (const [name, value] of request.headers) headerBytes += name.length + value.length + 4;
+  if (headerBytes > cfg.maxHeaderBytes) throw new CodedError(431, "Request header fields too large");
+}
+
+/** A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method), answered here. */
+export function preflight(request: Request, cfg: GateConfig): Response | undefined {
+  const origin = request.headers.get("Origin");
+  const method = request.headers.get("Access-Control-Request-Method");
+  if (request.method !== "OPTIONS" || !origin || !method) return undefined;
+  const allowed = allowedOrigin(cfg, origin, method.toUpperCase());
+  if (!allowed) throw new CodedError(403, `CORS: origin ${JSON.stringify(origin)} may not ${method.toUpperCase()} here`);
+  const read = READ_METHODS.has(method.toUpperCase());
+  return new Response(null, {
+    status: 204,
+    headers: {
+      "Access-Control-Allow-Origin": allowed,
+      "Access-Control-Allow-Methods": read ? "GET, HEAD" : "PUT, POST, DELETE",
+      "Access-Control-Allow-Headers": read ? READ_REQUEST_HEADERS : WRITE_REQUEST_HEADERS,
+      "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
+      Vary: "Origin",
+    },
+  });
+}
+
+/** Adds CORS headers to a response for an allowed cross-origin request (errors included). */
+export function withCors(request: Request, response: Response, cfg: GateConfig): Response {
+  const origin = request.headers.get("Origin");
+  if (!origin) return response;
+  const allowed = allowedOrigin(cfg, origin, request.method);
+  if (!allowed) return response;
+  const headers = new Headers(response.headers);
+  headers.set("Access-Control-Allow-Origin", allowed);
+  headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
+  headers.append("Vary", "Origin");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/**
+ * The key requests are counted under: the token (hashed, never stored in clear) or, without one,
+ * the client address.
+ */
+export async function callerKey(request: Request): Promise<string> {
+  const token = request.headers.get("X-Nomad-Token") ?? request.headers.get("Authorization");
+  if (!token) return `ip:${request.headers.get("CF-Connecting-IP") ?? "unknown"}`;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
+  return `token:${[...new Uint8Array(digest, 0, 12)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Per-caller rate limit (Cloudflare's rate-limiting binding); 429 with Retry-After past it. */
+export async function checkRateLimit(env: Env, key: string): Promise<void> {
+  const limiter = (env as { RATE_LIMITER?: RateLimit }).RATE_LIMITER;
+  if (!limiter) return;
+  const { success } = await limiter.limit({ key });
+  if (!success)
+    throw new CodedError(429, "Rate limit exceeded: too many requests from this caller", { "Retry-After": String(RATE_LIMIT_PERIOD_S) });
+}

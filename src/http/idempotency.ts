@@ -1,0 +1,21 @@
+/**
+ * The `Idempotency-Key` request header of writes: validated here and paired with a hash of the
+ * request, so the object can tell a retry (same request) from a reuse of the key (different one).
+ */
+import type { IdempotencyKey } from "../durable/idempotency.ts";
+import { CodedError } from "./errors.ts";
+
+const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export async function idempotencyKey(request: Request, body: Uint8Array): Promise<IdempotencyKey | undefined> {
+  const key = request.headers.get("Idempotency-Key");
+  if (key === null) return undefined;
+  if (!VALID_KEY.test(key)) throw new CodedError(400, "Invalid Idempotency-Key: 1 to 255 printable ASCII characters, no spaces");
+  const url = new URL(request.url);
+  const head = new TextEncoder().encode(`${request.method} ${url.pathname}${url.search}\n`);
+  const material = new Uint8Array(head.byteLength + body.byteLength);
+  material.set(head);
+  material.set(body, head.byteLength);
+  const digest = await crypto.subtle.digest("SHA-256", material);
+  return { key, requestHash: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("") };
+}
