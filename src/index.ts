@@ -15,7 +15,12 @@ async function serve(request: Request, env: Env, ctx: ExecutionContext): Promise
   let response: Response;
   try {
     checkSizes(request, gate);
-    response = preflight(request, gate) ?? (await checkRateLimit(env, await callerKey(request)), await router.fetch(request, env, ctx));
+    const cors = preflight(request, gate);
+    if (cors) response = cors;
+    else {
+      await checkRateLimit(env, await callerKey(request));
+      response = await router.fetch(request, env, ctx);
+    }
   } catch (error) {
     response = errorResponse(error);
   }
