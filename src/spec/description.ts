@@ -27,10 +27,13 @@ allocation without hammering the server:
    allocation's index becomes **greater than** \`index\`, or until \`wait\` runs out.
 3. Take the new \`X-Nomad-Index\` and repeat.
 
-| parameter | meaning |
-| --- | --- |
-| \`index\` | uint64, base 10. Absent or \`0\` means "do not block": answer at once. Not a number: \`400 Invalid index\`. |
-| \`wait\` | Go duration syntax (\`10s\`, \`5m\`, \`1.5m\`, \`300000ms\`, \`1h\`; a bare number such as \`10\` is rejected with \`400 Invalid wait time\`). Absent, \`0\` or negative means the **default, 300 s**. The **maximum is 300 s** (Nomad's limit); longer waits are clamped. The maximum is configurable per deployment with the \`MAX_QUERY_TIME\` variable (default \`${DEFAULT_MAX_QUERY_TIME}\`; the default wait is never above it). |
+- **\`index\`**: uint64, base 10. Absent or \`0\` means "do not block": answer at once. Not a
+  number: \`400 Invalid index\`.
+- **\`wait\`**: Go duration syntax (\`10s\`, \`5m\`, \`1.5m\`, \`300000ms\`, \`1h\`; a bare number such as
+  \`10\` is \`400 Invalid wait time\`). Absent, \`0\` or negative means the **default, 300 s**. The
+  **maximum is 300 s** (Nomad's limit); longer waits are clamped. The maximum is configurable per
+  deployment with the \`MAX_QUERY_TIME\` variable (default \`${DEFAULT_MAX_QUERY_TIME}\`; the default wait
+  is never above it).
 
 What to expect:
 
@@ -49,6 +52,8 @@ What to expect:
   wakes it.
 - **Index sent too high.** An \`index\` above the current one (e.g. copied from another allocation)
   blocks for the full wait and then returns the smaller current index: reset to it.
+- **The list.** \`GET /v1/allocations\` blocks the same way on the region's index, which grows with
+  every change to any allocation of the region.
 - \`X-Nomad-KnownLeader\` is always \`true\` and \`X-Nomad-LastContact\` always \`0\`: every read is answered
   by the allocation's own storage, so \`stale\` is accepted for compatibility and changes nothing.
 
@@ -111,7 +116,8 @@ export const ERRORS_AND_AUTH = `## Errors
 Errors are answered as Nomad answers them: a status code and a **\`text/plain\`** body holding the
 bare message, no JSON envelope and no trailing newline (e.g. \`alloc not found\`, \`Invalid index\`,
 \`Invalid wait time\`, \`No path to region\`, \`Permission denied\`). A method a path does not support is
-\`405 Invalid method\`; an unknown path is \`404 404 page not found\`. Malformed allocation ids get
+\`405 Invalid method\`; an unknown path is \`404 404 page not found\`; \`/v1/allocation\` without a slash
+redirects (301) to \`/v1/allocation/\` as Go's router does. Malformed allocation ids get
 go-memdb's texts (\`alloc lookup failed: index error: UUID must be 36 characters\`) with status 400
 (Nomad answers 500; documented deviation), as does an unknown region (\`No path to region\`).
 
@@ -122,7 +128,7 @@ A region this deployment does not serve answers \`400 No path to region\`.
 
 ## Authentication
 
-Reads are open. Writes (\`PUT\`, \`DELETE\`, \`POST .../task-events\`) need the management token, sent as
+Reads are open. Writes (\`PUT\`, \`DELETE\`, \`POST .../task-events\`, log ingest) need the management token, sent as
 \`X-Nomad-Token: <token>\` or \`Authorization: Bearer <token>\` (never in the query string); without it
 they answer \`403 Permission denied\`. \`npm start\` prints the token of the local dev server.
 `;
