@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { TEST_EVENT_HISTORY, TEST_LOG_RETENTION_BYTES, TEST_MANAGEMENT_TOKEN } from "./support/constants.ts";
+import { TEST_EVENT_HISTORY, TEST_LOG_RETENTION_BYTES, TEST_MANAGEMENT_TOKEN, TEST_WAITER_CAPS } from "./support/constants.ts";
 
 export default defineConfig({
   test: {
@@ -16,6 +16,8 @@ export default defineConfig({
                 LOG_RETENTION_BYTES: String(TEST_LOG_RETENTION_BYTES),
                 EVENT_HISTORY: String(TEST_EVENT_HISTORY),
                 EVENT_STREAM_HEARTBEAT: "1s",
+                MAX_WAITERS_PER_OBJECT: String(TEST_WAITER_CAPS.perObject),
+                MAX_WAITERS_PER_CALLER: String(TEST_WAITER_CAPS.perCaller),
               },
             },
           }),

@@ -93,7 +93,10 @@ export class AclStore extends DurableObject<Env> {
     return this.ctx.storage.sql;
   }
 
-  /** Runs a write with its index and idempotency record in one transaction. */
+  /**
+   * Runs a write with its index and idempotency record in one transaction. The kept answer never
+   * holds a secret: a replayed token creation answers the token with its SecretID blanked.
+   */
   #write(idem: IdempotencyKey | undefined, apply: (index: number) => AclOutcome): AclOutcome {
     const seen = this.#idempotency.check(idem);
     if (seen && "replay" in seen) return JSON.parse(seen.replay) as AclOutcome;
@@ -106,7 +109,7 @@ export class AclStore extends DurableObject<Env> {
         "INSERT INTO index_clock (singleton, last_index) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index",
         index,
       );
-      this.#idempotency.remember(idem, JSON.stringify(outcome));
+      this.#idempotency.remember(idem, JSON.stringify({ ...outcome, body: outcome.body.replace(/"SecretID":"[^"]*"/, '"SecretID":""') }));
       this.#lastIndex = index;
       return outcome;
     });

@@ -6,3 +6,6 @@ export const TEST_LOG_RETENTION_BYTES = 256 * 1024;
 
 /** Events kept per region in the in-runtime tests: small, so the history floor is cheap to reach. */
 export const TEST_EVENT_HISTORY = 50;
+
+/** Waiter caps in the in-runtime tests: above the 100-waiter test, low enough to reach cheaply. */
+export const TEST_WAITER_CAPS = { perObject: 120, perCaller: 110 };
