@@ -67,3 +67,12 @@ export function parseAllocId(rawPath: string): AllocId | null {
   const uuid = `${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${digits.slice(16, 20)}-${digits.slice(20, 32)}`;
   return { uuid };
 }
+
+/** An allocation id given as plain text (a body field, a topic key), or null when it is not one. */
+export function allocIdOrNull(text: string): AllocId | null {
+  try {
+    return parseAllocId(encodeURIComponent(text));
+  } catch {
+    return null;
+  }
+}

@@ -6,7 +6,7 @@
 
 import { authorize, limitKey, NEEDS } from "../acl/caller.ts";
 import { type Config, config } from "../config.ts";
-import { type AllocId, parseAllocId } from "../domain/alloc-id.ts";
+import { type AllocId, allocIdOrNull, parseAllocId } from "../domain/alloc-id.ts";
 import { normalizeAs } from "../domain/validate.ts";
 import type { WriteOutcome } from "../durable/allocation-object.ts";
 import { allocationStub } from "../durable/stub.ts";
@@ -92,7 +92,7 @@ export async function putAllocation(request: RoutedRequest, env: Env): Promise<R
   const body = decodeJsonBody(bytes);
   if (!isJsonObject(body)) throw new CodedError(400, "invalid field Allocation: expected object");
   if ("ID" in body) {
-    const id = typeof body.ID === "string" ? parseAllocIdOrNull(body.ID) : null;
+    const id = typeof body.ID === "string" ? allocIdOrNull(body.ID) : null;
     if (id?.uuid !== alloc.uuid) throw new CodedError(400, `invalid field Allocation.ID: does not match the path ID ${alloc.uuid}`);
   }
   for (const field of SERVER_OWNED) delete body[field];
@@ -101,14 +101,6 @@ export async function putAllocation(request: RoutedRequest, env: Env): Promise<R
   const stub = allocationStub(env, cfg, region, alloc.uuid);
   const idem = await idempotencyKey(request, bytes);
   return writeResponse(await stub.put({ region, id: alloc.uuid }, encodeJson(document), keepTaskStates, idem));
-}
-
-function parseAllocIdOrNull(text: string): AllocId | null {
-  try {
-    return parseAllocId(encodeURIComponent(text));
-  } catch {
-    return null;
-  }
 }
 
 export async function postTaskEvents(request: RoutedRequest, env: Env): Promise<Response> {

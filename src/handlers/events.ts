@@ -4,7 +4,7 @@
  */
 import { authorize, NEEDS } from "../acl/caller.ts";
 import { config } from "../config.ts";
-import { parseAllocId } from "../domain/alloc-id.ts";
+import { allocIdOrNull } from "../domain/alloc-id.ts";
 import { catalogStub } from "../durable/stub.ts";
 import { CodedError } from "../http/errors.ts";
 import { parseIndex } from "../http/query.ts";
@@ -23,7 +23,7 @@ export function parseTopics(values: string[]): string[] | null {
     if (topic === "") throw new CodedError(400, `Invalid topic ${JSON.stringify(value)}`);
     if (topic !== "*" && topic !== "Allocation") continue;
     if (key === "*" || key === "") return null;
-    const alloc = parseAllocId(encodeURIComponent(key));
+    const alloc = allocIdOrNull(key);
     if (!alloc) throw new CodedError(400, `Invalid topic ${JSON.stringify(value)}: the key must be an allocation ID`);
     ids.push(alloc.uuid);
   }

@@ -225,7 +225,7 @@ describe("ACL matrix", () => {
   }
 
   it.each(PUBLIC.flatMap((path) => KINDS.map((kind) => [path, kind] as const)))("%s × %s is public", async (path, kind) => {
-    const headers = kind === "none" ? {} : { "X-Nomad-Token": kind === "unknown" ? crypto.randomUUID() : TOKEN };
+    const headers: Record<string, string> = kind === "none" ? {} : { "X-Nomad-Token": kind === "unknown" ? crypto.randomUUID() : TOKEN };
     expect((await call(path, { headers })).status).toBe(200);
   });
 });
