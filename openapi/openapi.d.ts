@@ -16,17 +16,23 @@ export interface paths {
          * @description Reads one allocation: its job, resources, placement metrics, and the state and latest 10 events of each task (see *Field reference* in the introduction).
          *
          *     **Blocking query:** send the `X-Nomad-Index` of the previous read as `index`, and optionally `wait` (Go duration, default and maximum 300 s, plus up to `wait/16` jitter). The request is held until the allocation's index is greater than `index`, or the wait runs out: then it answers `200` with the current allocation and the same index. A write releases waiters within milliseconds. See *Blocking queries* in the introduction.
+         *
+         *     **ACL:** `namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads.
          */
         get: operations["readAllocation"];
         /**
          * Create or replace an allocation
          * @description Stores the allocation as sent, as the servers would after placing it. Omitted fields get Go's zero values; `CreateIndex`, `ModifyIndex` and `AllocModifyIndex` are set by the server (values sent are ignored); `ID`, if sent, must match the path. When the body has no `TaskStates`, the current task states are kept. Wakes blocking readers.
+         *
+         *     **ACL:** `node:write`, or a management token (the `MANAGEMENT_TOKEN` secret is one).
          */
         put: operations["putAllocation"];
         post?: never;
         /**
          * Delete an allocation
          * @description Garbage-collects the allocation. Its index keeps growing: later reads answer `404 alloc not found` with an `X-Nomad-Index` above the deletion's, and blocking readers are woken.
+         *
+         *     **ACL:** `node:write`, or a management token (the `MANAGEMENT_TOKEN` secret is one).
          */
         delete: operations["deleteAllocation"];
         options?: never;
@@ -46,6 +52,8 @@ export interface paths {
         /**
          * Record task events
          * @description Records task events as a Nomad client does while running the allocation: each event is appended to its task's `Events` (the latest 10 are kept), moves the task's `State` (given, or derived from the event type), sets `StartedAt`, `FinishedAt`, `Restarts`, `LastRestart` and `Failed`, and the allocation's `ClientStatus` follows. A missing `Time` is set to now and a missing `DisplayMessage` is filled as Nomad words it. The batch is one change: one new index, one wake-up; an event for a task that is not in the allocation's task group rejects the whole batch.
+         *
+         *     **ACL:** `node:write`, or a management token (the `MANAGEMENT_TOKEN` secret is one).
          */
         post: operations["postTaskEvents"];
         delete?: never;
@@ -64,6 +72,8 @@ export interface paths {
         /**
          * List allocations
          * @description Lists the region's allocations as `AllocListStub`s in ascending ID order. Supports blocking queries on the **region-wide index** (`X-Nomad-Index`, which grows on every change to any allocation of the region): the request is held until some allocation of the region changes past `index`, or `wait` runs out. The list is fed from the allocations asynchronously, so a write shows up here (and in the event stream) shortly after it answered.
+         *
+         *     **ACL:** `namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads.
          */
         get: operations["listAllocations"];
         put?: never;
@@ -84,6 +94,8 @@ export interface paths {
         /**
          * Stream allocation events
          * @description Streams the region's allocation changes as Nomad's event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat (every 10 s of silence, `EVENT_STREAM_HEARTBEAT`). The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.
+         *
+         *     **ACL:** `namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -104,12 +116,16 @@ export interface paths {
         /**
          * Read task logs
          * @description Reads a task's `stdout` or `stderr` as Nomad's `/v1/client/fs/logs` does: JSON frames (`TaskLogFrame`, base64 `Data`, at most 64 KiB each, written back to back) or, with `plain`, the raw bytes. Without `follow` the read ends at the end the log had when it was opened. Logs are what agents ingested with `POST` on the same path; the server keeps the last `LOG_RETENTION_BYTES` of each stream.
+         *
+         *     **ACL:** `namespace:read-logs` or `namespace:read-fs` in the `default` namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it.
          */
         get: operations["readTaskLogs"];
         put?: never;
         /**
          * Ingest task logs
          * @description Appends bytes to a task's `stdout` or `stderr`, as the agent running the task would ship them (this server has no client agents). At most 1 MiB per request; followers of the stream are woken at once.
+         *
+         *     **ACL:** `node:write`, or a management token (the `MANAGEMENT_TOKEN` secret is one).
          */
         post: operations["appendTaskLogs"];
         delete?: never;
@@ -128,6 +144,8 @@ export interface paths {
         /**
          * Read the leader's address
          * @description The address of the region's leader. This server is its own leader: its host name and Nomad's RPC port.
+         *
+         *     **ACL:** none.
          */
         get: operations["getLeader"];
         put?: never;
@@ -148,6 +166,8 @@ export interface paths {
         /**
          * List the server peers
          * @description The addresses of the region's servers: this server only.
+         *
+         *     **ACL:** none.
          */
         get: operations["getPeers"];
         put?: never;
@@ -168,6 +188,8 @@ export interface paths {
         /**
          * List regions
          * @description The regions this deployment serves (`REGIONS`), sorted. Any of them can be named with `?region=`.
+         *
+         *     **ACL:** none.
          */
         get: operations["listRegions"];
         put?: never;
@@ -188,11 +210,187 @@ export interface paths {
         /**
          * Read agent information
          * @description The agent's configuration and member entry, as far as Nomad clients need them (region, datacenter, version).
+         *
+         *     **ACL:** `agent:read`.
          */
         get: operations["getAgentSelf"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/acl/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List policies
+         * @description Every policy, without rules.
+         *
+         *     **ACL:** a management token.
+         */
+        get: operations["listPolicies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/acl/policy/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a policy
+         * @description A policy with its rules.
+         *
+         *     **ACL:** a management token.
+         */
+        get: operations["readPolicy"];
+        /**
+         * Create or replace a policy (PUT)
+         * @description Creates the policy, or replaces its description and rules. Nomad's method is `POST`; `PUT` does the same. Tokens that name the policy get the new rules within 2 s (each Worker isolate caches resolved tokens that long).
+         *
+         *     **ACL:** a management token.
+         */
+        put: operations["upsertPolicyPut"];
+        /**
+         * Create or replace a policy
+         * @description Creates the policy, or replaces its description and rules. Nomad's method is `POST`; `PUT` does the same. Tokens that name the policy get the new rules within 2 s (each Worker isolate caches resolved tokens that long).
+         *
+         *     **ACL:** a management token.
+         */
+        post: operations["upsertPolicy"];
+        /**
+         * Delete a policy
+         * @description Delete a policy. Tokens resolved before keep working for up to 2 s in other isolates.
+         *
+         *     **ACL:** a management token.
+         */
+        delete: operations["deletePolicy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/acl/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tokens
+         * @description Every token, without secrets.
+         *
+         *     **ACL:** a management token.
+         */
+        get: operations["listTokens"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/acl/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Create a token (PUT)
+         * @description Creates a token and answers it with its `SecretID`, the only time the secret is shown. Nomad's method is `POST`; `PUT` does the same. A retry with the same `Idempotency-Key` answers the token with the secret blanked.
+         *
+         *     **ACL:** a management token.
+         */
+        put: operations["createTokenPut"];
+        /**
+         * Create a token
+         * @description Creates a token and answers it with its `SecretID`, the only time the secret is shown. Nomad's method is `POST`; `PUT` does the same. A retry with the same `Idempotency-Key` answers the token with the secret blanked.
+         *
+         *     **ACL:** a management token.
+         */
+        post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/acl/token/self": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the caller's own token
+         * @description The token the request was made with, its secret blanked. Any valid token may ask; without a token it is `403`.
+         *
+         *     **ACL:** any valid token.
+         */
+        get: operations["readTokenSelf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/acl/token/{accessor_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a token
+         * @description A token, its secret blanked.
+         *
+         *     **ACL:** a management token.
+         */
+        get: operations["readToken"];
+        /**
+         * Update a token (PUT)
+         * @description Changes a token's name, type and policies; its secret stays. Nomad's method is `POST`; `PUT` does the same.
+         *
+         *     **ACL:** a management token.
+         */
+        put: operations["updateTokenPut"];
+        /**
+         * Update a token
+         * @description Changes a token's name, type and policies; its secret stays. Nomad's method is `POST`; `PUT` does the same.
+         *
+         *     **ACL:** a management token.
+         */
+        post: operations["updateToken"];
+        /**
+         * Delete a token
+         * @description Delete a token. Tokens resolved before keep working for up to 2 s in other isolates.
+         *
+         *     **ACL:** a management token.
+         */
+        delete: operations["deleteToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -208,6 +406,8 @@ export interface paths {
         /**
          * This OpenAPI document
          * @description The OpenAPI 3.1 document of this API, as JSON. The same document is committed as `openapi/openapi.json`.
+         *
+         *     **ACL:** none.
          */
         get: operations["getOpenApiDocument"];
         put?: never;
@@ -228,6 +428,8 @@ export interface paths {
         /**
          * API reference (HTML)
          * @description This interactive API reference, served entirely by this server (no CDN, fonts or telemetry).
+         *
+         *     **ACL:** none.
          */
         get: operations["getDocs"];
         put?: never;
@@ -248,6 +450,8 @@ export interface paths {
         /**
          * Redirect to the API reference
          * @description Redirects to `/docs`.
+         *
+         *     **ACL:** none.
          */
         get: operations["getRoot"];
         put?: never;
@@ -1017,6 +1221,134 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description A policy as `GET /v1/acl/policies` lists it (no rules). */
+        ACLPolicyListStub: {
+            /** @description The policy's name: 1 to 128 letters, digits and hyphens. The policy named `anonymous` governs callers without a token. */
+            Name?: string;
+            /** @description Free text. */
+            Description?: string;
+            /**
+             * Format: uint64
+             * @description Index at which the policy was created.
+             */
+            CreateIndex?: number;
+            /**
+             * Format: uint64
+             * @description Index at which the policy last changed.
+             */
+            ModifyIndex?: number;
+        };
+        /** @description An ACL policy. */
+        ACLPolicy: {
+            /** @description The policy's name: 1 to 128 letters, digits and hyphens. The policy named `anonymous` governs callers without a token. */
+            Name?: string;
+            /** @description Free text. */
+            Description?: string;
+            /**
+             * Format: uint64
+             * @description Index at which the policy was created.
+             */
+            CreateIndex?: number;
+            /**
+             * Format: uint64
+             * @description Index at which the policy last changed.
+             */
+            ModifyIndex?: number;
+            /** @description The policy's rules, in Nomad's JSON form or HCL: `namespace "<name>" { policy = "read" capabilities = ["read-logs"] }`, `node { policy = "write" }`, `agent { policy = "read" }`. Namespace policies `deny`, `read`, `write` expand to capabilities as in Nomad (`read` includes `read-job`; `read-logs` and `read-fs` must be granted explicitly or through `write`). */
+            Rules?: string;
+        };
+        /** @description A policy to create or replace. `Name`, if sent, must match the path. */
+        ACLPolicyRequest: {
+            /** @description The policy's name; must equal the path's. */
+            Name?: string;
+            /** @description Free text. */
+            Description?: string;
+            /** @description The policy's rules, in Nomad's JSON form or HCL: `namespace "<name>" { policy = "read" capabilities = ["read-logs"] }`, `node { policy = "write" }`, `agent { policy = "read" }`. Namespace policies `deny`, `read`, `write` expand to capabilities as in Nomad (`read` includes `read-job`; `read-logs` and `read-fs` must be granted explicitly or through `write`). */
+            Rules: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A token as `GET /v1/acl/tokens` lists it (no secret). */
+        ACLTokenListStub: {
+            /** @description The token's public ID (a UUID): how it is read, updated and deleted. */
+            AccessorID?: string;
+            /** @description Free text. */
+            Name?: string;
+            /**
+             * @description `management` may do anything; `client` what its policies allow.
+             * @enum {string}
+             */
+            Type?: "client" | "management";
+            /** @description Names of the policies of a `client` token; `null` or `[]` for a management token. */
+            Policies?: string[] | null;
+            /** @description Always `true`: tokens are valid in every region. */
+            Global?: boolean;
+            /**
+             * Format: date-time
+             * @description When the token was created (RFC 3339).
+             */
+            CreateTime?: string;
+            /**
+             * Format: uint64
+             * @description Index at which the token was created.
+             */
+            CreateIndex?: number;
+            /**
+             * Format: uint64
+             * @description Index at which the token last changed.
+             */
+            ModifyIndex?: number;
+        };
+        /** @description An ACL token. */
+        ACLToken: {
+            /** @description The token's public ID (a UUID): how it is read, updated and deleted. */
+            AccessorID?: string;
+            /** @description Free text. */
+            Name?: string;
+            /**
+             * @description `management` may do anything; `client` what its policies allow.
+             * @enum {string}
+             */
+            Type?: "client" | "management";
+            /** @description Names of the policies of a `client` token; `null` or `[]` for a management token. */
+            Policies?: string[] | null;
+            /** @description Always `true`: tokens are valid in every region. */
+            Global?: boolean;
+            /**
+             * Format: date-time
+             * @description When the token was created (RFC 3339).
+             */
+            CreateTime?: string;
+            /**
+             * Format: uint64
+             * @description Index at which the token was created.
+             */
+            CreateIndex?: number;
+            /**
+             * Format: uint64
+             * @description Index at which the token last changed.
+             */
+            ModifyIndex?: number;
+            /** @description The secret to send as `X-Nomad-Token` or `Authorization: Bearer`. Returned **once**, when the token is created; empty in every later answer (only its hash is stored). */
+            SecretID?: string;
+        };
+        /** @description A token to create or update. */
+        ACLTokenRequest: {
+            /** @description On update, if sent, must equal the path's accessor ID. */
+            AccessorID?: string;
+            /** @description Free text, at most 256 characters. */
+            Name?: string;
+            /**
+             * @description Default `client`.
+             * @default client
+             * @enum {string}
+             */
+            Type: "client" | "management";
+            /** @description Policy names: required (non-empty) for `client`, absent or empty for `management`; each must exist. */
+            Policies?: string[] | null;
+        } & {
+            [key: string]: unknown;
+        };
     };
     responses: {
         /** @description The allocation. On a blocking query, its state when it changed past `index` or when `wait` ran out (then with the same index). */
@@ -1062,9 +1394,38 @@ export interface components {
                 "application/json": components["schemas"]["WriteResponse"];
             };
         };
-        /** @description No token, or not the management token. */
+        /** @description The token is unknown, or its policies do not grant this write (`node:write`, or a management token). */
         Forbidden: {
             headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "text/plain": string;
+            };
+        };
+        /** @description The token is unknown, or its policies do not grant `namespace:read-job` (for anonymous callers: the `anonymous` policy). */
+        ReadForbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "text/plain": string;
+            };
+        };
+        /** @description The `Idempotency-Key` was used before for a different request. Nothing was written. */
+        KeyReused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "text/plain": string;
+            };
+        };
+        /** @description Too many requests from this caller (token, or address without one), or too many blocking queries parked on one object. */
+        RateLimited: {
+            headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
@@ -1115,6 +1476,8 @@ export interface components {
         Region: string;
         /** @description Pretty-print the JSON (4-space indent, trailing newline). Present with any value but `0` turns it on, so `?pretty`, `?pretty=1` and even `?pretty=false` pretty-print; `?pretty=0` does not. */
         Pretty: string;
+        /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+        IdempotencyKey: string;
         /** @description Only allocations whose ID starts with this prefix: hex digits and hyphens, any length (hyphens are ignored, so `203266e5e0d6` matches `203266e5-e0d6-...`). Nomad requires an even length; this server does not. */
         Prefix: string;
         /** @description Page size. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. */
@@ -1183,7 +1546,9 @@ export interface operations {
         responses: {
             200: components["responses"]["AllocationRead"];
             400: components["responses"]["ReadBadRequest"];
+            403: components["responses"]["ReadForbidden"];
             404: components["responses"]["AllocationReadNotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1193,7 +1558,10 @@ export interface operations {
                 /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
                 region?: components["parameters"]["Region"];
             };
-            header?: never;
+            header?: {
+                /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
@@ -1222,6 +1590,8 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["WriteNotFound"];
             413: components["responses"]["TooLarge"];
+            422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1231,7 +1601,10 @@ export interface operations {
                 /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
                 region?: components["parameters"]["Region"];
             };
-            header?: never;
+            header?: {
+                /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
@@ -1244,7 +1617,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["WriteOk"];
-            /** @description The region or allocation ID is invalid. */
+            /** @description The region, allocation ID or Idempotency-Key is invalid. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1255,6 +1628,8 @@ export interface operations {
             };
             403: components["responses"]["Forbidden"];
             404: components["responses"]["WriteNotFound"];
+            422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1264,7 +1639,10 @@ export interface operations {
                 /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
                 region?: components["parameters"]["Region"];
             };
-            header?: never;
+            header?: {
+                /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
@@ -1293,6 +1671,8 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["WriteNotFound"];
             413: components["responses"]["TooLarge"];
+            422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1344,6 +1724,8 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            403: components["responses"]["ReadForbidden"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1381,6 +1763,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            403: components["responses"]["ReadForbidden"];
             /** @description The requested index is older than the oldest event kept: list again and stream from the list's index + 1. */
             410: {
                 headers: {
@@ -1390,6 +1773,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1442,6 +1826,15 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            /** @description The token is unknown, or its policies do not grant `namespace:read-logs` or `namespace:read-fs` (for anonymous callers: the `anonymous` policy). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
             /** @description No such allocation, or the task never started (so it has no logs yet). */
             404: {
                 headers: {
@@ -1451,6 +1844,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1464,7 +1858,10 @@ export interface operations {
                 /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
                 region?: components["parameters"]["Region"];
             };
-            header?: never;
+            header?: {
+                /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
@@ -1490,7 +1887,7 @@ export interface operations {
                     "application/json": components["schemas"]["LogAppendResponse"];
                 };
             };
-            /** @description A malformed parameter, task or region. */
+            /** @description A malformed parameter, task, region or Idempotency-Key. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1510,6 +1907,8 @@ export interface operations {
                 };
             };
             413: components["responses"]["TooLarge"];
+            422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1532,6 +1931,7 @@ export interface operations {
                     "application/json": string;
                 };
             };
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1558,6 +1958,7 @@ export interface operations {
                     "application/json": string[];
                 };
             };
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1586,6 +1987,7 @@ export interface operations {
                     "application/json": string[];
                 };
             };
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1607,6 +2009,643 @@ export interface operations {
                     "application/json": components["schemas"]["AgentSelf"];
                 };
             };
+            /** @description The token is unknown, or its policies do not grant `agent:read`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listPolicies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description List policies */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadIndex"];
+                    "X-Nomad-KnownLeader": components["headers"]["XNomadKnownLeader"];
+                    "X-Nomad-LastContact": components["headers"]["XNomadLastContact"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ACLPolicyListStub"][];
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant ACL management (a management token). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    readPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The policy's name: 1 to 128 letters, digits and hyphens. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read a policy */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadIndex"];
+                    "X-Nomad-KnownLeader": components["headers"]["XNomadKnownLeader"];
+                    "X-Nomad-LastContact": components["headers"]["XNomadLastContact"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ACLPolicy"];
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant ACL management (a management token). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    upsertPolicyPut: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The policy's name: 1 to 128 letters, digits and hyphens. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ACLPolicyRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored. The body is empty. */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadWriteIndex"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body, a name or the Idempotency-Key is invalid. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant ACL management (a management token). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    upsertPolicy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The policy's name: 1 to 128 letters, digits and hyphens. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ACLPolicyRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored. The body is empty. */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadWriteIndex"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body, a name or the Idempotency-Key is invalid. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant ACL management (a management token). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deletePolicy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The policy's name: 1 to 128 letters, digits and hyphens. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. The body is empty. */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadWriteIndex"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A malformed name, ID or Idempotency-Key. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant ACL management (a management token). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description List tokens */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadIndex"];
+                    "X-Nomad-KnownLeader": components["headers"]["XNomadKnownLeader"];
+                    "X-Nomad-LastContact": components["headers"]["XNomadLastContact"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ACLTokenListStub"][];
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant ACL management (a management token). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createTokenPut: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ACLTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The new token, with its secret. */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadWriteIndex"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ACLToken"];
+                };
+            };
+            /** @description The body, a name or the Idempotency-Key is invalid. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant ACL management (a management token). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ACLTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The new token, with its secret. */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadWriteIndex"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ACLToken"];
+                };
+            };
+            /** @description The body, a name or the Idempotency-Key is invalid. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant ACL management (a management token). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    readTokenSelf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ACLToken"];
+                };
+            };
+            /** @description No token, or an unknown one. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    readToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token's `AccessorID`. */
+                accessor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read a token */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadIndex"];
+                    "X-Nomad-KnownLeader": components["headers"]["XNomadKnownLeader"];
+                    "X-Nomad-LastContact": components["headers"]["XNomadLastContact"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ACLToken"];
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant ACL management (a management token). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateTokenPut: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The token's `AccessorID`. */
+                accessor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ACLTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated token (secret blanked). */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadWriteIndex"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ACLToken"];
+                };
+            };
+            /** @description The body, a name or the Idempotency-Key is invalid. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant ACL management (a management token). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description No such token. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The token's `AccessorID`. */
+                accessor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ACLTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated token (secret blanked). */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadWriteIndex"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ACLToken"];
+                };
+            };
+            /** @description The body, a name or the Idempotency-Key is invalid. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant ACL management (a management token). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description No such token. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The token's `AccessorID`. */
+                accessor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. The body is empty. */
+            200: {
+                headers: {
+                    "X-Nomad-Index": components["headers"]["XNomadWriteIndex"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A malformed name, ID or Idempotency-Key. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant ACL management (a management token). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1630,6 +2669,7 @@ export interface operations {
                     };
                 };
             };
+            429: components["responses"]["RateLimited"];
         };
     };
     getDocs: {
@@ -1650,6 +2690,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            429: components["responses"]["RateLimited"];
         };
     };
     getRoot: {
@@ -1670,6 +2711,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            429: components["responses"]["RateLimited"];
         };
     };
 }

@@ -42,3 +42,29 @@ export const BAD_ID_EXAMPLES: Examples = {
   idHyphens: example("The id has too many hyphens", `${LOOKUP}UUID should have maximum of 4 "-"; got 5`),
   region: REGION_EXAMPLE,
 };
+
+/** Security of operations the anonymous token may be allowed (by the `anonymous` policy): none, or either scheme. */
+export const READ_SECURITY: SecurityRequirementObject[] = [{}, { NomadToken: [] }, { BearerToken: [] }];
+
+/** How an operation's ACL requirement reads in its description. */
+export function aclNote(capability: string): string {
+  return `\n\n**ACL:** ${capability}.`;
+}
+
+/** 403: the token is unknown, or its policies do not allow the operation. */
+export function forbidden(what: string): ResponseObject {
+  return textError(`The token is unknown, or its policies do not grant ${what}.`, {
+    denied: example("The token's policies do not allow this", ErrorText.permissionDenied),
+    unknownToken: example("No token has this secret", "ACL token not found"),
+  });
+}
+
+/** The `Idempotency-Key` request header every write accepts. */
+export const IDEMPOTENCY_PARAMETER = ref("parameters", "IdempotencyKey");
+
+export const IDEMPOTENCY_EXAMPLES: Examples = {
+  invalidKey: example("A malformed `Idempotency-Key`", "Invalid Idempotency-Key: 1 to 255 printable ASCII characters, no spaces"),
+};
+
+/** Security of operations anyone may call (no ACL check). */
+export const OPEN: SecurityRequirementObject[] = [{}];

@@ -126,11 +126,28 @@ go-memdb's texts (\`alloc lookup failed: index error: UUID must be 36 characters
 By default the server's default region is used; another region can be named with \`?region=\`.
 A region this deployment does not serve answers \`400 No path to region\`.
 
-## Authentication
+## Authentication and ACLs
 
-Reads are open. Writes (\`PUT\`, \`DELETE\`, \`POST .../task-events\`, log ingest) need the management token, sent as
-\`X-Nomad-Token: <token>\` or \`Authorization: Bearer <token>\` (never in the query string); without it
-they answer \`403 Permission denied\`. \`npm start\` prints the token of the local dev server.
+Nomad's ACL system: a token is sent as \`X-Nomad-Token: <secret>\` or \`Authorization: Bearer <secret>\`
+(never in the query string). Its policies grant capabilities; each operation states what it needs
+(**ACL:** at the end of its description). Reads need \`namespace:read-job\` (logs:
+\`read-logs\` or \`read-fs\`); writes need \`node:write\`; the \`/v1/acl\` endpoints need a management
+token. A request without a token is Nomad's anonymous caller, governed by the policy named
+\`anonymous\` (none: no capabilities). \`npm start\` creates an \`anonymous\` policy that allows reads
+and prints the management token (\`MANAGEMENT_TOKEN\`) that writes and ACL management need.
+A refused request answers \`403 Permission denied\`; an unknown secret \`403 ACL token not found\`.
+Token and policy changes take effect everywhere within 2 s.
+
+Writes accept an \`Idempotency-Key\` header: a retry with the same key and request answers the
+first answer again without writing; the same key with another request is \`422\`.
+
+## Limits and CORS
+
+Every request counts against a per-caller rate limit (per token, or per address without one):
+past it, \`429\` with \`Retry-After\`. Blocking queries parked on one object are capped too (\`429\`).
+URLs over \`MAX_URL_BYTES\` answer \`414\`, headers over \`MAX_HEADER_BYTES\` \`431\`. Browsers on other
+origins may read (\`CORS_READ_ORIGINS\`) or write (\`CORS_WRITE_ORIGINS\`) when configured; the
+blocking headers are exposed to them.
 `;
 
 export const API_DESCRIPTION = `A Nomad-compatible \`/v1/allocation\` API served by a Cloudflare Worker, with each allocation held

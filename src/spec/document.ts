@@ -15,7 +15,22 @@ import {
 import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
 import { SCHEMAS } from "../domain/schemas.ts";
 import { ErrorText } from "../http/errors.ts";
-import { BAD_ID_EXAMPLES, type Examples, example, READ_HEADERS, ref, schemaRef, textError, WRITE_SECURITY } from "./common.ts";
+import { ACL_PATHS, ACL_SCHEMAS, ACL_TAGS } from "./acl-endpoints.ts";
+import {
+  aclNote,
+  BAD_ID_EXAMPLES,
+  type Examples,
+  example,
+  forbidden,
+  IDEMPOTENCY_EXAMPLES,
+  OPEN,
+  READ_HEADERS,
+  READ_SECURITY,
+  ref,
+  schemaRef,
+  textError,
+  WRITE_SECURITY,
+} from "./common.ts";
 import { API_DESCRIPTION } from "./description.ts";
 import { REGION_HEADERS, REGION_PARAMETERS, REGION_PATHS, REGION_TAGS } from "./region-endpoints.ts";
 import { RESPONSE_SCHEMAS } from "./response-schemas.ts";
@@ -87,6 +102,14 @@ const parameters: Record<string, ParameterObject> = {
       "Pretty-print the JSON (4-space indent, trailing newline). Present with any value but `0` turns it on, so `?pretty`, `?pretty=1` and even `?pretty=false` pretty-print; `?pretty=0` does not.",
     schema: { type: "string", examples: ["", "1"] },
   },
+  IdempotencyKey: {
+    name: "Idempotency-Key",
+    in: "header",
+    required: false,
+    description:
+      "Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters.",
+    schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$", examples: ["3f1c2a9e-retry-1"] },
+  },
 };
 
 const headers: Record<string, HeaderObject> = {
@@ -139,9 +162,22 @@ const responses: Record<string, ResponseObject> = {
     headers: { "X-Nomad-Index": ref("headers", "XNomadWriteIndex") },
     content: { "application/json": { schema: schemaRef("WriteResponse") } },
   },
-  Forbidden: textError("No token, or not the management token.", {
-    denied: example("Missing or wrong token", ErrorText.permissionDenied),
+  Forbidden: forbidden("this write (`node:write`, or a management token)"),
+  ReadForbidden: forbidden("`namespace:read-job` (for anonymous callers: the `anonymous` policy)"),
+  KeyReused: textError("The `Idempotency-Key` was used before for a different request. Nothing was written.", {
+    keyReused: example("Key reused with another request", "Idempotency-Key was already used for a different request"),
   }),
+  RateLimited: {
+    ...textError("Too many requests from this caller (token, or address without one), or too many blocking queries parked on one object.", {
+      rateLimit: example("Per-caller rate limit", "Rate limit exceeded: too many requests from this caller"),
+      waiters: example("Blocking queries on one object", "Too many blocking queries are waiting on this object; retry later"),
+      callerWaiters: example(
+        "Blocking queries of one caller on one object",
+        "Too many blocking queries from this caller are waiting on this object; retry later",
+      ),
+    }),
+    headers: { "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer", minimum: 0 } } },
+  },
   WriteNotFound: textError("No allocation with this ID.", { notFound: example("No such allocation", ErrorText.allocNotFound) }),
   TooLarge: textError("The body is over 1 MiB.", { tooLarge: example("Body over 1 MiB", ErrorText.requestTooLarge) }),
   InternalError: textError("An unexpected failure; details are logged, never sent.", {
@@ -154,13 +190,14 @@ const bodyErrors = (extra: Examples) =>
     decode: example("The body is not JSON", "failed to decode body: unexpected end of JSON input"),
     ...extra,
     ...BAD_ID_EXAMPLES,
+    ...IDEMPOTENCY_EXAMPLES,
   });
 
 // ---------------------------------------------------------------------------------------------
 // Operations
 
 const readParameters = ["AllocId", "Index", "Wait", "Stale", "Region", "Pretty"].map((name) => ref("parameters", name));
-const writeParameters = ["AllocId", "Region"].map((name) => ref("parameters", name));
+const writeParameters = ["AllocId", "Region", "IdempotencyKey"].map((name) => ref("parameters", name));
 
 const readAllocation: OperationObject = {
   operationId: "readAllocation",
@@ -171,11 +208,12 @@ const readAllocation: OperationObject = {
     "**Blocking query:** send the `X-Nomad-Index` of the previous read as `index`, and optionally `wait` (Go duration, default and maximum 300 s, plus up to `wait/16` jitter). The request is held until the allocation's index is greater than `index`, or the wait runs out: then it answers `200` with the current allocation and the same index. A write releases waiters within milliseconds. See *Blocking queries* in the introduction.",
   ].join("\n"),
   tags: [TAG_ALLOCATIONS],
-  security: [{}],
+  security: READ_SECURITY,
   parameters: readParameters,
   responses: {
     "200": ref("responses", "AllocationRead"),
     "400": ref("responses", "ReadBadRequest"),
+    "403": ref("responses", "ReadForbidden"),
     "404": ref("responses", "AllocationReadNotFound"),
     "500": ref("responses", "InternalError"),
   },
@@ -199,6 +237,7 @@ const putAllocation: OperationObject = {
     "403": ref("responses", "Forbidden"),
     "404": ref("responses", "WriteNotFound"),
     "413": ref("responses", "TooLarge"),
+    "422": ref("responses", "KeyReused"),
     "500": ref("responses", "InternalError"),
   },
 };
@@ -213,9 +252,10 @@ const deleteAllocation: OperationObject = {
   parameters: writeParameters,
   responses: {
     "200": ref("responses", "WriteOk"),
-    "400": textError("The region or allocation ID is invalid.", BAD_ID_EXAMPLES),
+    "400": textError("The region, allocation ID or Idempotency-Key is invalid.", { ...BAD_ID_EXAMPLES, ...IDEMPOTENCY_EXAMPLES }),
     "403": ref("responses", "Forbidden"),
     "404": ref("responses", "WriteNotFound"),
+    "422": ref("responses", "KeyReused"),
     "500": ref("responses", "InternalError"),
   },
 };
@@ -241,6 +281,7 @@ const postTaskEvents: OperationObject = {
     "403": ref("responses", "Forbidden"),
     "404": ref("responses", "WriteNotFound"),
     "413": ref("responses", "TooLarge"),
+    "422": ref("responses", "KeyReused"),
     "500": ref("responses", "InternalError"),
   },
 };
@@ -250,7 +291,7 @@ const getOpenApi: OperationObject = {
   summary: "This OpenAPI document",
   description: "The OpenAPI 3.1 document of this API, as JSON. The same document is committed as `openapi/openapi.json`.",
   tags: [TAG_DOCS],
-  security: [{}],
+  security: OPEN,
   responses: {
     "200": {
       description: "The OpenAPI document.",
@@ -264,7 +305,7 @@ const getDocs: OperationObject = {
   summary: "API reference (HTML)",
   description: "This interactive API reference, served entirely by this server (no CDN, fonts or telemetry).",
   tags: [TAG_DOCS],
-  security: [{}],
+  security: OPEN,
   responses: {
     "200": { description: "The HTML page.", content: { "text/html": { schema: { type: "string" } } } },
   },
@@ -275,7 +316,7 @@ const getRoot: OperationObject = {
   summary: "Redirect to the API reference",
   description: "Redirects to `/docs`.",
   tags: [TAG_DOCS],
-  security: [{}],
+  security: OPEN,
   responses: {
     "302": {
       description: "Redirect to `/docs`.",
@@ -304,20 +345,21 @@ export function buildOpenApiDocument(): OpenAPIObject {
       type: "apiKey",
       in: "header",
       name: "X-Nomad-Token",
-      description: "The management token in Nomad's `X-Nomad-Token` header. Needed by writes; reads are open.",
+      description:
+        "An ACL token's secret in Nomad's `X-Nomad-Token` header. Writes and ACL management need one; reads without one are governed by the `anonymous` policy.",
     })
     .addSecurityScheme("BearerToken", {
       type: "http",
       scheme: "bearer",
-      description: "The management token as `Authorization: Bearer <token>`. Needed by writes; reads are open.",
+      description: "An ACL token's secret as `Authorization: Bearer <secret>`; the same as `X-Nomad-Token`.",
     });
 
-  for (const tag of REGION_TAGS) builder.addTag(tag);
+  for (const tag of [...REGION_TAGS, ...ACL_TAGS]) builder.addTag(tag);
   builder.addTag({ name: TAG_DOCS, description: "This document and its interactive reference." });
 
   // The wire schemas the Worker validates with, as they are; then the response-only ones.
   for (const [name, schema] of Object.entries(SCHEMAS)) builder.addSchema(name, schema as SchemaObject);
-  for (const [name, schema] of Object.entries(RESPONSE_SCHEMAS)) builder.addSchema(name, schema as SchemaObject);
+  for (const [name, schema] of Object.entries({ ...RESPONSE_SCHEMAS, ...ACL_SCHEMAS })) builder.addSchema(name, schema as SchemaObject);
   for (const [name, parameter] of Object.entries({ ...parameters, ...REGION_PARAMETERS })) builder.addParameter(name, parameter);
   for (const [name, header] of Object.entries({ ...headers, ...REGION_HEADERS })) builder.addHeader(name, header);
   for (const [name, response] of Object.entries(responses)) builder.addResponse(name, response);
@@ -335,9 +377,48 @@ export function buildOpenApiDocument(): OpenAPIObject {
       description: `Task state updates of an allocation. ${METHODS_NOTE}`,
       post: postTaskEvents,
     });
-  for (const [path, item] of Object.entries(REGION_PATHS)) builder.addPath(path, item);
+  for (const [path, item] of Object.entries({ ...REGION_PATHS, ...ACL_PATHS })) builder.addPath(path, item);
   builder.addPath("/openapi.json", { get: getOpenApi }).addPath("/docs", { get: getDocs }).addPath("/", { get: getRoot });
-  return builder.getSpec();
+  return withAclAndLimits(builder.getSpec());
+}
+
+const READ_JOB =
+  "`namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads";
+const NODE_WRITE = "`node:write`, or a management token (the `MANAGEMENT_TOKEN` secret is one)";
+
+/** What each operation needs from the caller's ACL token, appended to its description. */
+export const ACL_REQUIREMENTS: Record<string, string> = {
+  readAllocation: READ_JOB,
+  putAllocation: NODE_WRITE,
+  deleteAllocation: NODE_WRITE,
+  postTaskEvents: NODE_WRITE,
+  listAllocations: READ_JOB,
+  streamEvents: READ_JOB,
+  readTaskLogs:
+    "`namespace:read-logs` or `namespace:read-fs` in the `default` namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it",
+  appendTaskLogs: NODE_WRITE,
+  getAgentSelf: "`agent:read`",
+  readTokenSelf: "any valid token",
+};
+
+/**
+ * Appends each operation's ACL requirement (or "none") to its description, and the per-caller
+ * rate limit's 429 to every operation: it applies before routing, to every request.
+ */
+function withAclAndLimits(spec: OpenAPIObject): OpenAPIObject {
+  // The operations are module-level objects: work on a copy, so every build gives the same document.
+  spec.paths = structuredClone(spec.paths);
+  for (const item of Object.values(spec.paths ?? {})) {
+    for (const method of ["get", "put", "post", "delete"] as const) {
+      const operation = item[method];
+      if (!operation?.operationId) continue;
+      const open = JSON.stringify(operation.security) === JSON.stringify(OPEN);
+      const need = ACL_REQUIREMENTS[operation.operationId] ?? (open ? "none" : "a management token");
+      operation.description = `${operation.description ?? ""}${aclNote(need)}`;
+      if (operation.responses) operation.responses["429"] ??= ref("responses", "RateLimited");
+    }
+  }
+  return spec;
 }
 
 /** The document as served and committed: 2-space JSON and a trailing newline. */

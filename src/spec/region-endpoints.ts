@@ -5,7 +5,20 @@
  */
 import type { HeaderObject, OperationObject, ParameterObject, PathItemObject, TagObject } from "openapi3-ts/oas31";
 import { ErrorText } from "../http/errors.ts";
-import { BAD_ID_EXAMPLES, example, READ_HEADERS, REGION_EXAMPLE, ref, schemaRef, textError, WRITE_SECURITY } from "./common.ts";
+import {
+  BAD_ID_EXAMPLES,
+  example,
+  forbidden,
+  IDEMPOTENCY_EXAMPLES,
+  OPEN,
+  READ_HEADERS,
+  READ_SECURITY,
+  REGION_EXAMPLE,
+  ref,
+  schemaRef,
+  textError,
+  WRITE_SECURITY,
+} from "./common.ts";
 
 export const TAG_LIST = "Allocation list";
 export const TAG_EVENTS = "Events";
@@ -121,7 +134,7 @@ const listAllocations: OperationObject = {
   description:
     "Lists the region's allocations as `AllocListStub`s in ascending ID order. Supports blocking queries on the **region-wide index** (`X-Nomad-Index`, which grows on every change to any allocation of the region): the request is held until some allocation of the region changes past `index`, or `wait` runs out. The list is fed from the allocations asynchronously, so a write shows up here (and in the event stream) shortly after it answered.",
   tags: [TAG_LIST],
-  security: [{}],
+  security: READ_SECURITY,
   parameters: ["Prefix", "PerPage", "NextToken", "Index", "Wait", "Stale", "Region", "Pretty"].map((name) => ref("parameters", name)),
   responses: {
     "200": {
@@ -139,6 +152,7 @@ const listAllocations: OperationObject = {
       invalidPerPage: example("`per_page` is not a positive integer", 'Invalid per_page "-1": expected a positive integer'),
       region: REGION_EXAMPLE,
     }),
+    "403": ref("responses", "ReadForbidden"),
     "500": ref("responses", "InternalError"),
   },
 };
@@ -149,7 +163,7 @@ const streamEvents: OperationObject = {
   description:
     'Streams the region\'s allocation changes as Nomad\'s event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat (every 10 s of silence, `EVENT_STREAM_HEARTBEAT`). The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.',
   tags: [TAG_EVENTS],
-  security: [{}],
+  security: READ_SECURITY,
   parameters: ["EventIndex", "Topic", "Region"].map((name) => ref("parameters", name)),
   responses: {
     "200": {
@@ -162,6 +176,7 @@ const streamEvents: OperationObject = {
       invalidIndex: example("`index` is not a uint64", ErrorText.invalidIndex),
       region: REGION_EXAMPLE,
     }),
+    "403": ref("responses", "ReadForbidden"),
     "410": textError("The requested index is older than the oldest event kept: list again and stream from the list's index + 1.", {
       gone: example(
         "Index below the history kept",
@@ -184,7 +199,7 @@ const readTaskLogs: OperationObject = {
   description:
     "Reads a task's `stdout` or `stderr` as Nomad's `/v1/client/fs/logs` does: JSON frames (`TaskLogFrame`, base64 `Data`, at most 64 KiB each, written back to back) or, with `plain`, the raw bytes. Without `follow` the read ends at the end the log had when it was opened. Logs are what agents ingested with `POST` on the same path; the server keeps the last `LOG_RETENTION_BYTES` of each stream.",
   tags: [TAG_LOGS],
-  security: [{}],
+  security: READ_SECURITY,
   parameters: ["AllocId", "LogTask", "LogType", "LogOrigin", "LogOffset", "LogFollow", "LogPlain", "Region"].map((name) =>
     ref("parameters", name),
   ),
@@ -206,6 +221,7 @@ const readTaskLogs: OperationObject = {
       ),
       ...BAD_ID_EXAMPLES,
     }),
+    "403": forbidden("`namespace:read-logs` or `namespace:read-fs` (for anonymous callers: the `anonymous` policy)"),
     "404": textError("No such allocation, or the task never started (so it has no logs yet).", {
       unknownAllocation: example("No such allocation", 'Unknown allocation "00000000-0000-0000-0000-000000000000"'),
       notStarted: example("The task has not started", 'task "redis" not started yet. No logs available'),
@@ -221,7 +237,7 @@ const appendTaskLogs: OperationObject = {
     "Appends bytes to a task's `stdout` or `stderr`, as the agent running the task would ship them (this server has no client agents). At most 1 MiB per request; followers of the stream are woken at once.",
   tags: [TAG_LOGS],
   security: WRITE_SECURITY,
-  parameters: ["AllocId", "LogTask", "LogType", "Region"].map((name) => ref("parameters", name)),
+  parameters: ["AllocId", "LogTask", "LogType", "Region", "IdempotencyKey"].map((name) => ref("parameters", name)),
   requestBody: {
     required: true,
     description: "The bytes to append, as they are.",
@@ -229,12 +245,17 @@ const appendTaskLogs: OperationObject = {
   },
   responses: {
     "200": { description: "Appended.", content: { "application/json": { schema: schemaRef("LogAppendResponse") } } },
-    "400": textError("A malformed parameter, task or region.", { ...LOG_PARAMETER_EXAMPLES, ...BAD_ID_EXAMPLES }),
+    "400": textError("A malformed parameter, task, region or Idempotency-Key.", {
+      ...LOG_PARAMETER_EXAMPLES,
+      ...BAD_ID_EXAMPLES,
+      ...IDEMPOTENCY_EXAMPLES,
+    }),
     "403": ref("responses", "Forbidden"),
     "404": textError("No such allocation.", {
       unknownAllocation: example("No such allocation", 'Unknown allocation "00000000-0000-0000-0000-000000000000"'),
     }),
     "413": ref("responses", "TooLarge"),
+    "422": ref("responses", "KeyReused"),
     "500": ref("responses", "InternalError"),
   },
 };
@@ -245,7 +266,7 @@ function statusOperation(operationId: string, summary: string, description: stri
     summary,
     description,
     tags: [TAG_STATUS],
-    security: [{}],
+    security: OPEN,
     responses: {
       "200": { description: summary, content: { "application/json": { schema, example: sample } } },
       "500": ref("responses", "InternalError"),
@@ -301,12 +322,20 @@ export const REGION_PATHS: Record<string, PathItemObject> = {
     ),
   },
   "/v1/agent/self": {
-    get: statusOperation(
-      "getAgentSelf",
-      "Read agent information",
-      "The agent's configuration and member entry, as far as Nomad clients need them (region, datacenter, version).",
-      schemaRef("AgentSelf"),
-      undefined,
-    ),
+    get: {
+      ...statusOperation(
+        "getAgentSelf",
+        "Read agent information",
+        "The agent's configuration and member entry, as far as Nomad clients need them (region, datacenter, version).",
+        schemaRef("AgentSelf"),
+        undefined,
+      ),
+      security: READ_SECURITY,
+      responses: {
+        "200": { description: "Read agent information", content: { "application/json": { schema: schemaRef("AgentSelf") } } },
+        "403": forbidden("`agent:read`"),
+        "500": ref("responses", "InternalError"),
+      },
+    },
   },
 };

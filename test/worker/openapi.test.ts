@@ -10,6 +10,7 @@ import { SCHEMAS, TASK_EVENT_TYPES } from "../../src/domain/schemas.ts";
 import { ErrorText } from "../../src/http/errors.ts";
 import { type JsonObject, parseJson } from "../../src/json/codec.ts";
 import { router } from "../../src/router.ts";
+import { ACL_SCHEMAS } from "../../src/spec/acl-endpoints.ts";
 import { buildOpenApiDocument, openApiJson } from "../../src/spec/document.ts";
 import { RESPONSE_SCHEMAS } from "../../src/spec/response-schemas.ts";
 import { call } from "../support/worker.ts";
@@ -40,6 +41,10 @@ describe("GET /openapi.json", () => {
     expect(served === committed, "openapi/openapi.json is stale: run `npm run openapi`").toBe(true);
     expect(served).toBe(openApiJson());
   });
+
+  it("is the same document however often it is built", () => {
+    expect(openApiJson()).toBe(openApiJson());
+  });
 });
 
 describe("the OpenAPI document", () => {
@@ -50,7 +55,7 @@ describe("the OpenAPI document", () => {
 
   it("publishes the validation schemas themselves as components.schemas, then the response-only ones", () => {
     const schemas = get(doc, "components", "schemas") as Json;
-    expect(Object.keys(schemas)).toEqual([...Object.keys(SCHEMAS), ...Object.keys(RESPONSE_SCHEMAS)]);
+    expect(Object.keys(schemas)).toEqual([...Object.keys(SCHEMAS), ...Object.keys(RESPONSE_SCHEMAS), ...Object.keys(ACL_SCHEMAS)]);
     for (const [name, schema] of Object.entries(SCHEMAS)) expect(schemas[name]).toBe(schema);
     for (const [name, schema] of Object.entries(RESPONSE_SCHEMAS)) expect(schemas[name]).toBe(schema);
     for (const name of ["Allocation", "TaskState", "TaskEvent", "Resources", "Job", "TaskGroup", "Task", "AllocationMetric"]) {
@@ -92,11 +97,12 @@ describe("the OpenAPI document", () => {
   });
 
   it("describes every field of every struct schema", () => {
-    for (const [name, schema] of Object.entries({ ...SCHEMAS, ...RESPONSE_SCHEMAS })) {
+    for (const [name, schema] of Object.entries({ ...SCHEMAS, ...RESPONSE_SCHEMAS, ...ACL_SCHEMAS })) {
       expect(schema.description, name).toBeTruthy();
       for (const [field, property] of Object.entries(schema.properties ?? {})) {
         const target = property.$ref?.split("/").pop() ?? "";
-        const described = property.description ?? SCHEMAS[target]?.description ?? RESPONSE_SCHEMAS[target]?.description;
+        const described =
+          property.description ?? SCHEMAS[target]?.description ?? RESPONSE_SCHEMAS[target]?.description ?? ACL_SCHEMAS[target]?.description;
         expect(described, `${name}.${field}`).toBeTruthy();
       }
     }
@@ -108,18 +114,24 @@ describe("the OpenAPI document", () => {
     for (const [event, meaning] of Object.entries(TASK_EVENT_TYPES)) expect(type.description).toContain(`\`${event}\`: ${meaning}`);
   });
 
-  it("gives every operation an id, summary, description and tag; writes need a token, reads do not", () => {
+  it("gives every operation an id, summary, description, tag, security and ACL note; writes need a token", () => {
     const ids = new Set<string>();
+    const open = [{}];
+    const read = [{}, { NomadToken: [] }, { BearerToken: [] }];
+    const token = [{ NomadToken: [] }, { BearerToken: [] }];
     for (const [path, method, operation] of operations()) {
       const where = `${method.toUpperCase()} ${path}`;
       expect(operation.operationId, where).toBeTruthy();
       ids.add(operation.operationId as string);
       expect(operation.summary, where).toBeTruthy();
-      expect(operation.description, where).toBeTruthy();
+      expect(operation.description, where).toMatch(/\*\*ACL:\*\* .+\.$/);
       expect((operation.tags as string[]).length, where).toBeGreaterThan(0);
+      expect((operation.responses as Json)["429"], where).toEqual({ $ref: "#/components/responses/RateLimited" });
       const security = operation.security as Json[];
-      if (method === "get") expect(security, where).toEqual([{}]);
-      else expect(security, where).toEqual([{ NomadToken: [] }, { BearerToken: [] }]);
+      if (method !== "get" || (path.startsWith("/v1/acl/") && path !== "/v1/acl/token/self")) expect(security, where).toEqual(token);
+      else expect([open, read], where).toContainEqual(security);
+      // Whoever may be refused documents the 403.
+      if (JSON.stringify(security) !== JSON.stringify(open)) expect((operation.responses as Json)["403"], where).toBeDefined();
     }
     expect(ids.size).toBe(operations().length);
     expect(get(doc, "paths", "/v1/allocation/{alloc_id}", "get", "summary")).toBe("Read an allocation");
@@ -184,6 +196,9 @@ describe("the OpenAPI document", () => {
       ErrorText.invalidWait,
       ErrorText.noRegionPath,
       ErrorText.permissionDenied,
+      "ACL token not found",
+      "Idempotency-Key was already used for a different request",
+      "Rate limit exceeded: too many requests from this caller",
       ErrorText.requestTooLarge,
       "alloc lookup failed: index error: UUID must be 36 characters",
     ]) {
