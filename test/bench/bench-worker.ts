@@ -1,0 +1,82 @@
+/**
+ * BENCHMARK ONLY: the Worker of the benchmark configuration (config.ts, derived from wrangler.toml).
+ * It runs the production code unchanged (the real default fetch and every production Durable Object
+ * class, under the same class and binding names; AllocationObject gains one read-only method) and
+ * adds the ceiling routes the benchmark compares against:
+ *
+ * - `GET /__bench/w0`: W0, a trivial Worker route answering constant bytes: the same body and headers
+ *   as a real read of the allocation it was primed with (`GET /__bench/w0?prime=<uuid>` first).
+ * - `GET /__bench/w1/<uuid>`: W1, Worker → the allocation's Durable Object over RPC → bytes cached in
+ *   the object (no SQL, no query parsing), answered with the same headers.
+ * - `GET /__bench/bytes/<n>`: n constant bytes (at most 16 MiB) as text/plain, the ceiling of the
+ *   logs-follow scenario (the same bytes served by a trivial route).
+ * - `GET /__bench/stats/<uuid>`: the object's live counters (`stats()`: parked waiters, log followers).
+ *
+ * None of these routes exists in the production configuration (wrangler.toml → src/index.ts).
+ */
+// Every production export (Durable Object classes); the local AllocationObject below shadows its namesake.
+export * from "../../src/index.ts";
+
+import { config } from "../../src/config.ts";
+import { AllocationObject as ProductionAllocationObject, type ReadResult } from "../../src/durable/allocation-object.ts";
+import { allocationStub } from "../../src/durable/stub.ts";
+import { JSON_HEADERS, queryMetaHeaders } from "../../src/http/meta.ts";
+import production from "../../src/index.ts";
+
+/** The production Durable Object plus one method for the W1 ceiling. */
+export class AllocationObject extends ProductionAllocationObject {
+  #cached: ReadResult | undefined;
+
+  /** The encoded allocation, read once and kept (the ceiling route never writes the allocation). */
+  async cachedBytes(): Promise<ReadResult> {
+    this.#cached ??= await this.read({ minIndex: "0", waitMs: 0, pretty: false });
+    return this.#cached;
+  }
+}
+
+const REGION = "global";
+const BENCH_PREFIX = "/__bench/";
+
+/** W0's constant answer, fixed once by the priming request. */
+let w0: { body: Uint8Array; headers: Record<string, string> } | undefined;
+/** The bytes route's constant body. */
+let bytes: Uint8Array | undefined;
+
+function benchStub(env: Env, uuid: string): DurableObjectStub<AllocationObject> {
+  return allocationStub(env, config(env), REGION, uuid) as unknown as DurableObjectStub<AllocationObject>;
+}
+
+async function benchRoute(request: Request, env: Env, path: string): Promise<Response> {
+  if (path === "w0") {
+    const prime = new URL(request.url).searchParams.get("prime");
+    if (prime) {
+      const read = await benchStub(env, prime).read({ minIndex: "0", waitMs: 0, pretty: false });
+      if (read.body === null) return new Response("no such allocation", { status: 404 });
+      w0 = { body: new TextEncoder().encode(read.body), headers: { ...JSON_HEADERS, ...queryMetaHeaders(read.index) } };
+    }
+    if (!w0) return new Response("prime W0 first: /__bench/w0?prime=<uuid>", { status: 409 });
+    return new Response(w0.body, { headers: w0.headers });
+  }
+  if (path.startsWith("w1/")) {
+    const read = await benchStub(env, path.slice(3)).cachedBytes();
+    if (read.body === null) return new Response("no such allocation", { status: 404 });
+    return new Response(read.body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(read.index) } });
+  }
+  if (path.startsWith("bytes/")) {
+    const size = Math.min(Number(path.slice(6)) || 0, 16 * 1024 * 1024);
+    if (bytes?.byteLength !== size) bytes = new Uint8Array(size).fill(0x61);
+    return new Response(bytes, { headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" } });
+  }
+  if (path.startsWith("stats/")) {
+    return Response.json(await benchStub(env, path.slice(6)).stats());
+  }
+  return new Response("unknown bench route", { status: 404 });
+}
+
+export default {
+  fetch(request, env, ctx) {
+    const { pathname } = new URL(request.url);
+    if (pathname.startsWith(BENCH_PREFIX)) return benchRoute(request, env, pathname.slice(BENCH_PREFIX.length));
+    return production.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,256 @@
+/**
+ * Turns the scenarios' figures into the issue's target checks and a Markdown report.
+ */
+import type { CpuUse } from "./measure.ts";
+import type { GetResult, IngestResult, LogsResult, WakeResult } from "./scenarios.ts";
+
+export interface Meta {
+  mode: "full" | "smoke";
+  command: string;
+  startedAt: string;
+  wallS: number;
+  versions: Record<string, string>;
+  machine: { nproc: number; memTotalMiB: number; cpuModel: string; kernel: string; loadAvgStart: number[]; loadAvgEnd: number[] };
+  compatibilityDate: string;
+  git: { head: string; dirtyFiles: number };
+  fdLimit: number;
+  otherWorkerdAtStart: number;
+  notes: string[];
+}
+
+export interface Results {
+  meta: Meta;
+  scenarios: {
+    get?: GetResult;
+    wake?: WakeResult;
+    ingest?: IngestResult;
+    logs?: LogsResult;
+  };
+  cpu: Record<string, CpuUse>;
+  errors: Record<string, string>;
+  targets: Target[];
+}
+
+export interface Target {
+  scenario: string;
+  target: string;
+  measured: string;
+  /** null: not measured in this run. */
+  met: boolean | null;
+}
+
+const fmt = (value: number | undefined, digits = 2) =>
+  value === undefined || !Number.isFinite(value) ? "n/a" : String(Number(value.toFixed(digits)));
+
+export function evaluateTargets(results: Results): Target[] {
+  const targets: Target[] = [];
+  const { get, wake, ingest, logs } = results.scenarios;
+  if (get) {
+    const { ratios, halfLoad } = get;
+    for (const v of ["hot", "spread"] as const) {
+      const vsW1 = ratios[`${v}VsW1`];
+      const vsW0 = ratios[`${v}VsW0`];
+      targets.push({
+        scenario: `GET ${v}`,
+        target: "req/s ≥ 0.8 × W1",
+        measured: `${fmt(vsW1, 3)} × W1`,
+        met: vsW1 === undefined ? null : vsW1 >= 0.8,
+      });
+      targets.push({
+        scenario: `GET ${v}`,
+        target: "req/s ≥ 0.5 × W0",
+        measured: `${fmt(vsW0, 3)} × W0`,
+        met: vsW0 === undefined ? null : vsW0 >= 0.5,
+      });
+      const p99 = halfLoad.p99Ratios[`${v}VsW0`];
+      targets.push({
+        scenario: `GET ${v}`,
+        target: "p99 at half of W0's rate ≤ 2 × W0's p99",
+        measured: `${fmt(halfLoad.variants[v]?.p99Ms)} ms vs ${fmt(halfLoad.variants.w0?.p99Ms)} ms (${fmt(p99)} ×)`,
+        met: p99 === undefined || !Number.isFinite(p99) ? null : p99 <= 2,
+      });
+    }
+  }
+  if (wake) {
+    const at = (n: number) => wake.points.find((p) => p.n === n);
+    const p1000 = at(1000);
+    targets.push({
+      scenario: "blocking wake-up",
+      target: "p99 (ack → full response) ≤ 50 ms at N = 1,000",
+      measured: p1000
+        ? `${fmt(p1000.wakeFromAckMs.p99)} ms (p50 ${fmt(p1000.wakeFromAckMs.p50)}, max ${fmt(p1000.wakeFromAckMs.max)})`
+        : "not run",
+      met: p1000 ? p1000.wakeFromAckMs.p99 <= 50 && p1000.errors === 0 : null,
+    });
+    const p10k = at(10000);
+    const skipped10k = wake.skipped.find((s) => s.n === 10000);
+    targets.push({
+      scenario: "blocking wake-up",
+      target: "all 10,000 released within 1 s",
+      measured: p10k
+        ? `last at ${fmt(Math.max(...p10k.lastFromAckMs))} ms after the ack; ${p10k.released}/${p10k.n * p10k.rounds} released`
+        : `not run${skipped10k ? `: ${skipped10k.reason}` : ""}`,
+      met: p10k ? Math.max(...p10k.lastFromAckMs) <= 1000 && p10k.errors === 0 : null,
+    });
+    const worst = wake.points.reduce((w, p) => Math.max(w, p.ackRatio), 0);
+    targets.push({
+      scenario: "write while N parked",
+      target: "ack latency ≤ 1.5 × N = 0 at every N",
+      measured: `${wake.points.map((p) => `N=${p.n}: ${fmt(p.ackRatio)}×`).join(", ")} (N=0: ${fmt(wake.baseline.ackMedianMs)} ms)`,
+      met: wake.points.length ? worst <= 1.5 : null,
+    });
+    const largest = wake.points.filter((p) => p.n >= 100).at(-1);
+    targets.push({
+      scenario: "memory per parked waiter",
+      target: "≤ 10 KiB (workerd RSS growth / N)",
+      measured: largest
+        ? `${fmt(largest.memory.userBytesPerWaiter / 1024)} KiB at N=${largest.n} (wrangler's proxy workerd: ${fmt(largest.memory.proxyBytesPerWaiter / 1024)} KiB more)`
+        : "not run",
+      met: largest ? largest.memory.userBytesPerWaiter <= 10 * 1024 : null,
+    });
+    targets.push({
+      scenario: "memory per parked waiter",
+      target: "report: vs wrangler dev's own growth per completed W0 request",
+      measured: largest
+        ? `${fmt(largest.memory.userBytesPerWaiter / Math.max(1, largest.memory.userBytesPerW0Request))} × (W0 control: ${fmt(largest.memory.userBytesPerW0Request / 1024)} KiB per request at N=${largest.n})`
+        : "not run",
+      met: null,
+    });
+  }
+  if (ingest) {
+    const b100 = ingest.points.find((p) => p.batch === 100);
+    targets.push({
+      scenario: "task-event ingest",
+      target: "≥ 2,000 events/s with batches of 100",
+      measured: b100 ? `${fmt(b100.eventsPerS, 0)} events/s` : "not run",
+      met: b100 ? b100.eventsPerS >= 2000 && b100.errors + b100.non2xx === 0 : null,
+    });
+    const rising = ingest.points.every((p, i, all) => i === 0 || p.eventsPerS > (all[i - 1]?.eventsPerS ?? 0));
+    targets.push({
+      scenario: "task-event ingest",
+      target: "events/s rises with batch size",
+      measured: ingest.points.map((p) => `${p.batch}: ${fmt(p.eventsPerS, 0)}`).join(", "),
+      met: ingest.points.length > 1 ? rising : null,
+    });
+  }
+  if (logs) {
+    targets.push({
+      scenario: "logs follow",
+      target: `last follower's last byte ≤ 1 s (${logs.followers} followers, ${logs.bytes} B)`,
+      measured: `${fmt(logs.lastByteFromSendMs.max)} ms from the POST sent (${fmt(logs.lastFollowerFromAckMs)} ms after its ack); ${logs.complete}/${logs.followers} complete; ceiling (same bytes to as many clients from a trivial route): ${fmt(logs.ceiling.lastByteFromSendMs.max)} ms, ratio ${fmt(logs.ratioToCeiling)}`,
+      met: logs.complete === logs.followers ? logs.lastByteFromSendMs.max <= 1000 : false,
+    });
+  }
+  return targets;
+}
+
+const mark = (met: boolean | null) => (met === null ? "–" : met ? "met" : "**missed**");
+
+export function renderMarkdown(results: Results): string {
+  const { meta, scenarios, cpu } = results;
+  const lines: string[] = [];
+  lines.push(`### Targets (${meta.mode} run, ${meta.startedAt})`, "");
+  lines.push("| scenario | target | measured | result |", "|---|---|---|---|");
+  for (const t of results.targets) lines.push(`| ${t.scenario} | ${t.target} | ${t.measured} | ${mark(t.met)} |`);
+  if (scenarios.get) {
+    const g = scenarios.get;
+    lines.push(
+      "",
+      `### GET /v1/allocation/<id>: closed loop, ${g.closedLoop.connections} connections, ${g.closedLoop.rounds} × ${g.closedLoop.durationS} s each (median)`,
+      "",
+    );
+    lines.push("| variant | req/s | × W0 | × W1 | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|---|");
+    const w0 = g.closedLoop.variants.w0?.rps ?? Number.NaN;
+    const w1 = g.closedLoop.variants.w1?.rps ?? Number.NaN;
+    const names: Record<string, string> = {
+      w0: "W0 constant bytes (Worker only)",
+      w1: "W1 Worker → DO RPC → cached bytes",
+      hot: "real route, one hot allocation",
+      spread: `real route, spread over allocations`,
+    };
+    for (const [variant, f] of Object.entries(g.closedLoop.variants)) {
+      lines.push(
+        `| ${names[variant] ?? variant} | ${fmt(f.rps, 0)} | ${fmt(f.rps / w0, 3)} | ${fmt(f.rps / w1, 3)} | ${f.p50Ms} | ${f.p99Ms} | ${f.errors + f.non2xx} |`,
+      );
+    }
+    lines.push(
+      "",
+      `Open loop at half of W0's rate (${g.halfLoad.rate} req/s, ${g.halfLoad.durationS} s, latency from each request's due time):`,
+      "",
+    );
+    lines.push("| variant | p50 ms | p99 ms | max ms | p99 × W0's | sent | errors |", "|---|---|---|---|---|---|---|");
+    const hw0 = g.halfLoad.variants.w0?.p99Ms ?? Number.NaN;
+    for (const [variant, f] of Object.entries(g.halfLoad.variants)) {
+      lines.push(
+        `| ${variant} | ${fmt(f.p50Ms)} | ${fmt(f.p99Ms)} | ${fmt(f.maxMs)} | ${fmt(f.p99Ms / hw0)} | ${f.sent} | ${f.errors + f.non2xx} |`,
+      );
+    }
+    lines.push("", `Same bytes and headers from W0, W1 and the real route: ${g.sameBytes ? "yes" : "**no**"} (${g.bodyBytes} B body).`);
+  }
+  if (scenarios.wake) {
+    const w = scenarios.wake;
+    const w0Rps = scenarios.get?.closedLoop.variants.w0?.rps ?? Number.NaN;
+    lines.push("", "### Blocking wake-up (one write releases N waiters, one keep-alive connection each)", "");
+    lines.push(
+      `Write acknowledgement with nothing parked (N = 0): median ${fmt(w.baseline.ackMedianMs)} ms, p99 ${fmt(w.baseline.ackP99Ms)} ms over ${w.baseline.writes} writes.`,
+      "",
+    );
+    lines.push(
+      "| N | rounds | ack ms (median) | ack × N=0 | wake p50 ms | wake p99 ms | wake max ms | last waiter per round, ms after ack | released | answers/s (× W0 req/s) | Worker workerd RSS / waiter (W0 control / request) | proxy workerd RSS / waiter (W0 control) |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    );
+    for (const p of w.points) {
+      lines.push(
+        `| ${p.n} | ${p.rounds} | ${fmt(p.ackMedianMs)} | ${fmt(p.ackRatio)} | ${fmt(p.wakeFromAckMs.p50)} | ${fmt(p.wakeFromAckMs.p99)} | ${fmt(p.wakeFromAckMs.max)} | ${p.lastFromAckMs.map((v) => fmt(v, 0)).join(", ")} | ${p.released}/${p.n * p.rounds} | ${fmt(p.releasePerS, 0)} (${fmt(p.releasePerS / w0Rps)}) | ${fmt(p.memory.userBytesPerWaiter / 1024)} KiB (${fmt(p.memory.userBytesPerW0Request / 1024)} KiB) | ${fmt(p.memory.proxyBytesPerWaiter / 1024)} KiB (${fmt(p.memory.proxyBytesPerW0Request / 1024)} KiB) |`,
+      );
+    }
+    for (const s of w.skipped) lines.push("", `N = ${s.n} not run: ${s.reason}.`);
+    lines.push(
+      "",
+      "Wake times are each waiter's full response minus the write's acknowledgement (negative: answered before the writer saw its ack).",
+    );
+  }
+  if (scenarios.ingest) {
+    const i = scenarios.ingest;
+    lines.push("", `### Task-event ingest into one allocation (${i.connections} connections, ${i.durationS} s each)`, "");
+    lines.push("| batch | request bytes | req/s | events/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|---|");
+    for (const p of i.points) {
+      lines.push(
+        `| ${p.batch} | ${p.requestBytes} | ${fmt(p.rps, 0)} | ${fmt(p.eventsPerS, 0)} | ${p.p50Ms} | ${p.p99Ms} | ${p.errors + p.non2xx} |`,
+      );
+    }
+  }
+  if (scenarios.logs) {
+    const l = scenarios.logs;
+    lines.push("", "### Logs follow", "");
+    lines.push(
+      `${l.followers} plain followers on one task (${l.followersOpen} counted by the object), ${l.bytes} B appended in ${l.posts} POST(s), acknowledged after ${fmt(l.ackMs)} ms; followers complete ${l.complete}/${l.followers}; last byte per follower from the POST sent: p50 ${fmt(l.lastByteFromSendMs.p50)} ms, p99 ${fmt(l.lastByteFromSendMs.p99)} ms, max ${fmt(l.lastByteFromSendMs.max)} ms. Ceiling: ${l.followers} clients fetching ${l.bytes} B each at once from a trivial route: last byte after ${fmt(l.ceiling.lastByteFromSendMs.max)} ms (p50 ${fmt(l.ceiling.lastByteFromSendMs.p50)} ms, ${l.ceiling.complete} complete); ratio ${fmt(l.ratioToCeiling)}.`,
+    );
+  }
+  if (Object.keys(cpu).length) {
+    lines.push("", "### CPU seconds per scenario (2 cores = 2.0 busy)", "");
+    lines.push(
+      "| scenario | wall s | harness (load generator) | wrangler proxy workerd | Worker workerd | wrangler node | cores busy |",
+      "|---|---|---|---|---|---|---|",
+    );
+    for (const [name, c] of Object.entries(cpu)) {
+      lines.push(
+        `| ${name} | ${fmt(c.wallS, 1)} | ${fmt(c.harnessS, 1)} | ${fmt(c.proxyWorkerdS, 1)} | ${fmt(c.userWorkerdS, 1)} | ${fmt(c.wranglerNodeS, 1)} | ${fmt(c.coresBusy)} |`,
+      );
+    }
+  }
+  if (Object.keys(results.errors).length) {
+    lines.push("", "### Scenario errors", "");
+    for (const [name, message] of Object.entries(results.errors)) lines.push(`- ${name}: ${message}`);
+  }
+  lines.push(
+    "",
+    `Versions: ${Object.entries(meta.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(
+        ", ",
+      )}; compatibility date ${meta.compatibilityDate}; code: commit ${meta.git.head}${meta.git.dirtyFiles ? ` plus ${meta.git.dirtyFiles} uncommitted changes under src/ or wrangler.toml` : ""}. Machine: ${meta.machine.nproc} cores (${meta.machine.cpuModel}), ${meta.machine.memTotalMiB} MiB, ${meta.machine.kernel}; load average at start ${meta.machine.loadAvgStart.map((v) => v.toFixed(2)).join(" ")}, at end ${meta.machine.loadAvgEnd.map((v) => v.toFixed(2)).join(" ")}; other workerd processes running at start: ${meta.otherWorkerdAtStart}. Run took ${fmt(meta.wallS, 0)} s.`,
+  );
+  for (const note of meta.notes) lines.push("", `Note: ${note}`);
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,97 @@
+/**
+ * The benchmark harness (`npm run bench`, test/bench/) in smoke mode: every scenario with tiny N
+ * and ~1 s runs against a real `wrangler dev`, so the harness never rots. Checks only that each
+ * scenario ran and produced sane numbers, never the performance targets (the full run's business).
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { Results } from "../bench/report.ts";
+import { ROOT } from "../support/tools.ts";
+
+const out = mkdtempSync(join(tmpdir(), "nomad-alloc-bench-smoke-"));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+function runSmoke(timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["test/bench/run.ts", "--smoke", "--out", out], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    // On SIGTERM the harness kills its server's process group before exiting (test/bench/server.ts).
+    const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+const positive = (value: number | undefined) => {
+  expect(value).toBeTypeOf("number");
+  expect(Number.isFinite(value)).toBe(true);
+  expect(value).toBeGreaterThan(0);
+};
+
+describe("benchmark harness, smoke mode", () => {
+  it("runs every scenario and writes sane results", { timeout: 60_000 }, async () => {
+    const { code, output } = await runSmoke(57_000);
+    expect(code, output).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as Results;
+    expect(results.meta.mode).toBe("smoke");
+    expect(results.errors).toEqual({});
+    expect(readFileSync(join(out, "result.md"), "utf8")).toContain("### Targets");
+
+    const get = results.scenarios.get;
+    expect(get?.sameBytes).toBe(true);
+    for (const variant of ["w0", "w1", "hot", "spread"]) {
+      const figure = get?.closedLoop.variants[variant];
+      positive(figure?.rps);
+      expect(figure?.errors).toBe(0);
+      expect(figure?.non2xx).toBe(0);
+    }
+    for (const variant of ["w0", "hot", "spread"]) {
+      const figure = get?.halfLoad.variants[variant];
+      expect(figure?.completed).toBe(figure?.sent);
+      expect(figure?.errors).toBe(0);
+      positive(figure?.p99Ms);
+    }
+    positive(get?.ratios.hotVsW0);
+
+    const wake = results.scenarios.wake;
+    positive(wake?.baseline.ackMedianMs);
+    expect(wake?.points.map((p) => p.n)).toEqual([1, 10]);
+    for (const point of wake?.points ?? []) {
+      expect(point.parked.every((parked) => parked === point.n)).toBe(true);
+      expect(point.released).toBe(point.n * point.rounds);
+      expect(point.errors).toBe(0);
+      expect(point.wakeFromSendMs.count).toBe(point.n * point.rounds);
+      positive(point.wakeFromSendMs.max);
+      positive(point.memory.userRssNKiB);
+    }
+
+    const ingest = results.scenarios.ingest;
+    expect(ingest?.points.map((p) => p.batch)).toEqual([1, 10, 100]);
+    for (const point of ingest?.points ?? []) {
+      positive(point.eventsPerS);
+      expect(point.errors + point.non2xx).toBe(0);
+    }
+
+    const logs = results.scenarios.logs;
+    expect(logs?.complete).toBe(logs?.followers);
+    positive(logs?.lastByteFromSendMs.max);
+
+    expect(results.targets.length).toBeGreaterThanOrEqual(10);
+  });
+});
