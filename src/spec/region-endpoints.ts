@@ -172,7 +172,10 @@ const streamEvents: OperationObject = {
     },
     "400": textError("A malformed topic, index or region.", {
       invalidTopic: example("A topic with no name", 'Invalid topic ":x"'),
-      invalidKey: example("An Allocation topic whose key is not a UUID", "alloc lookup failed: index error: UUID must be 36 characters"),
+      invalidKey: example(
+        "An Allocation topic whose key is not an allocation ID",
+        'Invalid topic "Allocation:abc": the key must be an allocation ID',
+      ),
       invalidIndex: example("`index` is not a uint64", ErrorText.invalidIndex),
       region: REGION_EXAMPLE,
     }),

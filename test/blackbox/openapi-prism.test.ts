@@ -310,7 +310,7 @@ describe("the region's list, status and event endpoints through Prism", () => {
   it("400: event stream topics that name nothing", async () => {
     expect((await strictly("/v1/event/stream?topic=:x", 400)).body).toBe('Invalid topic ":x"');
     const abc = await strictly("/v1/event/stream?topic=Allocation:abc", 400);
-    expect(abc.body).toBe("alloc lookup failed: index error: UUID must be 36 characters");
+    expect(abc.body).toBe('Invalid topic "Allocation:abc": the key must be an allocation ID');
   });
 });
 
