@@ -4,17 +4,17 @@
  * return a Response or throw a CodedError.
  */
 
-import { authorize, limitKey, NEEDS } from "../acl/caller.ts";
+import { authorize, NEEDS } from "../acl/caller.ts";
 import { type Config, config } from "../config.ts";
 import { type AllocId, allocIdOrNull, parseAllocId } from "../domain/alloc-id.ts";
 import { normalizeAs } from "../domain/validate.ts";
 import type { WriteOutcome } from "../durable/allocation-object.ts";
 import { allocationStub } from "../durable/stub.ts";
+import { parseBlockingQuery, readSurvivingReset } from "../http/blocking.ts";
 import { decodeJsonBody, readBody } from "../http/body.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { idempotencyKey } from "../http/idempotency.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
-import { jitterMs, parseIndex, parsePretty, parseStale, parseWait } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject } from "../json/codec.ts";
 
@@ -58,28 +58,12 @@ function writeTarget(request: RoutedRequest, cfg: Config, subResource = ""): { r
 
 export async function getAllocation(request: RoutedRequest, env: Env): Promise<Response> {
   const caller = await authorize(request, env, NEEDS.readJob);
-  const cfg = config(env);
-  const params = new URL(request.url).searchParams;
-  const waitMs = parseWait(params.get("wait"), cfg.wait);
-  const minIndex = parseIndex(params.get("index"));
-  parseStale(params);
-  const pretty = parsePretty(params);
-  const region = parseRegion(params, cfg);
+  const query = parseBlockingQuery(request, env, caller);
   const alloc = parseAllocId(rawAllocId(request));
   if (!alloc) notFound(1);
-
-  const query = { minIndex: minIndex.toString(), waitMs: waitMs + jitterMs(waitMs), pretty, caller: limitKey(request, caller) };
-  let result: Awaited<ReturnType<ReturnType<typeof allocationStub>["read"]>>;
-  try {
-    result = await allocationStub(env, cfg, region, alloc.uuid).read(query, request.signal);
-  } catch (error) {
-    // The object was reset mid-wait (deploy, eviction): answer with the current state instead,
-    // from a fresh stub. A blocking query may always return early; clients re-poll.
-    if (minIndex === 0n) throw error;
-    console.warn("blocking read interrupted; answering current state", error);
-    result = await allocationStub(env, cfg, region, alloc.uuid).read({ ...query, minIndex: "0" });
-  }
-  if (result.refused) throw new CodedError(429, result.refused, { "Retry-After": "1" });
+  const result = await readSurvivingReset(query.options.minIndex, (minIndex) =>
+    allocationStub(env, query.cfg, query.region, alloc.uuid).read({ ...query.options, minIndex }, request.signal),
+  );
   if (result.body === null) notFound(result.index);
   return new Response(result.body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(result.index) } });
 }

@@ -1,0 +1,60 @@
+/**
+ * The shared shape of every blocking read (one allocation, the region list): Nomad's query
+ * options parsed in Nomad's order, and the rule that an object reset mid-wait answers the current
+ * state instead of an error (a blocking query may always return early; clients re-poll).
+ */
+import { type Caller, limitKey } from "../acl/caller.ts";
+import { type Config, config } from "../config.ts";
+import { CodedError } from "./errors.ts";
+import { jitterMs, parseIndex, parsePretty, parseStale, parseWait } from "./query.ts";
+import { parseRegion } from "./region.ts";
+
+/** What a blocking read sends its Durable Object (plain data: it crosses RPC). */
+export interface ReadOptions {
+  /** Decimal uint64; "0" answers at once. */
+  minIndex: string;
+  /** The wait with Nomad's jitter (up to wait/16) already added. */
+  waitMs: number;
+  pretty: boolean;
+  /** Whom parked queries are counted under (token, or client address). */
+  caller: string;
+}
+
+export interface BlockingQuery {
+  cfg: Config;
+  params: URLSearchParams;
+  region: string;
+  options: ReadOptions;
+}
+
+export function parseBlockingQuery(request: Request, env: Env, caller: Caller): BlockingQuery {
+  const cfg = config(env);
+  const params = new URL(request.url).searchParams;
+  const waitMs = parseWait(params.get("wait"), cfg.wait);
+  const minIndex = parseIndex(params.get("index"));
+  parseStale(params);
+  const pretty = parsePretty(params);
+  const region = parseRegion(params, cfg);
+  const options = { minIndex: minIndex.toString(), waitMs: waitMs + jitterMs(waitMs), pretty, caller: limitKey(request, caller) };
+  return { cfg, params, region, options };
+}
+
+/**
+ * Runs a blocking read; if the object is reset while the query waits (deploy, eviction), reads
+ * again at once through a fresh stub. `read` must address the object anew on each call.
+ */
+export async function readSurvivingReset<T extends { refused?: string }>(
+  minIndex: string,
+  read: (minIndex: string) => Promise<T>,
+): Promise<T> {
+  let result: T;
+  try {
+    result = await read(minIndex);
+  } catch (error) {
+    if (minIndex === "0") throw error;
+    console.warn("blocking read interrupted; answering current state", error);
+    result = await read("0");
+  }
+  if (result.refused) throw new CodedError(429, result.refused, { "Retry-After": "1" });
+  return result;
+}
