@@ -21,7 +21,10 @@ function lastSegment(request: Request): string {
 function answer(outcome: AclOutcome): Response {
   if (!outcome.ok) throw new CodedError(outcome.status, outcome.message);
   invalidateAclCache();
-  return new Response(outcome.body, { headers: { ...JSON_HEADERS, "X-Nomad-Index": String(outcome.index) } });
+  // Policy writes and deletes answer no body at all, as Nomad's do: no JSON content type either.
+  const headers: Record<string, string> = outcome.body ? { ...JSON_HEADERS } : { Vary: "Accept-Encoding" };
+  headers["X-Nomad-Index"] = String(outcome.index);
+  return new Response(outcome.body || null, { headers });
 }
 
 function found(body: string | null, index: number, notFound: string): Response {

@@ -62,7 +62,11 @@ export async function getAllocation(request: RoutedRequest, env: Env): Promise<R
   const alloc = parseAllocId(rawAllocId(request));
   if (!alloc) notFound(1);
   const result = await readSurvivingReset(query.options.minIndex, (minIndex) =>
-    allocationStub(env, query.cfg, query.region, alloc.uuid).read({ ...query.options, minIndex }, request.signal),
+    // Only a query that may park needs the client's abort signal (it costs a wrapper over RPC).
+    allocationStub(env, query.cfg, query.region, alloc.uuid).read(
+      { ...query.options, minIndex },
+      minIndex === "0" ? undefined : request.signal,
+    ),
   );
   if (result.body === null) notFound(result.index);
   return new Response(result.body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(result.index) } });

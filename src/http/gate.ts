@@ -7,7 +7,7 @@
 import { CodedError } from "./errors.ts";
 
 /** Methods that only read: CORS for them is governed by CORS_READ_ORIGINS. */
-const READ_METHODS = new Set(["GET", "HEAD"]);
+const READ_METHODS = new Set(["GET"]);
 const EXPOSED_HEADERS = "X-Nomad-Index, X-Nomad-KnownLeader, X-Nomad-LastContact, X-Nomad-NextToken";
 const READ_REQUEST_HEADERS = "X-Nomad-Token, Authorization";
 const WRITE_REQUEST_HEADERS = "X-Nomad-Token, Authorization, Content-Type, Idempotency-Key";
@@ -65,7 +65,7 @@ export function preflight(request: Request, cfg: GateConfig): Response | undefin
     status: 204,
     headers: {
       "Access-Control-Allow-Origin": allowed,
-      "Access-Control-Allow-Methods": read ? "GET, HEAD" : "PUT, POST, DELETE",
+      "Access-Control-Allow-Methods": read ? "GET" : "PUT, POST, DELETE",
       "Access-Control-Allow-Headers": read ? READ_REQUEST_HEADERS : WRITE_REQUEST_HEADERS,
       "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
       Vary: "Origin",

@@ -75,7 +75,7 @@ Nomad allocation API ready (demo allocation loaded).
                     management need this token in X-Nomad-Token or Authorization: Bearer;
                     choose your own with --var MANAGEMENT_TOKEN:<secret>)
   Create an agent token:
-    curl -H "X-Nomad-Token: ${token}" -d '{"Name":"agent","Rules":"{"node":{"policy":"write"}}"}' ${base}/v1/acl/policy/agent
+    curl -H "X-Nomad-Token: ${token}" -d '{"Name":"agent","Rules":"node { policy = \\"write\\" }"}' ${base}/v1/acl/policy/agent
     curl -H "X-Nomad-Token: ${token}" -d '{"Name":"agent-1","Type":"client","Policies":["agent"]}' ${base}/v1/acl/token
 `);
   console.log("DEMO_READY");
