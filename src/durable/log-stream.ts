@@ -1,13 +1,17 @@
 /**
  * A log read as Nomad's client streams it: framed (back-to-back JSON frames with base64 `Data`,
- * `File`, `FileEvent`, `Offset`, empty fields omitted, at most 64 KiB per frame, a `{}` heartbeat
- * after each idle second) or plain (raw bytes only). With `follow`, the stream waits for appends,
+ * `File`, `FileEvent`, `Offset`, empty fields omitted, at most 64 KiB per frame, bursts of appends
+ * batched for up to 200 ms, a `{}` heartbeat after each idle second) or plain (raw bytes only). With `follow`, the stream waits for appends,
  * woken by the ingest, and ends once the task is dead and every byte was sent.
  */
 import { encodeString } from "../json/codec.ts";
 import { type LogStore, type LogType, MAX_CHUNK_BYTES } from "./log-store.ts";
 
 export const HEARTBEAT_MS = 1000;
+/** Appends arriving within this gap of each other join the same frame... */
+export const BATCH_QUIET_MS = 25;
+/** ...for at most this long (Nomad's framer flushes every 200 ms) or until a frame is full. */
+export const BATCH_MAX_MS = 200;
 
 /** Someone waiting for new bytes of one stream; `wake` is called by appends and allocation changes. */
 export interface LogFollower {
@@ -63,6 +67,17 @@ export function openLogStream(options: LogStreamOptions): ReadableStream<Uint8Ar
   };
   if (follow) followers.add(follower);
   options.signal?.addEventListener("abort", cleanup);
+  const waitForWake = async (ms: number): Promise<"data" | "idle"> => {
+    try {
+      return await new Promise<"data" | "idle">((resolve) => {
+        resume = resolve;
+        timer = setTimeout(() => resolve("idle"), ms);
+      });
+    } finally {
+      clearTimeout(timer);
+      resume = undefined;
+    }
+  };
 
   return new ReadableStream<Uint8Array>(
     {
@@ -81,18 +96,21 @@ export function openLogStream(options: LogStreamOptions): ReadableStream<Uint8Ar
             controller.close();
             return;
           }
-          const why = await new Promise<"data" | "idle">((resolve) => {
-            resume = resolve;
-            timer = setTimeout(() => resolve("idle"), HEARTBEAT_MS);
-          });
-          clearTimeout(timer);
-          resume = undefined;
+          const why = await waitForWake(HEARTBEAT_MS);
           if (!followers.has(follower)) return; // cancelled while waiting
           if (why === "idle") {
             if (!plain) {
               controller.enqueue(encoder.encode("{}"));
               return;
             }
+            continue;
+          }
+          // Batch a burst of appends into one frame, as Nomad's framer does, without holding a
+          // lone append longer than the quiet gap.
+          const burstStart = Date.now();
+          while (Date.now() - burstStart < BATCH_MAX_MS && store.bounds(task, type).end - position < MAX_CHUNK_BYTES) {
+            if ((await waitForWake(BATCH_QUIET_MS)) === "idle") break;
+            if (!followers.has(follower)) return;
           }
         }
       },

@@ -197,6 +197,27 @@ describe("GET /v1/client/fs/logs/<alloc_id>", () => {
     await reader.cancel();
   });
 
+  it("batches a burst of appends into fewer frames (up to 200 ms), a lone append still within milliseconds", async () => {
+    const id = await startedAlloc();
+    const r = await call(logPath(id, "task=redis&type=stdout&follow=true"));
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    await new Promise((w) => setTimeout(w, 20));
+    const lines = Array.from({ length: 10 }, (_, i) => `line ${i}\n`);
+    await Promise.all(lines.map((line) => append(id, line)));
+    const decoder = new TextDecoder();
+    let text = "";
+    while (dataOf(splitFrames(text)).byteLength < lines.join("").length) text += decoder.decode((await reader.read()).value);
+    const frames = splitFrames(text).filter((f) => f.Data);
+    expect(frames.length).toBeLessThan(lines.length);
+    expect(new TextDecoder().decode(dataOf(frames)).split("\n").filter(Boolean).sort()).toEqual(lines.map((l) => l.trim()).sort());
+    const sentAt = Date.now();
+    await append(id, "lone\n");
+    const lone = splitFrames(decoder.decode((await reader.read()).value));
+    expect(atob(lone[0]?.Data as string)).toBe("lone\n");
+    expect(Date.now() - sentAt).toBeLessThan(500);
+    await reader.cancel();
+  });
+
   it("sends a {} heartbeat after each idle second in framed follow mode", async () => {
     const id = await startedAlloc();
     const r = await call(logPath(id, "task=redis&type=stdout&follow=true"));
