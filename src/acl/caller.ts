@@ -7,8 +7,10 @@
  */
 import { aclStub } from "../durable/stub.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
+import { parseGoDuration } from "../json/go-time.ts";
 import { type Acl, allowsAgent, allowsNamespace, allowsNode, MANAGEMENT_ACL } from "./policy.ts";
 
+/** Default of ACL_CACHE_TTL. */
 export const CACHE_TTL_MS = 2000;
 const CACHE_MAX_ENTRIES = 10_000;
 export const TOKEN_NOT_FOUND = "ACL token not found";
@@ -53,13 +55,18 @@ const BOOTSTRAP_TOKEN = JSON.stringify({
   SecretID: "",
 });
 
-async function lookup(key: string, load: () => Promise<Caller | null>): Promise<Caller | null> {
+function cacheTtlMs(env: Env): number {
+  const nanos = parseGoDuration(String(env.ACL_CACHE_TTL ?? ""));
+  return nanos !== undefined && nanos >= 0n ? Number(nanos / 1_000_000n) : CACHE_TTL_MS;
+}
+
+async function lookup(env: Env, key: string, load: () => Promise<Caller | null>): Promise<Caller | null> {
   const now = Date.now();
   const hit = cache.get(key);
   if (hit && hit.expires > now) return hit.caller;
   const caller = await load();
   if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
-  cache.set(key, { caller, expires: now + CACHE_TTL_MS });
+  cache.set(key, { caller, expires: now + cacheTtlMs(env) });
   return caller;
 }
 
@@ -67,7 +74,7 @@ async function lookup(key: string, load: () => Promise<Caller | null>): Promise<
 export async function resolveCaller(request: Request, env: Env): Promise<Caller> {
   const secret = requestToken(request);
   if (!secret) {
-    const anonymous = await lookup("anonymous", async () => ({ acl: await aclStub(env).anonymous(), token: null, key: "anonymous" }));
+    const anonymous = await lookup(env, "anonymous", async () => ({ acl: await aclStub(env).anonymous(), token: null, key: "anonymous" }));
     return anonymous as Caller;
   }
   const digest = await sha256(secret);
@@ -75,7 +82,7 @@ export async function resolveCaller(request: Request, env: Env): Promise<Caller>
   if (env.MANAGEMENT_TOKEN && crypto.subtle.timingSafeEqual(digest, await sha256(env.MANAGEMENT_TOKEN))) {
     return { acl: MANAGEMENT_ACL, token: BOOTSTRAP_TOKEN, key };
   }
-  const caller = await lookup(key, async () => {
+  const caller = await lookup(env, key, async () => {
     const resolved = await aclStub(env).resolve(key);
     return resolved ? { acl: resolved.acl, token: resolved.token, key } : null;
   });

@@ -32,9 +32,9 @@ function found(body: string | null, index: number, notFound: string): Response {
   return new Response(body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(index) } });
 }
 
-async function jsonObject(request: Request): Promise<{ body: JsonObject; bytes: Uint8Array }> {
-  const bytes = await readBody(request);
-  const body = decodeJsonBody(bytes);
+async function jsonObject(request: Request, env: Env): Promise<{ body: JsonObject; bytes: Uint8Array }> {
+  const bytes = await readBody(request, env);
+  const body = decodeJsonBody(bytes, env);
   if (!isJsonObject(body)) throw new CodedError(400, "invalid request body: expected a JSON object");
   return { body, bytes };
 }
@@ -56,7 +56,7 @@ function policyName(request: Request): string {
 export async function putPolicy(request: Request, env: Env): Promise<Response> {
   await authorize(request, env, NEEDS.management);
   const name = policyName(request);
-  const { body, bytes } = await jsonObject(request);
+  const { body, bytes } = await jsonObject(request, env);
   const bodyName = optionalString(body, "Name");
   if (bodyName && bodyName !== name) throw new CodedError(400, "Policy name does not match request path");
   const rules = optionalString(body, "Rules");
@@ -103,7 +103,7 @@ function tokenRequest(body: JsonObject): TokenRequest {
 
 export async function createToken(request: Request, env: Env): Promise<Response> {
   await authorize(request, env, NEEDS.management);
-  const { body, bytes } = await jsonObject(request);
+  const { body, bytes } = await jsonObject(request, env);
   const idem = await idempotencyKey(request, bytes);
   return answer(await aclStub(env).createToken(tokenRequest(body), idem));
 }
@@ -117,7 +117,7 @@ function accessorId(request: Request): string {
 export async function updateToken(request: Request, env: Env): Promise<Response> {
   await authorize(request, env, NEEDS.management);
   const accessor = accessorId(request);
-  const { body, bytes } = await jsonObject(request);
+  const { body, bytes } = await jsonObject(request, env);
   const bodyAccessor = optionalString(body, "AccessorID");
   if (bodyAccessor && bodyAccessor !== accessor) throw new CodedError(400, "Token accessor ID does not match request path");
   const idem = await idempotencyKey(request, bytes);

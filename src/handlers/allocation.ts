@@ -76,8 +76,8 @@ export async function putAllocation(request: RoutedRequest, env: Env): Promise<R
   await authorize(request, env, NEEDS.nodeWrite);
   const cfg = config(env);
   const { region, alloc } = writeTarget(request, cfg);
-  const bytes = await readBody(request);
-  const body = decodeJsonBody(bytes);
+  const bytes = await readBody(request, env);
+  const body = decodeJsonBody(bytes, env);
   if (!isJsonObject(body)) throw new CodedError(400, "invalid field Allocation: expected object");
   if ("ID" in body) {
     const id = typeof body.ID === "string" ? allocIdOrNull(body.ID) : null;
@@ -95,8 +95,8 @@ export async function postTaskEvents(request: RoutedRequest, env: Env): Promise<
   await authorize(request, env, NEEDS.nodeWrite);
   const cfg = config(env);
   const { region, alloc } = writeTarget(request, cfg, "/task-events");
-  const bytes = await readBody(request);
-  const body = normalizeAs("TaskEventsRequest", decodeJsonBody(bytes)) as JsonObject;
+  const bytes = await readBody(request, env);
+  const body = normalizeAs("TaskEventsRequest", decodeJsonBody(bytes, env)) as JsonObject;
   const idem = await idempotencyKey(request, bytes);
   const stub = allocationStub(env, cfg, region, alloc.uuid);
   return writeResponse(await stub.appendTaskEvents({ region, id: alloc.uuid }, encodeJson(body.Events ?? []), idem));
@@ -106,6 +106,6 @@ export async function deleteAllocation(request: RoutedRequest, env: Env): Promis
   await authorize(request, env, NEEDS.nodeWrite);
   const cfg = config(env);
   const { region, alloc } = writeTarget(request, cfg);
-  const idem = await idempotencyKey(request, await readBody(request));
+  const idem = await idempotencyKey(request, await readBody(request, env));
   return writeResponse(await allocationStub(env, cfg, region, alloc.uuid).remove({ region, id: alloc.uuid }, idem));
 }

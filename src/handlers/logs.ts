@@ -81,7 +81,7 @@ export async function postLogs(request: Request, env: Env): Promise<Response> {
   const task = parseTask(params);
   const type = parseType(params);
   const { key, stub } = target(request, params, env);
-  const bytes = await readBody(request);
+  const bytes = await readBody(request, env);
   const appended = await stub.appendLog(key, task, type, bytes, await idempotencyKey(request, bytes));
   if (!appended.ok) refuse(appended);
   return new Response(`{"Offset":${appended.offset}}`, { headers: JSON_HEADERS });

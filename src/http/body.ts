@@ -6,9 +6,12 @@ import { JsonSyntaxError, type JsonValue, parseJson } from "../json/codec.ts";
 import { CodedError, ErrorText } from "./errors.ts";
 
 /** 1 MiB: far below platform limits, far above any real allocation or event batch. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Nesting depth of JSON bodies: Nomad's structs nest about 8 deep; driver configs may add some. */
+export const DEFAULT_MAX_JSON_DEPTH = 64;
 
-export async function readBody(request: Request, cap: number = MAX_BODY_BYTES): Promise<Uint8Array> {
+export async function readBody(request: Request, env: Env): Promise<Uint8Array> {
+  const cap = Number(env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
   const declared = request.headers.get("Content-Length");
   if (declared !== null && Number(declared) > cap) throw new CodedError(413, ErrorText.requestTooLarge);
   if (!request.body) return new Uint8Array();
@@ -34,13 +37,8 @@ export async function readBody(request: Request, cap: number = MAX_BODY_BYTES): 
   return body;
 }
 
-/** Reads and decodes a JSON body; malformed JSON or invalid UTF-8 is a 400. */
-export async function readJsonBody(request: Request): Promise<JsonValue> {
-  return decodeJsonBody(await readBody(request));
-}
-
 /** Decodes a JSON body already read; malformed JSON or invalid UTF-8 is a 400. */
-export function decodeJsonBody(bytes: Uint8Array): JsonValue {
+export function decodeJsonBody(bytes: Uint8Array, env: Env): JsonValue {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
@@ -48,7 +46,7 @@ export function decodeJsonBody(bytes: Uint8Array): JsonValue {
     throw new CodedError(400, "failed to decode body: invalid UTF-8");
   }
   try {
-    return parseJson(text);
+    return parseJson(text, { maxDepth: Number(env.MAX_JSON_DEPTH) || DEFAULT_MAX_JSON_DEPTH });
   } catch (error) {
     if (error instanceof JsonSyntaxError) throw new CodedError(400, `failed to decode body: ${error.message}`);
     throw error;
