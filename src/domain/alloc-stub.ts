@@ -4,7 +4,8 @@
  */
 import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
 
-const COPIED = [
+/** The Allocation fields an AllocListStub carries as they are (the OpenAPI schema reuses this list). */
+export const ALLOC_LIST_STUB_FIELDS = [
   "ID",
   "EvalID",
   "Name",
@@ -26,7 +27,7 @@ export const DEFAULT_NAMESPACE = "default";
 
 export function allocListStub(allocation: JsonObject, modifyTime: bigint): JsonObject {
   const stub: JsonObject = Object.create(null);
-  for (const field of COPIED) stub[field] = allocation[field] ?? null;
+  for (const field of ALLOC_LIST_STUB_FIELDS) stub[field] = allocation[field] ?? null;
   const job: JsonValue | undefined = allocation.Job;
   stub.JobVersion = isJsonObject(job) && job.Version instanceof JsonNumber ? job.Version : new JsonNumber("0");
   stub.JobType = isJsonObject(job) && typeof job.Type === "string" ? job.Type : "";

@@ -4,26 +4,9 @@
  * `src/domain/schemas.ts`. They reuse the wire schemas' own field objects where they carry the
  * same fields (AllocListStub takes its fields from `SCHEMAS.Allocation`), so nothing is copied.
  */
+import { ALLOC_LIST_STUB_FIELDS } from "../domain/alloc-stub.ts";
 import { type Schema, struct, t, withRequired } from "../domain/schema-dsl.ts";
 import { SCHEMAS } from "../domain/schemas.ts";
-
-/** The Allocation fields an AllocListStub carries as they are (src/domain/alloc-stub.ts). */
-export const ALLOC_LIST_STUB_FIELDS = [
-  "ID",
-  "EvalID",
-  "Name",
-  "NodeID",
-  "JobID",
-  "TaskGroup",
-  "DesiredStatus",
-  "DesiredDescription",
-  "ClientStatus",
-  "ClientDescription",
-  "TaskStates",
-  "CreateIndex",
-  "ModifyIndex",
-  "CreateTime",
-] as const;
 
 function allocationField(name: string): Schema {
   const field = SCHEMAS.Allocation?.properties?.[name];
