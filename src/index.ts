@@ -18,7 +18,7 @@ async function serve(request: Request, env: Env, ctx: ExecutionContext): Promise
     const cors = preflight(request, gate);
     if (cors) response = cors;
     else {
-      await checkRateLimit(env, await callerKey(request));
+      await checkRateLimit(env.RATE_LIMITER, await callerKey(request));
       response = await router.fetch(request, env, ctx);
     }
   } catch (error) {

@@ -7,6 +7,7 @@
  */
 import { aclStub } from "../durable/stub.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
+import { checkRateLimit } from "../http/gate.ts";
 import { parseGoDuration } from "../json/go-time.ts";
 import { type Acl, allowsAgent, allowsNamespace, allowsNode, MANAGEMENT_ACL } from "./policy.ts";
 
@@ -83,6 +84,9 @@ export async function resolveCaller(request: Request, env: Env): Promise<Caller>
     return { acl: MANAGEMENT_ACL, token: BOOTSTRAP_TOKEN, key };
   }
   const caller = await lookup(env, key, async () => {
+    // Every uncached token costs a lookup in the one ACL store: count those per client address,
+    // so rotating random tokens cannot dodge the per-caller rate limit or flood the store.
+    await checkRateLimit(env.TOKEN_LOOKUP_LIMITER, `ip:${request.headers.get("CF-Connecting-IP") ?? "unknown"}`);
     const resolved = await aclStub(env).resolve(key);
     return resolved ? { acl: resolved.acl, token: resolved.token, key } : null;
   });

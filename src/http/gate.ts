@@ -97,11 +97,11 @@ export async function callerKey(request: Request): Promise<string> {
   return `token:${[...new Uint8Array(digest, 0, 12)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-/** Per-caller rate limit (Cloudflare's rate-limiting binding); 429 with Retry-After past it. */
-export async function checkRateLimit(env: Env, key: string): Promise<void> {
+/** Counts a request under `key` with a rate-limiting binding; 429 with Retry-After past its limit. */
+export async function checkRateLimit(limiter: RateLimit | undefined, key: string): Promise<void> {
   // Optional: a configuration without the binding (e.g. the benchmark's) is not rate limited.
-  if (!env.RATE_LIMITER) return;
-  const { success } = await env.RATE_LIMITER.limit({ key });
+  if (!limiter) return;
+  const { success } = await limiter.limit({ key });
   if (!success)
     throw new CodedError(429, "Rate limit exceeded: too many requests from this caller", { "Retry-After": String(RATE_LIMIT_PERIOD_S) });
 }

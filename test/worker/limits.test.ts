@@ -81,6 +81,29 @@ describe("rate limit", () => {
   });
 });
 
+describe("token lookups", () => {
+  it("rate-limits lookups of unknown tokens per client address, so rotating tokens does not dodge the limit", async () => {
+    const ip = `198.51.100.${200 + Math.floor(Math.random() * 50)}`;
+    let limited: Response | undefined;
+    for (let sent = 0; sent < 6000 && !limited; sent += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          call("/v1/allocations", { headers: { "CF-Connecting-IP": ip, "X-Nomad-Token": crypto.randomUUID() } }),
+        ),
+      );
+      for (const r of batch) {
+        const text = await r.text();
+        if (r.status === 429) {
+          limited ??= r;
+          expect(text).toBe("Rate limit exceeded: too many requests from this caller");
+        } else expect(text).toBe("ACL token not found");
+      }
+    }
+    expect(limited?.status).toBe(429);
+    expect((await call("/v1/allocations", { headers: { "CF-Connecting-IP": ip, "X-Nomad-Token": TOKEN } })).status).toBe(200);
+  });
+});
+
 describe("blocking query caps", () => {
   it("caps parked queries per caller and per allocation with a clear 429; an index from the future costs the same", async () => {
     const { id, index } = await createAllocation();
