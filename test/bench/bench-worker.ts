@@ -11,6 +11,13 @@
  * - `GET /__bench/bytes/<n>`: n constant bytes (at most 16 MiB) as text/plain, the ceiling of the
  *   logs-follow scenario (the same bytes served by a trivial route).
  * - `GET /__bench/stats/<uuid>`: the object's live counters (`stats()`: parked waiters, log followers).
+ * - `GET /__bench/catalog-record/<region>?n=N&c=C`: the catalog's own ceiling: the Worker calls the
+ *   region catalog's `record()` N times over RPC, C calls in flight, each a synthetic upsert of the
+ *   demo allocation (64 ids, increasing indexes) — exactly what an allocation write delivers, without
+ *   the HTTP request, the allocation object or its transaction. Use a region name of its own (the
+ *   changes are recorded in that catalog for real).
+ * - `GET /__bench/catalog-stats/<region>`: the region catalog's live counters (`stats()`: list
+ *   waiters, event stream subscribers, region index).
  *
  * None of these routes exists in the production configuration (wrangler.toml → src/index.ts).
  */
@@ -18,8 +25,9 @@
 export * from "../../src/index.ts";
 
 import { config } from "../../src/config.ts";
+import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
 import { AllocationObject as ProductionAllocationObject, type ReadResult } from "../../src/durable/allocation-object.ts";
-import { allocationStub } from "../../src/durable/stub.ts";
+import { allocationStub, catalogStub } from "../../src/durable/stub.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../../src/http/meta.ts";
 import production from "../../src/index.ts";
 
@@ -66,6 +74,37 @@ async function benchRoute(request: Request, env: Env, path: string): Promise<Res
     const size = Math.min(Number(path.slice(6)) || 0, 16 * 1024 * 1024);
     if (bytes?.byteLength !== size) bytes = new Uint8Array(size).fill(0x61);
     return new Response(bytes, { headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" } });
+  }
+  if (path.startsWith("catalog-record/")) {
+    const params = new URL(request.url).searchParams;
+    const n = Math.min(Math.max(Number(params.get("n")) || 100, 1), 20_000);
+    const inFlight = Math.min(Math.max(Number(params.get("c")) || 1, 1), 64);
+    const stub = catalogStub(env, config(env), path.slice("catalog-record/".length));
+    const allocations = Array.from({ length: 64 }, () => {
+      const id = crypto.randomUUID();
+      return { id, json: DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id) };
+    });
+    const base = Date.now();
+    let next = 0;
+    const started = Date.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        for (let i = next++; i < n; i = next++) {
+          const allocation = allocations[i % allocations.length] as { id: string; json: string };
+          await stub.record({
+            allocId: allocation.id,
+            allocIndex: base + i,
+            kind: "upsert",
+            modifyTime: `${BigInt(base + i) * 1_000_000n}`,
+            allocation: allocation.json,
+          });
+        }
+      }),
+    );
+    return Response.json({ n, inFlight, workerMs: Date.now() - started });
+  }
+  if (path.startsWith("catalog-stats/")) {
+    return Response.json(await catalogStub(env, config(env), path.slice(14)).stats());
   }
   if (path.startsWith("stats/")) {
     return Response.json(await benchStub(env, path.slice(6)).stats());

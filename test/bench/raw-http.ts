@@ -29,6 +29,10 @@ export interface RawRequest {
   keepBody?: boolean;
   /** Called with the running body byte count whenever body bytes arrive (log followers). */
   onBody?: (total: number, at: number) => void;
+  /** Called with each piece of body bytes as it arrives (event stream subscribers parse lines from it). */
+  onData?: (bytes: Buffer, at: number) => void;
+  /** Called once the response head is parsed (a stream's headers arrive long before its end). */
+  onHead?: (status: number, at: number) => void;
 }
 
 interface Pending {
@@ -131,6 +135,7 @@ export class RawConnection {
         return;
       }
       this.#parseHead(this.#head.subarray(0, end).toString("latin1"));
+      this.#pending.request.onHead?.(this.#status, performance.now());
       rest = this.#head.subarray(end + 4);
       this.#inBody = true;
       if (!this.#chunked && this.#remaining === 0) {
@@ -157,7 +162,12 @@ export class RawConnection {
     if (bytes.byteLength === 0) return;
     this.#bodyBytes += bytes.byteLength;
     if (this.#pending?.request.keepBody) this.#bodyParts.push(Buffer.from(bytes));
-    this.#pending?.request.onBody?.(this.#bodyBytes, performance.now());
+    const request = this.#pending?.request;
+    if (request?.onBody || request?.onData) {
+      const at = performance.now();
+      request.onBody?.(this.#bodyBytes, at);
+      request.onData?.(bytes, at);
+    }
   }
 
   #onFixed(data: Buffer): void {

@@ -2,6 +2,7 @@
  * Turns the scenarios' figures into the issue's target checks and a Markdown report.
  */
 import type { CpuUse } from "./measure.ts";
+import type { EventsResult, ListResult, RegionWritesResult } from "./region.ts";
 import type { GetResult, IngestResult, LogsResult, WakeResult } from "./scenarios.ts";
 
 export interface Meta {
@@ -25,6 +26,9 @@ export interface Results {
     wake?: WakeResult;
     ingest?: IngestResult;
     logs?: LogsResult;
+    list?: ListResult;
+    regionWrites?: RegionWritesResult;
+    events?: EventsResult;
   };
   cpu: Record<string, CpuUse>;
   errors: Record<string, string>;
@@ -44,7 +48,7 @@ const fmt = (value: number | undefined, digits = 2) =>
 
 export function evaluateTargets(results: Results): Target[] {
   const targets: Target[] = [];
-  const { get, wake, ingest, logs } = results.scenarios;
+  const { get, wake, ingest, logs, list, regionWrites, events } = results.scenarios;
   if (get) {
     const { ratios, halfLoad } = get;
     for (const v of ["hot", "spread"] as const) {
@@ -112,7 +116,7 @@ export function evaluateTargets(results: Results): Target[] {
       scenario: "memory per parked waiter",
       target: "report: vs wrangler dev's own growth per completed W0 request",
       measured: largest
-        ? `${fmt(largest.memory.userBytesPerWaiter / Math.max(1, largest.memory.userBytesPerW0Request))} × (W0 control: ${fmt(largest.memory.userBytesPerW0Request / 1024)} KiB per request at N=${largest.n})`
+        ? `${largest.memory.userBytesPerW0Request > 0 ? `${fmt(largest.memory.userBytesPerWaiter / largest.memory.userBytesPerW0Request)} ×` : "no ratio (the control did not grow)"} (W0 control: ${fmt(largest.memory.userBytesPerW0Request / 1024)} KiB per request at N=${largest.n})`
         : "not run",
       met: null,
     });
@@ -139,6 +143,37 @@ export function evaluateTargets(results: Results): Target[] {
       target: `last follower's last byte ≤ 1 s (${logs.followers} followers, ${logs.bytes} B)`,
       measured: `${fmt(logs.lastByteFromSendMs.max)} ms from the POST sent (${fmt(logs.lastFollowerFromAckMs)} ms after its ack); ${logs.complete}/${logs.followers} complete; ceiling (same bytes to as many clients from a trivial route): ${fmt(logs.ceiling.lastByteFromSendMs.max)} ms, ratio ${fmt(logs.ratioToCeiling)}`,
       met: logs.complete === logs.followers ? logs.lastByteFromSendMs.max <= 1000 : false,
+    });
+  }
+  if (list) {
+    const f = list.closedLoop.variants;
+    targets.push({
+      scenario: "list",
+      target: `report: req/s vs W0 and W1 (${list.allocations} allocations; prefix "${list.prefix}": ${list.prefixMatches})`,
+      measured: `all: ${fmt(f.list?.rps, 0)} req/s = ${fmt(list.ratios.listVsW0, 3)} × W0, ${fmt(list.ratios.listVsW1, 3)} × W1; prefix: ${fmt(f.prefix?.rps, 0)} req/s = ${fmt(list.ratios.prefixVsW0, 3)} × W0, ${fmt(list.ratios.prefixVsW1, 3)} × W1`,
+      met: null,
+    });
+  }
+  if (regionWrites) {
+    const v = regionWrites.variants;
+    targets.push({
+      scenario: "region write ceiling",
+      target: `report: acknowledged writes/s through one region's catalog (batch 1, ${regionWrites.connections} connections)`,
+      measured: `one region, ${regionWrites.allocationsPerRegion} allocations: ${fmt(v.region.wps, 0)} writes/s (${fmt(regionWrites.ratios.regionVsSingle)} × one allocation's ${fmt(v.single.wps, 0)}); two regions: ${fmt(v.twoRegions.wps, 0)} (${fmt(regionWrites.ratios.twoRegionsVsRegion)} × one region); the catalog alone: ${regionWrites.catalogOnly.map((c) => `${fmt(c.recordsPerS, 0)} records/s (${c.inFlight} in flight)`).join(", ")}`,
+      met: null,
+    });
+  }
+  if (events) {
+    targets.push({
+      scenario: "event stream",
+      target: "report: events/s delivered under the region write load; lag ack → event",
+      measured: events.points
+        .map(
+          (p) =>
+            `${p.subscribers} sub: ${fmt(p.eventsPerS, 0)} events/s (${p.delivered}/${p.expected}), lag p50 ${fmt(p.lagFromAckMs.p50)} p99 ${fmt(p.lagFromAckMs.p99)} ms`,
+        )
+        .join("; "),
+      met: null,
     });
   }
   return targets;
@@ -226,6 +261,70 @@ export function renderMarkdown(results: Results): string {
     lines.push(
       `${l.followers} plain followers on one task (${l.followersOpen} counted by the object), ${l.bytes} B appended in ${l.posts} POST(s), acknowledged after ${fmt(l.ackMs)} ms; followers complete ${l.complete}/${l.followers}; last byte per follower from the POST sent: p50 ${fmt(l.lastByteFromSendMs.p50)} ms, p99 ${fmt(l.lastByteFromSendMs.p99)} ms, max ${fmt(l.lastByteFromSendMs.max)} ms. Ceiling: ${l.followers} clients fetching ${l.bytes} B each at once from a trivial route: last byte after ${fmt(l.ceiling.lastByteFromSendMs.max)} ms (p50 ${fmt(l.ceiling.lastByteFromSendMs.p50)} ms, ${l.ceiling.complete} complete); ratio ${fmt(l.ratioToCeiling)}.`,
     );
+  }
+  if (scenarios.list) {
+    const l = scenarios.list;
+    lines.push(
+      "",
+      `### GET /v1/allocations: closed loop, ${l.closedLoop.connections} connections, ${l.closedLoop.rounds} × ${l.closedLoop.durationS} s each (median), W0/W1 interleaved`,
+      "",
+    );
+    lines.push(
+      `Region \`${l.region}\` holds ${l.allocations} allocations (list: ${l.listBytes} B); \`prefix=${l.prefix}\` matches ${l.prefixMatches} (${l.prefixBytes} B).`,
+      "",
+    );
+    lines.push("| variant | req/s | × W0 | × W1 | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|---|");
+    const w0 = l.closedLoop.variants.w0?.rps ?? Number.NaN;
+    const w1 = l.closedLoop.variants.w1?.rps ?? Number.NaN;
+    const names: Record<string, string> = {
+      w0: "W0 constant bytes (Worker only)",
+      w1: "W1 Worker → DO RPC → cached bytes",
+      list: `list, all ${l.allocations}`,
+      prefix: `list, prefix (${l.prefixMatches} match)`,
+    };
+    for (const [variant, f] of Object.entries(l.closedLoop.variants)) {
+      lines.push(
+        `| ${names[variant] ?? variant} | ${fmt(f.rps, 0)} | ${fmt(f.rps / w0, 3)} | ${fmt(f.rps / w1, 3)} | ${f.p50Ms} | ${f.p99Ms} | ${f.errors + f.non2xx} |`,
+      );
+    }
+  }
+  if (scenarios.regionWrites) {
+    const r = scenarios.regionWrites;
+    lines.push(
+      "",
+      `### Region write ceiling: task-event POSTs (batch 1), closed loop, ${r.connections} connections, ${r.rounds} × ${r.durationS} s each (median)`,
+      "",
+    );
+    lines.push("| variant | acked writes/s | per round | × one allocation | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|---|");
+    const single = r.variants.single.wps;
+    const names = {
+      single: "one allocation (region global)",
+      region: `${r.allocationsPerRegion} allocations of one region (global)`,
+      twoRegions: `${2 * r.allocationsPerRegion} allocations, two regions (global + europe, alternating)`,
+    };
+    for (const [variant, f] of Object.entries(r.variants)) {
+      lines.push(
+        `| ${names[variant as keyof typeof names]} | ${fmt(f.wps, 0)} | ${f.runs.map((v) => fmt(v, 0)).join(", ")} | ${fmt(f.wps / single)} | ${fmt(f.p50Ms)} | ${fmt(f.p99Ms)} | ${f.errors + f.non2xx}${f.firstError ? ` (${f.firstError})` : ""} |`,
+      );
+    }
+    lines.push(
+      "",
+      `The catalog alone (the Worker calls one catalog's \`record()\` over RPC back to back, a synthetic upsert of the demo allocation each, no HTTP per change, no allocation object): ${r.catalogOnly.map((c) => `${fmt(c.recordsPerS, 0)} records/s with ${c.inFlight} in flight (${c.n} in ${fmt(c.wallMs, 0)} ms)`).join("; ")}.`,
+    );
+  }
+  if (scenarios.events) {
+    const e = scenarios.events;
+    lines.push("", `### Event stream (\`topic=Allocation\`, region ${e.region}) during the region write load`, "");
+    lines.push(
+      "| subscribers | writes/s meanwhile | events delivered | events/s (all) | events/s per subscriber | lag ack → event p50 ms | p99 ms | max ms | median lag per second of load, ms | last event after last ack, ms | duplicates / out of order |",
+      "|---|---|---|---|---|---|---|---|---|---|---|",
+    );
+    for (const p of e.points) {
+      lines.push(
+        `| ${p.subscribers} | ${fmt(p.writes.wps, 0)} | ${p.delivered}/${p.expected} | ${fmt(p.eventsPerS, 0)} | ${fmt(p.eventsPerSPerSubscriber, 0)} | ${fmt(p.lagFromAckMs.p50)} | ${fmt(p.lagFromAckMs.p99)} | ${fmt(p.lagFromAckMs.max)} | ${p.lagBySecondMs.map((v) => fmt(v, 0)).join(", ")} | ${fmt(p.tailMs)} | ${p.duplicates} / ${p.outOfOrder} |`,
+      );
+    }
+    lines.push("", "Lag: each event's arrival at a subscriber minus its write's acknowledgement at the writer (negative: before the ack).");
   }
   if (Object.keys(cpu).length) {
     lines.push("", "### CPU seconds per scenario (2 cores = 2.0 busy)", "");

@@ -34,6 +34,19 @@ export interface Settings {
   logFollowers: number;
   logBytes: number;
   logPostBytes: number;
+  /** List endpoint: allocations in the listed region, closed-loop rounds and duration. */
+  listCount: number;
+  listRounds: number;
+  listDurationS: number;
+  /** Region write ceiling: allocations written per region, connections, rounds, duration. */
+  regionAllocs: number;
+  writeConnections: number;
+  writeRounds: number;
+  writeDurationS: number;
+  /** Event stream: subscriber counts, write load per count, time allowed for delivery after it. */
+  subscriberCounts: number[];
+  eventWriteDurationS: number;
+  eventDrainMs: number;
 }
 
 export const FULL: Settings = {
@@ -56,6 +69,16 @@ export const FULL: Settings = {
   logFollowers: 100,
   logBytes: 1024 * 1024,
   logPostBytes: 1024 * 1024,
+  listCount: 100,
+  listRounds: 2,
+  listDurationS: 3,
+  regionAllocs: 64,
+  writeConnections: 8,
+  writeRounds: 2,
+  writeDurationS: 3,
+  subscriberCounts: [1, 10],
+  eventWriteDurationS: 4,
+  eventDrainMs: 8000,
 };
 
 export const SMOKE: Settings = {
@@ -78,6 +101,16 @@ export const SMOKE: Settings = {
   logFollowers: 3,
   logBytes: 64 * 1024,
   logPostBytes: 64 * 1024,
+  listCount: 5,
+  listRounds: 1,
+  listDurationS: 0.5,
+  regionAllocs: 4,
+  writeConnections: 2,
+  writeRounds: 1,
+  writeDurationS: 0.5,
+  subscriberCounts: [1, 2],
+  eventWriteDurationS: 0.5,
+  eventDrainMs: 4000,
 };
 
 export interface Context {
@@ -120,14 +153,15 @@ async function timedWrite(
 }
 
 /** Creates allocations (PUT, then the demo task events that start `redis`) through the write API. */
-export async function loadAllocations(ctx: Context, ids: string[], parallel = 8): Promise<void> {
+export async function loadAllocations(ctx: Context, ids: string[], parallel = 8, region?: string): Promise<void> {
+  const query = region ? `?region=${region}` : "";
   const queue = [...ids];
   const conns = Array.from({ length: Math.min(parallel, ids.length) }, () => writer(ctx));
   await Promise.all(
     conns.map(async (conn) => {
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-        await timedWrite(conn, ctx, "PUT", `/v1/allocation/${id}`, allocationJson(id));
-        await timedWrite(conn, ctx, "POST", `/v1/allocation/${id}/task-events`, DEMO_TASK_EVENTS_JSON);
+        await timedWrite(conn, ctx, "PUT", `/v1/allocation/${id}${query}`, allocationJson(id));
+        await timedWrite(conn, ctx, "POST", `/v1/allocation/${id}/task-events${query}`, DEMO_TASK_EVENTS_JSON);
       }
       conn.close();
     }),
@@ -142,7 +176,7 @@ interface ObjectStats {
 }
 
 /** The object's counters; on a slow or failed poll (a loaded machine), -1s so the caller polls again. */
-async function objectStats(ctx: Context, id: string): Promise<ObjectStats> {
+export async function objectStats(ctx: Context, id: string): Promise<ObjectStats> {
   try {
     const response = await fetch(`${ctx.server.url}/__bench/stats/${id}`, { signal: AbortSignal.timeout(10_000) });
     return (await response.json()) as ObjectStats;
@@ -196,11 +230,11 @@ function variantPaths(variant: Variant, hot: string, spreadIds: string[]): strin
  * Every request carries the management token, reads included: the harness must keep working once
  * reads need an ACL token, and the ceiling routes get the same request bytes as the real ones.
  */
-function auth(ctx: Context): Record<string, string> {
+export function auth(ctx: Context): Record<string, string> {
   return { "X-Nomad-Token": ctx.server.token };
 }
 
-async function closedLoop(ctx: Context, paths: string[], durationS: number) {
+export async function closedLoop(ctx: Context, paths: string[], durationS: number) {
   let next = 0;
   return autocannon({
     url: ctx.server.url,
@@ -415,7 +449,7 @@ async function openConnections(ctx: Context, n: number, batch = 250): Promise<Ra
 
 export async function wakeScenario(ctx: Context, id: string, fdLimit: number): Promise<WakeResult> {
   const { settings } = ctx;
-  const conn = writer(ctx);
+  let conn = writer(ctx);
   const path = `/v1/allocation/${id}`;
   const body = allocationJson(id);
   // N = 0: the same write with nothing parked.
@@ -534,6 +568,8 @@ export async function wakeScenario(ctx: Context, id: string, fdLimit: number): P
           point.memory.userRssNKiB = rssKiB(pids.user);
           point.memory.proxyRssNKiB = rssKiB(pids.proxy);
         }
+        // The writer's connection sat idle while N parked; wrangler's proxy may have closed it.
+        if (conn.closed) conn = writer(ctx);
         const write = await timedWrite(conn, ctx, "PUT", path, body);
         point.ackMs.push(round(write.ackMs));
         const done = await Promise.race([Promise.all(waits), sleep(settings.releaseTimeoutMs).then(() => null)]);
@@ -596,7 +632,7 @@ export interface IngestResult {
   points: IngestPoint[];
 }
 
-function eventBatch(batch: number): string {
+export function eventBatch(batch: number): string {
   // ~300 bytes per event, as in the design (§5.3); "Driver" events leave the task's state alone.
   const message = "Downloading image: pulling layer 3 of 7 from registry.example.internal".padEnd(200, ".");
   const events = Array.from(

@@ -45,8 +45,8 @@ const positive = (value: number | undefined) => {
 };
 
 describe("benchmark harness, smoke mode", () => {
-  it("runs every scenario and writes sane results", { timeout: 60_000 }, async () => {
-    const { code, output } = await runSmoke(57_000);
+  it("runs every scenario and writes sane results", { timeout: 90_000 }, async () => {
+    const { code, output } = await runSmoke(85_000);
     expect(code, output).toBe(0);
     const results = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as Results;
     expect(results.meta.mode).toBe("smoke");
@@ -92,6 +92,48 @@ describe("benchmark harness, smoke mode", () => {
     expect(logs?.complete).toBe(logs?.followers);
     positive(logs?.lastByteFromSendMs.max);
 
-    expect(results.targets.length).toBeGreaterThanOrEqual(10);
+    const list = results.scenarios.list;
+    expect(list?.listed).toBe(list?.allocations);
+    expect(list?.allocations).toBe(5);
+    expect(list?.prefixMatches).toBeGreaterThanOrEqual(1);
+    for (const variant of ["w0", "w1", "list", "prefix"]) {
+      const figure = list?.closedLoop.variants[variant];
+      positive(figure?.rps);
+      expect(figure?.errors).toBe(0);
+      expect(figure?.non2xx).toBe(0);
+    }
+    positive(list?.ratios.listVsW0);
+    positive(list?.ratios.prefixVsW1);
+
+    const writes = results.scenarios.regionWrites;
+    for (const variant of ["single", "region", "twoRegions"] as const) {
+      const figure = writes?.variants[variant];
+      positive(figure?.wps);
+      positive(figure?.p99Ms);
+      expect(figure?.errors).toBe(0);
+      expect(figure?.non2xx).toBe(0);
+    }
+    positive(writes?.ratios.regionVsSingle);
+    positive(writes?.ratios.twoRegionsVsRegion);
+    // Every recorded change moved each region's catalog index.
+    positive(writes?.catalogIndex.global);
+    positive(writes?.catalogIndex.europe);
+
+    const events = results.scenarios.events;
+    expect(events?.points.map((p) => p.subscribers)).toEqual([1, 2]);
+    for (const point of events?.points ?? []) {
+      positive(point.writes.acked);
+      // Every acknowledged write's event reached every subscriber, once and in order.
+      expect(point.delivered).toBe(point.expected);
+      expect(point.expected).toBe(point.writes.acked * point.subscribers);
+      expect(point.duplicates).toBe(0);
+      expect(point.outOfOrder).toBe(0);
+      expect(point.streamErrors).toBe(0);
+      positive(point.eventsPerS);
+      expect(Number.isFinite(point.lagFromAckMs.p99)).toBe(true);
+      expect(point.lagFromAckMs.count).toBe(point.expected);
+    }
+
+    expect(results.targets.length).toBeGreaterThanOrEqual(13);
   });
 });
