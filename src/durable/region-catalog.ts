@@ -53,6 +53,8 @@ export class RegionCatalog extends DurableObject<Env> {
   #lastIndex = 0;
   /** The lowest index a stream may resume from; 0 while no history was ever dropped. */
   #floor = 0;
+  /** Events in the history table, kept in memory so trimming never counts rows. */
+  #eventCount = 0;
   readonly #waiters = new Waiters();
   readonly #subscribers = new Set<() => void>();
 
@@ -65,6 +67,7 @@ export class RegionCatalog extends DurableObject<Env> {
         .toArray()[0];
       this.#lastIndex = clock?.last_index ?? 0;
       this.#floor = clock?.history_floor ?? 0;
+      this.#eventCount = ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM event").one().n;
     });
   }
 
@@ -100,11 +103,17 @@ export class RegionCatalog extends DurableObject<Env> {
         stub,
       );
       sql.exec("INSERT INTO event (region_index, alloc_id, body) VALUES (?, ?, ?)", index, change.allocId, event);
-      const cut = sql
-        .exec<{ region_index: number }>("SELECT region_index FROM event ORDER BY region_index DESC LIMIT 1 OFFSET ?", keep)
-        .toArray()[0];
-      if (cut) {
+      this.#eventCount++;
+      if (this.#eventCount > keep) {
+        // Drop the oldest beyond the history (usually exactly one: a cheap walk from the start).
+        const cut = sql
+          .exec<{ region_index: number }>(
+            "SELECT region_index FROM event ORDER BY region_index LIMIT 1 OFFSET ?",
+            this.#eventCount - keep - 1,
+          )
+          .one();
         sql.exec("DELETE FROM event WHERE region_index <= ?", cut.region_index);
+        this.#eventCount = keep;
         this.#floor = cut.region_index + 1;
       }
       sql.exec(

@@ -61,12 +61,8 @@ export async function getAllocation(request: RoutedRequest, env: Env): Promise<R
   const query = parseBlockingQuery(request, env, caller);
   const alloc = parseAllocId(rawAllocId(request));
   if (!alloc) notFound(1);
-  const result = await readSurvivingReset(query.options.minIndex, (minIndex) =>
-    // Only a query that may park needs the client's abort signal (it costs a wrapper over RPC).
-    allocationStub(env, query.cfg, query.region, alloc.uuid).read(
-      { ...query.options, minIndex },
-      minIndex === "0" ? undefined : request.signal,
-    ),
+  const result = await readSurvivingReset(query.options.minIndex, request.signal, (minIndex, signal) =>
+    allocationStub(env, query.cfg, query.region, alloc.uuid).read({ ...query.options, minIndex }, signal),
   );
   if (result.body === null) notFound(result.index);
   return new Response(result.body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(result.index) } });

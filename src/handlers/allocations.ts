@@ -33,8 +33,8 @@ export async function listAllocations(request: Request, env: Env): Promise<Respo
     perPage: parsePerPage(query.params.get("per_page")),
     nextToken: query.params.get("next_token") ?? "",
   };
-  const result = await readSurvivingReset(query.options.minIndex, (minIndex) =>
-    catalogStub(env, query.cfg, query.region).list({ ...list, minIndex }, request.signal),
+  const result = await readSurvivingReset(query.options.minIndex, request.signal, (minIndex, signal) =>
+    catalogStub(env, query.cfg, query.region).list({ ...list, minIndex }, signal),
   );
   const headers: Record<string, string> = { ...JSON_HEADERS, ...queryMetaHeaders(result.index) };
   if (result.nextToken) headers["X-Nomad-NextToken"] = result.nextToken;

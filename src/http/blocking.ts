@@ -41,19 +41,21 @@ export function parseBlockingQuery(request: Request, env: Env, caller: Caller): 
 
 /**
  * Runs a blocking read; if the object is reset while the query waits (deploy, eviction), reads
- * again at once through a fresh stub. `read` must address the object anew on each call.
+ * again at once through a fresh stub. `read` must address the object anew on each call. Only a
+ * query that may park gets the client's abort signal (it costs a wrapper over RPC).
  */
 export async function readSurvivingReset<T extends { refused?: string }>(
   minIndex: string,
-  read: (minIndex: string) => Promise<T>,
+  signal: AbortSignal,
+  read: (minIndex: string, signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
   let result: T;
   try {
-    result = await read(minIndex);
+    result = await read(minIndex, minIndex === "0" ? undefined : signal);
   } catch (error) {
     if (minIndex === "0") throw error;
     console.warn("blocking read interrupted; answering current state", error);
-    result = await read("0");
+    result = await read("0", undefined);
   }
   if (result.refused) throw new CodedError(429, result.refused, { "Retry-After": "1" });
   return result;
