@@ -166,17 +166,18 @@ export class AllocationObject extends DurableObject<Env> {
     });
     this.#lastIndex = index;
     this.#doc = compact === null ? null : { index, compact };
-    // The catalog delivery is dispatched first, so the write's acknowledgement (which waits for it)
-    // does not queue behind the responses of every released waiter.
-    const delivered = this.#deliverOutbox().catch((error: unknown) => {
+    await this.#deliverOutbox().catch((error: unknown) => {
       console.warn("catalog delivery failed; retrying from the outbox", error);
       return this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
     });
-    // Released waiters answer after the output gate opens, i.e. once this write is durable.
-    this.#waiters.release(index);
-    // Log followers re-check whether their task died (or the allocation is gone).
-    for (const follower of this.#logFollowers) follower.wake();
-    await delivered;
+    // Waiters are released in a task of their own, after this write is answered, so the writer's
+    // acknowledgement never queues behind the responses of N parked readers. They answer once the
+    // write is durable (the output gate) and its catalog delivery is done: within milliseconds.
+    setTimeout(() => {
+      this.#waiters.release(index);
+      // Log followers re-check whether their task died (or the allocation is gone).
+      for (const follower of this.#logFollowers) follower.wake();
+    }, 0);
     return { ok: true, index };
   }
 

@@ -4,6 +4,8 @@
  * batched for up to 200 ms, a `{}` heartbeat after each idle second) or plain (raw bytes only). With `follow`, the stream waits for appends,
  * woken by the ingest, and ends once the task is dead and every byte was sent.
  */
+
+import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
 import { encodeString } from "../json/codec.ts";
 import { type LogStore, type LogType, MAX_CHUNK_BYTES } from "./log-store.ts";
 
@@ -116,6 +118,6 @@ export function openLogStream(options: LogStreamOptions): ReadableStream<Uint8Ar
       },
       cancel: cleanup,
     },
-    { highWaterMark: 0 },
+    { highWaterMark: STREAM_BUFFER_CHUNKS },
   );
 }

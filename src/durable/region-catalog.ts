@@ -9,6 +9,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { allocListStub, DEFAULT_NAMESPACE } from "../domain/alloc-stub.ts";
+import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
 import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
 import type { Refusal } from "./allocation-object.ts";
 import type { CatalogChange } from "./catalog-change.ts";
@@ -235,7 +236,7 @@ export class RegionCatalog extends DurableObject<Env> {
         },
         cancel: cleanup,
       },
-      { highWaterMark: 0 },
+      { highWaterMark: STREAM_BUFFER_CHUNKS },
     );
     return { ok: true, stream };
   }

@@ -4,6 +4,12 @@
  * over RPC. Without this, a stream that writes nothing (a plain log follow on an idle task) would
  * only notice a disconnect at its next write.
  */
+/**
+ * Chunks a stream may produce ahead of its reader: enough to pipeline 64 KiB frames across the
+ * RPC hop instead of one round trip per frame, small enough to bound memory per stream.
+ */
+export const STREAM_BUFFER_CHUNKS = 4;
+
 export function relayStream(source: ReadableStream<Uint8Array>, gone: AbortController): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   return new ReadableStream<Uint8Array>(
@@ -18,6 +24,6 @@ export function relayStream(source: ReadableStream<Uint8Array>, gone: AbortContr
         return reader.cancel(reason);
       },
     },
-    { highWaterMark: 0 },
+    { highWaterMark: STREAM_BUFFER_CHUNKS },
   );
 }
