@@ -13,7 +13,7 @@
 import { randomUUID } from "node:crypto";
 import { median, percentile, round, type Spread, sleep, spread, waitFor } from "./measure.ts";
 import { RawConnection } from "./raw-http.ts";
-import { auth, type ClosedLoopFigure, type Context, closedLoop, eventBatch, loadAllocations } from "./scenarios.ts";
+import { auth, type ClosedLoopFigure, type Context, closedLoop, eventBatch, loadAllocations, summarizeClosedLoops } from "./scenarios.ts";
 import { HOST } from "./server.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -175,19 +175,7 @@ export async function listScenario(ctx: Context, hot: string, region: string): P
       ctx.log(`  ${variant} round ${r + 1}: ${round(result.requests.total / result.duration, 0)} req/s`);
     }
   }
-  const figures: Record<string, ClosedLoopFigure> = {};
-  for (const [variant, results] of runs) {
-    const perRun = results.map((r) => ({ rps: round(r.requests.total / r.duration, 1), p50Ms: r.latency.p50, p99Ms: r.latency.p99 }));
-    figures[variant] = {
-      rps: round(median(perRun.map((r) => r.rps)), 1),
-      p50Ms: median(perRun.map((r) => r.p50Ms)),
-      p99Ms: median(perRun.map((r) => r.p99Ms)),
-      errors: results.reduce((s, r) => s + r.errors + r.timeouts, 0),
-      non2xx: results.reduce((s, r) => s + r.non2xx, 0),
-      requests: results.reduce((s, r) => s + r.requests.total, 0),
-      runs: perRun,
-    };
-  }
+  const figures = summarizeClosedLoops(runs);
   const rps = (v: string) => figures[v]?.rps ?? Number.NaN;
   return {
     region,

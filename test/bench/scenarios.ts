@@ -346,19 +346,7 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
       ctx.log(`  GET ${variant} round ${round_ + 1}: ${round(result.requests.total / result.duration, 0)} req/s`);
     }
   }
-  const figures: Record<string, ClosedLoopFigure> = {};
-  for (const [variant, results] of runs) {
-    const perRun = results.map((r) => ({ rps: round(r.requests.total / r.duration, 1), p50Ms: r.latency.p50, p99Ms: r.latency.p99 }));
-    figures[variant] = {
-      rps: round(median(perRun.map((r) => r.rps)), 1),
-      p50Ms: median(perRun.map((r) => r.p50Ms)),
-      p99Ms: median(perRun.map((r) => r.p99Ms)),
-      errors: results.reduce((s, r) => s + r.errors + r.timeouts, 0),
-      non2xx: results.reduce((s, r) => s + r.non2xx, 0),
-      requests: results.reduce((s, r) => s + r.requests.total, 0),
-      runs: perRun,
-    };
-  }
+  const figures = summarizeClosedLoops(runs);
   const rps = (v: Variant) => figures[v]?.rps ?? Number.NaN;
   const ratios = {
     w1VsW0: round(rps("w1") / rps("w0"), 3),
@@ -764,4 +752,22 @@ export async function logsScenario(ctx: Context, id: string): Promise<LogsResult
     lastByteFromSendMs: spread(arrived.map((t) => t - sentAt)),
     lastFollowerFromAckMs: round(Math.max(...arrived) - ackAt),
   };
+}
+
+/** Median figures per variant over its closed-loop rounds (shared by every closed-loop scenario). */
+export function summarizeClosedLoops(runs: Map<string, Awaited<ReturnType<typeof closedLoop>>[]>): Record<string, ClosedLoopFigure> {
+  const figures: Record<string, ClosedLoopFigure> = {};
+  for (const [variant, results] of runs) {
+    const perRun = results.map((r) => ({ rps: round(r.requests.total / r.duration, 1), p50Ms: r.latency.p50, p99Ms: r.latency.p99 }));
+    figures[variant] = {
+      rps: round(median(perRun.map((r) => r.rps)), 1),
+      p50Ms: median(perRun.map((r) => r.p50Ms)),
+      p99Ms: median(perRun.map((r) => r.p99Ms)),
+      errors: results.reduce((s, r) => s + r.errors + r.timeouts, 0),
+      non2xx: results.reduce((s, r) => s + r.non2xx, 0),
+      requests: results.reduce((s, r) => s + r.requests.total, 0),
+      runs: perRun,
+    };
+  }
+  return figures;
 }
