@@ -128,9 +128,10 @@ export class AllocationObject extends DurableObject<Env> {
 
   /**
    * Persists a new state (or a deletion) atomically together with its outbox entry for the region
-   * catalog, wakes the waiters it satisfies, then delivers the change to the catalog before the
-   * write is acknowledged (so a list read after the ack reflects it). A failed delivery does not
-   * fail the write: the change is durable in the outbox and an alarm retries it.
+   * catalog and its idempotency record, delivers the change to the catalog before the write is
+   * acknowledged (so a list read after the ack reflects it), then wakes the waiters it satisfies.
+   * A failed delivery does not fail the write: the change is durable in the outbox and an alarm
+   * retries it.
    */
   async #commit(key: AllocationKey, index: number, document: JsonObject | null, idem?: IdempotencyKey): Promise<WriteOutcome> {
     const compact = document ? encodeJson(document) : null;
