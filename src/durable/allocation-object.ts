@@ -73,6 +73,8 @@ interface Document {
   index: number;
   compact: string;
   pretty?: string;
+  /** The decoded document, for read-only use (log appends and follows): decoded once per index. */
+  view?: JsonObject;
 }
 
 /** Index reported when the allocation never existed here: Nomad clients treat 0 as "do not block". */
@@ -222,10 +224,19 @@ export class AllocationObject extends DurableObject<Env> {
     return "replay" in seen ? (JSON.parse(seen.replay) as WriteOutcome) : seen;
   }
 
+  /** A fresh decoded copy of the allocation, for a write to change. */
   #current(): JsonObject | null {
     if (!this.#doc) return null;
     const parsed = parseJson(this.#doc.compact, { maxDepth: 256 });
     return isJsonObject(parsed) ? parsed : null;
+  }
+
+  /** The decoded allocation shared by readers; never to be changed. */
+  #view(): JsonObject | null {
+    const doc = this.#doc;
+    if (!doc) return null;
+    doc.view ??= this.#current() ?? undefined;
+    return doc.view ?? null;
   }
 
   #snapshot(pretty: boolean): ReadResult {
@@ -298,7 +309,7 @@ export class AllocationObject extends DurableObject<Env> {
 
   /** The allocation and the task's state, or the refusal Nomad's logs API gives. */
   #logTask(key: AllocationKey, task: string, requireStarted: boolean): Refusal | undefined {
-    const allocation = this.#current();
+    const allocation = this.#view();
     if (!allocation) return { ok: false, status: 404, message: `Unknown allocation ${JSON.stringify(key.id)}` };
     let known: Set<string>;
     try {
@@ -318,7 +329,7 @@ export class AllocationObject extends DurableObject<Env> {
   }
 
   #taskFinished(task: string): boolean {
-    const allocation = this.#current();
+    const allocation = this.#view();
     if (!allocation) return true;
     const states = isJsonObject(allocation.TaskStates) ? allocation.TaskStates : {};
     const state = states[task];
