@@ -6,6 +6,7 @@
  * changed policy takes effect everywhere within that time (at once in the isolate that changed it).
  */
 import { aclStub } from "../durable/stub.ts";
+import { clientAddressKey, sha256, toHex } from "../http/digest.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { checkRateLimit } from "../http/gate.ts";
 import { parseGoDuration } from "../json/go-time.ts";
@@ -14,7 +15,6 @@ import { type Acl, allowsAgent, allowsNamespace, allowsNode, MANAGEMENT_ACL } fr
 /** Default of ACL_CACHE_TTL. */
 export const CACHE_TTL_MS = 2000;
 const CACHE_MAX_ENTRIES = 10_000;
-export const TOKEN_NOT_FOUND = "ACL token not found";
 
 export interface Caller {
   acl: Acl;
@@ -37,14 +37,6 @@ export function requestToken(request: Request): string | undefined {
   const auth = request.headers.get("Authorization");
   const match = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
   return match?.[1];
-}
-
-async function sha256(text: string): Promise<ArrayBuffer> {
-  return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-}
-
-function hex(buffer: ArrayBuffer): string {
-  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 const BOOTSTRAP_TOKEN = JSON.stringify({
@@ -79,18 +71,18 @@ export async function resolveCaller(request: Request, env: Env): Promise<Caller>
     return anonymous as Caller;
   }
   const digest = await sha256(secret);
-  const key = hex(digest);
+  const key = toHex(digest);
   if (env.MANAGEMENT_TOKEN && crypto.subtle.timingSafeEqual(digest, await sha256(env.MANAGEMENT_TOKEN))) {
     return { acl: MANAGEMENT_ACL, token: BOOTSTRAP_TOKEN, key };
   }
   const caller = await lookup(env, key, async () => {
     // Every uncached token costs a lookup in the one ACL store: count those per client address,
     // so rotating random tokens cannot dodge the per-caller rate limit or flood the store.
-    await checkRateLimit(env.TOKEN_LOOKUP_LIMITER, `ip:${request.headers.get("CF-Connecting-IP") ?? "unknown"}`);
+    await checkRateLimit(env.TOKEN_LOOKUP_LIMITER, clientAddressKey(request));
     const resolved = await aclStub(env).resolve(key);
     return resolved ? { acl: resolved.acl, token: resolved.token, key } : null;
   });
-  if (!caller) throw new CodedError(403, TOKEN_NOT_FOUND);
+  if (!caller) throw new CodedError(403, ErrorText.aclTokenNotFound);
   return caller;
 }
 
@@ -121,5 +113,5 @@ export async function authorize(request: Request, env: Env, need: Need): Promise
 
 /** The key parked queries are counted under: the token, or for anonymous callers their address. */
 export function limitKey(request: Request, caller: Caller): string {
-  return caller.token === null ? `ip:${request.headers.get("CF-Connecting-IP") ?? "unknown"}` : caller.key;
+  return caller.token === null ? clientAddressKey(request) : caller.key;
 }

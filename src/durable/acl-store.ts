@@ -7,6 +7,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { type Acl, compileAcl, EMPTY_ACL, parsePolicyRules } from "../acl/policy.ts";
+import { sha256Hex } from "../http/digest.ts";
+import { ErrorText } from "../http/errors.ts";
 import { encodeJson, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
 import type { Refusal } from "./allocation-object.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
@@ -41,12 +43,6 @@ type PolicyRow = {
 
 export const ANONYMOUS_POLICY = "anonymous";
 export const POLICY_NOT_FOUND = "ACL policy not found";
-export const TOKEN_NOT_FOUND = "ACL token not found";
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 function tokenJson(row: TokenRow, secret: string | undefined, stub: boolean): JsonObject {
   const token: JsonObject = {
@@ -195,7 +191,7 @@ export class AclStore extends DurableObject<Env> {
         index,
         accessor,
       ).rowsWritten;
-      if (!updated) return { ok: false, status: 404, message: TOKEN_NOT_FOUND };
+      if (!updated) return { ok: false, status: 404, message: ErrorText.aclTokenNotFound };
       const row = this.#sql().exec<TokenRow>("SELECT * FROM acl_token WHERE accessor_id = ?", accessor).one();
       return { ok: true, index, body: encodeJson(tokenJson(row, undefined, false)) };
     });
@@ -204,7 +200,7 @@ export class AclStore extends DurableObject<Env> {
   deleteToken(accessor: string, idem?: IdempotencyKey): AclOutcome {
     return this.#write(idem, (index) => {
       const deleted = this.#sql().exec("DELETE FROM acl_token WHERE accessor_id = ?", accessor).rowsWritten;
-      return deleted ? { ok: true, index, body: "" } : { ok: false, status: 404, message: TOKEN_NOT_FOUND };
+      return deleted ? { ok: true, index, body: "" } : { ok: false, status: 404, message: ErrorText.aclTokenNotFound };
     });
   }
 

@@ -10,7 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { config } from "../config.ts";
 import { applyTaskEvents, type TaskEventUpdate, taskNames } from "../domain/task-state.ts";
-import { CodedError } from "../http/errors.ts";
+import { CodedError, ErrorText } from "../http/errors.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
 import { nowUnixNanos, ZERO_TIME } from "../json/go-time.ts";
 import type { CatalogChange } from "./catalog-change.ts";
@@ -287,7 +287,7 @@ export class AllocationObject extends DurableObject<Env> {
     const seen = this.#replay(idem);
     if (seen) return seen;
     const allocation = this.#current();
-    if (!allocation) return { ok: false, status: 404, message: "alloc not found" };
+    if (!allocation) return { ok: false, status: 404, message: ErrorText.allocNotFound };
     try {
       applyTaskEvents(allocation, parseJson(updates, { maxDepth: 256 }) as unknown as TaskEventUpdate[], nowUnixNanos());
     } catch (error) {
@@ -303,7 +303,7 @@ export class AllocationObject extends DurableObject<Env> {
   async remove(key: AllocationKey, idem?: IdempotencyKey): Promise<WriteOutcome> {
     const seen = this.#replay(idem);
     if (seen) return seen;
-    if (!this.#doc) return { ok: false, status: 404, message: "alloc not found" };
+    if (!this.#doc) return { ok: false, status: 404, message: ErrorText.allocNotFound };
     return this.#commit(key, this.#nextIndex(), null, idem);
   }
 

@@ -1,12 +1,12 @@
 /**
  * Nomad's ACL endpoints: policies and tokens. Only management tokens manage ACLs.
  */
-import { authorize, invalidateAclCache, NEEDS, resolveCaller, TOKEN_NOT_FOUND } from "../acl/caller.ts";
+import { authorize, invalidateAclCache, NEEDS, resolveCaller } from "../acl/caller.ts";
 import { parsePolicyRules } from "../acl/policy.ts";
 import { type AclOutcome, POLICY_NOT_FOUND, type TokenRequest } from "../durable/acl-store.ts";
 import { aclStub } from "../durable/stub.ts";
 import { decodeJsonBody, readBody } from "../http/body.ts";
-import { CodedError } from "../http/errors.ts";
+import { CodedError, ErrorText } from "../http/errors.ts";
 import { idempotencyKey } from "../http/idempotency.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
 import { isJsonObject, type JsonObject } from "../json/codec.ts";
@@ -128,7 +128,7 @@ export async function getToken(request: Request, env: Env): Promise<Response> {
   await authorize(request, env, NEEDS.management);
   const store = aclStub(env);
   const [body, list] = await Promise.all([store.getToken(accessorId(request)), store.listTokens()]);
-  return found(body, list.index, TOKEN_NOT_FOUND);
+  return found(body, list.index, ErrorText.aclTokenNotFound);
 }
 
 export async function deleteToken(request: Request, env: Env): Promise<Response> {
@@ -146,6 +146,6 @@ export async function listTokens(request: Request, env: Env): Promise<Response> 
 /** The caller's own token (SecretID blanked); anonymous callers have none. */
 export async function getTokenSelf(request: Request, env: Env): Promise<Response> {
   const caller = await resolveCaller(request, env);
-  if (caller.token === null) throw new CodedError(403, TOKEN_NOT_FOUND);
+  if (caller.token === null) throw new CodedError(403, ErrorText.aclTokenNotFound);
   return new Response(caller.token, { headers: JSON_HEADERS });
 }

@@ -21,6 +21,7 @@ export const ErrorText = {
   invalidWait: "Invalid wait time",
   noRegionPath: "No path to region",
   permissionDenied: "Permission denied",
+  aclTokenNotFound: "ACL token not found",
   pageNotFound: "404 page not found",
   requestTooLarge: "Request body too large",
   internal: "Internal error",

@@ -3,6 +3,7 @@
  * request, so the object can tell a retry (same request) from a reuse of the key (different one).
  */
 import type { IdempotencyKey } from "../durable/idempotency.ts";
+import { sha256Hex } from "./digest.ts";
 import { CodedError } from "./errors.ts";
 
 const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -16,6 +17,5 @@ export async function idempotencyKey(request: Request, body: Uint8Array): Promis
   const material = new Uint8Array(head.byteLength + body.byteLength);
   material.set(head);
   material.set(body, head.byteLength);
-  const digest = await crypto.subtle.digest("SHA-256", material);
-  return { key, requestHash: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("") };
+  return { key, requestHash: await sha256Hex(material) };
 }

@@ -2,8 +2,10 @@
  * The OpenAPI paths and schemas of Nomad's ACL API as this server implements it
  * (`src/handlers/acl.ts`): policies and tokens, managed with a management token only.
  */
+
 import type { OperationObject, PathItemObject, TagObject } from "openapi3-ts/oas31";
 import { type Schema, t, withRequired } from "../domain/schema-dsl.ts";
+import { ErrorText } from "../http/errors.ts";
 import {
   example,
   forbidden,
@@ -172,7 +174,7 @@ function upsertToken(operationId: string, method: string, update: boolean): Oper
         ...(update ? { mismatch: example("`AccessorID` differs from the path", "Token accessor ID does not match request path") } : {}),
       }),
       "403": forbiddenManagement,
-      ...(update ? { "404": textError("No such token.", { notFound: example("No such token", "ACL token not found") }) } : {}),
+      ...(update ? { "404": textError("No such token.", { notFound: example("No such token", ErrorText.aclTokenNotFound) }) } : {}),
       "413": ref("responses", "TooLarge"),
       "422": ref("responses", "KeyReused"),
       "500": ref("responses", "InternalError"),
@@ -214,9 +216,9 @@ const getPolicy = read("readPolicy", "Read a policy", "A policy with its rules."
 getPolicy.parameters = [policyName];
 const deletePolicy = remove("deletePolicy", "Delete a policy", "ACL policy not found");
 deletePolicy.parameters = [policyName, IDEMPOTENCY_PARAMETER];
-const getToken = read("readToken", "Read a token", "A token, its secret blanked.", schemaRef("ACLToken"), "ACL token not found");
+const getToken = read("readToken", "Read a token", "A token, its secret blanked.", schemaRef("ACLToken"), ErrorText.aclTokenNotFound);
 getToken.parameters = [accessorId];
-const deleteToken = remove("deleteToken", "Delete a token", "ACL token not found");
+const deleteToken = remove("deleteToken", "Delete a token", ErrorText.aclTokenNotFound);
 deleteToken.parameters = [accessorId, IDEMPOTENCY_PARAMETER];
 
 const tokenSelf: OperationObject = {
@@ -227,7 +229,7 @@ const tokenSelf: OperationObject = {
   security: OPEN,
   responses: {
     "200": { description: "The caller's token.", content: { "application/json": { schema: schemaRef("ACLToken") } } },
-    "403": textError("No token, or an unknown one.", { unknownToken: example("No or unknown token", "ACL token not found") }),
+    "403": textError("No token, or an unknown one.", { unknownToken: example("No or unknown token", ErrorText.aclTokenNotFound) }),
     "500": ref("responses", "InternalError"),
   },
 };

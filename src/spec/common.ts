@@ -55,7 +55,7 @@ export function aclNote(capability: string): string {
 export function forbidden(what: string): ResponseObject {
   return textError(`The token is unknown, or its policies do not grant ${what}.`, {
     denied: example("The token's policies do not allow this", ErrorText.permissionDenied),
-    unknownToken: example("No token has this secret", "ACL token not found"),
+    unknownToken: example("No token has this secret", ErrorText.aclTokenNotFound),
   });
 }
 
