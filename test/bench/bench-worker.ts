@@ -10,7 +10,12 @@
  *   the object (no SQL, no query parsing), answered with the same headers.
  * - `GET /__bench/bytes/<n>`: n constant bytes (at most 16 MiB) as text/plain, the ceiling of the
  *   logs-follow scenario (the same bytes served by a trivial route).
- * - `GET /__bench/stats/<uuid>`: the object's live counters (`stats()`: parked waiters, log followers).
+ * - `GET /__bench/park/<uuid>` and `POST /__bench/release/<uuid>`: the park ceiling (P1), the floor of a
+ *   blocking query: the Worker calls the allocation's object over RPC (no query parsing, no abort
+ *   signal, no timer), the object holds a bare promise, and one release request answers every parked
+ *   call with the cached bytes of W1 (after the release is answered, as a real write's waiters are).
+ * - `GET /__bench/stats/<uuid>`: the object's live counters (`stats()`: parked waiters, log
+ *   followers, parked ceiling calls).
  * - `GET /__bench/catalog-record/<region>?n=N&c=C`: the catalog's own ceiling: the Worker calls the
  *   region catalog's `record()` N times over RPC, C calls in flight, each a synthetic upsert of the
  *   demo allocation (64 ids, increasing indexes) — exactly what an allocation write delivers, without
@@ -31,14 +36,36 @@ import { allocationStub, catalogStub } from "../../src/durable/stub.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../../src/http/meta.ts";
 import production from "../../src/index.ts";
 
-/** The production Durable Object plus one method for the W1 ceiling. */
+/** The production Durable Object plus the methods of the W1 and park (P1) ceilings. */
 export class AllocationObject extends ProductionAllocationObject {
   #cached: ReadResult | undefined;
+  #parked: (() => void)[] = [];
 
   /** The encoded allocation, read once and kept (the ceiling route never writes the allocation). */
   async cachedBytes(): Promise<ReadResult> {
     this.#cached ??= await this.read({ minIndex: "0", waitMs: 0, pretty: false });
     return this.#cached;
+  }
+
+  /** Parks until `releaseParked()`: a bare promise, nothing else held per call. */
+  async park(): Promise<ReadResult> {
+    const bytes = await this.cachedBytes();
+    await new Promise<void>((resolve) => this.#parked.push(resolve));
+    return bytes;
+  }
+
+  /** Answers how many were parked; releases them in a task of their own, after this call is answered. */
+  releaseParked(): number {
+    const parked = this.#parked;
+    this.#parked = [];
+    setTimeout(() => {
+      for (const resolve of parked) resolve();
+    }, 0);
+    return parked.length;
+  }
+
+  override stats(): ReturnType<ProductionAllocationObject["stats"]> & { ceilingParked: number } {
+    return { ...super.stats(), ceilingParked: this.#parked.length };
   }
 }
 
@@ -65,10 +92,14 @@ async function benchRoute(request: Request, env: Env, path: string): Promise<Res
     if (!w0) return new Response("prime W0 first: /__bench/w0?prime=<uuid>", { status: 409 });
     return new Response(w0.body, { headers: w0.headers });
   }
-  if (path.startsWith("w1/")) {
-    const read = await benchStub(env, path.slice(3)).cachedBytes();
+  if (path.startsWith("w1/") || path.startsWith("park/")) {
+    const stub = benchStub(env, path.slice(path.indexOf("/") + 1));
+    const read = path.startsWith("w1/") ? await stub.cachedBytes() : await stub.park();
     if (read.body === null) return new Response("no such allocation", { status: 404 });
     return new Response(read.body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(read.index) } });
+  }
+  if (path.startsWith("release/") && request.method === "POST") {
+    return Response.json({ released: await benchStub(env, path.slice(8)).releaseParked() });
   }
   if (path.startsWith("bytes/")) {
     const size = Math.min(Number(path.slice(6)) || 0, 16 * 1024 * 1024);

@@ -5,7 +5,7 @@
  * write API, runs the scenarios (scenarios.ts), and writes result.json and result.md to
  * test-output/bench/ (or --out). `--smoke` (or BENCH_SMOKE=1) runs every scenario with tiny N and
  * ~1 s durations. Bounded: the full run stops starting work after ~4.5 minutes, the smoke run after
- * ~55 s, and every wait has its own deadline. The server's whole process group is always killed.
+ * ~55 s, and every wait has its own deadline. `--only a,b` runs just those scenarios. The server's whole process group is always killed.
  */
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -23,6 +23,7 @@ import {
   ingestScenario,
   loadAllocations,
   logsScenario,
+  memoryScenario,
   type Settings,
   SMOKE,
   wakeScenario,
@@ -32,6 +33,9 @@ import { ROOT, startBenchServer } from "./server.ts";
 const args = process.argv.slice(2);
 const smoke = args.includes("--smoke") || process.env.BENCH_SMOKE === "1";
 const outIndex = args.indexOf("--out");
+/** `--only get,logs`: run just these scenarios (for iterating on one; the result says which ran). */
+const onlyIndex = args.indexOf("--only");
+const only = onlyIndex >= 0 ? new Set((args[onlyIndex + 1] ?? "").split(",").filter(Boolean)) : undefined;
 const outDir = resolve(outIndex >= 0 && args[outIndex + 1] ? (args[outIndex + 1] as string) : join(ROOT, "test-output", "bench"));
 const settings: Settings = smoke ? SMOKE : FULL;
 const budgetMs = smoke ? 55_000 : 270_000;
@@ -85,7 +89,7 @@ async function main(): Promise<number> {
   const results: Results = {
     meta: {
       mode: smoke ? "smoke" : "full",
-      command: `npm run bench${smoke ? " -- --smoke" : ""}`,
+      command: `npm run bench${smoke || only ? ` --${smoke ? " --smoke" : ""}${only ? ` --only ${[...only].join(",")}` : ""}` : ""}`,
       startedAt: new Date(started).toISOString(),
       wallS: 0,
       versions: {
@@ -119,7 +123,8 @@ async function main(): Promise<number> {
 
   log(`bench (${results.meta.mode}): starting wrangler dev with ${config} (${BENCH_NAME}, derived from wrangler.toml)`);
   const token = `bench-${randomUUID()}`;
-  const server = await startBenchServer({ token, config, readyTimeoutMs: smoke ? 30_000 : 60_000 });
+  const freshServer = () => startBenchServer({ token, config, readyTimeoutMs: smoke ? 30_000 : 60_000 });
+  const server = await freshServer();
   const ctx: Context = { server, settings, remainingMs: () => budgetMs - (Date.now() - started), log };
   try {
     const pids = server.workerd();
@@ -178,8 +183,23 @@ async function main(): Promise<number> {
           results.scenarios.wake = await wakeScenario(ctx, wakeId, fdLimit);
         },
       ],
+      [
+        "memory",
+        async () => {
+          results.scenarios.memory = await memoryScenario(ctx, freshServer, settings.memoryWaiters, "proxy");
+        },
+      ],
+      // Not in the default run (one minute or more, and the runtime may crash): `--only scale10k`.
+      [
+        "scale10k",
+        async () => {
+          results.scenarios.scale10k = await memoryScenario(ctx, freshServer, 10_000, "direct");
+        },
+      ],
     ];
+    const optIn = new Set(["scale10k"]);
     for (const [name, run] of stages) {
+      if (only ? !only.has(name) : optIn.has(name)) continue;
       if (ctx.remainingMs() <= 0) {
         results.errors[name] = "not run: time budget exhausted";
         continue;

@@ -20,9 +20,11 @@ export interface Settings {
   /** Open-loop half-load runs. */
   halfLoadDurationS: number;
   halfLoadPool: number;
-  /** Blocking wake-up. */
-  waiterCounts: number[];
+  /** Blocking wake-up: N waiters, and the route they take (N = 10,000 cannot fit through wrangler's proxy here). */
+  wakePoints: { n: number; via: WakeRoute }[];
   wakeRounds: (n: number) => number;
+  /** Memory per parked waiter: N parked on a fresh server per kind (P1 ceiling, real). */
+  memoryWaiters: number;
   baselineWrites: number;
   parkTimeoutMs: number;
   releaseTimeoutMs: number;
@@ -58,8 +60,13 @@ export const FULL: Settings = {
   spreadCount: 100,
   halfLoadDurationS: 4,
   halfLoadPool: 64,
-  waiterCounts: [1, 100, 1000, 10000],
-  wakeRounds: (n) => (n <= 100 ? 5 : n <= 1000 ? 3 : 2),
+  wakePoints: [
+    { n: 1, via: "proxy" },
+    { n: 100, via: "proxy" },
+    { n: 1000, via: "proxy" },
+  ],
+  memoryWaiters: 1000,
+  wakeRounds: (n) => (n <= 100 ? 5 : n <= 1000 ? 3 : 1),
   baselineWrites: 15,
   parkTimeoutMs: 45_000,
   releaseTimeoutMs: 20_000,
@@ -90,7 +97,12 @@ export const SMOKE: Settings = {
   spreadCount: 5,
   halfLoadDurationS: 1,
   halfLoadPool: 8,
-  waiterCounts: [1, 10],
+  wakePoints: [
+    { n: 1, via: "proxy" },
+    { n: 10, via: "proxy" },
+    { n: 10, via: "direct" },
+  ],
+  memoryWaiters: 10,
   wakeRounds: () => 1,
   baselineWrites: 3,
   parkTimeoutMs: 10_000,
@@ -132,13 +144,16 @@ function writer(ctx: Context): RawConnection {
   return new RawConnection(HOST, ctx.server.port);
 }
 
-async function timedWrite(
-  conn: RawConnection,
-  ctx: Context,
-  method: string,
-  path: string,
-  body: string | Uint8Array,
-): Promise<{ status: number; sentAt: number; ackAt: number; ackMs: number; index: number; response: RawResponse }> {
+interface TimedWrite {
+  status: number;
+  sentAt: number;
+  ackAt: number;
+  ackMs: number;
+  index: number;
+  response: RawResponse;
+}
+
+async function timedWrite(conn: RawConnection, ctx: Context, method: string, path: string, body: string | Uint8Array): Promise<TimedWrite> {
   const sentAt = performance.now();
   const response = await conn.request({ method, path, body, headers: { "X-Nomad-Token": ctx.server.token }, keepBody: true });
   if (response.status !== 200) throw new Error(`${method} ${path}: ${response.status} ${response.body?.toString().slice(0, 300)}`);
@@ -173,6 +188,8 @@ interface ObjectStats {
   index: number;
   encodes: number;
   logFollowers: number;
+  /** Calls parked on the park ceiling (bench Worker only). */
+  ceilingParked?: number;
 }
 
 /** The object's counters; on a slow or failed poll (a loaded machine), -1s so the caller polls again. */
@@ -382,8 +399,38 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
 // ---------------------------------------------------------------------------------------------
 // 2 + 3. Blocking wake-up, the write's own latency, memory per parked waiter
 
+/** How the waiters reach the Worker: through wrangler dev's proxy (every other scenario) or straight to the Worker's workerd. */
+export type WakeRoute = "proxy" | "direct";
+
+/** One park-and-release: N requests parked, one write (or release) answers them all. */
+interface ReleaseRound {
+  parked: number;
+  parkMs: number;
+  ackMs: number;
+  /** Per released request: full response minus the trigger's ack, and minus its send. */
+  fromAckMs: number[];
+  fromSendMs: number[];
+  lastFromAckMs: number;
+  /** Answers per second: N / (last full response − trigger sent). */
+  perS: number;
+  released: number;
+  errors: number;
+  firstError?: string;
+}
+
+/** The same N parked on the park ceiling (P1): Worker → object RPC → a bare promise, one release. */
+export interface ParkCeiling {
+  ackMs: number;
+  wakeFromAckMs: Spread;
+  lastFromAckMs: number;
+  releasePerS: number;
+  released: number;
+  errors: number;
+}
+
 export interface WakePoint {
   n: number;
+  via: WakeRoute;
   rounds: number;
   /** Waiters the object counted as parked, per round. */
   parked: number[];
@@ -405,34 +452,113 @@ export interface WakePoint {
   firstError?: string;
   /** Waiters answered per second: N / (last full response − write sent), median over rounds. */
   releasePerS: number;
-  memory: {
-    userRss0KiB: number;
-    userRssNKiB: number;
-    proxyRss0KiB: number;
-    proxyRssNKiB: number;
-    userBytesPerWaiter: number;
-    proxyBytesPerWaiter: number;
-    /** Control: RSS growth per completed W0 request, N of them on N fresh connections (wrangler dev's own per-request growth). */
-    userBytesPerW0Request: number;
-    proxyBytesPerW0Request: number;
-  };
+  /** The park ceiling on the same connections right after; absent when the time budget ran out. */
+  ceiling?: ParkCeiling;
+  /** wake p99 / the ceiling's p99 (both from their trigger's ack). */
+  p99VsCeiling?: number;
 }
 
 export interface WakeResult {
   baseline: { writes: number; ackMedianMs: number; ackP99Ms: number; samplesMs: number[] };
   points: WakePoint[];
-  skipped: { n: number; reason: string }[];
+  skipped: { n: number; via: WakeRoute; reason: string }[];
   fdLimit: number;
 }
 
-async function openConnections(ctx: Context, n: number, batch = 250): Promise<RawConnection[]> {
+/** Opens n connections, `batch` at a time, each batch connected (or 5 s passed). */
+async function openConnections(ctx: Context, n: number, batch = 250, port = ctx.server.port): Promise<RawConnection[]> {
   const conns: RawConnection[] = [];
   for (let i = 0; i < n; i += batch) {
-    const group = Array.from({ length: Math.min(batch, n - i) }, () => new RawConnection(HOST, ctx.server.port));
+    const group = Array.from({ length: Math.min(batch, n - i) }, () => new RawConnection(HOST, port));
     conns.push(...group);
     await Promise.race([Promise.all(group.map((c) => c.connected)), sleep(5000)]);
   }
   return conns;
+}
+
+/**
+ * Parks one request per connection (`path`), waits until `parkedCount()` sees them all (or one was
+ * answered early), runs `trigger` (timed: the write or release that answers them), and times every
+ * answer. `ramp` opens the first round a few hundred at a time; later rounds re-poll all at once, as
+ * woken clients do. `afterParked` runs while all are parked (the memory reading).
+ */
+async function releaseRound(
+  ctx: Context,
+  conns: RawConnection[],
+  options: {
+    path: string;
+    parkedCount: () => Promise<number>;
+    trigger: () => Promise<TimedWrite>;
+    accept: (response: RawResponse) => boolean;
+    ramp: boolean;
+    afterParked?: () => Promise<void>;
+    /** How long to wait for every answer after the trigger (default: the settings'). */
+    releaseTimeoutMs?: number;
+    /** Open the connections here, each just before its request, up to `count` (appended to `conns`). */
+    connect?: { count: number; open: () => RawConnection };
+  },
+): Promise<ReleaseRound> {
+  const { settings } = ctx;
+  const n = options.connect?.count ?? conns.length;
+  const parkStart = performance.now();
+  const waits: Promise<RawResponse | null>[] = [];
+  for (let i = 0; i < n; i++) {
+    if (options.connect && i >= conns.length) conns.push(options.connect.open());
+    const c = conns[i] as RawConnection;
+    waits.push(c.request({ path: options.path, headers: auth(ctx) }).catch(() => null));
+    if (options.ramp && i % 250 === 249) await sleep(10);
+  }
+  const live = () => conns.filter((c) => !c.closed).length;
+  let answered = 0;
+  for (const wait of waits) void wait.then(() => answered++);
+  let parked = 0;
+  await waitFor(
+    async () => {
+      parked = await options.parkedCount();
+      // A request answered before the trigger was refused (or timed out): stop waiting.
+      return parked >= live() || answered > 0;
+    },
+    settings.parkTimeoutMs,
+    n >= 1000 ? 200 : 50,
+  );
+  const parkMs = round(performance.now() - parkStart);
+  await options.afterParked?.();
+  const write = await options.trigger();
+  // Each answer as it arrives, so a release cut off by the deadline still counts what it answered.
+  const answers: (RawResponse | null | undefined)[] = waits.map(() => undefined);
+  const all = Promise.all(waits.map((wait, i) => wait.then((response) => (answers[i] = response))));
+  await Promise.race([all, sleep(options.releaseTimeoutMs ?? settings.releaseTimeoutMs)]);
+  const round_: ReleaseRound = {
+    parked,
+    parkMs,
+    ackMs: round(write.ackMs),
+    fromAckMs: [],
+    fromSendMs: [],
+    lastFromAckMs: Number.NaN,
+    perS: Number.NaN,
+    released: 0,
+    errors: 0,
+  };
+  let last = Number.NEGATIVE_INFINITY;
+  for (const response of answers) {
+    if (!response || !options.accept(response)) {
+      round_.errors++;
+      round_.firstError ??=
+        response === undefined
+          ? "not answered before the deadline"
+          : response === null
+            ? "connection failed"
+            : `status ${response.status}, index ${response.headers.get("x-nomad-index")}`;
+      continue;
+    }
+    round_.released++;
+    round_.fromAckMs.push(response.doneAt - write.ackAt);
+    round_.fromSendMs.push(response.doneAt - write.sentAt);
+    last = Math.max(last, response.doneAt - write.ackAt);
+  }
+  round_.lastFromAckMs = round(last);
+  round_.perS = round((n * 1000) / (last + write.ackAt - write.sentAt), 0);
+  return round_;
 }
 
 export async function wakeScenario(ctx: Context, id: string, fdLimit: number): Promise<WakeResult> {
@@ -456,40 +582,28 @@ export async function wakeScenario(ctx: Context, id: string, fdLimit: number): P
   ctx.log(`  write ack with no waiters: median ${baseline.ackMedianMs} ms`);
 
   const points: WakePoint[] = [];
-  const skipped: { n: number; reason: string }[] = [];
-  const pids = ctx.server.workerd();
-  for (const n of settings.waiterCounts) {
-    // wrangler's proxy holds two sockets per waiter (client side and towards the Worker's workerd).
-    if (2 * n + 2000 > fdLimit) {
-      skipped.push({ n, reason: `open-files limit ${fdLimit} is below the ~${2 * n + 2000} sockets wrangler's proxy needs` });
+  const skipped: WakeResult["skipped"] = [];
+  const settle = () => sleep(settings.smoke ? 200 : 1000);
+  for (const { n, via } of settings.wakePoints) {
+    // Through wrangler's proxy every waiter holds two of the proxy's sockets (from the client and
+    // towards the Worker's workerd); sent directly, one of the Worker's workerd.
+    const sockets = (via === "proxy" ? 2 * n : n) + 2000;
+    if (sockets > fdLimit) {
+      skipped.push({ n, via, reason: `open-files limit ${fdLimit} is below the ~${sockets} sockets it needs` });
       continue;
     }
-    const budget = n >= 10000 ? 75_000 : n >= 1000 ? 25_000 : 8_000;
+    const budget = n >= 10000 ? 60_000 : n >= 1000 ? 20_000 : 6_000;
     if (ctx.remainingMs() < budget) {
-      skipped.push({ n, reason: `time budget: ${Math.round(ctx.remainingMs() / 1000)} s left, needs ~${budget / 1000} s` });
+      skipped.push({ n, via, reason: `time budget: ${Math.round(ctx.remainingMs() / 1000)} s left, needs ~${budget / 1000} s` });
       continue;
     }
-    // Control first: the same number of connections, each completing one W0 request.
-    await sleep(settings.smoke ? 200 : 1000);
-    const controlUser0 = rssKiB(pids.user);
-    const controlProxy0 = rssKiB(pids.proxy);
-    const controls = await openConnections(ctx, n);
-    await Promise.race([
-      Promise.all(controls.map((c) => c.request({ path: "/__bench/w0", headers: auth(ctx) }).catch(() => null))),
-      sleep(30_000),
-    ]);
-    await sleep(settings.smoke ? 200 : 1000);
-    const userBytesPerW0Request = round(((rssKiB(pids.user) - controlUser0) * 1024) / n, 0);
-    const proxyBytesPerW0Request = round(((rssKiB(pids.proxy) - controlProxy0) * 1024) / n, 0);
-    for (const c of controls) c.close();
-
-    await sleep(settings.smoke ? 200 : 1000);
-    const userRss0 = rssKiB(pids.user);
-    const proxyRss0 = rssKiB(pids.proxy);
-    const conns = await openConnections(ctx, n);
+    await settle();
+    const port = via === "proxy" ? ctx.server.port : await ctx.server.workerPort();
+    const conns = await openConnections(ctx, n, 250, port);
     const rounds = settings.wakeRounds(n);
     const point: WakePoint = {
       n,
+      via,
       rounds,
       parked: [],
       parkMs: [],
@@ -502,16 +616,6 @@ export async function wakeScenario(ctx: Context, id: string, fdLimit: number): P
       released: 0,
       errors: 0,
       releasePerS: 0,
-      memory: {
-        userRss0KiB: userRss0,
-        userRssNKiB: 0,
-        proxyRss0KiB: proxyRss0,
-        proxyRssNKiB: 0,
-        userBytesPerWaiter: 0,
-        proxyBytesPerWaiter: 0,
-        userBytesPerW0Request,
-        proxyBytesPerW0Request,
-      },
     };
     const rates: number[] = [];
     const fromAck: number[] = [];
@@ -528,76 +632,210 @@ export async function wakeScenario(ctx: Context, id: string, fdLimit: number): P
           100,
         );
         if (current <= 0) throw new Error("could not read the allocation's index from the stats route");
-        const parkStart = performance.now();
-        const waits: Promise<RawResponse | null>[] = [];
-        // Round 1 ramps (a few hundred at a time); later rounds re-poll all at once, as woken clients do.
-        for (let i = 0; i < conns.length; i++) {
-          const c = conns[i] as RawConnection;
-          waits.push(c.request({ path: `${path}?index=${current}&wait=60s`, headers: auth(ctx) }).catch(() => null));
-          if (r === 0 && i % 250 === 249) await sleep(10);
-        }
-        const live = () => conns.filter((c) => !c.closed).length;
-        let answered = 0;
-        for (const wait of waits) void wait.then(() => answered++);
-        let parkedNow = 0;
-        await waitFor(
-          async () => {
-            parkedNow = (await objectStats(ctx, id)).waiters;
-            // A waiter that answered before any write was refused (or timed out): stop waiting.
-            return parkedNow >= live() || answered > 0;
+        const result = await releaseRound(ctx, conns, {
+          path: `${path}?index=${current}&wait=60s`,
+          parkedCount: async () => (await objectStats(ctx, id)).waiters,
+          trigger: async () => {
+            // The writer's connection sat idle while N parked; wrangler's proxy may have closed it.
+            if (conn.closed) conn = writer(ctx);
+            return timedWrite(conn, ctx, "PUT", path, body);
           },
-          settings.parkTimeoutMs,
-          n >= 1000 ? 200 : 50,
-        );
-        point.parked.push(parkedNow);
-        point.parkMs.push(round(performance.now() - parkStart));
-        if (r === 0) {
-          await sleep(settings.smoke ? 200 : 1000);
-          point.memory.userRssNKiB = rssKiB(pids.user);
-          point.memory.proxyRssNKiB = rssKiB(pids.proxy);
-        }
-        // The writer's connection sat idle while N parked; wrangler's proxy may have closed it.
-        if (conn.closed) conn = writer(ctx);
-        const write = await timedWrite(conn, ctx, "PUT", path, body);
-        point.ackMs.push(round(write.ackMs));
-        const done = await Promise.race([Promise.all(waits), sleep(settings.releaseTimeoutMs).then(() => null)]);
-        const responses = done ?? [];
-        let last = Number.NEGATIVE_INFINITY;
-        for (const response of responses) {
-          if (response === null || response.status !== 200 || Number(response.headers.get("x-nomad-index")) <= current) {
-            point.errors++;
-            if (response && !point.firstError)
-              point.firstError = `status ${response.status}, index ${response.headers.get("x-nomad-index")}`;
-            continue;
-          }
-          point.released++;
-          fromAck.push(response.doneAt - write.ackAt);
-          fromSend.push(response.doneAt - write.sentAt);
-          last = Math.max(last, response.doneAt - write.ackAt);
-        }
-        if (!done) point.errors += n;
-        point.lastFromAckMs.push(round(last));
-        rates.push((n * 1000) / (last + write.ackAt - write.sentAt));
+          accept: (response) => response.status === 200 && Number(response.headers.get("x-nomad-index")) > current,
+          ramp: r === 0,
+        });
+        point.parked.push(result.parked);
+        point.parkMs.push(result.parkMs);
+        point.ackMs.push(result.ackMs);
+        point.lastFromAckMs.push(result.lastFromAckMs);
+        point.released += result.released;
+        point.errors += result.errors;
+        point.firstError ??= result.firstError;
+        fromAck.push(...result.fromAckMs);
+        fromSend.push(...result.fromSendMs);
+        rates.push(result.perS);
+      }
+      point.releasePerS = round(median(rates), 0);
+      point.ackMedianMs = round(median(point.ackMs));
+      point.ackRatio = round(point.ackMedianMs / baseline.ackMedianMs, 3);
+      point.wakeFromAckMs = spread(fromAck);
+      point.wakeFromSendMs = spread(fromSend);
+      ctx.log(
+        `  N=${n} via ${via}: parked ${point.parked.join("/")}, ack ${point.ackMedianMs} ms (×${point.ackRatio}), wake p50 ${point.wakeFromAckMs.p50} p99 ${point.wakeFromAckMs.p99} max ${point.wakeFromAckMs.max} ms`,
+      );
+
+      // The park ceiling on the same connections, one round.
+      if (ctx.remainingMs() > budget / 2) {
+        await settle();
+        const ceiling = await releaseRound(ctx, conns, {
+          path: `/__bench/park/${id}`,
+          parkedCount: async () => (await objectStats(ctx, id)).ceilingParked ?? -1,
+          trigger: async () => {
+            if (conn.closed) conn = writer(ctx);
+            return timedWrite(conn, ctx, "POST", `/__bench/release/${id}`, "");
+          },
+          accept: (response) => response.status === 200,
+          ramp: false,
+        });
+        const wakeFromAckMs = spread(ceiling.fromAckMs);
+        point.ceiling = {
+          ackMs: ceiling.ackMs,
+          wakeFromAckMs,
+          lastFromAckMs: ceiling.lastFromAckMs,
+          releasePerS: ceiling.perS,
+          released: ceiling.released,
+          errors: ceiling.errors,
+        };
+        point.p99VsCeiling = round(point.wakeFromAckMs.p99 / wakeFromAckMs.p99, 3);
+        ctx.log(`  N=${n} park ceiling: p99 ${wakeFromAckMs.p99} max ${wakeFromAckMs.max} ms`);
       }
     } finally {
       for (const c of conns) c.close();
     }
-    point.releasePerS = round(median(rates), 0);
-    point.ackMedianMs = round(median(point.ackMs));
-    point.ackRatio = round(point.ackMedianMs / baseline.ackMedianMs, 3);
-    point.wakeFromAckMs = spread(fromAck);
-    point.wakeFromSendMs = spread(fromSend);
-    point.memory.userBytesPerWaiter = round(((point.memory.userRssNKiB - userRss0) * 1024) / n, 0);
-    point.memory.proxyBytesPerWaiter = round(((point.memory.proxyRssNKiB - proxyRss0) * 1024) / n, 0);
-    ctx.log(
-      `  N=${n}: parked ${point.parked.join("/")}, ack ${point.ackMedianMs} ms (×${point.ackRatio}), wake p50 ${point.wakeFromAckMs.p50} p99 ${point.wakeFromAckMs.p99} max ${point.wakeFromAckMs.max} ms, ${point.memory.userBytesPerWaiter} B/waiter`,
-    );
     points.push(point);
     // Let the closed connections drain out of the proxy before the next point.
     await waitFor(async () => (await objectStats(ctx, id)).waiters === 0, 10_000, 100);
   }
   conn.close();
   return { baseline, points, skipped, fdLimit };
+}
+
+/** N parked on a fresh server: the park ceiling (P1) or real blocking queries. */
+export interface MemoryPoint {
+  kind: "ceiling" | "real";
+  parked: number;
+  /** VmRSS of the Worker's workerd and of wrangler's proxy workerd, before and with N parked. */
+  userRss0KiB: number;
+  userRssNKiB: number;
+  proxyRss0KiB: number;
+  proxyRssNKiB: number;
+  userBytesPerParked: number;
+  proxyBytesPerParked: number;
+  /** The release: answered, failed, and the last answer after the trigger's ack. */
+  released: number;
+  errors: number;
+  lastFromAckMs: number;
+  /** What the first failed answer was, if any. */
+  firstError?: string;
+  /** The Worker's workerd was replaced meanwhile (it crashed and wrangler restarted it). */
+  restarted: boolean;
+}
+
+export interface MemoryResult {
+  n: number;
+  via: WakeRoute;
+  points: MemoryPoint[];
+  /** Real waiter's RSS growth / the ceiling's, in the Worker's workerd. */
+  userRatio: number;
+  /** Each kind's error, when its server could not park or release N (the runtime's limit). */
+  failures: Record<string, string>;
+}
+
+/**
+ * Memory per parked waiter, each kind on a server of its own: freshly started, one allocation
+ * loaded, a warm-up of 10 parked and released (first-use costs are not per waiter), then N
+ * connections opened and the baseline read, N parked and read again, then released.
+ * A fresh process per kind, because workerd's allocator keeps what it once held: on a shared
+ * server whichever kind runs second reuses the first one's memory and looks free.
+ */
+export async function memoryScenario(ctx: Context, fresh: () => Promise<BenchServer>, n: number, via: WakeRoute): Promise<MemoryResult> {
+  const points: MemoryPoint[] = [];
+  const failures: Record<string, string> = {};
+  const settle = () => sleep(ctx.settings.smoke ? 200 : 1000);
+  for (const kind of ["ceiling", "real"] as const) {
+    const server = await fresh();
+    const c: Context = { ...ctx, server };
+    let conns: RawConnection[] = [];
+    let writerConn: RawConnection | undefined;
+    try {
+      const id = crypto.randomUUID();
+      await loadAllocations(c, [id]);
+      writerConn = writer(c);
+      const pids = server.workerd();
+      const path = `/v1/allocation/${id}`;
+      const body = allocationJson(id);
+      const round_ = async (
+        on: RawConnection[],
+        ramp: boolean,
+        connect?: { count: number; open: () => RawConnection },
+        afterParked?: () => Promise<void>,
+      ) => {
+        const current = (await objectStats(c, id)).index;
+        return releaseRound(c, on, {
+          path: kind === "ceiling" ? `/__bench/park/${id}` : `${path}?index=${current}&wait=120s`,
+          parkedCount: async () => {
+            const stats = await objectStats(c, id);
+            return (kind === "ceiling" ? stats.ceilingParked : stats.waiters) ?? -1;
+          },
+          trigger: () => {
+            // The writer's connection sat idle while N parked; wrangler's proxy may have closed it.
+            if (!writerConn || writerConn.closed) writerConn = writer(c);
+            return kind === "ceiling"
+              ? timedWrite(writerConn, c, "POST", `/__bench/release/${id}`, "")
+              : timedWrite(writerConn, c, "PUT", path, body);
+          },
+          accept: (response) => response.status === 200,
+          ramp,
+          afterParked,
+          connect,
+          // Thousands answer at a few hundred per second on this machine.
+          releaseTimeoutMs: Math.max(ctx.settings.releaseTimeoutMs, n * 6),
+        });
+      };
+      const port = via === "proxy" ? server.port : await server.workerPort();
+      const warm = await openConnections(c, 10, 250, port);
+      await round_(warm, false);
+      for (const conn of warm) conn.close();
+      // Up to 1,000, the connections are open before the baseline (RSS per parked request without
+      // its connection); above, each opens just before its request: thousands of idle connections
+      // to the Worker's own workerd crash it (SIGTRAP) within about a second.
+      const connectAsYouGo = n > 1000 ? { count: n, open: () => new RawConnection(HOST, port) } : undefined;
+      if (!connectAsYouGo) conns = await openConnections(c, n, 250, port);
+      await settle();
+      const userRss0 = rssKiB(pids.user);
+      const proxyRss0 = rssKiB(pids.proxy);
+      let userRssN = Number.NaN;
+      let proxyRssN = Number.NaN;
+      const result = await round_(conns, true, connectAsYouGo, async () => {
+        await settle();
+        userRssN = rssKiB(pids.user);
+        proxyRssN = rssKiB(pids.proxy);
+      });
+      const point: MemoryPoint = {
+        kind,
+        parked: result.parked,
+        userRss0KiB: userRss0,
+        userRssNKiB: userRssN,
+        proxyRss0KiB: proxyRss0,
+        proxyRssNKiB: proxyRssN,
+        userBytesPerParked: round(((userRssN - userRss0) * 1024) / n, 0),
+        proxyBytesPerParked: round(((proxyRssN - proxyRss0) * 1024) / n, 0),
+        released: result.released,
+        errors: result.errors,
+        lastFromAckMs: result.lastFromAckMs,
+        firstError: result.firstError,
+        restarted: server.workerd().user !== pids.user,
+      };
+      points.push(point);
+      ctx.log(
+        `  ${kind}: ${point.parked}/${n} parked via ${via}, ${point.userBytesPerParked} B RSS per parked request, ${point.released} released, last ${point.lastFromAckMs} ms after the ack${point.restarted ? "; the Worker's workerd was restarted" : ""}`,
+      );
+    } catch (error) {
+      failures[kind] = error instanceof Error ? error.message : String(error);
+      ctx.log(`  ${kind}: failed: ${failures[kind]}`);
+    } finally {
+      for (const conn of conns) conn.close();
+      writerConn?.close();
+      await server.stop();
+    }
+  }
+  const by = (kind: string) => points.find((p) => p.kind === kind);
+  return {
+    n,
+    via,
+    points,
+    userRatio: round((by("real")?.userBytesPerParked ?? Number.NaN) / (by("ceiling")?.userBytesPerParked ?? Number.NaN), 3),
+    failures,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

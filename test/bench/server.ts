@@ -5,7 +5,7 @@
  * harness can read their resident memory.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -23,10 +23,17 @@ export interface WorkerdPids {
 
 export interface BenchServer {
   url: string;
+  /** wrangler dev's public port (its proxy workerd). */
   port: number;
   token: string;
   wranglerPid: number;
   workerd: () => WorkerdPids;
+  /**
+   * The loopback port on which the Worker's own workerd serves HTTP (miniflare's entry socket),
+   * found by asking each of its listening sockets for a bench route. Requests sent there skip
+   * wrangler's proxy: the same Worker, one dev-only hop (and its two sockets per connection) less.
+   */
+  workerPort: () => Promise<number>;
   output: () => string;
   stop: () => Promise<void>;
 }
@@ -83,6 +90,26 @@ function commandLine(pid: number): string {
   }
 }
 
+/** TCP ports a process listens on: its socket inodes matched against /proc/net/tcp's LISTEN rows. */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match?.[1]) inodes.add(match[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports: number[] = [];
+  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    // local_address is HEXIP:HEXPORT; st 0A is LISTEN; the inode is the tenth field.
+    if (fields[3] === "0A" && fields[9] && inodes.has(fields[9])) ports.push(Number.parseInt(fields[1]?.split(":")[1] ?? "0", 16));
+  }
+  return ports;
+}
+
 /** Resident memory of a process in KiB (VmRSS), or NaN when it is gone. */
 export function rssKiB(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
@@ -117,7 +144,7 @@ export async function startBenchServer(options: { token: string; config: string;
     // Below "info", wrangler's proxy does not send a log line per request back to the wrangler
     // Node process (a dev-only cost that would otherwise sit on every measured request).
     "--log-level",
-    "warn",
+    process.env.BENCH_LOG_LEVEL ?? "warn",
   ];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -196,5 +223,25 @@ export async function startBenchServer(options: { token: string; config: string;
     }
     return pids;
   };
-  return { url, port, token: options.token, wranglerPid: pid, workerd, output: () => output, stop };
+  /** The first of the Worker's listening ports whose answer to `path` passes `accept`. */
+  const findPort = async (path: string, accept: (status: number, text: string) => boolean): Promise<number> => {
+    const user = workerd().user;
+    if (user === undefined) throw new Error("the Worker's workerd process was not found");
+    for (const candidate of listeningPorts(user)) {
+      try {
+        const response = await fetch(`http://${HOST}:${candidate}${path}`, { signal: AbortSignal.timeout(2000) });
+        if (accept(response.status, await response.text())) return candidate;
+      } catch {
+        // not an HTTP socket
+      }
+    }
+    throw new Error(`none of the Worker's listening ports (${listeningPorts(user).join(", ")}) answered ${path}`);
+  };
+  let entryPort: Promise<number> | undefined;
+  // Only the Worker's entry answers a bench route with the bench Worker's 200 or 409.
+  const workerPort = () => {
+    entryPort ??= findPort("/__bench/w0", (status, text) => status === 200 || (status === 409 && text.startsWith("prime W0")));
+    return entryPort;
+  };
+  return { url, port, token: options.token, wranglerPid: pid, workerd, workerPort, output: () => output, stop };
 }

@@ -71,15 +71,32 @@ describe("benchmark harness, smoke mode", () => {
 
     const wake = results.scenarios.wake;
     positive(wake?.baseline.ackMedianMs);
-    expect(wake?.points.map((p) => p.n)).toEqual([1, 10]);
+    expect(wake?.points.map((p) => `${p.n} ${p.via}`)).toEqual(["1 proxy", "10 proxy", "10 direct"]);
     for (const point of wake?.points ?? []) {
       expect(point.parked.every((parked) => parked === point.n)).toBe(true);
       expect(point.released).toBe(point.n * point.rounds);
       expect(point.errors).toBe(0);
       expect(point.wakeFromSendMs.count).toBe(point.n * point.rounds);
       positive(point.wakeFromSendMs.max);
-      positive(point.memory.userRssNKiB);
+      // The park ceiling ran on the same connections and released every parked call.
+      expect(point.ceiling?.released).toBe(point.n);
+      expect(point.ceiling?.errors).toBe(0);
+      positive(point.ceiling?.wakeFromAckMs.max);
     }
+
+    // Memory per parked waiter: each kind parked N on a server of its own and released them all.
+    const memory = results.scenarios.memory;
+    expect(memory?.failures).toEqual({});
+    expect(memory?.points.map((p) => p.kind)).toEqual(["ceiling", "real"]);
+    for (const point of memory?.points ?? []) {
+      expect(point.parked).toBe(memory?.n);
+      expect(point.released).toBe(memory?.n);
+      expect(point.errors).toBe(0);
+      expect(point.restarted).toBe(false);
+      positive(point.userRssNKiB);
+    }
+    // The opt-in 10,000-waiter scenario is not part of a default run.
+    expect(results.scenarios.scale10k).toBeUndefined();
 
     const ingest = results.scenarios.ingest;
     expect(ingest?.points.map((p) => p.batch)).toEqual([1, 10, 100]);
