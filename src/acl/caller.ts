@@ -6,7 +6,7 @@
  * changed policy takes effect everywhere within that time (at once in the isolate that changed it).
  */
 import { aclStub } from "../durable/stub.ts";
-import { clientAddressKey, sha256, toHex } from "../http/digest.ts";
+import { clientAddressKey, requestTokenDigest, sha256, toHex } from "../http/digest.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { checkRateLimit } from "../http/gate.ts";
 import { parseGoDuration } from "../json/go-time.ts";
@@ -29,14 +29,6 @@ const cache = new Map<string, { caller: Caller | null; expires: number }>();
 /** Forgets every cached resolution (called after ACL writes in this isolate). */
 export function invalidateAclCache(): void {
   cache.clear();
-}
-
-export function requestToken(request: Request): string | undefined {
-  const header = request.headers.get("X-Nomad-Token");
-  if (header) return header.trim();
-  const auth = request.headers.get("Authorization");
-  const match = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
-  return match?.[1];
 }
 
 const BOOTSTRAP_TOKEN = JSON.stringify({
@@ -63,16 +55,24 @@ async function lookup(env: Env, key: string, load: () => Promise<Caller | null>)
   return caller;
 }
 
+/** The management secret's digest, kept while the secret stays the same. */
+let management: { secret: string; digest: Promise<ArrayBuffer> } | undefined;
+
+function managementDigest(secret: string): Promise<ArrayBuffer> {
+  if (management?.secret !== secret) management = { secret, digest: sha256(secret) };
+  return management.digest;
+}
+
 /** Resolves the request's caller; an unknown secret is 403 `ACL token not found`. */
 export async function resolveCaller(request: Request, env: Env): Promise<Caller> {
-  const secret = requestToken(request);
-  if (!secret) {
+  const pending = requestTokenDigest(request);
+  if (!pending) {
     const anonymous = await lookup(env, "anonymous", async () => ({ acl: await aclStub(env).anonymous(), token: null, key: "anonymous" }));
     return anonymous as Caller;
   }
-  const digest = await sha256(secret);
+  const digest = await pending;
   const key = toHex(digest);
-  if (env.MANAGEMENT_TOKEN && crypto.subtle.timingSafeEqual(digest, await sha256(env.MANAGEMENT_TOKEN))) {
+  if (env.MANAGEMENT_TOKEN && crypto.subtle.timingSafeEqual(digest, await managementDigest(env.MANAGEMENT_TOKEN))) {
     return { acl: MANAGEMENT_ACL, token: BOOTSTRAP_TOKEN, key };
   }
   const caller = await lookup(env, key, async () => {

@@ -11,6 +11,32 @@ export async function sha256Hex(input: string | Uint8Array): Promise<string> {
   return toHex(await sha256(input));
 }
 
+/** The request's token: `X-Nomad-Token`, or `Authorization: Bearer` (never the query string). */
+export function requestToken(request: Request): string | undefined {
+  const header = request.headers.get("X-Nomad-Token");
+  if (header) return header.trim();
+  const auth = request.headers.get("Authorization");
+  const match = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+  return match?.[1];
+}
+
+const tokenDigests = new WeakMap<Request, Promise<ArrayBuffer>>();
+
+/**
+ * SHA-256 of the request's token (undefined without one), computed once per request: the rate
+ * limit's key and the ACL lookup both need it.
+ */
+export function requestTokenDigest(request: Request): Promise<ArrayBuffer> | undefined {
+  const token = requestToken(request);
+  if (token === undefined) return undefined;
+  let digest = tokenDigests.get(request);
+  if (!digest) {
+    digest = sha256(token);
+    tokenDigests.set(request, digest);
+  }
+  return digest;
+}
+
 /** The client's address (Cloudflare's `CF-Connecting-IP`) as a key for per-client limits. */
 export function clientAddressKey(request: Request): string {
   return `ip:${request.headers.get("CF-Connecting-IP") ?? "unknown"}`;

@@ -4,7 +4,7 @@
  * browsers need to long-poll). All limits come from configuration (wrangler.toml `[vars]` and
  * `[[ratelimits]]`) and are documented in docs/security.md.
  */
-import { clientAddressKey, sha256, toHex } from "./digest.ts";
+import { clientAddressKey, requestTokenDigest, toHex } from "./digest.ts";
 import { CodedError } from "./errors.ts";
 
 /** Methods that only read: CORS for them is governed by CORS_READ_ORIGINS. */
@@ -92,9 +92,8 @@ export function withCors(request: Request, response: Response, cfg: GateConfig):
  * the client address.
  */
 export async function callerKey(request: Request): Promise<string> {
-  const token = request.headers.get("X-Nomad-Token") ?? request.headers.get("Authorization");
-  if (!token) return clientAddressKey(request);
-  return `token:${toHex(await sha256(token), 12)}`;
+  const digest = requestTokenDigest(request);
+  return digest ? `token:${toHex(await digest, 12)}` : clientAddressKey(request);
 }
 
 /** Counts a request under `key` with a rate-limiting binding; 429 with Retry-After past its limit. */

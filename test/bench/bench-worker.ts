@@ -8,6 +8,8 @@
  *   as a real read of the allocation it was primed with (`GET /__bench/w0?prime=<uuid>` first).
  * - `GET /__bench/w1/<uuid>`: W1, Worker → the allocation's Durable Object over RPC → bytes cached in
  *   the object (no SQL, no query parsing), answered with the same headers.
+ * - `GET /__bench/w1g/<uuid>`: W1G, W1 behind the production gate (size caps, the caller's key from its
+ *   token, the rate-limit binding's call, CORS): the floor for any read every production request makes.
  * - `GET /__bench/bytes/<n>`: n constant bytes (at most 16 MiB) as text/plain, the ceiling of the
  *   logs-follow scenario (the same bytes served by a trivial route).
  * - `GET /__bench/park/<uuid>` and `POST /__bench/release/<uuid>`: the park ceiling (P1), the floor of a
@@ -33,6 +35,7 @@ import { config } from "../../src/config.ts";
 import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
 import { AllocationObject as ProductionAllocationObject, type ReadResult } from "../../src/durable/allocation-object.ts";
 import { allocationStub, catalogStub } from "../../src/durable/stub.ts";
+import { callerKey, checkRateLimit, checkSizes, gateConfig, withCors } from "../../src/http/gate.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../../src/http/meta.ts";
 import production from "../../src/index.ts";
 
@@ -91,6 +94,12 @@ async function benchRoute(request: Request, env: Env, path: string): Promise<Res
     }
     if (!w0) return new Response("prime W0 first: /__bench/w0?prime=<uuid>", { status: 409 });
     return new Response(w0.body, { headers: w0.headers });
+  }
+  if (path.startsWith("w1g/")) {
+    const gate = gateConfig(env);
+    checkSizes(request, gate);
+    await checkRateLimit(env.RATE_LIMITER, await callerKey(request));
+    return withCors(request, await benchRoute(request, env, `w1/${path.slice(4)}`), gate);
   }
   if (path.startsWith("w1/") || path.startsWith("park/")) {
     const stub = benchStub(env, path.slice(path.indexOf("/") + 1));

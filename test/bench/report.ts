@@ -68,6 +68,13 @@ export function evaluateTargets(results: Results): Target[] {
         measured: `${fmt(vsW0, 3)} × W0`,
         met: vsW0 === undefined ? null : vsW0 >= 0.5,
       });
+      const vsW1g = ratios[`${v}VsW1g`];
+      targets.push({
+        scenario: `GET ${v}`,
+        target: "report: req/s vs W1G (W1 behind the production gate: caller key, rate-limit call, CORS)",
+        measured: `${fmt(vsW1g, 3)} × W1G; W1G itself ${fmt(ratios.w1gVsW1, 3)} × W1`,
+        met: null,
+      });
       const p99 = halfLoad.p99Ratios[`${v}VsW0`];
       targets.push({
         scenario: `GET ${v}`,
@@ -203,6 +210,7 @@ export function renderMarkdown(results: Results): string {
     const names: Record<string, string> = {
       w0: "W0 constant bytes (Worker only)",
       w1: "W1 Worker → DO RPC → cached bytes",
+      w1g: "W1G: W1 behind the production gate (caller key, rate-limit call, CORS)",
       hot: "real route, one hot allocation",
       spread: `real route, spread over allocations`,
     };
@@ -223,7 +231,10 @@ export function renderMarkdown(results: Results): string {
         `| ${variant} | ${fmt(f.p50Ms)} | ${fmt(f.p99Ms)} | ${fmt(f.maxMs)} | ${fmt(f.p99Ms / hw0)} | ${f.sent} | ${f.errors + f.non2xx} |`,
       );
     }
-    lines.push("", `Same bytes and headers from W0, W1 and the real route: ${g.sameBytes ? "yes" : "**no**"} (${g.bodyBytes} B body).`);
+    lines.push(
+      "",
+      `Same bytes and headers from W0, W1, W1G and the real route: ${g.sameBytes ? "yes" : "**no**"} (${g.bodyBytes} B body).`,
+    );
   }
   if (scenarios.wake) {
     const w = scenarios.wake;

@@ -54,7 +54,7 @@ export interface Settings {
 export const FULL: Settings = {
   smoke: false,
   getConnections: 16,
-  getDurationS: 4,
+  getDurationS: 3,
   getRounds: 3,
   warmupS: 1.5,
   spreadCount: 100,
@@ -234,11 +234,12 @@ export interface GetResult {
   halfLoad: { rate: number; durationS: number; pool: number; variants: Record<string, OpenLoopFigure>; p99Ratios: Record<string, number> };
 }
 
-type Variant = "w0" | "w1" | "hot" | "spread";
+type Variant = "w0" | "w1" | "w1g" | "hot" | "spread";
 
 function variantPaths(variant: Variant, hot: string, spreadIds: string[]): string[] {
   if (variant === "w0") return ["/__bench/w0"];
   if (variant === "w1") return [`/__bench/w1/${hot}`];
+  if (variant === "w1g") return [`/__bench/w1g/${hot}`];
   if (variant === "hot") return [`/v1/allocation/${hot}`];
   return spreadIds.map((id) => `/v1/allocation/${id}`);
 }
@@ -340,7 +341,7 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
   await prime.arrayBuffer();
   if (prime.status !== 200) throw new Error(`priming W0: ${prime.status}`);
   const bodies = await Promise.all(
-    (["w0", "w1", "hot"] as const).map(async (variant) => {
+    (["w0", "w1", "w1g", "hot"] as const).map(async (variant) => {
       const response = await fetch(`${ctx.server.url}${variantPaths(variant, hot, spreadIds)[0]}`, { headers: auth(ctx) });
       if (response.status !== 200) throw new Error(`GET ${variant}: ${response.status} ${await response.text()}`);
       const headers = ["content-type", "x-nomad-index", "x-nomad-knownleader", "x-nomad-lastcontact", "vary"].map((h) =>
@@ -352,7 +353,7 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
   const [w0Body, ...others] = bodies;
   const sameBytes = others.every((b) => w0Body && b.body.equals(w0Body.body) && b.headers === w0Body.headers);
 
-  const variants: Variant[] = ["w0", "w1", "hot", "spread"];
+  const variants: Variant[] = ["w0", "w1", "w1g", "hot", "spread"];
   for (const variant of variants) await closedLoop(ctx, variantPaths(variant, hot, spreadIds), settings.warmupS);
   const runs = new Map<Variant, Awaited<ReturnType<typeof closedLoop>>[]>();
   for (let round_ = 0; round_ < settings.getRounds; round_++) {
@@ -370,6 +371,9 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
     hotVsW1: round(rps("hot") / rps("w1"), 3),
     hotVsW0: round(rps("hot") / rps("w0"), 3),
     spreadVsW1: round(rps("spread") / rps("w1"), 3),
+    w1gVsW1: round(rps("w1g") / rps("w1"), 3),
+    hotVsW1g: round(rps("hot") / rps("w1g"), 3),
+    spreadVsW1g: round(rps("spread") / rps("w1g"), 3),
     spreadVsW0: round(rps("spread") / rps("w0"), 3),
   };
 

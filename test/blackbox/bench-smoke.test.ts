@@ -55,7 +55,7 @@ describe("benchmark harness, smoke mode", () => {
 
     const get = results.scenarios.get;
     expect(get?.sameBytes).toBe(true);
-    for (const variant of ["w0", "w1", "hot", "spread"]) {
+    for (const variant of ["w0", "w1", "w1g", "hot", "spread"]) {
       const figure = get?.closedLoop.variants[variant];
       positive(figure?.rps);
       expect(figure?.errors).toBe(0);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
 import { parseAllocId } from "../../src/domain/alloc-id.ts";
+import { requestToken, requestTokenDigest, sha256Hex } from "../../src/http/digest.ts";
 import { CodedError } from "../../src/http/errors.ts";
+import { callerKey } from "../../src/http/gate.ts";
 import { jitterMs, parseGoBool, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
 import { formatGoDuration, formatUnixNanos, normalizeRfc3339, parseGoDuration } from "../../src/json/go-time.ts";
 
@@ -173,5 +175,30 @@ describe("config", () => {
   it("takes the event stream heartbeat from EVENT_STREAM_HEARTBEAT, Nomad's 10s otherwise", () => {
     expect(config(env({ EVENT_STREAM_HEARTBEAT: "250ms" })).eventHeartbeatMs).toBe(250);
     expect(config(env({ EVENT_STREAM_HEARTBEAT: undefined })).eventHeartbeatMs).toBe(10_000);
+  });
+});
+
+describe("caller keys and token digests", () => {
+  const request = (headers: Record<string, string>) => new Request("https://edge.example/v1/regions", { headers });
+
+  it("takes the token from X-Nomad-Token (trimmed) or Authorization: Bearer, never anything else", () => {
+    expect(requestToken(request({ "X-Nomad-Token": " abc " }))).toBe("abc");
+    expect(requestToken(request({ Authorization: "Bearer abc" }))).toBe("abc");
+    expect(requestToken(request({ Authorization: "Basic abc" }))).toBeUndefined();
+    expect(requestToken(request({}))).toBeUndefined();
+  });
+
+  it("counts a token under one key whichever header carries it, and tokenless callers by address", async () => {
+    const viaHeader = await callerKey(request({ "X-Nomad-Token": "secret-1" }));
+    expect(viaHeader).toBe(`token:${(await sha256Hex("secret-1")).slice(0, 24)}`);
+    expect(await callerKey(request({ Authorization: "Bearer secret-1" }))).toBe(viaHeader);
+    expect(await callerKey(request({ "X-Nomad-Token": "secret-2" }))).not.toBe(viaHeader);
+    expect(await callerKey(request({ "CF-Connecting-IP": "192.0.2.7", Authorization: "Basic x" }))).toBe("ip:192.0.2.7");
+  });
+
+  it("hashes a request's token once, however many places ask", () => {
+    const r = request({ "X-Nomad-Token": "secret-3" });
+    expect(requestTokenDigest(r)).toBe(requestTokenDigest(r));
+    expect(requestTokenDigest(request({}))).toBeUndefined();
   });
 });
