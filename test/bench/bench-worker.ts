@@ -16,6 +16,8 @@
  *   blocking query: the Worker calls the allocation's object over RPC (no query parsing, no abort
  *   signal, no timer), the object holds a bare promise, and one release request answers every parked
  *   call with the cached bytes of W1 (after the release is answered, as a real write's waiters are).
+ *   `GET /__bench/park-signal/<uuid>` is the same holding the client's abort signal over RPC, as a
+ *   real blocking query does (so a disconnect frees its slot).
  * - `GET /__bench/stats/<uuid>`: the object's live counters (`stats()`: parked waiters, log
  *   followers, parked ceiling calls).
  * - `GET /__bench/catalog-record/<region>?n=N&c=C`: the catalog's own ceiling: the Worker calls the
@@ -50,10 +52,13 @@ export class AllocationObject extends ProductionAllocationObject {
     return this.#cached;
   }
 
-  /** Parks until `releaseParked()`: a bare promise, nothing else held per call. */
-  async park(): Promise<ReadResult> {
+  /** Parks until `releaseParked()`: a bare promise, nothing else held per call (but `signal`, if given). */
+  async park(signal?: AbortSignal): Promise<ReadResult> {
     const bytes = await this.cachedBytes();
-    await new Promise<void>((resolve) => this.#parked.push(resolve));
+    await new Promise<void>((resolve) => {
+      this.#parked.push(resolve);
+      signal?.addEventListener("abort", () => resolve());
+    });
     return bytes;
   }
 
@@ -101,9 +106,11 @@ async function benchRoute(request: Request, env: Env, path: string): Promise<Res
     await checkRateLimit(env.RATE_LIMITER, await callerKey(request));
     return withCors(request, await benchRoute(request, env, `w1/${path.slice(4)}`), gate);
   }
-  if (path.startsWith("w1/") || path.startsWith("park/")) {
+  if (path.startsWith("w1/") || path.startsWith("park/") || path.startsWith("park-signal/")) {
     const stub = benchStub(env, path.slice(path.indexOf("/") + 1));
-    const read = path.startsWith("w1/") ? await stub.cachedBytes() : await stub.park();
+    const read = path.startsWith("w1/")
+      ? await stub.cachedBytes()
+      : await stub.park(path.startsWith("park-signal/") ? request.signal : undefined);
     if (read.body === null) return new Response("no such allocation", { status: 404 });
     return new Response(read.body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(read.index) } });
   }

@@ -122,11 +122,12 @@ export function evaluateTargets(results: Results): Target[] {
   if (memory) {
     const real = memory.points.find((p) => p.kind === "real");
     const ceiling = memory.points.find((p) => p.kind === "ceiling");
+    const withSignal = memory.points.find((p) => p.kind === "ceiling-signal");
     targets.push({
       scenario: "memory per parked waiter",
       target: "≤ 10 KiB (workerd RSS growth / N)",
       measured: real
-        ? `${fmt(real.userBytesPerParked / 1024)} KiB at N=${memory.n} (fresh server; wrangler's proxy workerd ${fmt(real.proxyBytesPerParked / 1024)} KiB more)${ceiling ? `; park ceiling (P1): ${fmt(ceiling.userBytesPerParked / 1024)} KiB, ratio ${fmt(memory.userRatio)}` : ""}`
+        ? `${fmt(real.userBytesPerParked / 1024)} KiB at N=${memory.n} (fresh server; wrangler's proxy workerd ${fmt(real.proxyBytesPerParked / 1024)} KiB more)${ceiling ? `; park ceiling (P1): ${fmt(ceiling.userBytesPerParked / 1024)} KiB (ratio ${fmt(memory.userRatio)})` : ""}${withSignal ? `, P1 holding the abort signal: ${fmt(withSignal.userBytesPerParked / 1024)} KiB (ratio ${fmt(memory.userRatioVsSignal)})` : ""}`
         : `not run${memory.failures.real ? `: ${memory.failures.real}` : ""}`,
       met: real ? real.userBytesPerParked <= 10 * 1024 : null,
     });
@@ -286,11 +287,14 @@ export function renderMarkdown(results: Results): string {
     );
     for (const p of m.points) {
       lines.push(
-        `| ${p.kind === "real" ? "real blocking query" : "park ceiling (P1)"} | ${p.parked}/${m.n} | ${fmt(p.userRss0KiB / 1024, 0)} → ${fmt(p.userRssNKiB / 1024, 0)} | ${fmt(p.userBytesPerParked / 1024)} KiB | ${fmt(p.proxyBytesPerParked / 1024)} KiB | ${p.released} | ${fmt(p.lastFromAckMs, 0)} | ${p.restarted ? "**yes**" : "no"} |`,
+        `| ${{ real: "real blocking query", ceiling: "park ceiling (P1)", "ceiling-signal": "P1 holding the client's abort signal" }[p.kind]} | ${p.parked}/${m.n} | ${fmt(p.userRss0KiB / 1024, 0)} → ${fmt(p.userRssNKiB / 1024, 0)} | ${fmt(p.userBytesPerParked / 1024)} KiB | ${fmt(p.proxyBytesPerParked / 1024)} KiB | ${p.released} | ${fmt(p.lastFromAckMs, 0)} | ${p.restarted ? "**yes**" : "no"} |`,
       );
     }
     for (const [kind, why] of Object.entries(m.failures)) lines.push("", `${kind}: failed: ${why}`);
-    lines.push("", `Real ÷ ceiling (Worker workerd RSS per parked request): ${fmt(m.userRatio)}.`);
+    lines.push(
+      "",
+      `Real ÷ ceiling (Worker workerd RSS per parked request): ${fmt(m.userRatio)}; ÷ the ceiling holding the signal: ${fmt(m.userRatioVsSignal)}.`,
+    );
   }
   if (scenarios.ingest) {
     const i = scenarios.ingest;

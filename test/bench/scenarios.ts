@@ -705,7 +705,8 @@ export async function wakeScenario(ctx: Context, id: string, fdLimit: number): P
 
 /** N parked on a fresh server: the park ceiling (P1) or real blocking queries. */
 export interface MemoryPoint {
-  kind: "ceiling" | "real";
+  /** P1 bare; P1 holding the client's abort signal over RPC (as a real waiter does); the real query. */
+  kind: "ceiling" | "ceiling-signal" | "real";
   parked: number;
   /** VmRSS of the Worker's workerd and of wrangler's proxy workerd, before and with N parked. */
   userRss0KiB: number;
@@ -728,8 +729,9 @@ export interface MemoryResult {
   n: number;
   via: WakeRoute;
   points: MemoryPoint[];
-  /** Real waiter's RSS growth / the ceiling's, in the Worker's workerd. */
+  /** Real waiter's RSS growth / the ceilings' (bare, with the signal), in the Worker's workerd. */
   userRatio: number;
+  userRatioVsSignal: number;
   /** Each kind's error, when its server could not park or release N (the runtime's limit). */
   failures: Record<string, string>;
 }
@@ -741,11 +743,17 @@ export interface MemoryResult {
  * A fresh process per kind, because workerd's allocator keeps what it once held: on a shared
  * server whichever kind runs second reuses the first one's memory and looks free.
  */
-export async function memoryScenario(ctx: Context, fresh: () => Promise<BenchServer>, n: number, via: WakeRoute): Promise<MemoryResult> {
+export async function memoryScenario(
+  ctx: Context,
+  fresh: () => Promise<BenchServer>,
+  n: number,
+  via: WakeRoute,
+  kinds: MemoryPoint["kind"][] = ["ceiling", "ceiling-signal", "real"],
+): Promise<MemoryResult> {
   const points: MemoryPoint[] = [];
   const failures: Record<string, string> = {};
   const settle = () => sleep(ctx.settings.smoke ? 200 : 1000);
-  for (const kind of ["ceiling", "real"] as const) {
+  for (const kind of kinds) {
     const server = await fresh();
     const c: Context = { ...ctx, server };
     let conns: RawConnection[] = [];
@@ -765,17 +773,17 @@ export async function memoryScenario(ctx: Context, fresh: () => Promise<BenchSer
       ) => {
         const current = (await objectStats(c, id)).index;
         return releaseRound(c, on, {
-          path: kind === "ceiling" ? `/__bench/park/${id}` : `${path}?index=${current}&wait=120s`,
+          path: kind === "real" ? `${path}?index=${current}&wait=120s` : `/__bench/${kind === "ceiling" ? "park" : "park-signal"}/${id}`,
           parkedCount: async () => {
             const stats = await objectStats(c, id);
-            return (kind === "ceiling" ? stats.ceilingParked : stats.waiters) ?? -1;
+            return (kind === "real" ? stats.waiters : stats.ceilingParked) ?? -1;
           },
           trigger: () => {
             // The writer's connection sat idle while N parked; wrangler's proxy may have closed it.
             if (!writerConn || writerConn.closed) writerConn = writer(c);
-            return kind === "ceiling"
-              ? timedWrite(writerConn, c, "POST", `/__bench/release/${id}`, "")
-              : timedWrite(writerConn, c, "PUT", path, body);
+            return kind === "real"
+              ? timedWrite(writerConn, c, "PUT", path, body)
+              : timedWrite(writerConn, c, "POST", `/__bench/release/${id}`, "");
           },
           accept: (response) => response.status === 200,
           ramp,
@@ -838,6 +846,7 @@ export async function memoryScenario(ctx: Context, fresh: () => Promise<BenchSer
     via,
     points,
     userRatio: round((by("real")?.userBytesPerParked ?? Number.NaN) / (by("ceiling")?.userBytesPerParked ?? Number.NaN), 3),
+    userRatioVsSignal: round((by("real")?.userBytesPerParked ?? Number.NaN) / (by("ceiling-signal")?.userBytesPerParked ?? Number.NaN), 3),
     failures,
   };
 }

@@ -87,7 +87,7 @@ describe("benchmark harness, smoke mode", () => {
     // Memory per parked waiter: each kind parked N on a server of its own and released them all.
     const memory = results.scenarios.memory;
     expect(memory?.failures).toEqual({});
-    expect(memory?.points.map((p) => p.kind)).toEqual(["ceiling", "real"]);
+    expect(memory?.points.map((p) => p.kind)).toEqual(["ceiling", "ceiling-signal", "real"]);
     for (const point of memory?.points ?? []) {
       expect(point.parked).toBe(memory?.n);
       expect(point.released).toBe(memory?.n);
