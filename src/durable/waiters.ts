@@ -58,11 +58,22 @@ export class Waiters {
     });
   }
 
-  /** Wakes every waiter whose `minIndex` is below the new index; an index from the future keeps waiting. */
+  /**
+   * Wakes every waiter whose `minIndex` is below the new index; an index from the future keeps
+   * waiting. The first RELEASE_SLICE go at once, the rest a slice per task: the runtime's other
+   * work (the writer's answer on its way out, new requests) runs between slices instead of queueing
+   * behind thousands of answers.
+   */
   release(index: number): void {
     const reached = BigInt(index);
-    for (const waiter of this.#parked) {
-      if (waiter.minIndex < reached) waiter.finish();
-    }
+    const due = [...this.#parked].filter((waiter) => waiter.minIndex < reached);
+    const next = (from: number) => {
+      for (const waiter of due.slice(from, from + RELEASE_SLICE)) waiter.finish();
+      if (from + RELEASE_SLICE < due.length) setTimeout(() => next(from + RELEASE_SLICE), 0);
+    };
+    next(0);
   }
 }
+
+/** Waiters answered per task when a write releases many. */
+export const RELEASE_SLICE = 64;
