@@ -79,7 +79,7 @@ export function evaluateTargets(results: Results): Target[] {
       targets.push({
         scenario: `GET ${v}`,
         target: "p99 at half of W0's rate ≤ 2 × W0's p99",
-        measured: `${fmt(halfLoad.variants[v]?.p99Ms)} ms vs ${fmt(halfLoad.variants.w0?.p99Ms)} ms (${fmt(p99)} ×)`,
+        measured: `${fmt(halfLoad.variants[v]?.p99Ms)} ms vs ${fmt(halfLoad.variants.w0?.p99Ms)} ms (${fmt(p99)} ×); W1G at the same rate: ${fmt(halfLoad.p99Ratios.w1gVsW0)} ×`,
         met: p99 === undefined || !Number.isFinite(p99) ? null : p99 <= 2,
       });
     }

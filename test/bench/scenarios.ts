@@ -380,7 +380,7 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
   // Half of W0's maximum rate, open loop, for W0 and the two real variants.
   const rate = Math.max(1, Math.round(rps("w0") / 2));
   const half: Record<string, OpenLoopFigure> = {};
-  for (const variant of ["w0", "hot", "spread"] as const) {
+  for (const variant of ["w0", "w1g", "hot", "spread"] as const) {
     half[variant] = await openLoop(ctx, variantPaths(variant, hot, spreadIds), rate, settings.halfLoadDurationS);
     ctx.log(`  GET ${variant} at ${rate} req/s: p50 ${half[variant].p50Ms} ms, p99 ${half[variant].p99Ms} ms`);
   }
@@ -395,7 +395,11 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
       durationS: settings.halfLoadDurationS,
       pool: settings.halfLoadPool,
       variants: half,
-      p99Ratios: { hotVsW0: round(p99("hot") / p99("w0"), 3), spreadVsW0: round(p99("spread") / p99("w0"), 3) },
+      p99Ratios: {
+        w1gVsW0: round(p99("w1g") / p99("w0"), 3),
+        hotVsW0: round(p99("hot") / p99("w0"), 3),
+        spreadVsW0: round(p99("spread") / p99("w0"), 3),
+      },
     },
   };
 }

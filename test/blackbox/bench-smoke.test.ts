@@ -61,7 +61,7 @@ describe("benchmark harness, smoke mode", () => {
       expect(figure?.errors).toBe(0);
       expect(figure?.non2xx).toBe(0);
     }
-    for (const variant of ["w0", "hot", "spread"]) {
+    for (const variant of ["w0", "w1g", "hot", "spread"]) {
       const figure = get?.halfLoad.variants[variant];
       expect(figure?.completed).toBe(figure?.sent);
       expect(figure?.errors).toBe(0);
