@@ -133,9 +133,9 @@ async function main(): Promise<number> {
     const spreadIds = Array.from({ length: settings.spreadCount }, () => randomUUID());
     const wakeId = randomUUID();
     const ingestId = randomUUID();
-    const logsId = randomUUID();
-    await loadAllocations(ctx, [hot, ...spreadIds, wakeId, ingestId, logsId]);
-    log(`  loaded ${spreadIds.length + 4} allocations through the write API`);
+    const logsIds = Array.from({ length: settings.logRounds }, () => randomUUID());
+    await loadAllocations(ctx, [hot, ...spreadIds, wakeId, ingestId, ...logsIds]);
+    log(`  loaded ${spreadIds.length + 3 + logsIds.length} allocations through the write API`);
 
     let regionIds: RegionIds | undefined;
     const stages: [string, () => Promise<void>][] = [
@@ -174,7 +174,7 @@ async function main(): Promise<number> {
       [
         "logs",
         async () => {
-          results.scenarios.logs = await logsScenario(ctx, logsId);
+          results.scenarios.logs = await logsScenario(ctx, logsIds);
         },
       ],
       [

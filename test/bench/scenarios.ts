@@ -32,8 +32,9 @@ export interface Settings {
   ingestBatches: number[];
   ingestConnections: number;
   ingestDurationS: number;
-  /** Logs follow. */
+  /** Logs follow: followers, rounds (one allocation each), bytes appended per round. */
   logFollowers: number;
+  logRounds: number;
   logBytes: number;
   logPostBytes: number;
   /** List endpoint: allocations in the listed region, closed-loop rounds and duration. */
@@ -74,6 +75,7 @@ export const FULL: Settings = {
   ingestConnections: 4,
   ingestDurationS: 4,
   logFollowers: 100,
+  logRounds: 3,
   logBytes: 1024 * 1024,
   logPostBytes: 1024 * 1024,
   listCount: 100,
@@ -111,6 +113,7 @@ export const SMOKE: Settings = {
   ingestConnections: 2,
   ingestDurationS: 1,
   logFollowers: 3,
+  logRounds: 1,
   logBytes: 64 * 1024,
   logPostBytes: 64 * 1024,
   listCount: 5,
@@ -919,7 +922,12 @@ export async function ingestScenario(ctx: Context, id: string): Promise<IngestRe
 // ---------------------------------------------------------------------------------------------
 // 5. Logs follow: F followers on one task, bytes appended, time to the last follower's last byte
 
-export interface LogsResult {
+/** Logs follow: the round with the median last byte, and every round's figures. */
+export interface LogsResult extends LogsRound {
+  rounds: { lastByteMs: number; ceilingMs: number; ratio: number }[];
+}
+
+export interface LogsRound {
   /** Ceiling: the same number of clients each fetching the same byte count from a trivial route at once. */
   ceiling: { lastByteFromSendMs: Spread; complete: number };
   /** lastByteFromSendMs.max / the ceiling's. */
@@ -950,7 +958,31 @@ async function bytesCeiling(ctx: Context, clients: number, bytes: number): Promi
   return { lastByteFromSendMs: spread(times), complete: times.length };
 }
 
-export async function logsScenario(ctx: Context, id: string): Promise<LogsResult> {
+/**
+ * One round per allocation in `ids` (each its own object, so followers a previous round left behind
+ * — wrangler dev does not pass client disconnects on — never share the new round's appends), the
+ * ceiling measured right before each round.
+ */
+export async function logsScenario(ctx: Context, ids: string[]): Promise<LogsResult> {
+  const rounds: LogsRound[] = [];
+  for (const id of ids) {
+    const round_ = await logsRound(ctx, id);
+    rounds.push(round_);
+    ctx.log(`  round: last byte ${round_.lastByteFromSendMs.max} ms, ceiling ${round_.ceiling.lastByteFromSendMs.max} ms`);
+  }
+  const sorted = [...rounds].sort((a, b) => a.lastByteFromSendMs.max - b.lastByteFromSendMs.max);
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)] as LogsRound;
+  return {
+    ...middle,
+    rounds: rounds.map((r) => ({
+      lastByteMs: r.lastByteFromSendMs.max,
+      ceilingMs: r.ceiling.lastByteFromSendMs.max,
+      ratio: r.ratioToCeiling,
+    })),
+  };
+}
+
+async function logsRound(ctx: Context, id: string): Promise<LogsRound> {
   const { settings } = ctx;
   const ceiling = await bytesCeiling(ctx, settings.logFollowers, settings.logBytes);
   const followers = await openConnections(ctx, settings.logFollowers);
