@@ -16,7 +16,7 @@ import { nowUnixNanos, ZERO_TIME } from "../json/go-time.ts";
 import type { CatalogChange } from "./catalog-change.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
 import { LogStore, type LogType } from "./log-store.ts";
-import { type LogFollower, openLogStream } from "./log-stream.ts";
+import { type LogFollower, openLogStream, SharedLogReads } from "./log-stream.ts";
 import { ALLOCATION_MIGRATIONS, hasSchema, migrate } from "./migrations.ts";
 import { catalogStub } from "./stub.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
@@ -90,11 +90,13 @@ export class AllocationObject extends DurableObject<Env> {
   #draining: Promise<void> | undefined;
   #drainAgain = false;
   readonly #logs: LogStore;
+  readonly #logReads: SharedLogReads;
   readonly #idempotency: IdempotencyLog;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#logs = new LogStore(ctx.storage.sql);
+    this.#logReads = new SharedLogReads(this.#logs);
     this.#idempotency = new IdempotencyLog(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
       // An object that was only ever read has no schema and stays that way: reads of unknown ids
@@ -369,6 +371,7 @@ export class AllocationObject extends DurableObject<Env> {
     const start = Math.min(Math.max(requested, floor), end);
     const stream = openLogStream({
       store: this.#logs,
+      reads: this.#logReads,
       task: query.task,
       type: query.type,
       start,
@@ -382,12 +385,25 @@ export class AllocationObject extends DurableObject<Env> {
   }
 
   /** Live counters for tests and benchmarks. */
-  stats(): { waiters: number; index: number; encodes: number; logFollowers: number } {
+  stats(): {
+    waiters: number;
+    index: number;
+    encodes: number;
+    logFollowers: number;
+    /** Log stream reads that went to SQLite, reads answered with bytes another stream read, frames encoded. */
+    logReads: number;
+    logReadsShared: number;
+    logFrames: number;
+  } {
+    const { reads, shared, frames } = this.#logReads.counts;
     return {
       waiters: this.#waiters.size,
       index: this.#snapshot(false).index,
       encodes: this.#encodes,
       logFollowers: this.#logFollowers.size,
+      logReads: reads,
+      logReadsShared: shared,
+      logFrames: frames,
     };
   }
 }

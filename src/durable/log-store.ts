@@ -16,9 +16,18 @@ export interface StreamBounds {
 
 export class LogStore {
   readonly #sql: SqlStorage;
+  #generation = 0;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
+  }
+
+  /**
+   * Changes whenever stored offsets may start over (`clear`). Between changes, the bytes at an
+   * offset never change; retention only drops them (and raises the floor past them).
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   bounds(task: string, type: LogType): StreamBounds {
@@ -91,6 +100,7 @@ export class LogStore {
   }
 
   clear(): void {
+    this.#generation++;
     this.#sql.exec("DELETE FROM log_chunk");
     this.#sql.exec("DELETE FROM log_stream");
   }

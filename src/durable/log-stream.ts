@@ -1,8 +1,10 @@
 /**
  * A log read as Nomad's client streams it: framed (back-to-back JSON frames with base64 `Data`,
  * `File`, `FileEvent`, `Offset`, empty fields omitted, at most 64 KiB per frame, bursts of appends
- * batched for up to 200 ms, a `{}` heartbeat after each idle second) or plain (raw bytes only). With `follow`, the stream waits for appends,
- * woken by the ingest, and ends once the task is dead and every byte was sent.
+ * batched for up to 200 ms, a `{}` heartbeat after each idle second) or plain (raw bytes only, up
+ * to 256 KiB per chunk). With `follow`, the stream waits for appends, woken by the ingest, and ends
+ * once the task is dead and every byte was sent. Streams of one object share their reads (and
+ * frames) through `SharedLogReads`.
  */
 
 import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
@@ -15,6 +17,11 @@ export const BATCH_QUIET_MS = 25;
 /** ...for at most this long (Nomad's framer flushes every 200 ms) or until a frame is full. */
 export const BATCH_MAX_MS = 200;
 
+/** Plain streams have no frame size to keep: a chunk takes up to this much of what is pending. */
+export const PLAIN_CHUNK_BYTES = 4 * MAX_CHUNK_BYTES;
+/** Bytes a stream reads ahead of its reader (the RPC hop's pipeline). */
+export const STREAM_BUFFER_BYTES = STREAM_BUFFER_CHUNKS * MAX_CHUNK_BYTES;
+
 /** Someone waiting for new bytes of one stream; `wake` is called by appends and allocation changes. */
 export interface LogFollower {
   task: string;
@@ -24,6 +31,8 @@ export interface LogFollower {
 
 export interface LogStreamOptions {
   store: LogStore;
+  /** The object's shared reads: streams at the same offset share one read and one frame. */
+  reads: SharedLogReads;
   task: string;
   type: LogType;
   start: number;
@@ -53,8 +62,111 @@ export function encodeFrame(data: Uint8Array, file: string, offset: number): str
   return `{${fields.join(",")}}`;
 }
 
+/** Bytes at one offset range of one stream, read once; the frame is encoded on first use. */
+interface SharedChunk {
+  readonly data: Uint8Array;
+  frame?: Uint8Array;
+  /** Its key while the shared reads keep it. */
+  key?: string;
+}
+
+/** Bytes kept by the shared reads at most (data and encoded frames), least recently used dropped first. */
+export const SHARED_READ_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads shared by every log stream of one object. Followers woken by the same append stand at the
+ * same offset and ask for the same range: the first one reads it from SQLite (and encodes its
+ * frame), the others get the very same bytes. Valid because the bytes at an offset never change
+ * while they are stored: retention only drops them, and streams raise their position to the
+ * floor before reading, so a range below the floor is never asked for; an append only adds bytes
+ * past the end, and a range ends at most at the end its reader saw, so it is a different range
+ * after an append. Clearing the store (the allocation is collected, offsets start over) drops
+ * every shared read, and so does the last open stream ending: an object nobody reads keeps nothing.
+ */
+export class SharedLogReads {
+  readonly #store: LogStore;
+  /** In least recently used order (Map iteration order: a hit moves its entry to the end). */
+  readonly #chunks = new Map<string, SharedChunk>();
+  #bytes = 0;
+  #generation: number;
+  #streams = 0;
+  /** Reads that went to SQLite, reads answered with bytes already read, frames encoded. */
+  readonly counts = { reads: 0, shared: 0, frames: 0 };
+
+  constructor(store: LogStore) {
+    this.#store = store;
+    this.#generation = store.generation;
+  }
+
+  /** Counts a stream open until the returned function is called (any number of times). */
+  open(): () => void {
+    this.#streams++;
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      if (--this.#streams === 0) this.#drop();
+    };
+  }
+
+  /**
+   * Up to `max` bytes from `from` (at or above the stream's floor) stopping at `until` (at most
+   * the stream's end), with `from` and `until` taken from one `bounds()` in the same turn.
+   */
+  read(task: string, type: LogType, from: number, until: number, max: number): SharedChunk {
+    const limit = Math.min(until, from + max);
+    if (limit <= from) return { data: new Uint8Array() };
+    if (this.#store.generation !== this.#generation) this.#drop();
+    const key = `${type}:${from}:${limit}:${task}`;
+    const cached = this.#chunks.get(key);
+    if (cached) {
+      this.#chunks.delete(key);
+      this.#chunks.set(key, cached);
+      this.counts.shared++;
+      return cached;
+    }
+    const data = this.#store.read(task, type, from, limit, max);
+    this.counts.reads++;
+    const chunk: SharedChunk = { data };
+    // A short read (never expected within the bounds) is served but not shared.
+    if (data.byteLength === limit - from) {
+      chunk.key = key;
+      this.#chunks.set(key, chunk);
+      this.#grow(data.byteLength);
+    }
+    return chunk;
+  }
+
+  /** The chunk's Nomad frame (its end offset is `from + data.byteLength`), encoded once. */
+  frame(chunk: SharedChunk, file: string, endOffset: number): Uint8Array {
+    if (!chunk.frame) {
+      chunk.frame = encoder.encode(encodeFrame(chunk.data, file, endOffset));
+      this.counts.frames++;
+      if (chunk.key !== undefined && this.#chunks.get(chunk.key) === chunk) this.#grow(chunk.frame.byteLength);
+    }
+    return chunk.frame;
+  }
+
+  #grow(bytes: number): void {
+    this.#bytes += bytes;
+    for (const [key, chunk] of this.#chunks) {
+      if (this.#bytes <= SHARED_READ_BYTES) break;
+      this.#chunks.delete(key);
+      chunk.key = undefined;
+      this.#bytes -= chunk.data.byteLength + (chunk.frame?.byteLength ?? 0);
+    }
+  }
+
+  #drop(): void {
+    for (const chunk of this.#chunks.values()) chunk.key = undefined;
+    this.#chunks.clear();
+    this.#bytes = 0;
+    this.#generation = this.#store.generation;
+  }
+}
+
 export function openLogStream(options: LogStreamOptions): ReadableStream<Uint8Array> {
-  const { store, task, type, follow, plain, followers } = options;
+  const { store, reads, task, type, follow, plain, followers } = options;
   const file = `alloc/logs/${task}.${type}.0`;
   // Without follow, the read ends at the end the stream had when it was opened (as Nomad does).
   const endAtOpen = store.bounds(task, type).end;
@@ -62,9 +174,11 @@ export function openLogStream(options: LogStreamOptions): ReadableStream<Uint8Ar
   let timer: ReturnType<typeof setTimeout> | undefined;
   let resume: ((why: "data" | "idle") => void) | undefined;
   const follower: LogFollower = { task, type, wake: () => resume?.("data") };
+  const release = reads.open();
   const cleanup = () => {
     clearTimeout(timer);
     followers.delete(follower);
+    release();
     resume?.("data");
   };
   if (follow) followers.add(follower);
@@ -87,10 +201,11 @@ export function openLogStream(options: LogStreamOptions): ReadableStream<Uint8Ar
         for (;;) {
           const { floor, end } = store.bounds(task, type);
           position = Math.max(position, floor);
-          const data = store.read(task, type, position, follow ? end : Math.min(end, endAtOpen), MAX_CHUNK_BYTES);
-          if (data.byteLength > 0) {
-            position += data.byteLength;
-            controller.enqueue(plain ? data : encoder.encode(encodeFrame(data, file, position)));
+          const until = follow ? end : Math.min(end, endAtOpen);
+          const chunk = reads.read(task, type, position, until, plain ? PLAIN_CHUNK_BYTES : MAX_CHUNK_BYTES);
+          if (chunk.data.byteLength > 0) {
+            position += chunk.data.byteLength;
+            controller.enqueue(plain ? chunk.data : reads.frame(chunk, file, position));
             return;
           }
           if (!follow || options.finished()) {
@@ -118,6 +233,7 @@ export function openLogStream(options: LogStreamOptions): ReadableStream<Uint8Ar
       },
       cancel: cleanup,
     },
-    { highWaterMark: STREAM_BUFFER_CHUNKS },
+    // Counted in bytes: a few frames, or one or two large plain chunks, ahead of the reader.
+    { highWaterMark: STREAM_BUFFER_BYTES, size: (chunk) => chunk.byteLength },
   );
 }

@@ -1,6 +1,8 @@
-import { createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { LogStore } from "../../src/durable/log-store.ts";
+import { SharedLogReads } from "../../src/durable/log-stream.ts";
 import worker from "../../src/index.ts";
 import { TEST_LOG_RETENTION_BYTES } from "../support/constants.ts";
 import { call, createAllocation, newAllocId, objectFor, postEvents, TOKEN, write } from "../support/worker.ts";
@@ -57,6 +59,13 @@ async function untilLogFollowers(id: string, count: number): Promise<void> {
 }
 
 const logPath = (id: string, query: string) => `/v1/client/fs/logs/${id}?${query}`;
+
+/** A logs response body straight from the Worker (no test hop in between), so cancelling it reaches the object. */
+async function openDirect(id: string, query: string): Promise<ReadableStreamDefaultReader<Uint8Array>> {
+  const request = new Request(`http://alloc.test${logPath(id, query)}`);
+  const r = await worker.fetch(request as Parameters<typeof worker.fetch>[0], env, createExecutionContext());
+  return (r.body as ReadableStream<Uint8Array>).getReader();
+}
 
 function append(id: string, bytes: BodyInit, task = "redis", type = "stdout", token: string | null = TOKEN): Promise<Response> {
   return write("POST", logPath(id, `task=${task}&type=${type}`), bytes as string, token);
@@ -263,6 +272,131 @@ describe("GET /v1/client/fs/logs/<alloc_id>", () => {
     expect(Date.now() - cancelledAt).toBeLessThan(500);
   });
 
+  it("gives followers at the same offset identical bytes from one shared read (plain) and one shared frame (framed)", async () => {
+    const id = await startedAlloc();
+    const object = objectFor(id);
+    const open = (query: string) => openDirect(id, query);
+    const plain = await Promise.all(Array.from({ length: 5 }, () => open("task=redis&type=stdout&follow=true&plain=true")));
+    const framed = await Promise.all(Array.from({ length: 3 }, () => open("task=redis&type=stdout&follow=true")));
+    await untilLogFollowers(id, 8);
+    const before = await object.stats();
+    const payload = bytes(40_000, 5);
+    await append(id, payload);
+    const readAll = async (reader: ReadableStreamDefaultReader<Uint8Array>, done: (text: Uint8Array) => boolean) => {
+      const parts: Uint8Array[] = [];
+      let out = new Uint8Array();
+      while (!done(out)) {
+        const { value } = await reader.read();
+        parts.push(value ?? new Uint8Array());
+        out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+        let at = 0;
+        for (const part of parts) {
+          out.set(part, at);
+          at += part.byteLength;
+        }
+      }
+      return out;
+    };
+    for (const reader of plain) expect(await readAll(reader, (got) => got.byteLength >= payload.byteLength)).toEqual(payload);
+    const frameTexts = new Set<string>();
+    for (const reader of framed) {
+      const raw = await readAll(reader, (got) => new TextDecoder().decode(got).endsWith('"Offset":40000}'));
+      const text = new TextDecoder().decode(raw).replaceAll("{}", "");
+      expect(splitFrames(text)).toEqual([
+        { Data: btoa(String.fromCharCode(...payload)), File: "alloc/logs/redis.stdout.0", Offset: 40_000 },
+      ]);
+      frameTexts.add(text);
+    }
+    expect(frameTexts.size).toBe(1);
+    const after = await object.stats();
+    // One read (the same range [0, 40000) for plain and framed followers: less than either's
+    // chunk size); everyone else got those very bytes, and the frame was encoded once.
+    expect(after.logReads - before.logReads).toBe(1);
+    expect(after.logReadsShared - before.logReadsShared).toBe(7);
+    expect(after.logFrames - before.logFrames).toBe(1);
+    for (const reader of [...plain, ...framed]) await reader.cancel();
+    await untilLogFollowers(id, 0);
+  });
+
+  it("never serves a shared read across an append: the range asked for ends at the end it saw", async () => {
+    const id = await startedAlloc();
+    const object = objectFor(id);
+    const text = async (query: string) => (await call(logPath(id, query))).text();
+    const decode = (value: Uint8Array | undefined) => new TextDecoder().decode(value);
+    // A follower keeps a stream open, so what it read stays shared for the reads below.
+    const follower = await openDirect(id, "task=redis&type=stdout&follow=true&plain=true");
+    await untilLogFollowers(id, 1);
+    await append(id, "first|");
+    expect(decode((await follower.read()).value)).toBe("first|");
+    const before = await object.stats();
+    expect(await text("task=redis&type=stdout&plain=true")).toBe("first|");
+    expect((await object.stats()).logReadsShared).toBe(before.logReadsShared + 1);
+    await append(id, "second");
+    expect(await text("task=redis&type=stdout&plain=true")).toBe("first|second");
+    expect(await text("task=redis&type=stdout&plain=true&offset=6")).toBe("second");
+    expect(splitFrames(await text("task=redis&type=stdout"))).toEqual([
+      { Data: btoa("first|second"), File: "alloc/logs/redis.stdout.0", Offset: 12 },
+    ]);
+    expect(decode((await follower.read()).value)).toBe("second");
+    await append(id, "third");
+    expect(decode((await follower.read()).value)).toBe("third");
+    expect(await text("task=redis&type=stdout&plain=true&offset=6")).toBe("secondthird");
+    await follower.cancel();
+    await untilLogFollowers(id, 0);
+  });
+
+  it("never serves shared bytes below the retention floor", async () => {
+    const id = await startedAlloc();
+    const object = objectFor(id);
+    const chunk = 200 * 1024;
+    const plain = async (query = "") =>
+      new Uint8Array(await (await call(logPath(id, `task=redis&type=stdout&plain=true${query}`))).arrayBuffer());
+    const follower = await openDirect(id, "task=redis&type=stderr&follow=true&plain=true");
+    await untilLogFollowers(id, 1);
+    await append(id, bytes(chunk, 1));
+    expect(await plain()).toEqual(bytes(chunk, 1));
+    const shared = (await object.stats()).logReadsShared;
+    expect(await plain()).toEqual(bytes(chunk, 1));
+    expect((await object.stats()).logReadsShared).toBe(shared + 1); // the range [0, 200 KiB) is kept
+    await append(id, bytes(chunk, 2)); // retention drops the oldest chunks: the floor rises past 0
+    const expected = new Uint8Array(2 * chunk);
+    expected.set(bytes(chunk, 1));
+    expected.set(bytes(chunk, 2), chunk);
+    for (const query of ["", "&offset=0", "&offset=1000"]) {
+      const kept = await plain(query);
+      expect(kept.byteLength).toBeLessThanOrEqual(TEST_LOG_RETENTION_BYTES);
+      expect(kept.byteLength).toBeGreaterThan(TEST_LOG_RETENTION_BYTES - 64 * 1024);
+      expect(kept).toEqual(expected.slice(2 * chunk - kept.byteLength));
+    }
+    await follower.cancel();
+    await untilLogFollowers(id, 0);
+  });
+
+  it("relays large chunks: a 256 KiB append reaches the client in 64 KiB reads, not 4 KiB ones", async () => {
+    const id = await startedAlloc();
+    const reader = await openDirect(id, "task=redis&type=stdout&follow=true&plain=true");
+    await untilLogFollowers(id, 1);
+    const payload = bytes(TEST_LOG_RETENTION_BYTES, 9);
+    await append(id, payload);
+    const parts: Uint8Array[] = [];
+    let received = 0;
+    while (received < payload.byteLength) {
+      const { value } = await reader.read();
+      parts.push(value ?? new Uint8Array());
+      received += value?.byteLength ?? 0;
+    }
+    expect(parts.length).toBeLessThanOrEqual(payload.byteLength / (32 * 1024));
+    const got = new Uint8Array(received);
+    let at = 0;
+    for (const part of parts) {
+      got.set(part, at);
+      at += part.byteLength;
+    }
+    expect(got).toEqual(payload);
+    await reader.cancel();
+    await untilLogFollowers(id, 0);
+  });
+
   it("keeps a dead task's logs readable, and answers 404 (never 500) once the allocation is collected", async () => {
     const id = await startedAlloc();
     await append(id, "still here");
@@ -330,5 +464,45 @@ describe("GET /v1/client/fs/logs/<alloc_id>", () => {
     const pending = await call(logPath(id, "task=redis&type=stdout"));
     expect(pending.status).toBe(404);
     expect(await pending.text()).toBe('task "redis" not started yet. No logs available');
+  });
+});
+
+describe("SharedLogReads (the object's shared log reads)", () => {
+  it("shares a range while a stream is open, never across a clear (offsets start over), and keeps nothing once no stream is open", async () => {
+    const id = await startedAlloc(); // the object has its schema
+    await runInDurableObject(objectFor(id), (_instance, state) => {
+      const store = new LogStore(state.storage.sql);
+      const reads = new SharedLogReads(store);
+      const put = (text: string) =>
+        state.storage.transactionSync(() => store.append("t", "stdout", new TextEncoder().encode(text), 1 << 20));
+      const read = (from: number, until: number) => reads.read("t", "stdout", from, until, 64 * 1024);
+      const text = (from: number, until: number) => new TextDecoder().decode(read(from, until).data);
+      const release = reads.open();
+      put("aaaa");
+      const first = read(0, 4);
+      expect(read(0, 4)).toBe(first);
+      expect(reads.counts).toEqual({ reads: 1, shared: 1, frames: 0 });
+      const frame = reads.frame(first, "alloc/logs/t.stdout.0", 4);
+      expect(new TextDecoder().decode(frame)).toBe(`{"Data":"${btoa("aaaa")}","File":"alloc/logs/t.stdout.0","Offset":4}`);
+      expect(reads.frame(read(0, 4), "alloc/logs/t.stdout.0", 4)).toBe(frame);
+      expect(reads.counts).toEqual({ reads: 1, shared: 2, frames: 1 });
+      put("bbbb");
+      expect(text(0, 8)).toBe("aaaabbbb"); // another range: read, not shared
+      expect(text(0, 4)).toBe("aaaa");
+      expect(reads.counts).toEqual({ reads: 2, shared: 3, frames: 1 });
+      store.clear();
+      put("cccc");
+      expect(text(0, 4)).toBe("cccc");
+      expect(reads.counts.reads).toBe(3);
+      const second = reads.open();
+      release();
+      expect(read(0, 4).data).toEqual(new TextEncoder().encode("cccc"));
+      expect(reads.counts.shared).toBe(4); // still one stream open
+      second();
+      second(); // idempotent
+      expect(text(0, 4)).toBe("cccc");
+      expect(reads.counts).toEqual({ reads: 4, shared: 4, frames: 1 }); // nothing kept with no stream open
+      expect(read(4, 4).data.byteLength).toBe(0);
+    });
   });
 });
