@@ -10,6 +10,11 @@
  *   the object (no SQL, no query parsing), answered with the same headers.
  * - `GET /__bench/w1g/<uuid>`: W1G, W1 behind the production gate (size caps, the caller's key from its
  *   token, the rate-limit binding's call, CORS): the floor for any read every production request makes.
+ * - `GET /__bench/unlimited/<path>`: the production Worker serving `<path>` (its query included) with
+ *   the per-caller rate-limit binding left out of its `Env` (production's gate skips a missing binding).
+ *   In `wrangler dev` that binding is emulated by a Durable Object that parses JSON and writes SQLite
+ *   on every call; Cloudflare's binding counts in memory on the machine serving the request. The
+ *   difference between this route and the real one is the emulation's cost per request.
  * - `GET /__bench/bytes/<n>`: n constant bytes (at most 16 MiB) as text/plain, the ceiling of the
  *   logs-follow scenario (the same bytes served by a trivial route).
  * - `GET /__bench/park/<uuid>` and `POST /__bench/release/<uuid>`: the park ceiling (P1), the floor of a
@@ -18,6 +23,9 @@
  *   call with the cached bytes of W1 (after the release is answered, as a real write's waiters are).
  *   `GET /__bench/park-signal/<uuid>` is the same holding the client's abort signal over RPC, as a
  *   real blocking query does (so a disconnect frees its slot).
+ * - `GET /__bench/park0` and `POST /__bench/release0`: the Worker-only park (P0): the request is held in
+ *   the Worker itself on a promise and a timer (no Durable Object, no RPC) and answered with W0's bytes
+ *   by one release: what an in-flight HTTP request costs the runtime before any code of ours runs.
  * - `GET /__bench/stats/<uuid>`: the object's live counters (`stats()`: parked waiters, log
  *   followers, parked ceiling calls).
  * - `GET /__bench/catalog-record/<region>?n=N&c=C`: the catalog's own ceiling: the Worker calls the
@@ -80,8 +88,18 @@ export class AllocationObject extends ProductionAllocationObject {
 const REGION = "global";
 const BENCH_PREFIX = "/__bench/";
 
+/** The Worker's `Env` without the per-caller rate-limit binding, made once per `Env` (config() caches by identity). */
+let unlimited: { env: Env; without: Env } | undefined;
+
+function withoutRateLimiter(env: Env): Env {
+  if (unlimited?.env !== env) unlimited = { env, without: { ...env, RATE_LIMITER: undefined } as unknown as Env };
+  return unlimited.without;
+}
+
 /** W0's constant answer, fixed once by the priming request. */
 let w0: { body: Uint8Array; headers: Record<string, string> } | undefined;
+/** Requests held by the Worker-only park (P0), in this isolate. */
+let workerParked: (() => void)[] = [];
 /** The bytes route's constant body. */
 let bytes: Uint8Array | undefined;
 
@@ -89,7 +107,7 @@ function benchStub(env: Env, uuid: string): DurableObjectStub<AllocationObject> 
   return allocationStub(env, config(env), REGION, uuid) as unknown as DurableObjectStub<AllocationObject>;
 }
 
-async function benchRoute(request: Request, env: Env, path: string): Promise<Response> {
+async function benchRoute(request: Request, env: Env, ctx: ExecutionContext, path: string): Promise<Response> {
   if (path === "w0") {
     const prime = new URL(request.url).searchParams.get("prime");
     if (prime) {
@@ -100,11 +118,44 @@ async function benchRoute(request: Request, env: Env, path: string): Promise<Res
     if (!w0) return new Response("prime W0 first: /__bench/w0?prime=<uuid>", { status: 409 });
     return new Response(w0.body, { headers: w0.headers });
   }
+  if (path === "park0") {
+    if (!w0) return new Response("prime W0 first: /__bench/w0?prime=<uuid>", { status: 409 });
+    const { body, headers } = w0;
+    // The timer is the request's own pending I/O: without one, workerd cancels a request that
+    // awaits only another request's promise as hung.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 300_000);
+      workerParked.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return new Response(body, { headers });
+  }
+  if (path === "release0" && request.method === "POST") {
+    const parked = workerParked;
+    workerParked = [];
+    // After this answer, as a write's waiters are; a Worker's timer needs waitUntil to outlive its request.
+    ctx.waitUntil(
+      new Promise<void>((done) =>
+        setTimeout(() => {
+          for (const resolve of parked) resolve();
+          done();
+        }, 0),
+      ),
+    );
+    return Response.json({ released: parked.length });
+  }
+  if (path.startsWith("unlimited/")) {
+    const url = new URL(request.url);
+    url.pathname = `/${path.slice("unlimited/".length)}`;
+    return production.fetch(new Request(url, request), withoutRateLimiter(env), ctx);
+  }
   if (path.startsWith("w1g/")) {
     const gate = gateConfig(env);
     checkSizes(request, gate);
     await checkRateLimit(env.RATE_LIMITER, await callerKey(request));
-    return withCors(request, await benchRoute(request, env, `w1/${path.slice(4)}`), gate);
+    return withCors(request, await benchRoute(request, env, ctx, `w1/${path.slice(4)}`), gate);
   }
   if (path.startsWith("w1/") || path.startsWith("park/") || path.startsWith("park-signal/")) {
     const stub = benchStub(env, path.slice(path.indexOf("/") + 1));
@@ -154,7 +205,7 @@ async function benchRoute(request: Request, env: Env, path: string): Promise<Res
     return Response.json(await catalogStub(env, config(env), path.slice(14)).stats());
   }
   if (path.startsWith("stats/")) {
-    return Response.json(await benchStub(env, path.slice(6)).stats());
+    return Response.json({ ...(await benchStub(env, path.slice(6)).stats()), workerParked: workerParked.length });
   }
   return new Response("unknown bench route", { status: 404 });
 }
@@ -162,7 +213,7 @@ async function benchRoute(request: Request, env: Env, path: string): Promise<Res
 export default {
   fetch(request, env, ctx) {
     const { pathname } = new URL(request.url);
-    if (pathname.startsWith(BENCH_PREFIX)) return benchRoute(request, env, pathname.slice(BENCH_PREFIX.length));
+    if (pathname.startsWith(BENCH_PREFIX)) return benchRoute(request, env, ctx, pathname.slice(BENCH_PREFIX.length));
     return production.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

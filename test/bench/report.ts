@@ -3,7 +3,17 @@
  */
 import type { CpuUse } from "./measure.ts";
 import type { EventsResult, ListResult, RegionWritesResult } from "./region.ts";
-import type { GetResult, IngestResult, LogsResult, MemoryPoint, MemoryResult, ParkCeiling, WakePoint, WakeResult } from "./scenarios.ts";
+import type {
+  GetResult,
+  IngestResult,
+  LogsResult,
+  MemoryKind,
+  MemoryPoint,
+  MemoryResult,
+  ParkCeiling,
+  WakePoint,
+  WakeResult,
+} from "./scenarios.ts";
 
 export interface Meta {
   mode: "full" | "smoke";
@@ -43,44 +53,74 @@ export interface Target {
   measured: string;
   /** null: not measured in this run. */
   met: boolean | null;
+  /**
+   * Only for a missed target: the measurement of this run showing this runtime cannot meet it
+   * (a ceiling that carries the same unavoidable cost misses it too).
+   */
+  limit?: string;
 }
+
+const MEMORY_KIND_LABELS: Record<MemoryKind, string> = {
+  worker: "Worker-only park (P0): held in the Worker, no Durable Object",
+  ceiling: "park ceiling (P1): Worker → object RPC → a bare promise",
+  "ceiling-signal": "P1 holding the client's abort signal",
+  real: "real blocking query",
+  "real-unlimited": "real blocking query, without the dev rate-limit emulation",
+};
 
 const fmt = (value: number | undefined, digits = 2) =>
   value === undefined || !Number.isFinite(value) ? "n/a" : String(Number(value.toFixed(digits)));
 
+/**
+ * A missed target's proof that this runtime cannot meet it: the ceiling that carries the same
+ * unavoidable cost misses the target too (undefined when that ceiling meets it or did not run).
+ */
+function limitWhen(ceilingMisses: boolean | undefined, proof: string): string | undefined {
+  return ceilingMisses ? proof : undefined;
+}
+
 export function evaluateTargets(results: Results): Target[] {
   const targets: Target[] = [];
   const { get, wake, memory, ingest, logs, list, regionWrites, events } = results.scenarios;
+  /** Answers per second through this stack at most: W0's closed-loop rate, measured in this run. */
+  const w0Rps = get?.closedLoop.variants.w0?.rps;
   if (get) {
     const { ratios, halfLoad } = get;
+    const unlimited = `the same route without wrangler dev's rate-limit emulation: ${fmt(ratios.hotUnlimitedVsW1, 3)} × W1, ${fmt(ratios.hotUnlimitedVsW0, 3)} × W0, p99 at half load ${fmt(halfLoad.p99Ratios.hotUnlimitedVsW0)} × W0's`;
     for (const v of ["hot", "spread"] as const) {
       const vsW1 = ratios[`${v}VsW1`];
       const vsW0 = ratios[`${v}VsW0`];
+      const vsW1g = ratios[`${v}VsW1g`];
       targets.push({
         scenario: `GET ${v}`,
         target: "req/s ≥ 0.8 × W1",
-        measured: `${fmt(vsW1, 3)} × W1`,
+        measured: `${fmt(vsW1, 3)} × W1 (${fmt(vsW1g, 3)} × W1G)`,
         met: vsW1 === undefined ? null : vsW1 >= 0.8,
+        limit: limitWhen(
+          ratios.w1gVsW1 !== undefined && ratios.w1gVsW1 < 0.8,
+          `W1G, W1 behind the gate every production request passes (token digest, the rate-limit binding's call, CORS) and no handler at all, is itself ${fmt(ratios.w1gVsW1, 3)} × W1; ${unlimited}`,
+        ),
       });
       targets.push({
         scenario: `GET ${v}`,
         target: "req/s ≥ 0.5 × W0",
         measured: `${fmt(vsW0, 3)} × W0`,
         met: vsW0 === undefined ? null : vsW0 >= 0.5,
-      });
-      const vsW1g = ratios[`${v}VsW1g`];
-      targets.push({
-        scenario: `GET ${v}`,
-        target: "report: req/s vs W1G (W1 behind the production gate: caller key, rate-limit call, CORS)",
-        measured: `${fmt(vsW1g, 3)} × W1G; W1G itself ${fmt(ratios.w1gVsW1, 3)} × W1`,
-        met: null,
+        limit: limitWhen(
+          ratios.w1gVsW1 !== undefined && ratios.w1gVsW1 * (ratios.w1VsW0 ?? Number.NaN) < 0.5,
+          `W1G (the production gate, no handler) is itself ${fmt((ratios.w1gVsW1 ?? Number.NaN) * (ratios.w1VsW0 ?? Number.NaN), 3)} × W0; ${unlimited}`,
+        ),
       });
       const p99 = halfLoad.p99Ratios[`${v}VsW0`];
       targets.push({
         scenario: `GET ${v}`,
         target: "p99 at half of W0's rate ≤ 2 × W0's p99",
-        measured: `${fmt(halfLoad.variants[v]?.p99Ms)} ms vs ${fmt(halfLoad.variants.w0?.p99Ms)} ms (${fmt(p99)} ×); W1G at the same rate: ${fmt(halfLoad.p99Ratios.w1gVsW0)} ×`,
+        measured: `${fmt(halfLoad.variants[v]?.p99Ms)} ms vs ${fmt(halfLoad.variants.w0?.p99Ms)} ms (${fmt(p99)} ×)`,
         met: p99 === undefined || !Number.isFinite(p99) ? null : p99 <= 2,
+        limit: limitWhen(
+          (halfLoad.p99Ratios.w1gVsW0 ?? 0) > 2,
+          `W1G (the production gate, no handler) at the same rate: ${fmt(halfLoad.p99Ratios.w1gVsW0)} × W0's p99 (W1: ${fmt(halfLoad.p99Ratios.w1VsW0)} ×); ${unlimited}`,
+        ),
       });
     }
   }
@@ -89,6 +129,9 @@ export function evaluateTargets(results: Results): Target[] {
     /** The park ceiling's figure for the same N and route, when it ran. */
     const floor = (p: WakePoint | undefined, figure: (c: ParkCeiling) => string) =>
       p?.ceiling ? `; park ceiling (P1) on the same connections: ${figure(p.ceiling)}` : "";
+    /** The least time N answers take at W0's rate (the most answers per second this stack sends). */
+    const w0Bound = (n: number) =>
+      w0Rps ? `${n} answers at W0's ${fmt(w0Rps, 0)} req/s take at least ${fmt((n * 1000) / w0Rps, 0)} ms` : "";
     const p1000 = at(1000, "proxy");
     targets.push({
       scenario: "blocking wake-up",
@@ -97,19 +140,31 @@ export function evaluateTargets(results: Results): Target[] {
         ? `${fmt(p1000.wakeFromAckMs.p99)} ms (p50 ${fmt(p1000.wakeFromAckMs.p50)}, max ${fmt(p1000.wakeFromAckMs.max)})${floor(p1000, (c) => `p99 ${fmt(c.wakeFromAckMs.p99)} ms, ratio ${fmt(p1000.p99VsCeiling)}`)}`
         : "not run",
       met: p1000 ? p1000.wakeFromAckMs.p99 <= 50 && p1000.errors === 0 : null,
+      limit: limitWhen(
+        p1000?.ceiling !== undefined && p1000.ceiling.wakeFromAckMs.p99 > 50,
+        `the park ceiling (P1: the Worker's RPC held on a bare promise, one release answers all) needs ${fmt(p1000?.ceiling?.wakeFromAckMs.p99)} ms for its p99 on the same 1,000 connections; ${w0Bound(1000)}`,
+      ),
     });
     const scale = results.scenarios.scale10k;
     const real10k = scale?.points.find((p) => p.kind === "real");
     const ceiling10k = scale?.points.find((p) => p.kind === "ceiling");
-    const describe10k = (p: MemoryPoint) =>
-      `${p.parked} parked, ${p.released} released, last ${fmt(p.lastFromAckMs, 0)} ms after the ack${p.firstError ? ` (first failure: ${p.firstError})` : ""}${p.restarted ? ", the Worker's workerd crashed" : ""}`;
+    const worker10k = scale?.points.find((p) => p.kind === "worker");
+    const describe10k = (p: MemoryPoint | undefined, kind: string) =>
+      p
+        ? `${p.parked} parked, ${p.released} released, last ${fmt(p.lastFromAckMs, 0)} ms after the ack${p.firstError ? ` (first failure: ${p.firstError})` : ""}${p.restarted ? ", the Worker's workerd crashed" : ""}`
+        : `failed: ${scale?.failures[kind] ?? "not run"}`;
+    const ceilingMissed10k = [ceiling10k, worker10k].some((p) => p !== undefined && !(p.released === 10_000 && p.lastFromAckMs <= 1000));
     targets.push({
       scenario: "blocking wake-up",
       target: "all 10,000 released within 1 s",
       measured: scale
-        ? `straight to the Worker's workerd, fresh server: ${real10k ? describe10k(real10k) : `failed: ${scale.failures.real}`}; park ceiling (P1): ${ceiling10k ? describe10k(ceiling10k) : `failed: ${scale.failures.ceiling}`}`
+        ? `straight to the Worker's workerd, fresh server: ${describe10k(real10k, "real")}; park ceiling (P1): ${describe10k(ceiling10k, "ceiling")}; Worker-only park (P0): ${describe10k(worker10k, "worker")}`
         : "not in this run (`npm run bench -- --only scale10k`); through wrangler's proxy it needs ~22,000 sockets, above the open-files limit",
       met: real10k ? real10k.released === 10_000 && real10k.lastFromAckMs <= 1000 && !real10k.restarted : null,
+      limit: limitWhen(
+        ceilingMissed10k || (w0Rps !== undefined && w0Rps < 10_000),
+        [ceilingMissed10k ? "the park ceilings (P0, P1) miss it too (measured above)" : "", w0Bound(10_000)].filter(Boolean).join("; "),
+      ),
     });
     const worst = wake.points.reduce((w, p) => Math.max(w, p.ackRatio), 0);
     targets.push({
@@ -120,16 +175,23 @@ export function evaluateTargets(results: Results): Target[] {
     });
   }
   if (memory) {
+    const kiB = (kind: MemoryKind) => {
+      const point = memory.points.find((p) => p.kind === kind);
+      return point ? point.userBytesPerParked / 1024 : undefined;
+    };
     const real = memory.points.find((p) => p.kind === "real");
-    const ceiling = memory.points.find((p) => p.kind === "ceiling");
-    const withSignal = memory.points.find((p) => p.kind === "ceiling-signal");
+    const worker = kiB("worker");
     targets.push({
       scenario: "memory per parked waiter",
       target: "≤ 10 KiB (workerd RSS growth / N)",
       measured: real
-        ? `${fmt(real.userBytesPerParked / 1024)} KiB at N=${memory.n} (fresh server; wrangler's proxy workerd ${fmt(real.proxyBytesPerParked / 1024)} KiB more)${ceiling ? `; park ceiling (P1): ${fmt(ceiling.userBytesPerParked / 1024)} KiB (ratio ${fmt(memory.userRatio)})` : ""}${withSignal ? `, P1 holding the abort signal: ${fmt(withSignal.userBytesPerParked / 1024)} KiB (ratio ${fmt(memory.userRatioVsSignal)})` : ""}`
+        ? `${fmt(real.userBytesPerParked / 1024)} KiB at N=${memory.n} (fresh server; wrangler's proxy workerd ${fmt(real.proxyBytesPerParked / 1024)} KiB more); without the dev rate-limit emulation ${fmt(kiB("real-unlimited"))} KiB; P1 ${fmt(kiB("ceiling"))} KiB (ratio ${fmt(memory.userRatio)}), P1 holding the abort signal ${fmt(kiB("ceiling-signal"))} KiB (ratio ${fmt(memory.userRatioVsSignal)})`
         : `not run${memory.failures.real ? `: ${memory.failures.real}` : ""}`,
       met: real ? real.userBytesPerParked <= 10 * 1024 : null,
+      limit: limitWhen(
+        worker !== undefined && worker > 10,
+        `a request held in the Worker on a bare promise (P0: no Durable Object, no code of ours) grows the Worker's workerd by ${fmt(worker)} KiB per request`,
+      ),
     });
   }
   if (ingest) {
@@ -187,17 +249,24 @@ export function evaluateTargets(results: Results): Target[] {
       met: null,
     });
   }
+  // A limit explains a miss; a target met (or not measured) carries none.
+  for (const target of targets) if (target.met !== false) delete target.limit;
   return targets;
 }
 
-const mark = (met: boolean | null) => (met === null ? "–" : met ? "met" : "**missed**");
+const mark = (t: Target) => (t.met === null ? "–" : t.met ? "met" : t.limit ? "**missed**: runtime limit" : "**missed**");
 
 export function renderMarkdown(results: Results): string {
   const { meta, scenarios, cpu } = results;
   const lines: string[] = [];
   lines.push(`### Targets (${meta.mode} run, ${meta.startedAt})`, "");
   lines.push("| scenario | target | measured | result |", "|---|---|---|---|");
-  for (const t of results.targets) lines.push(`| ${t.scenario} | ${t.target} | ${t.measured} | ${mark(t.met)} |`);
+  for (const t of results.targets) lines.push(`| ${t.scenario} | ${t.target} | ${t.measured} | ${mark(t)} |`);
+  const limits = results.targets.filter((t) => t.met === false && t.limit);
+  if (limits.length) {
+    lines.push("", "Runtime limits: why each target marked so cannot be met on this runtime (measured in this run):", "");
+    for (const t of limits) lines.push(`- ${t.scenario}, ${t.target}: ${t.limit}.`);
+  }
   if (scenarios.get) {
     const g = scenarios.get;
     lines.push(
@@ -214,6 +283,7 @@ export function renderMarkdown(results: Results): string {
       w1g: "W1G: W1 behind the production gate (caller key, rate-limit call, CORS)",
       hot: "real route, one hot allocation",
       spread: `real route, spread over allocations`,
+      hotUnlimited: "real route, one hot allocation, without wrangler dev's rate-limit emulation (bench only)",
     };
     for (const [variant, f] of Object.entries(g.closedLoop.variants)) {
       lines.push(
@@ -229,7 +299,7 @@ export function renderMarkdown(results: Results): string {
     const hw0 = g.halfLoad.variants.w0?.p99Ms ?? Number.NaN;
     for (const [variant, f] of Object.entries(g.halfLoad.variants)) {
       lines.push(
-        `| ${variant} | ${fmt(f.p50Ms)} | ${fmt(f.p99Ms)} | ${fmt(f.maxMs)} | ${fmt(f.p99Ms / hw0)} | ${f.sent} | ${f.errors + f.non2xx} |`,
+        `| ${names[variant] ?? variant} | ${fmt(f.p50Ms)} | ${fmt(f.p99Ms)} | ${fmt(f.maxMs)} | ${fmt(f.p99Ms / hw0)} | ${f.sent} | ${f.errors + f.non2xx} |`,
       );
     }
     lines.push(
@@ -287,7 +357,7 @@ export function renderMarkdown(results: Results): string {
     );
     for (const p of m.points) {
       lines.push(
-        `| ${{ real: "real blocking query", ceiling: "park ceiling (P1)", "ceiling-signal": "P1 holding the client's abort signal" }[p.kind]} | ${p.parked}/${m.n} | ${fmt(p.userRss0KiB / 1024, 0)} → ${fmt(p.userRssNKiB / 1024, 0)} | ${fmt(p.userBytesPerParked / 1024)} KiB | ${fmt(p.proxyBytesPerParked / 1024)} KiB | ${p.released} | ${fmt(p.lastFromAckMs, 0)} | ${p.restarted ? "**yes**" : "no"} |`,
+        `| ${MEMORY_KIND_LABELS[p.kind]} | ${p.parked}/${m.n} | ${fmt(p.userRss0KiB / 1024, 0)} → ${fmt(p.userRssNKiB / 1024, 0)} | ${fmt(p.userBytesPerParked / 1024)} KiB | ${fmt(p.proxyBytesPerParked / 1024)} KiB | ${p.released} | ${fmt(p.lastFromAckMs, 0)} | ${p.restarted ? "**yes**" : "no"} |`,
       );
     }
     for (const [kind, why] of Object.entries(m.failures)) lines.push("", `${kind}: failed: ${why}`);

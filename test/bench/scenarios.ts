@@ -193,6 +193,8 @@ interface ObjectStats {
   logFollowers: number;
   /** Calls parked on the park ceiling (bench Worker only). */
   ceilingParked?: number;
+  /** Requests parked in the Worker itself (P0, bench Worker only). */
+  workerParked?: number;
 }
 
 /** The object's counters; on a slow or failed poll (a loaded machine), -1s so the caller polls again. */
@@ -237,13 +239,14 @@ export interface GetResult {
   halfLoad: { rate: number; durationS: number; pool: number; variants: Record<string, OpenLoopFigure>; p99Ratios: Record<string, number> };
 }
 
-type Variant = "w0" | "w1" | "w1g" | "hot" | "spread";
+type Variant = "w0" | "w1" | "w1g" | "hot" | "spread" | "hotUnlimited";
 
 function variantPaths(variant: Variant, hot: string, spreadIds: string[]): string[] {
   if (variant === "w0") return ["/__bench/w0"];
   if (variant === "w1") return [`/__bench/w1/${hot}`];
   if (variant === "w1g") return [`/__bench/w1g/${hot}`];
   if (variant === "hot") return [`/v1/allocation/${hot}`];
+  if (variant === "hotUnlimited") return [`/__bench/unlimited/v1/allocation/${hot}`];
   return spreadIds.map((id) => `/v1/allocation/${id}`);
 }
 
@@ -344,7 +347,7 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
   await prime.arrayBuffer();
   if (prime.status !== 200) throw new Error(`priming W0: ${prime.status}`);
   const bodies = await Promise.all(
-    (["w0", "w1", "w1g", "hot"] as const).map(async (variant) => {
+    (["w0", "w1", "w1g", "hot", "hotUnlimited"] as const).map(async (variant) => {
       const response = await fetch(`${ctx.server.url}${variantPaths(variant, hot, spreadIds)[0]}`, { headers: auth(ctx) });
       if (response.status !== 200) throw new Error(`GET ${variant}: ${response.status} ${await response.text()}`);
       const headers = ["content-type", "x-nomad-index", "x-nomad-knownleader", "x-nomad-lastcontact", "vary"].map((h) =>
@@ -356,7 +359,7 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
   const [w0Body, ...others] = bodies;
   const sameBytes = others.every((b) => w0Body && b.body.equals(w0Body.body) && b.headers === w0Body.headers);
 
-  const variants: Variant[] = ["w0", "w1", "w1g", "hot", "spread"];
+  const variants: Variant[] = ["w0", "w1", "w1g", "hot", "spread", "hotUnlimited"];
   for (const variant of variants) await closedLoop(ctx, variantPaths(variant, hot, spreadIds), settings.warmupS);
   const runs = new Map<Variant, Awaited<ReturnType<typeof closedLoop>>[]>();
   for (let round_ = 0; round_ < settings.getRounds; round_++) {
@@ -378,12 +381,14 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
     hotVsW1g: round(rps("hot") / rps("w1g"), 3),
     spreadVsW1g: round(rps("spread") / rps("w1g"), 3),
     spreadVsW0: round(rps("spread") / rps("w0"), 3),
+    hotUnlimitedVsW1: round(rps("hotUnlimited") / rps("w1"), 3),
+    hotUnlimitedVsW0: round(rps("hotUnlimited") / rps("w0"), 3),
   };
 
   // Half of W0's maximum rate, open loop, for W0 and the two real variants.
   const rate = Math.max(1, Math.round(rps("w0") / 2));
   const half: Record<string, OpenLoopFigure> = {};
-  for (const variant of ["w0", "w1g", "hot", "spread"] as const) {
+  for (const variant of ["w0", "w1", "w1g", "hot", "spread", "hotUnlimited"] as const) {
     half[variant] = await openLoop(ctx, variantPaths(variant, hot, spreadIds), rate, settings.halfLoadDurationS);
     ctx.log(`  GET ${variant} at ${rate} req/s: p50 ${half[variant].p50Ms} ms, p99 ${half[variant].p99Ms} ms`);
   }
@@ -399,7 +404,9 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
       pool: settings.halfLoadPool,
       variants: half,
       p99Ratios: {
+        w1VsW0: round(p99("w1") / p99("w0"), 3),
         w1gVsW0: round(p99("w1g") / p99("w0"), 3),
+        hotUnlimitedVsW0: round(p99("hotUnlimited") / p99("w0"), 3),
         hotVsW0: round(p99("hot") / p99("w0"), 3),
         spreadVsW0: round(p99("spread") / p99("w0"), 3),
       },
@@ -710,10 +717,36 @@ export async function wakeScenario(ctx: Context, id: string, fdLimit: number): P
   return { baseline, points, skipped, fdLimit };
 }
 
-/** N parked on a fresh server: the park ceiling (P1) or real blocking queries. */
+/**
+ * What is parked: P0 (a request held in the Worker, no Durable Object), P1 bare, P1 holding the
+ * client's abort signal (as a real waiter does), the real blocking query, and the real one without
+ * wrangler dev's emulation of the rate-limit binding.
+ */
+export type MemoryKind = "worker" | "ceiling" | "ceiling-signal" | "real" | "real-unlimited";
+
+const MEMORY_KINDS: Record<
+  MemoryKind,
+  {
+    path: (id: string, index: number) => string;
+    counted: (stats: ObjectStats) => number | undefined;
+    release: "write" | "release" | "release0";
+  }
+> = {
+  worker: { path: () => "/__bench/park0", counted: (s) => s.workerParked, release: "release0" },
+  ceiling: { path: (id) => `/__bench/park/${id}`, counted: (s) => s.ceilingParked, release: "release" },
+  "ceiling-signal": { path: (id) => `/__bench/park-signal/${id}`, counted: (s) => s.ceilingParked, release: "release" },
+  real: { path: (id, index) => `/v1/allocation/${id}?index=${index}&wait=120s`, counted: (s) => s.waiters, release: "write" },
+  "real-unlimited": {
+    path: (id, index) => `/__bench/unlimited/v1/allocation/${id}?index=${index}&wait=120s`,
+    counted: (s) => s.waiters,
+    release: "write",
+  },
+};
+
+/** N parked on a fresh server, one kind each (MemoryKind). */
 export interface MemoryPoint {
   /** P1 bare; P1 holding the client's abort signal over RPC (as a real waiter does); the real query. */
-  kind: "ceiling" | "ceiling-signal" | "real";
+  kind: MemoryKind;
   parked: number;
   /** VmRSS of the Worker's workerd and of wrangler's proxy workerd, before and with N parked. */
   userRss0KiB: number;
@@ -755,7 +788,7 @@ export async function memoryScenario(
   fresh: () => Promise<BenchServer>,
   n: number,
   via: WakeRoute,
-  kinds: MemoryPoint["kind"][] = ["ceiling", "ceiling-signal", "real"],
+  kinds: MemoryKind[] = ["worker", "ceiling", "ceiling-signal", "real", "real-unlimited"],
 ): Promise<MemoryResult> {
   const points: MemoryPoint[] = [];
   const failures: Record<string, string> = {};
@@ -768,6 +801,9 @@ export async function memoryScenario(
     try {
       const id = crypto.randomUUID();
       await loadAllocations(c, [id]);
+      // P0 answers W0's bytes: the allocation's real read.
+      const prime = await fetch(`${server.url}/__bench/w0?prime=${id}`);
+      await prime.arrayBuffer();
       writerConn = writer(c);
       const pids = server.workerd();
       const path = `/v1/allocation/${id}`;
@@ -780,17 +816,15 @@ export async function memoryScenario(
       ) => {
         const current = (await objectStats(c, id)).index;
         return releaseRound(c, on, {
-          path: kind === "real" ? `${path}?index=${current}&wait=120s` : `/__bench/${kind === "ceiling" ? "park" : "park-signal"}/${id}`,
-          parkedCount: async () => {
-            const stats = await objectStats(c, id);
-            return (kind === "real" ? stats.waiters : stats.ceilingParked) ?? -1;
-          },
+          path: MEMORY_KINDS[kind].path(id, current),
+          parkedCount: async () => MEMORY_KINDS[kind].counted(await objectStats(c, id)) ?? -1,
           trigger: () => {
             // The writer's connection sat idle while N parked; wrangler's proxy may have closed it.
             if (!writerConn || writerConn.closed) writerConn = writer(c);
-            return kind === "real"
+            const release = MEMORY_KINDS[kind].release;
+            return release === "write"
               ? timedWrite(writerConn, c, "PUT", path, body)
-              : timedWrite(writerConn, c, "POST", `/__bench/release/${id}`, "");
+              : timedWrite(writerConn, c, "POST", release === "release0" ? "/__bench/release0" : `/__bench/release/${id}`, "");
           },
           accept: (response) => response.status === 200,
           ramp,
