@@ -3,8 +3,12 @@ export async function sha256(input: string | Uint8Array): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", typeof input === "string" ? new TextEncoder().encode(input) : input);
 }
 
+const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 export function toHex(digest: ArrayBuffer, bytes = digest.byteLength): string {
-  return [...new Uint8Array(digest, 0, bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  let hex = "";
+  for (const byte of new Uint8Array(digest, 0, bytes)) hex += HEX_BYTES[byte];
+  return hex;
 }
 
 export async function sha256Hex(input: string | Uint8Array): Promise<string> {

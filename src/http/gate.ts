@@ -31,13 +31,19 @@ function origins(list: string | undefined): Set<string> {
   );
 }
 
+let cached: { env: Env; gate: GateConfig } | undefined;
+
+/** The gate's settings, parsed once per `Env` (as `config()`). */
 export function gateConfig(env: Env): GateConfig {
-  return {
+  if (cached?.env === env) return cached.gate;
+  const gate = {
     maxUrlBytes: Number(env.MAX_URL_BYTES) || 8192,
     maxHeaderBytes: Number(env.MAX_HEADER_BYTES) || 16384,
     readOrigins: origins(env.CORS_READ_ORIGINS),
     writeOrigins: origins(env.CORS_WRITE_ORIGINS),
   };
+  cached = { env, gate };
+  return gate;
 }
 
 function allowedOrigin(cfg: GateConfig, origin: string, method: string): string | undefined {

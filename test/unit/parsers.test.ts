@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
 import { parseAllocId } from "../../src/domain/alloc-id.ts";
-import { requestToken, requestTokenDigest, sha256Hex } from "../../src/http/digest.ts";
+import { requestToken, requestTokenDigest, sha256Hex, toHex } from "../../src/http/digest.ts";
 import { CodedError } from "../../src/http/errors.ts";
 import { callerKey } from "../../src/http/gate.ts";
 import { jitterMs, parseGoBool, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
@@ -144,6 +144,28 @@ describe("parseAllocId", () => {
 
   it("rejects bad escapes", () => {
     expect(codeOf(() => parseAllocId("%zz"))).toEqual([400, "alloc lookup failed: index error: Invalid UUID: invalid URL escape"]);
+  });
+
+  it("answers the canonical spelling (its fast path) exactly as the byte-wise rules do", () => {
+    const randomCase = (text: string) => [...text].map((c) => (Math.random() < 0.5 ? c.toUpperCase() : c)).join("");
+    for (let i = 0; i < 200; i++) {
+      const spelled = randomCase(crypto.randomUUID());
+      // Percent-encoding the first character leaves the id the same but skips the fast path.
+      const escaped = `%${spelled.charCodeAt(0).toString(16)}${spelled.slice(1)}`;
+      expect(parseAllocId(spelled)).toEqual(parseAllocId(escaped));
+      expect(parseAllocId(spelled)?.uuid).toBe(spelled.toLowerCase());
+    }
+    // Near misses go the byte-wise way, with its answers.
+    expect(codeOf(() => parseAllocId("203266e5-e0d6-9486-5e05-397ed2b184ag"))[1]).toContain("invalid byte: U+0067 'g'");
+    expect(codeOf(() => parseAllocId("203266e5-e0d6-9486-5e05-397ed2b184a"))[1]).toContain("UUID must be 36 characters");
+  });
+});
+
+describe("toHex", () => {
+  it("spells every byte as two lower-case digits, the whole buffer or its first bytes", () => {
+    const all = Uint8Array.from({ length: 256 }, (_, b) => b).buffer;
+    expect(toHex(all)).toBe([...new Uint8Array(all)].map((b) => b.toString(16).padStart(2, "0")).join(""));
+    expect(toHex(Uint8Array.of(0, 15, 16, 255).buffer, 3)).toBe("000f10");
   });
 });
 
