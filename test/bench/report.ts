@@ -117,9 +117,10 @@ export function evaluateTargets(results: Results): Target[] {
         target: "p99 at half of W0's rate ≤ 2 × W0's p99",
         measured: `${fmt(halfLoad.variants[v]?.p99Ms)} ms vs ${fmt(halfLoad.variants.w0?.p99Ms)} ms (${fmt(p99)} ×)`,
         met: p99 === undefined || !Number.isFinite(p99) ? null : p99 <= 2,
+        // Every real read includes W1 (and, with the mandatory gate, W1G): either missing it proves the limit.
         limit: limitWhen(
-          (halfLoad.p99Ratios.w1gVsW0 ?? 0) > 2,
-          `W1G (the production gate, no handler) at the same rate: ${fmt(halfLoad.p99Ratios.w1gVsW0)} × W0's p99 (W1: ${fmt(halfLoad.p99Ratios.w1VsW0)} ×); ${unlimited}`,
+          (halfLoad.p99Ratios.w1VsW0 ?? 0) > 2 || (halfLoad.p99Ratios.w1gVsW0 ?? 0) > 2,
+          `at the same rate W1 (an object's cached bytes, no gate, no handler) has ${fmt(halfLoad.p99Ratios.w1VsW0)} × W0's p99 and W1G (W1 behind the production gate) ${fmt(halfLoad.p99Ratios.w1gVsW0)} ×; ${unlimited}`,
         ),
       });
     }
