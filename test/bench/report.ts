@@ -115,13 +115,10 @@ export function evaluateTargets(results: Results): Target[] {
       targets.push({
         scenario: `GET ${v}`,
         target: "p99 at half of W0's rate ≤ 2 × W0's p99",
-        measured: `${fmt(halfLoad.variants[v]?.p99Ms)} ms vs ${fmt(halfLoad.variants.w0?.p99Ms)} ms (${fmt(p99)} ×)`,
+        measured: `${fmt(halfLoad.variants[v]?.p99Ms)} ms vs ${fmt(halfLoad.variants.w0?.p99Ms)} ms (${fmt(p99)} ×); at the same rate W1 ${fmt(halfLoad.p99Ratios.w1VsW0)} ×, W1G ${fmt(halfLoad.p99Ratios.w1gVsW0)} ×, the route without the dev rate-limit emulation ${fmt(halfLoad.p99Ratios.hotUnlimitedVsW0)} ×`,
+        // No limit is claimed here: one 4 s run's p99 is the 1%-slowest handful of requests on
+        // shared cores, and the ceilings' own ratios swing across 2 from run to run.
         met: p99 === undefined || !Number.isFinite(p99) ? null : p99 <= 2,
-        // Every real read includes W1 (and, with the mandatory gate, W1G): either missing it proves the limit.
-        limit: limitWhen(
-          (halfLoad.p99Ratios.w1VsW0 ?? 0) > 2 || (halfLoad.p99Ratios.w1gVsW0 ?? 0) > 2,
-          `at the same rate W1 (an object's cached bytes, no gate, no handler) has ${fmt(halfLoad.p99Ratios.w1VsW0)} × W0's p99 and W1G (W1 behind the production gate) ${fmt(halfLoad.p99Ratios.w1gVsW0)} ×; ${unlimited}`,
-        ),
       });
     }
   }
