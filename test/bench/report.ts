@@ -188,7 +188,7 @@ export function evaluateTargets(results: Results): Target[] {
       met: real ? real.userBytesPerParked <= 10 * 1024 : null,
       limit: limitWhen(
         worker !== undefined && worker > 10,
-        `a request held in the Worker on a bare promise (P0: no Durable Object, no code of ours) grows the Worker's workerd by ${fmt(worker)} KiB per request`,
+        `a request held in the Worker on a promise and a timer (P0: no Durable Object, no code of ours) grows the Worker's workerd by ${fmt(worker)} KiB per request`,
       ),
     });
   }

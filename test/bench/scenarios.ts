@@ -385,7 +385,7 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
     hotUnlimitedVsW0: round(rps("hotUnlimited") / rps("w0"), 3),
   };
 
-  // Half of W0's maximum rate, open loop, for W0 and the two real variants.
+  // Half of W0's maximum rate, open loop, for every variant.
   const rate = Math.max(1, Math.round(rps("w0") / 2));
   const half: Record<string, OpenLoopFigure> = {};
   for (const variant of ["w0", "w1", "w1g", "hot", "spread", "hotUnlimited"] as const) {
@@ -743,9 +743,8 @@ const MEMORY_KINDS: Record<
   },
 };
 
-/** N parked on a fresh server, one kind each (MemoryKind). */
+/** N parked on a freshly started server, one kind per server. */
 export interface MemoryPoint {
-  /** P1 bare; P1 holding the client's abort signal over RPC (as a real waiter does); the real query. */
   kind: MemoryKind;
   parked: number;
   /** VmRSS of the Worker's workerd and of wrangler's proxy workerd, before and with N parked. */
