@@ -57,7 +57,7 @@ export const FULL: Settings = {
   getConnections: 16,
   getDurationS: 3,
   getRounds: 3,
-  warmupS: 1.5,
+  warmupS: 1,
   spreadCount: 100,
   halfLoadDurationS: 4,
   halfLoadPool: 64,
@@ -239,7 +239,9 @@ export interface GetResult {
   halfLoad: { rate: number; durationS: number; pool: number; variants: Record<string, OpenLoopFigure>; p99Ratios: Record<string, number> };
 }
 
-type Variant = "w0" | "w1" | "w1g" | "hot" | "spread" | "hotUnlimited";
+/** The GET variants: the ceilings, the real route (hot, spread), and the real route on the bench-only unlimited route. */
+const VARIANTS = ["w0", "w1", "w1g", "hot", "spread", "hotUnlimited", "spreadUnlimited"] as const;
+type Variant = (typeof VARIANTS)[number];
 
 function variantPaths(variant: Variant, hot: string, spreadIds: string[]): string[] {
   if (variant === "w0") return ["/__bench/w0"];
@@ -247,6 +249,7 @@ function variantPaths(variant: Variant, hot: string, spreadIds: string[]): strin
   if (variant === "w1g") return [`/__bench/w1g/${hot}`];
   if (variant === "hot") return [`/v1/allocation/${hot}`];
   if (variant === "hotUnlimited") return [`/__bench/unlimited/v1/allocation/${hot}`];
+  if (variant === "spreadUnlimited") return spreadIds.map((id) => `/__bench/unlimited/v1/allocation/${id}`);
   return spreadIds.map((id) => `/v1/allocation/${id}`);
 }
 
@@ -359,12 +362,11 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
   const [w0Body, ...others] = bodies;
   const sameBytes = others.every((b) => w0Body && b.body.equals(w0Body.body) && b.headers === w0Body.headers);
 
-  const variants: Variant[] = ["w0", "w1", "w1g", "hot", "spread", "hotUnlimited"];
-  for (const variant of variants) await closedLoop(ctx, variantPaths(variant, hot, spreadIds), settings.warmupS);
+  for (const variant of VARIANTS) await closedLoop(ctx, variantPaths(variant, hot, spreadIds), settings.warmupS);
   const runs = new Map<Variant, Awaited<ReturnType<typeof closedLoop>>[]>();
   for (let round_ = 0; round_ < settings.getRounds; round_++) {
     // Interleaved, so drift on the shared machine hits every variant alike.
-    for (const variant of variants) {
+    for (const variant of VARIANTS) {
       const result = await closedLoop(ctx, variantPaths(variant, hot, spreadIds), settings.getDurationS);
       runs.set(variant, [...(runs.get(variant) ?? []), result]);
       ctx.log(`  GET ${variant} round ${round_ + 1}: ${round(result.requests.total / result.duration, 0)} req/s`);
@@ -372,23 +374,22 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
   }
   const figures = summarizeClosedLoops(runs);
   const rps = (v: Variant) => figures[v]?.rps ?? Number.NaN;
-  const ratios = {
-    w1VsW0: round(rps("w1") / rps("w0"), 3),
-    hotVsW1: round(rps("hot") / rps("w1"), 3),
-    hotVsW0: round(rps("hot") / rps("w0"), 3),
-    spreadVsW1: round(rps("spread") / rps("w1"), 3),
-    w1gVsW1: round(rps("w1g") / rps("w1"), 3),
-    hotVsW1g: round(rps("hot") / rps("w1g"), 3),
-    spreadVsW1g: round(rps("spread") / rps("w1g"), 3),
-    spreadVsW0: round(rps("spread") / rps("w0"), 3),
-    hotUnlimitedVsW1: round(rps("hotUnlimited") / rps("w1"), 3),
-    hotUnlimitedVsW0: round(rps("hotUnlimited") / rps("w0"), 3),
-  };
+  // `<variant>VsW0`, `<variant>VsW1`, `<variant>VsW1g` for every variant.
+  const ratios: Record<string, number> = {};
+  for (const variant of VARIANTS) {
+    for (const [suffix, ceiling] of [
+      ["W0", "w0"],
+      ["W1", "w1"],
+      ["W1g", "w1g"],
+    ] as const) {
+      ratios[`${variant}Vs${suffix}`] = round(rps(variant) / rps(ceiling), 3);
+    }
+  }
 
   // Half of W0's maximum rate, open loop, for every variant.
   const rate = Math.max(1, Math.round(rps("w0") / 2));
   const half: Record<string, OpenLoopFigure> = {};
-  for (const variant of ["w0", "w1", "w1g", "hot", "spread", "hotUnlimited"] as const) {
+  for (const variant of VARIANTS) {
     half[variant] = await openLoop(ctx, variantPaths(variant, hot, spreadIds), rate, settings.halfLoadDurationS);
     ctx.log(`  GET ${variant} at ${rate} req/s: p50 ${half[variant].p50Ms} ms, p99 ${half[variant].p99Ms} ms`);
   }
@@ -403,13 +404,7 @@ export async function getScenario(ctx: Context, hot: string, spreadIds: string[]
       durationS: settings.halfLoadDurationS,
       pool: settings.halfLoadPool,
       variants: half,
-      p99Ratios: {
-        w1VsW0: round(p99("w1") / p99("w0"), 3),
-        w1gVsW0: round(p99("w1g") / p99("w0"), 3),
-        hotUnlimitedVsW0: round(p99("hotUnlimited") / p99("w0"), 3),
-        hotVsW0: round(p99("hot") / p99("w0"), 3),
-        spreadVsW0: round(p99("spread") / p99("w0"), 3),
-      },
+      p99Ratios: Object.fromEntries(VARIANTS.map((variant) => [`${variant}VsW0`, round(p99(variant) / p99("w0"), 3)])),
     },
   };
 }

@@ -55,13 +55,13 @@ describe("benchmark harness, smoke mode", () => {
 
     const get = results.scenarios.get;
     expect(get?.sameBytes).toBe(true);
-    for (const variant of ["w0", "w1", "w1g", "hot", "spread", "hotUnlimited"]) {
+    for (const variant of ["w0", "w1", "w1g", "hot", "spread", "hotUnlimited", "spreadUnlimited"]) {
       const figure = get?.closedLoop.variants[variant];
       positive(figure?.rps);
       expect(figure?.errors).toBe(0);
       expect(figure?.non2xx).toBe(0);
     }
-    for (const variant of ["w0", "w1", "w1g", "hot", "spread", "hotUnlimited"]) {
+    for (const variant of ["w0", "w1", "w1g", "hot", "spread", "hotUnlimited", "spreadUnlimited"]) {
       const figure = get?.halfLoad.variants[variant];
       expect(figure?.completed).toBe(figure?.sent);
       expect(figure?.errors).toBe(0);
@@ -69,6 +69,7 @@ describe("benchmark harness, smoke mode", () => {
     }
     positive(get?.ratios.hotVsW0);
     positive(get?.ratios.hotUnlimitedVsW1);
+    positive(get?.ratios.spreadUnlimitedVsW0);
 
     const wake = results.scenarios.wake;
     positive(wake?.baseline.ackMedianMs);
