@@ -70,8 +70,13 @@ interface SharedChunk {
   key?: string;
 }
 
-/** Bytes kept by the shared reads at most (data and encoded frames), least recently used dropped first. */
-export const SHARED_READ_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes kept by the shared reads at most (data and encoded frames), least recently used dropped
+ * first: room for a 1 MiB burst as plain chunks and as frames. Objects of a class may share an
+ * isolate (128 MB on Cloudflare), so this stays small; a follower that falls further behind reads
+ * from SQLite again.
+ */
+export const SHARED_READ_BYTES = 2 * 1024 * 1024;
 
 /**
  * Reads shared by every log stream of one object. Followers woken by the same append stand at the
@@ -81,7 +86,8 @@ export const SHARED_READ_BYTES = 4 * 1024 * 1024;
  * floor before reading, so a range below the floor is never asked for; an append only adds bytes
  * past the end, and a range ends at most at the end its reader saw, so it is a different range
  * after an append. Clearing the store (the allocation is collected, offsets start over) drops
- * every shared read, and so does the last open stream ending: an object nobody reads keeps nothing.
+ * every shared read, and so does the last open stream ending: an object nobody reads keeps nothing,
+ * and a lone stream keeps nothing either (there is no one to share with).
  */
 export class SharedLogReads {
   readonly #store: LogStore;
@@ -128,8 +134,9 @@ export class SharedLogReads {
     const data = this.#store.read(task, type, from, limit, max);
     this.counts.reads++;
     const chunk: SharedChunk = { data };
-    // A short read (never expected within the bounds) is served but not shared.
-    if (data.byteLength === limit - from) {
+    // Kept only while another stream could ask for it; a short read (never expected within the
+    // bounds) is served but not shared.
+    if (this.#streams > 1 && data.byteLength === limit - from) {
       chunk.key = key;
       this.#chunks.set(key, chunk);
       this.#grow(data.byteLength);

@@ -323,11 +323,12 @@ describe("GET /v1/client/fs/logs/<alloc_id>", () => {
     const object = objectFor(id);
     const text = async (query: string) => (await call(logPath(id, query))).text();
     const decode = (value: Uint8Array | undefined) => new TextDecoder().decode(value);
-    // A follower keeps a stream open, so what it read stays shared for the reads below.
+    // A follower keeps a stream open, so what another stream reads stays shared for the reads below.
     const follower = await openDirect(id, "task=redis&type=stdout&follow=true&plain=true");
     await untilLogFollowers(id, 1);
     await append(id, "first|");
     expect(decode((await follower.read()).value)).toBe("first|");
+    expect(await text("task=redis&type=stdout&plain=true")).toBe("first|");
     const before = await object.stats();
     expect(await text("task=redis&type=stdout&plain=true")).toBe("first|");
     expect((await object.stats()).logReadsShared).toBe(before.logReadsShared + 1);
@@ -468,7 +469,7 @@ describe("GET /v1/client/fs/logs/<alloc_id>", () => {
 });
 
 describe("SharedLogReads (the object's shared log reads)", () => {
-  it("shares a range while a stream is open, never across a clear (offsets start over), and keeps nothing once no stream is open", async () => {
+  it("shares a range while another stream is open, never across a clear (offsets start over), and keeps nothing for a lone stream or none", async () => {
     const id = await startedAlloc(); // the object has its schema
     await runInDurableObject(objectFor(id), (_instance, state) => {
       const store = new LogStore(state.storage.sql);
@@ -478,6 +479,7 @@ describe("SharedLogReads (the object's shared log reads)", () => {
       const read = (from: number, until: number) => reads.read("t", "stdout", from, until, 64 * 1024);
       const text = (from: number, until: number) => new TextDecoder().decode(read(from, until).data);
       const release = reads.open();
+      const other = reads.open();
       put("aaaa");
       const first = read(0, 4);
       expect(read(0, 4)).toBe(first);
@@ -497,11 +499,18 @@ describe("SharedLogReads (the object's shared log reads)", () => {
       const second = reads.open();
       release();
       expect(read(0, 4).data).toEqual(new TextEncoder().encode("cccc"));
-      expect(reads.counts.shared).toBe(4); // still one stream open
+      expect(reads.counts.shared).toBe(4); // two streams still open
+      other();
+      expect(text(0, 4)).toBe("cccc"); // kept while a stream is open
+      expect(reads.counts.shared).toBe(5);
+      put("dddd");
+      expect(text(0, 8)).toBe("ccccdddd");
+      expect(text(0, 8)).toBe("ccccdddd"); // a lone stream has no one to share with: not kept
+      expect(reads.counts).toEqual({ reads: 5, shared: 5, frames: 1 });
       second();
       second(); // idempotent
       expect(text(0, 4)).toBe("cccc");
-      expect(reads.counts).toEqual({ reads: 4, shared: 4, frames: 1 }); // nothing kept with no stream open
+      expect(reads.counts).toEqual({ reads: 6, shared: 5, frames: 1 }); // nothing kept with no stream open
       expect(read(4, 4).data.byteLength).toBe(0);
     });
   });
