@@ -22,10 +22,23 @@ export interface Config {
   eventHeartbeatMs: number;
 }
 
-let cached: { env: Env; config: Config } | undefined;
+/**
+ * `build` run once per `Env` object (the runtime hands every request of an isolate the same one),
+ * its result kept as long as that `Env` lives.
+ */
+export function perEnv<T>(build: (env: Env) => T): (env: Env) => T {
+  const built = new WeakMap<Env, T>();
+  return (env) => {
+    let value = built.get(env);
+    if (value === undefined) {
+      value = build(env);
+      built.set(env, value);
+    }
+    return value;
+  };
+}
 
-export function config(env: Env): Config {
-  if (cached?.env === env) return cached.config;
+export const config = perEnv((env): Config => {
   const regions = new Map<string, DurableObjectLocationHint | undefined>();
   for (const [name, hint] of Object.entries(env.REGIONS as Record<string, string>)) {
     regions.set(name, LOCATION_HINTS.has(hint) ? (hint as DurableObjectLocationHint) : undefined);
@@ -33,12 +46,10 @@ export function config(env: Env): Config {
   const maxNanos = parseGoDuration(String(env.MAX_QUERY_TIME ?? ""));
   const maxMs = maxNanos !== undefined && maxNanos > 0n ? Number(maxNanos / 1_000_000n) : NOMAD_MAX_QUERY_MS;
   const heartbeatNanos = parseGoDuration(String(env.EVENT_STREAM_HEARTBEAT ?? ""));
-  const result: Config = {
+  return {
     regions,
     defaultRegion: env.DEFAULT_REGION,
     wait: { maxMs, defaultMs: Math.min(NOMAD_MAX_QUERY_MS, maxMs) },
     eventHeartbeatMs: heartbeatNanos !== undefined && heartbeatNanos > 0n ? Number(heartbeatNanos / 1_000_000n) : NOMAD_EVENT_HEARTBEAT_MS,
   };
-  cached = { env, config: result };
-  return result;
-}
+});

@@ -149,7 +149,8 @@ export class SharedLogReads {
     if (!chunk.frame) {
       chunk.frame = encoder.encode(encodeFrame(chunk.data, file, endOffset));
       this.counts.frames++;
-      if (chunk.key !== undefined && this.#chunks.get(chunk.key) === chunk) this.#grow(chunk.frame.byteLength);
+      // A chunk has a key exactly while the shared reads keep it (eviction and drop clear it).
+      if (chunk.key !== undefined) this.#grow(chunk.frame.byteLength);
     }
     return chunk.frame;
   }

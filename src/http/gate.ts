@@ -4,6 +4,7 @@
  * browsers need to long-poll). All limits come from configuration (wrangler.toml `[vars]` and
  * `[[ratelimits]]`) and are documented in docs/security.md.
  */
+import { perEnv } from "../config.ts";
 import { clientAddressKey, requestTokenDigest, toHex } from "./digest.ts";
 import { CodedError } from "./errors.ts";
 
@@ -31,20 +32,15 @@ function origins(list: string | undefined): Set<string> {
   );
 }
 
-let cached: { env: Env; gate: GateConfig } | undefined;
-
-/** The gate's settings, parsed once per `Env` (as `config()`). */
-export function gateConfig(env: Env): GateConfig {
-  if (cached?.env === env) return cached.gate;
-  const gate = {
+/** The gate's settings, parsed once per `Env`. */
+export const gateConfig = perEnv(
+  (env): GateConfig => ({
     maxUrlBytes: Number(env.MAX_URL_BYTES) || 8192,
     maxHeaderBytes: Number(env.MAX_HEADER_BYTES) || 16384,
     readOrigins: origins(env.CORS_READ_ORIGINS),
     writeOrigins: origins(env.CORS_WRITE_ORIGINS),
-  };
-  cached = { env, gate };
-  return gate;
-}
+  }),
+);
 
 function allowedOrigin(cfg: GateConfig, origin: string, method: string): string | undefined {
   const list = READ_METHODS.has(method) ? cfg.readOrigins : cfg.writeOrigins;

@@ -41,7 +41,7 @@
 // Every production export (Durable Object classes); the local AllocationObject below shadows its namesake.
 export * from "../../src/index.ts";
 
-import { config } from "../../src/config.ts";
+import { config, perEnv } from "../../src/config.ts";
 import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
 import { AllocationObject as ProductionAllocationObject, type ReadResult } from "../../src/durable/allocation-object.ts";
 import { allocationStub, catalogStub } from "../../src/durable/stub.ts";
@@ -88,13 +88,8 @@ export class AllocationObject extends ProductionAllocationObject {
 const REGION = "global";
 const BENCH_PREFIX = "/__bench/";
 
-/** The Worker's `Env` without the per-caller rate-limit binding, made once per `Env` (config() caches by identity). */
-let unlimited: { env: Env; without: Env } | undefined;
-
-function withoutRateLimiter(env: Env): Env {
-  if (unlimited?.env !== env) unlimited = { env, without: { ...env, RATE_LIMITER: undefined } as unknown as Env };
-  return unlimited.without;
-}
+/** The Worker's `Env` without the per-caller rate-limit binding, made once per `Env` (so per-`Env` settings are parsed once for it too). */
+const withoutRateLimiter = perEnv((env) => ({ ...env, RATE_LIMITER: undefined }) as unknown as Env);
 
 /** W0's constant answer, fixed once by the priming request. */
 let w0: { body: Uint8Array; headers: Record<string, string> } | undefined;
