@@ -1224,7 +1224,7 @@ export interface components {
         LogAppendResponse: {
             /**
              * Format: int64
-             * @description The stream's end offset after the append.
+             * @description The stream's end offset after the append: the total bytes ever appended to it (also in `X-Log-Offset`).
              */
             Offset: number;
         };
@@ -1566,6 +1566,8 @@ export interface components {
         LogOffset: number;
         /** @description Keep the stream open and send bytes as they are ingested; a `{}` heartbeat after each idle second. The stream ends once the task is dead and every byte was sent. A Go boolean. */
         LogFollow: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
+        /** @description Append only if exactly this many bytes were ever appended to the stream before this body (retention does not lower the count); otherwise nothing is written and the answer is `409` with the current total in `X-Log-Offset`. A writer that counts the bytes it shipped can retry an append without ever writing it twice. A decimal integer; anything else is `400`. */
+        LogExpectedOffset: number;
         /** @description Send the raw bytes (`text/plain`) instead of JSON frames. A Go boolean. */
         LogPlain: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
         /** @description Makes the write conditional on a source index: the index at which the writer saw this state in the system it mirrors (Nomad's `ModifyIndex`; for a delete, the Nomad index at which the allocation was seen gone). The allocation keeps the highest source index applied, also after a delete. A write whose source index is not above the stored one is **not applied** and answers `200` with `Stale: true` and the index of the current state, so a retried or reordered write never replaces newer state, and a late PUT never brings back an allocation deleted at a newer source index. A conditional delete of an allocation that is not there answers `404` but still records its source index. Writes without one are applied as always and leave the stored source index as it is. A decimal uint64; anything else is `400`. */
@@ -1581,6 +1583,8 @@ export interface components {
         XNomadLastContact: number;
         /** @description The index of the change made by the write; also the `Index` of the body. */
         XNomadWriteIndex: number;
+        /** @description The total number of bytes ever appended to the log stream (after this append, when it was applied). */
+        XLogOffset: number;
         /** @description Present when a page was cut by `per_page`: pass it as `next_token` for the next page. */
         XNomadNextToken: string;
     };
@@ -1935,6 +1939,8 @@ export interface operations {
             header?: {
                 /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Append only if exactly this many bytes were ever appended to the stream before this body (retention does not lower the count); otherwise nothing is written and the answer is `409` with the current total in `X-Log-Offset`. A writer that counts the bytes it shipped can retry an append without ever writing it twice. A decimal integer; anything else is `400`. */
+                "X-Log-Offset"?: components["parameters"]["LogExpectedOffset"];
             };
             path: {
                 /**
@@ -1955,13 +1961,14 @@ export interface operations {
             /** @description Appended. */
             200: {
                 headers: {
+                    "X-Log-Offset": components["headers"]["XLogOffset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["LogAppendResponse"];
                 };
             };
-            /** @description A malformed parameter, task, region or Idempotency-Key. */
+            /** @description A malformed parameter, task, region, Idempotency-Key or X-Log-Offset. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1974,6 +1981,16 @@ export interface operations {
             /** @description No such allocation. */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description `X-Log-Offset` is not the stream's current total (a retry of an append that was applied, or bytes missing before this body). Nothing was written; `X-Log-Offset` carries the current total. */
+            409: {
+                headers: {
+                    "X-Log-Offset": components["headers"]["XLogOffset"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -49,6 +49,8 @@ export interface Refusal {
   ok: false;
   status: number;
   message: string;
+  /** Response headers the refusal carries (e.g. a log stream's current `X-Log-Offset`). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -64,6 +66,16 @@ export interface LogQuery {
   plain: boolean;
   offset: number;
   origin: "start" | "end";
+}
+
+/** The 409 of a log append whose `X-Log-Offset` is not the stream's current total. */
+export function logOffsetMismatch(expected: number, end: number): Refusal {
+  return {
+    ok: false,
+    status: 409,
+    message: `X-Log-Offset ${expected} does not match the stream's ${end} bytes appended so far; nothing was written`,
+    headers: { "X-Log-Offset": String(end) },
+  };
 }
 
 /** Default bytes kept per log stream when LOG_RETENTION_BYTES is unset: 10 MiB. */
@@ -406,18 +418,28 @@ export class AllocationObject extends DurableObject<Env> {
     return isJsonObject(state) && state.State === "dead";
   }
 
-  /** Appends raw bytes to a task's log stream; answers the stream's new end offset. */
+  /**
+   * Appends raw bytes to a task's log stream; answers the stream's new end offset (the total bytes
+   * ever appended to it). With `expected` (the writer's `X-Log-Offset`), the append happens only if
+   * exactly that many bytes were appended before; otherwise nothing is written and the answer is a
+   * 409 carrying the current total, so a retried append is never written twice.
+   */
   appendLog(
     key: AllocationKey,
     task: string,
     type: LogType,
     bytes: Uint8Array,
     idem?: IdempotencyKey,
+    expected?: number,
   ): { ok: true; offset: number } | Refusal {
     const seen = this.#replay(idem);
     if (seen) return seen as { ok: true; offset: number } | Refusal;
     const refusal = this.#logTask(key, task, false);
     if (refusal) return refusal;
+    if (expected !== undefined) {
+      const { end } = this.#logs.bounds(task, type);
+      if (end !== expected) return logOffsetMismatch(expected, end);
+    }
     const retention = Number(this.env.LOG_RETENTION_BYTES) || DEFAULT_LOG_RETENTION;
     const offset = this.ctx.storage.transactionSync(() => {
       const end = this.#logs.append(task, type, bytes, retention);
