@@ -9,6 +9,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { config } from "../config.ts";
+import { shardOf } from "../domain/catalog-shard.ts";
 import { applyTaskEvents, type TaskEventUpdate, taskNames } from "../domain/task-state.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
@@ -249,8 +250,11 @@ export class AllocationObject extends DurableObject<Env> {
           const rows = sql.exec<{ alloc_index: number; region: string; change: string }>(
             "SELECT alloc_index, region, change FROM catalog_outbox ORDER BY alloc_index",
           );
+          const cfg = config(this.env);
           for (const row of rows.toArray()) {
-            await catalogStub(this.env, config(this.env), row.region).record(JSON.parse(row.change) as CatalogChange);
+            const change = JSON.parse(row.change) as CatalogChange;
+            const slot = { shard: shardOf(change.allocId.replaceAll("-", ""), cfg.catalogShards), shards: cfg.catalogShards };
+            await catalogStub(this.env, cfg, row.region, slot.shard).record(change, slot);
             sql.exec("DELETE FROM catalog_outbox WHERE alloc_index = ?", row.alloc_index);
           }
         }

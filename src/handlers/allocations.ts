@@ -3,7 +3,7 @@
  * prefix search of any length, pagination, and blocking queries on the region-wide index.
  */
 import { authorize, NEEDS } from "../acl/caller.ts";
-import { catalogStub } from "../durable/stub.ts";
+import { listRegion } from "../durable/catalog-reads.ts";
 import { parseBlockingQuery, readSurvivingReset } from "../http/blocking.ts";
 import { CodedError } from "../http/errors.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
@@ -34,7 +34,7 @@ export async function listAllocations(request: Request, env: Env): Promise<Respo
     nextToken: query.params.get("next_token") ?? "",
   };
   const result = await readSurvivingReset(query.options.minIndex, request.signal, (minIndex, signal) =>
-    catalogStub(env, query.cfg, query.region).list({ ...list, minIndex }, signal),
+    listRegion(env, query.cfg, query.region, { ...list, minIndex }, signal),
   );
   const headers: Record<string, string> = { ...JSON_HEADERS, ...queryMetaHeaders(result.index) };
   if (result.nextToken) headers["X-Nomad-NextToken"] = result.nextToken;
