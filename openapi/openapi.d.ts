@@ -1565,6 +1565,8 @@ export interface components {
         PerPage: number;
         /** @description List this namespace only; `*` lists every namespace the caller may read (`read-job`, with Nomad's glob rules). Absent or empty: `default`. A named namespace the caller may not read is a `403`. */
         Namespace: string;
+        /** @description A go-bexpr filter expression evaluated on each **full allocation** (not its stub) before the page is cut, as Nomad's paginator does: selectors such as `ClientStatus`, `TaskStates.redis.State`, `TaskStates["redis"].State`, `Job.Meta.owner` or a JSON pointer `"/Job/Meta/owner"`; `==`, `!=`, `in`, `not in`, `contains`, `not contains`, `is empty`, `is not empty`, `is nil`, `is not nil`, `matches`, `not matches` (regular expressions; patterns with backreferences, lookarounds or a repeated group holding a repetition or alternation are refused); `and`, `or`, `not`, parentheses, `any`/`all <selector> as <name> { … }`; values unquoted, `"quoted"` or `` `raw` ``. A malformed expression, or one that fails on an allocation (an unknown top-level field, a value that is not of the field's type), is a `400`. */
+        Filter: string;
         /** @description `true`: descending ID order, and `next_token` pages towards lower IDs. Any other value keeps the ascending order (Nomad compares with the exact text `true`). */
         Reverse: string;
         /** @description A Go boolean; `false` sets each stub's `TaskStates` to `null`. Default `true`. Anything else is a `400`. */
@@ -1780,6 +1782,8 @@ export interface operations {
                 prefix?: components["parameters"]["Prefix"];
                 /** @description List this namespace only; `*` lists every namespace the caller may read (`read-job`, with Nomad's glob rules). Absent or empty: `default`. A named namespace the caller may not read is a `403`. */
                 namespace?: components["parameters"]["Namespace"];
+                /** @description A go-bexpr filter expression evaluated on each **full allocation** (not its stub) before the page is cut, as Nomad's paginator does: selectors such as `ClientStatus`, `TaskStates.redis.State`, `TaskStates["redis"].State`, `Job.Meta.owner` or a JSON pointer `"/Job/Meta/owner"`; `==`, `!=`, `in`, `not in`, `contains`, `not contains`, `is empty`, `is not empty`, `is nil`, `is not nil`, `matches`, `not matches` (regular expressions; patterns with backreferences, lookarounds or a repeated group holding a repetition or alternation are refused); `and`, `or`, `not`, parentheses, `any`/`all <selector> as <name> { … }`; values unquoted, `"quoted"` or `` `raw` ``. A malformed expression, or one that fails on an allocation (an unknown top-level field, a value that is not of the field's type), is a `400`. */
+                filter?: components["parameters"]["Filter"];
                 /** @description Page size, an int32 as Nomad parses it. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. A negative size gives an empty page whose next token is the first match (Nomad's paginator). */
                 per_page?: components["parameters"]["PerPage"];
                 /** @description Start the page at this allocation ID: the `X-Nomad-NextToken` of the previous page. */

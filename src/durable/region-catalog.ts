@@ -9,12 +9,13 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { allocListStub } from "../domain/alloc-stub.ts";
+import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
 import { namespaceOf } from "../domain/namespace.ts";
 import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
 import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
 import type { Refusal } from "./allocation-object.ts";
 import type { CatalogChange } from "./catalog-change.ts";
-import { type ListSelection, listPage } from "./catalog-list.ts";
+import { type ListSelection, listPage, type Page } from "./catalog-list.ts";
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
@@ -23,6 +24,8 @@ export interface ListQuery extends Omit<ListSelection, "matches"> {
   waitMs: number;
   pretty: boolean;
   caller?: string;
+  /** A go-bexpr filter expression the Worker has parsed; "" for none. */
+  filter: string;
 }
 
 export interface ListResult {
@@ -30,6 +33,8 @@ export interface ListResult {
   body: string;
   nextToken: string | null;
   refused?: string;
+  /** A filter that failed on a row (go-bexpr's evaluation error): the text of a 400. */
+  invalid?: string;
 }
 
 export interface StreamQuery {
@@ -46,6 +51,13 @@ const DEFAULT_EVENT_HISTORY = 10_000;
 const STREAM_BATCH = 100;
 
 const encoder = new TextEncoder();
+
+/** The row predicate of a list filter, evaluated on each allocation's full document. */
+function allocationFilter(filter: string): ((allocation: string) => boolean) | undefined {
+  if (filter === "") return undefined;
+  const expression = parseFilter(filter);
+  return (allocation) => evaluateFilter(expression, parseJson(allocation, { maxDepth: 256 }));
+}
 
 export class RegionCatalog extends DurableObject<Env> {
   #lastIndex = 0;
@@ -137,7 +149,13 @@ export class RegionCatalog extends DurableObject<Env> {
   }
 
   #page(query: ListQuery): ListResult {
-    const page = listPage(this.ctx.storage.sql, query);
+    let page: Page;
+    try {
+      page = listPage(this.ctx.storage.sql, { ...query, matches: allocationFilter(query.filter) });
+    } catch (error) {
+      if (!(error instanceof FilterError)) throw error;
+      return { index: this.#currentIndex(), body: "", nextToken: null, invalid: `failed to read result page: ${error.message}` };
+    }
     const compact = `[${page.stubs.join(",")}]`;
     const body = query.pretty ? encodeJson(parseJson(compact, { maxDepth: 256 }), true) : compact;
     return { index: this.#currentIndex(), body, nextToken: page.nextToken };

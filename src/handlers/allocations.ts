@@ -3,6 +3,7 @@
  * prefix search of any length, pagination, and blocking queries on the region-wide index.
  */
 import { authorize, NEEDS, requireNamespace } from "../acl/caller.ts";
+import { FilterError, parseFilter } from "../domain/bexpr.ts";
 import { DEFAULT_NAMESPACE } from "../domain/namespace.ts";
 import { catalogStub } from "../durable/stub.ts";
 import { parseBlockingQuery, readSurvivingReset } from "../http/blocking.ts";
@@ -49,6 +50,23 @@ export function parseBoolParam(params: URLSearchParams, name: string, fallback: 
   return value;
 }
 
+/**
+ * `?filter`: a go-bexpr expression, evaluated on each allocation before pagination as Nomad's
+ * paginator does; a malformed one is Nomad's 400 (nomad/alloc_endpoint.go, paginator.go).
+ */
+export function parseListFilter(raw: string | null): string {
+  if (raw === null || raw === "") return "";
+  try {
+    parseFilter(raw);
+  } catch (error) {
+    if (error instanceof FilterError) {
+      throw new CodedError(400, `failed to create result paginator: failed to read filter expression: ${error.message}`);
+    }
+    throw error;
+  }
+  return raw;
+}
+
 export async function listAllocations(request: Request, env: Env): Promise<Response> {
   const caller = await authorize(request, env, NEEDS.readJob);
   const query = parseBlockingQuery(request, env, caller);
@@ -58,6 +76,7 @@ export async function listAllocations(request: Request, env: Env): Promise<Respo
   const perPage = parsePerPage(params.get("per_page"));
   // Nomad reverses only for the exact text `true` (parseReverse).
   const reverse = params.get("reverse") === "true";
+  const filter = parseListFilter(params.get("filter"));
   const taskStates = parseBoolParam(params, "task_states", true);
   // Nomad's Alloc.List: read-job in the requested namespace (for `*`: in any), else 403.
   requireNamespace(caller, namespace, NEEDS.readJob.anyOf);
@@ -70,10 +89,12 @@ export async function listAllocations(request: Request, env: Env): Promise<Respo
     acl: caller.acl,
     reverse,
     taskStates,
+    filter,
   };
   const result = await readSurvivingReset(query.options.minIndex, request.signal, (minIndex, signal) =>
     catalogStub(env, query.cfg, query.region).list({ ...list, minIndex }, signal),
   );
+  if (result.invalid) throw new CodedError(400, result.invalid);
   const headers: Record<string, string> = { ...JSON_HEADERS, ...queryMetaHeaders(result.index) };
   if (result.nextToken) headers["X-Nomad-NextToken"] = result.nextToken;
   return new Response(result.body, { headers });

@@ -60,6 +60,14 @@ export const REGION_PARAMETERS: Record<string, ParameterObject> = {
       "List this namespace only; `*` lists every namespace the caller may read (`read-job`, with Nomad's glob rules). Absent or empty: `default`. A named namespace the caller may not read is a `403`.",
     schema: { type: "string", default: "default", examples: ["default", "*"] },
   },
+  Filter: {
+    name: "filter",
+    in: "query",
+    required: false,
+    description:
+      'A go-bexpr filter expression evaluated on each **full allocation** (not its stub) before the page is cut, as Nomad\'s paginator does: selectors such as `ClientStatus`, `TaskStates.redis.State`, `TaskStates["redis"].State`, `Job.Meta.owner` or a JSON pointer `"/Job/Meta/owner"`; `==`, `!=`, `in`, `not in`, `contains`, `not contains`, `is empty`, `is not empty`, `is nil`, `is not nil`, `matches`, `not matches` (regular expressions; patterns with backreferences, lookarounds or a repeated group holding a repetition or alternation are refused); `and`, `or`, `not`, parentheses, `any`/`all <selector> as <name> { … }`; values unquoted, `"quoted"` or `` `raw` ``. A malformed expression, or one that fails on an allocation (an unknown top-level field, a value that is not of the field\'s type), is a `400`.',
+    schema: { type: "string", examples: ['ClientStatus == "running" and Job.Meta.owner == ops'] },
+  },
   Reverse: {
     name: "reverse",
     in: "query",
@@ -173,9 +181,20 @@ const listAllocations: OperationObject = {
     "Lists the region's allocations of one namespace (or of every readable one) as `AllocListStub`s in ascending ID order (descending with `reverse=true`). Supports blocking queries on the **region-wide index** (`X-Nomad-Index`, which grows on every change to any allocation of the region): the request is held until some allocation of the region changes past `index`, or `wait` runs out. The list is fed from the allocations asynchronously, so a write shows up here (and in the event stream) shortly after it answered.",
   tags: [TAG_LIST],
   security: READ_SECURITY,
-  parameters: ["Prefix", "Namespace", "PerPage", "NextToken", "Reverse", "TaskStates", "Index", "Wait", "Stale", "Region", "Pretty"].map(
-    (name) => ref("parameters", name),
-  ),
+  parameters: [
+    "Prefix",
+    "Namespace",
+    "Filter",
+    "PerPage",
+    "NextToken",
+    "Reverse",
+    "TaskStates",
+    "Index",
+    "Wait",
+    "Stale",
+    "Region",
+    "Pretty",
+  ].map((name) => ref("parameters", name)),
   responses: {
     "200": {
       description: "The page of allocations.",
@@ -190,6 +209,14 @@ const listAllocations: OperationObject = {
         'Invalid prefix "xyz": an allocation ID prefix has only hexadecimal digits and hyphens',
       ),
       invalidPerPage: example("`per_page` is not an int32", ErrorText.invalidPerPage),
+      invalidFilter: example(
+        "`filter` is not a valid expression",
+        'failed to create result paginator: failed to read filter expression: 1:16 (15): no match found, expected: "-", "0", "\\"", "`", [ \\t\\r\\n], [1-9] or [a-zA-Z]',
+      ),
+      failedFilter: example(
+        "`filter` fails on an allocation",
+        'failed to read result page: error finding value in datum: /NoSuchField at part 0: couldn\'t find key: struct field with name "NoSuchField"',
+      ),
       invalidTaskStates: example(
         "`task_states` is not a Go boolean",
         'Failed to parse value of "task_states" (maybe) as a bool: strconv.ParseBool: parsing "maybe": invalid syntax',

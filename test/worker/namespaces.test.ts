@@ -192,3 +192,56 @@ describe("GET /v1/allocations reverse and task_states", () => {
     expect(await states("")).toHaveProperty("redis");
   });
 });
+
+describe("GET /v1/allocations?filter=", () => {
+  async function mixed(): Promise<{ prefix: string; ids: string[] }> {
+    const prefix = crypto.randomUUID().slice(0, 8);
+    const ids: string[] = [];
+    const rows: Array<Record<string, string>> = [
+      { ClientStatus: '"running"', JobID: '"web"' },
+      { ClientStatus: '"failed"', JobID: '"web"' },
+      { ClientStatus: '"running"', JobID: '"api"', Namespace: '"public"' },
+      { ClientStatus: '"running"', JobID: '"web"' },
+    ];
+    for (const [i, overrides] of rows.entries()) {
+      const id = `${prefix}-${String(i).padStart(4, "0")}${crypto.randomUUID().slice(13)}`;
+      expect((await write("PUT", `/v1/allocation/${id}`, allocationJson(id, overrides))).status).toBe(200);
+      ids.push(id);
+    }
+    return { prefix, ids };
+  }
+  const q = (filter: string) => encodeURIComponent(filter);
+
+  it("filters on the full allocation before pagination, with namespaces and reverse", async () => {
+    const { prefix, ids } = await mixed();
+    const running = `/v1/allocations?prefix=${prefix}&filter=${q('ClientStatus == "running"')}`;
+    expect(await idsOf(await asManagement(running))).toEqual([ids[0], ids[3]]);
+    expect(await idsOf(await asManagement(`${running}&namespace=*`))).toEqual([ids[0], ids[2], ids[3]]);
+    // The filter applies before the page is cut: a page of 1 skips the failed one.
+    const first = await asManagement(`${running}&per_page=1`);
+    expect(await idsOf(first)).toEqual([ids[0]]);
+    expect(first.headers.get("X-Nomad-NextToken")).toBe(ids[3]);
+    expect(await idsOf(await asManagement(`${running}&per_page=1&next_token=${ids[3]}`))).toEqual([ids[3]]);
+    expect(await idsOf(await asManagement(`${running}&reverse=true`))).toEqual([ids[3], ids[0]]);
+    // Selectors reach into the job (the stub has no Job) and the task states.
+    const demoJob = `/v1/allocations?prefix=${prefix}&namespace=*&filter=${q('Job.Type == service and JobID != "api"')}`;
+    expect(await idsOf(await asManagement(demoJob))).toEqual([ids[0], ids[1], ids[3]]);
+    const noStates = `/v1/allocations?prefix=${prefix}&filter=${q("TaskStates is empty and not (JobID matches `^a`)")}`;
+    expect(await idsOf(await asManagement(noStates))).toEqual([ids[0], ids[1], ids[3]]);
+  });
+
+  it("a malformed expression is Nomad's 400 (paginator.go, v1.10.0), before anything is read", async () => {
+    const r = await asManagement(`/v1/allocations?filter=${q("ClientStatus ==")}`);
+    expect(r.status).toBe(400);
+    expect(await r.text()).toBe(
+      "failed to create result paginator: failed to read filter expression: 1:16 (15): no match found, expected: \"-\", \"0\", \"\\\"\", \"`\", [ \\t\\r\\n], [1-9] or [a-zA-Z]",
+    );
+  });
+
+  it("an expression that fails on an allocation is a 400 too", async () => {
+    const { prefix } = await mixed();
+    const r = await asManagement(`/v1/allocations?prefix=${prefix}&filter=${q("NoSuchField == 1")}`);
+    expect(r.status).toBe(400);
+    expect(await r.text()).toMatch(/^failed to read result page: error finding value in datum: \/NoSuchField/);
+  });
+});
