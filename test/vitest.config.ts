@@ -18,7 +18,12 @@ const WORKER_BINDINGS = {
 };
 
 /** Test files that run a second time with the catalog in TEST_CATALOG_SHARDS shards. */
-const SHARDED_TESTS = ["test/worker/catalog.test.ts", "test/worker/catalog-shards.test.ts", "test/worker/batch.test.ts"];
+const SHARDED_TESTS = [
+  "test/worker/catalog.test.ts",
+  "test/worker/catalog-shards.test.ts",
+  "test/worker/batch.test.ts",
+  "test/worker/namespaces.test.ts",
+];
 
 export default defineConfig({
   test: {

@@ -18,15 +18,19 @@ export function shardOf(hex: string, shards: number): number {
   return Math.floor((lead * shards) / SHARD_SPACE);
 }
 
-/** The shards, in id order, that can hold ids starting with `prefix` (hex), from `startHex` (hex) on. */
-export function shardsFor(prefix: string, startHex: string, shards: number): number[] {
+/**
+ * The shards, in listing order, that can hold ids starting with `prefix` (hex) from `startHex` (hex,
+ * "" for the start) on: ascending, or descending with `reverse` (then from `startHex` down).
+ */
+export function shardsFor(prefix: string, startHex: string, shards: number, reverse = false): number[] {
   const lead = prefix.slice(0, SHARD_DIGITS);
   let first = shardOf(lead.padEnd(SHARD_DIGITS, "0"), shards);
-  const last = shardOf(lead.padEnd(SHARD_DIGITS, "f"), shards);
-  if (startHex !== "") first = Math.max(first, shardOf(startHex, shards));
+  let last = shardOf(lead.padEnd(SHARD_DIGITS, "f"), shards);
+  if (startHex !== "" && !reverse) first = Math.max(first, shardOf(startHex, shards));
+  if (startHex !== "" && reverse) last = Math.min(last, shardOf(startHex, shards));
   const out: number[] = [];
   for (let k = first; k <= last; k++) out.push(k);
-  return out;
+  return reverse ? out.reverse() : out;
 }
 
 /**

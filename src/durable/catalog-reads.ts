@@ -2,7 +2,8 @@
  * The region's list and event stream over its catalog shards (`CATALOG_SHARDS`). With one shard
  * (or a query that touches one) the shard answers as it is. Over several, the Worker merges:
  *
- * - **List.** Shards own contiguous id ranges, so the page is their pages one after the other.
+ * - **List.** Shards own contiguous id ranges, so the page is their pages one after the other
+ *   (in reverse shard order for `reverse`); each shard applies the namespace, ACL and filter.
  *   Its index is the highest shard index read; so that every later change in any shard is above
  *   it, lagging shards are raised to it (the clock's receive rule), and a shard that recorded a
  *   change meanwhile is read again. A blocking list parks in every shard and answers, merged, on
@@ -37,7 +38,9 @@ export async function listRegion(
   query: ListQuery,
   signal: AbortSignal | undefined,
 ): Promise<ListResult> {
-  const shards = shardsFor(query.prefix, hexOf(query.nextToken), cfg.catalogShards).map((k) => catalogStub(env, cfg, region, k));
+  const shards = shardsFor(query.prefix, hexOf(query.nextToken), cfg.catalogShards, query.reverse).map((k) =>
+    catalogStub(env, cfg, region, k),
+  );
   if (shards.length === 1) return (shards[0] as Shard).list(query, signal);
   let merged = await consistentPage(shards, query);
   if (query.minIndex !== "0" && BigInt(merged.index) <= BigInt(query.minIndex)) {
@@ -71,8 +74,8 @@ async function parkInEvery(shards: Shard[], query: ListQuery, signal: AbortSigna
 
 async function consistentPage(shards: Shard[], query: ListQuery): Promise<ListResult> {
   const read = async (shard: Shard): Promise<ListResult> => {
-    const { index, body, nextToken, items } = await shard.list({ ...query, minIndex: "0", items: true });
-    return { index, body, nextToken, items };
+    const { index, body, nextToken, items, invalid } = await shard.list({ ...query, minIndex: "0", items: true });
+    return { index, body, nextToken, items, invalid };
   };
   const pages: ListResult[] = await Promise.all(shards.map(read));
   for (let round = 0; round < MAX_CONSISTENCY_ROUNDS; round++) {
@@ -97,19 +100,22 @@ async function consistentPage(shards: Shard[], query: ListQuery): Promise<ListRe
   return assemble(pages, Math.min(...pages.map((page) => page.index)), query);
 }
 
-/** The shards' pages one after the other (shard order is id order), cut at `perPage`. */
+/** The shards' pages one after the other (shard order is id order), cut at `perPage` (0: all, negative: none). */
 function assemble(pages: ListResult[], index: number, query: ListQuery): ListResult {
+  const invalid = pages.find((page) => page.invalid)?.invalid;
+  if (invalid) return { index, body: "", nextToken: null, invalid };
+  const limit = query.perPage === 0 ? Number.MAX_SAFE_INTEGER : Math.max(query.perPage, 0);
   const items: ListItem[] = [];
   let nextToken: string | null = null;
   outer: for (const page of pages) {
     for (const item of page.items ?? []) {
-      if (items.length === query.perPage) {
+      if (items.length === limit) {
         nextToken = item.id;
         break outer;
       }
       items.push(item);
     }
-    if (page.nextToken !== null && items.length === query.perPage) {
+    if (page.nextToken !== null && items.length === limit) {
       nextToken = page.nextToken;
       break;
     }

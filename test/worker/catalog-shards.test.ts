@@ -75,6 +75,17 @@ describe(`the region catalog in ${SHARDS} shard(s)`, () => {
     expect(walked).toEqual(listed.length === walked.length ? listed : walked);
     expect(new Set(walked).size).toBe(walked.length);
     expect(walked.filter((id) => mine.has(id))).toEqual([...ids].sort());
+    // reverse: the same rows backwards, also page by page across shards.
+    expect((await fullList("?reverse=true")).ids).toEqual([...listed].reverse());
+    const back: string[] = [];
+    token = "";
+    for (let page = 0; page < 1000; page++) {
+      const r = await call(`/v1/allocations?reverse=true&per_page=5${token ? `&next_token=${token}` : ""}`);
+      back.push(...((await r.json()) as Array<{ ID: string }>).map((a) => a.ID));
+      token = r.headers.get("X-Nomad-NextToken") ?? "";
+      if (!token) break;
+    }
+    expect(back).toEqual([...listed].reverse());
     // A short prefix spans shards; a long one names one.
     const [first] = ids;
     expect((await fullList(`?prefix=${first?.slice(0, 1)}`)).ids).toContain(first);
