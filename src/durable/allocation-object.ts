@@ -5,7 +5,8 @@
  * Indexes are a hybrid logical clock in milliseconds: each change takes
  * max(last index + 1, now in ms). That keeps ModifyIndex strictly increasing across writes,
  * deletes and restarts (the last index is stored), never 0, and roughly comparable across
- * allocations, so a region-wide index can later be derived the same way (docs/architecture.md).
+ * allocations; the region's catalog (region-catalog.ts) keeps the region-wide index on the same
+ * clock (docs/architecture.md).
  */
 import { DurableObject } from "cloudflare:workers";
 import { type Acl, allowsNamespace } from "../acl/policy.ts";
