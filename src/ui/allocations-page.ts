@@ -63,11 +63,11 @@ function row(stub: AllocListStub, region: string, changed: boolean): HTMLTableRo
       h("a", { href: allocationHref(id, region), title: id }, h("code", {}, shortId(id))),
       changed && h("span", { class: "visually-hidden" }, " (changed)"),
     ),
-    h("td", {}, stub.Name ?? ""),
-    h("td", {}, stub.JobID ?? ""),
-    h("td", {}, stub.TaskGroup ?? ""),
     h("td", {}, badge(stub.ClientStatus)),
     h("td", {}, badge(stub.DesiredStatus)),
+    h("td", { class: "name" }, stub.Name ?? ""),
+    h("td", {}, stub.JobID ?? ""),
+    h("td", {}, stub.TaskGroup ?? ""),
     h("td", {}, time ? timeElement(time.ms, time.exact, time.iso) : "—"),
   );
 }
@@ -96,7 +96,8 @@ export function allocationsPage(main: HTMLElement): void {
       h(
         "tr",
         {},
-        ...["ID", "Name", "Job", "Task group", "Client status", "Desired status", "Modified"].map((name) =>
+        // Statuses right after the ID: on a narrow screen they stay in view, the rest scrolls.
+        ...["ID", "Client status", "Desired status", "Name", "Job", "Task group", "Modified"].map((name) =>
           h("th", { scope: "col" }, name),
         ),
       ),

@@ -27,6 +27,8 @@ export function rfc3339ToMs(text: string | undefined): number | undefined {
 }
 
 const UNITS: Array<[number, string]> = [
+  [365 * 86_400_000, "y"],
+  [30 * 86_400_000, "mo"],
   [86_400_000, "d"],
   [3_600_000, "h"],
   [60_000, "min"],
