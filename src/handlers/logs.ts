@@ -13,7 +13,7 @@ import { readBody } from "../http/body.ts";
 import { CodedError } from "../http/errors.ts";
 import { idempotencyKey } from "../http/idempotency.ts";
 import { JSON_HEADERS } from "../http/meta.ts";
-import { parseLogBool, parseLogOffset } from "../http/query.ts";
+import { parseExpectedLogOffset, parseLogBool, parseLogOffset } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
 import { relayStream } from "../http/stream.ts";
 
@@ -26,7 +26,7 @@ const LogErrors = {
 } as const;
 
 function refuse(refusal: Refusal): never {
-  throw new CodedError(refusal.status, refusal.message);
+  throw new CodedError(refusal.status, refusal.message, refusal.headers);
 }
 
 function parseTask(params: URLSearchParams): string {
@@ -81,8 +81,9 @@ export async function postLogs(request: Request, env: Env): Promise<Response> {
   const task = parseTask(params);
   const type = parseType(params);
   const { key, stub } = target(request, params, env);
+  const expected = parseExpectedLogOffset(request.headers.get("X-Log-Offset"));
   const bytes = await readBody(request, env);
-  const appended = await stub.appendLog(key, task, type, bytes, await idempotencyKey(request, bytes));
+  const appended = await stub.appendLog(key, task, type, bytes, await idempotencyKey(request, bytes), expected);
   if (!appended.ok) refuse(appended);
-  return new Response(`{"Offset":${appended.offset}}`, { headers: JSON_HEADERS });
+  return new Response(`{"Offset":${appended.offset}}`, { headers: { ...JSON_HEADERS, "X-Log-Offset": String(appended.offset) } });
 }

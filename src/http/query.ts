@@ -98,3 +98,15 @@ export function parseLogOffset(raw: string | null): number {
   if (value < 0n) throw new CodedError(400, "error parsing offset: offset must not be negative");
   return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
 }
+
+/**
+ * The `X-Log-Offset` header of a log append: the total number of bytes the writer believes were
+ * ever appended to the stream before this body (a decimal, no sign). Absent means no precondition.
+ */
+export function parseExpectedLogOffset(raw: string | null): number | undefined {
+  if (raw === null) return undefined;
+  if (!/^\d{1,16}$/.test(raw) || Number(raw) > Number.MAX_SAFE_INTEGER) {
+    throw new CodedError(400, "Invalid X-Log-Offset: a non-negative decimal integer (the bytes appended before this body)");
+  }
+  return Number(raw);
+}

@@ -111,6 +111,14 @@ export const REGION_PARAMETERS: Record<string, ParameterObject> = {
       "Keep the stream open and send bytes as they are ingested; a `{}` heartbeat after each idle second. The stream ends once the task is dead and every byte was sent. A Go boolean.",
     schema: { type: "string", enum: GO_BOOL },
   },
+  LogExpectedOffset: {
+    name: "X-Log-Offset",
+    in: "header",
+    required: false,
+    description:
+      "Append only if exactly this many bytes were ever appended to the stream before this body (retention does not lower the count); otherwise nothing is written and the answer is `409` with the current total in `X-Log-Offset`. A writer that counts the bytes it shipped can retry an append without ever writing it twice. A decimal integer; anything else is `400`.",
+    schema: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER, examples: [0, 4096] },
+  },
   LogPlain: {
     name: "plain",
     in: "query",
@@ -121,6 +129,11 @@ export const REGION_PARAMETERS: Record<string, ParameterObject> = {
 };
 
 export const REGION_HEADERS: Record<string, HeaderObject> = {
+  XLogOffset: {
+    description: "The total number of bytes ever appended to the log stream (after this append, when it was applied).",
+    required: true,
+    schema: { type: "integer", minimum: 0 },
+  },
   XNomadNextToken: {
     description: "Present when a page was cut by `per_page`: pass it as `next_token` for the next page.",
     required: false,
@@ -240,23 +253,41 @@ const appendTaskLogs: OperationObject = {
     "Appends bytes to a task's `stdout` or `stderr`, as the agent running the task would ship them (this server has no client agents). At most 1 MiB per request; followers of the stream are woken at once.",
   tags: [TAG_LOGS],
   security: WRITE_SECURITY,
-  parameters: ["AllocId", "LogTask", "LogType", "Region", "IdempotencyKey"].map((name) => ref("parameters", name)),
+  parameters: ["AllocId", "LogTask", "LogType", "Region", "IdempotencyKey", "LogExpectedOffset"].map((name) => ref("parameters", name)),
   requestBody: {
     required: true,
     description: "The bytes to append, as they are.",
     content: { "application/octet-stream": { schema: { type: "string", contentMediaType: "application/octet-stream" } } },
   },
   responses: {
-    "200": { description: "Appended.", content: { "application/json": { schema: schemaRef("LogAppendResponse") } } },
-    "400": textError("A malformed parameter, task, region or Idempotency-Key.", {
+    "200": {
+      description: "Appended.",
+      headers: { "X-Log-Offset": ref("headers", "XLogOffset") },
+      content: { "application/json": { schema: schemaRef("LogAppendResponse") } },
+    },
+    "400": textError("A malformed parameter, task, region, Idempotency-Key or X-Log-Offset.", {
       ...LOG_PARAMETER_EXAMPLES,
       ...BAD_ID_EXAMPLES,
       ...IDEMPOTENCY_EXAMPLES,
+      invalidLogOffset: example(
+        "`X-Log-Offset` is not a decimal integer",
+        "Invalid X-Log-Offset: a non-negative decimal integer (the bytes appended before this body)",
+      ),
     }),
     "403": ref("responses", "Forbidden"),
     "404": textError("No such allocation.", {
       unknownAllocation: example("No such allocation", 'Unknown allocation "00000000-0000-0000-0000-000000000000"'),
     }),
+    "409": textError(
+      "`X-Log-Offset` is not the stream's current total (a retry of an append that was applied, or bytes missing before this body). Nothing was written; `X-Log-Offset` carries the current total.",
+      {
+        offsetMismatch: example(
+          "An append retried after it was applied",
+          "X-Log-Offset 0 does not match the stream's 10 bytes appended so far; nothing was written",
+        ),
+      },
+      { "X-Log-Offset": ref("headers", "XLogOffset") },
+    ),
     "413": ref("responses", "TooLarge"),
     "422": ref("responses", "KeyReused"),
     "500": ref("responses", "InternalError"),

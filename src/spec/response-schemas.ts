@@ -71,7 +71,7 @@ const taskLogFrame: Schema = {
 const logAppendResponse: Schema = withRequired(["Offset"], {
   type: "object",
   description: "The answer to a log ingest.",
-  properties: { Offset: t.int("The stream's end offset after the append.") },
+  properties: { Offset: t.int("The stream's end offset after the append: the total bytes ever appended to it (also in `X-Log-Offset`).") },
   additionalProperties: false,
 });
 

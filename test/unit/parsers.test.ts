@@ -4,7 +4,7 @@ import { parseAllocId } from "../../src/domain/alloc-id.ts";
 import { requestToken, requestTokenDigest, sha256Hex, toHex } from "../../src/http/digest.ts";
 import { CodedError } from "../../src/http/errors.ts";
 import { callerKey } from "../../src/http/gate.ts";
-import { jitterMs, parseGoBool, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
+import { jitterMs, parseExpectedLogOffset, parseGoBool, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
 import { formatGoDuration, formatUnixNanos, normalizeRfc3339, parseGoDuration } from "../../src/json/go-time.ts";
 
 const LIMITS = { defaultMs: 300_000, maxMs: 300_000 };
@@ -222,5 +222,20 @@ describe("caller keys and token digests", () => {
     const r = request({ "X-Nomad-Token": "secret-3" });
     expect(requestTokenDigest(r)).toBe(requestTokenDigest(r));
     expect(requestTokenDigest(request({}))).toBeUndefined();
+  });
+});
+
+describe("parseExpectedLogOffset (X-Log-Offset)", () => {
+  it("reads a decimal count, absent is no precondition", () => {
+    expect(parseExpectedLogOffset(null)).toBeUndefined();
+    expect(parseExpectedLogOffset("0")).toBe(0);
+    expect(parseExpectedLogOffset("007")).toBe(7);
+    expect(parseExpectedLogOffset(String(Number.MAX_SAFE_INTEGER))).toBe(Number.MAX_SAFE_INTEGER);
+  });
+  it.each(["", "-1", "+3", "1e3", "0x10", "1.5", " 1", "9007199254740992", "12345678901234567"])("refuses %j with 400", (raw) => {
+    expect(codeOf(() => parseExpectedLogOffset(raw))).toEqual([
+      400,
+      "Invalid X-Log-Offset: a non-negative decimal integer (the bytes appended before this body)",
+    ]);
   });
 });

@@ -105,6 +105,80 @@ describe("logs ingest", () => {
     expect(await (await call(logPath(id, "task=redis&type=stdout&plain=true"))).text()).toBe("");
   });
 
+  it("answers the new total in X-Log-Offset", async () => {
+    const id = await startedAlloc();
+    const r = await append(id, bytes(7));
+    expect(r.headers.get("X-Log-Offset")).toBe("7");
+  });
+
+  describe("X-Log-Offset precondition (the bytes the writer believes were appended before this body)", () => {
+    function appendAt(id: string, offset: string, body: BodyInit, type = "stdout", key?: string): Promise<Response> {
+      const headers: Record<string, string> = { "X-Nomad-Token": TOKEN, "X-Log-Offset": offset };
+      if (key) headers["Idempotency-Key"] = key;
+      return call(logPath(id, `task=redis&type=${type}`), { method: "POST", body, headers });
+    }
+    const plain = async (id: string, type = "stdout") =>
+      new Uint8Array(await (await call(logPath(id, `task=redis&type=${type}&plain=true`))).arrayBuffer());
+
+    it("appends when it equals the stream's total, and answers the new total", async () => {
+      const id = await startedAlloc();
+      const first = await appendAt(id, "0", bytes(10));
+      expect(first.status).toBe(200);
+      expect(first.headers.get("X-Log-Offset")).toBe("10");
+      expect(await first.text()).toBe('{"Offset":10}');
+      const second = await appendAt(id, "10", bytes(5, 3));
+      expect(await second.text()).toBe('{"Offset":15}');
+      expect(await plain(id)).toEqual(new Uint8Array([...bytes(10), ...bytes(5, 3)]));
+    });
+
+    it("refuses a retried append (offset behind) with 409 and the current total, writing nothing", async () => {
+      const id = await startedAlloc();
+      expect((await appendAt(id, "0", bytes(10))).status).toBe(200);
+      const retry = await appendAt(id, "0", bytes(10));
+      expect(retry.status).toBe(409);
+      expect(retry.headers.get("X-Log-Offset")).toBe("10");
+      expect(retry.headers.get("Content-Type")).toBe("text/plain; charset=utf-8");
+      expect(await retry.text()).toBe("X-Log-Offset 0 does not match the stream's 10 bytes appended so far; nothing was written");
+      expect(await plain(id)).toEqual(bytes(10));
+    });
+
+    it("refuses an offset ahead of the stream (bytes missing in between) with 409, writing nothing", async () => {
+      const id = await startedAlloc();
+      const ahead = await appendAt(id, "5", bytes(3));
+      expect(ahead.status).toBe(409);
+      expect(ahead.headers.get("X-Log-Offset")).toBe("0");
+      expect(await plain(id)).toEqual(new Uint8Array());
+    });
+
+    it("counts every byte ever appended, also past retention, per stream type", async () => {
+      const id = await startedAlloc();
+      const big = TEST_LOG_RETENTION_BYTES + 70_000;
+      expect((await appendAt(id, "0", bytes(big))).status).toBe(200);
+      expect((await appendAt(id, String(big), "x")).headers.get("X-Log-Offset")).toBe(String(big + 1));
+      expect((await appendAt(id, "0", "e", "stderr")).headers.get("X-Log-Offset")).toBe("1");
+    });
+
+    it("gives an idempotent retry the first answer rather than a 409", async () => {
+      const id = await startedAlloc();
+      const first = await appendAt(id, "0", "abc", "stdout", "log-key-1");
+      const again = await appendAt(id, "0", "abc", "stdout", "log-key-1");
+      expect(again.status).toBe(200);
+      expect(await again.text()).toBe(await first.text());
+      expect(new TextDecoder().decode(await plain(id))).toBe("abc");
+    });
+
+    it.each(["", "-1", "+1", "1.0", "abc", "99999999999999999999"])(
+      "refuses a malformed value %j with 400, writing nothing",
+      async (raw) => {
+        const id = await startedAlloc();
+        const r = await appendAt(id, raw, "x");
+        expect(r.status).toBe(400);
+        expect(await r.text()).toBe("Invalid X-Log-Offset: a non-negative decimal integer (the bytes appended before this body)");
+        expect(await plain(id)).toEqual(new Uint8Array());
+      },
+    );
+  });
+
   it("answers 404 for an unknown allocation", async () => {
     const id = newAllocId();
     const r = await append(id, "x");
