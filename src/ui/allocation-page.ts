@@ -4,12 +4,14 @@
  * timeline; a log pane per task), kept current by a blocking query on the allocation.
  */
 import { allocationHref } from "./allocations-page.ts";
-import { api, indexOf, problemOf, withIndex } from "./api.ts";
+import { api } from "./api.ts";
+import { WAIT } from "./blocking.ts";
 import { badge, clear, h, refreshTimes, timeElement } from "./dom.ts";
 import { nanosTime, rfc3339ToMs, shortId } from "./format.ts";
 import { LogPane } from "./log-pane.ts";
 import { Notice, tokenControl } from "./notice.ts";
-import { LivePoll, type PollAnswer, WAIT } from "./poll.ts";
+import { LivePoll, type PollAnswer } from "./poll.ts";
+import { indexOf, problemOf, withIndex } from "./problem.ts";
 import { type Allocation, bigOf, parseAllocation, smallOf, type TaskEvent, type TaskState } from "./wire.ts";
 
 /** Log panes open (and following) from the start; more would crowd the browser's connections. */

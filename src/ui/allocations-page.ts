@@ -2,11 +2,13 @@
  * `/ui/allocations?region=&namespace=`: the region's allocations as a table, kept current by a
  * blocking query on the list; rows that changed since the last answer are marked for a moment.
  */
-import { api, indexOf, problemOf, withIndex } from "./api.ts";
+import { api } from "./api.ts";
+import { WAIT } from "./blocking.ts";
 import { badge, clear, h, refreshTimes, timeElement } from "./dom.ts";
 import { nanosTime, shortId } from "./format.ts";
 import { Notice, tokenControl } from "./notice.ts";
-import { LivePoll, type PollAnswer, WAIT } from "./poll.ts";
+import { LivePoll, type PollAnswer } from "./poll.ts";
+import { indexOf, problemOf, withIndex } from "./problem.ts";
 import { type AllocListStub, bigOf, parseAllocList } from "./wire.ts";
 
 /** How long a changed row stays marked. */

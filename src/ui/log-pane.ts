@@ -5,11 +5,12 @@
  * backoff when the stream breaks or goes silent (the server sends a heartbeat every second), and
  * stops while the tab is hidden or the pane is closed.
  */
-import { api, isAbort, type Problem, problemOf, unreachable } from "./api.ts";
+import { api } from "./api.ts";
+import { backoffMs } from "./blocking.ts";
 import { clear, h } from "./dom.ts";
 import { base64Bytes, FrameSplitter } from "./log-frames.ts";
 import { tokenForm } from "./notice.ts";
-import { backoffMs } from "./poll.ts";
+import { isAbort, type Problem, problemOf, unreachable } from "./problem.ts";
 import { parseFrame, smallOf, type TaskState } from "./wire.ts";
 
 type LogType = "stdout" | "stderr";

@@ -3,9 +3,10 @@
  * and a "Retry now" button), or stopped with what to do: paste a token, pick a known region, or
  * read the server's error.
  */
-import { api, NO_REGION_TEXT, type Problem, storedToken, storeToken } from "./api.ts";
+import { api, storedToken, storeToken } from "./api.ts";
 import { clear, h } from "./dom.ts";
 import type { PollState } from "./poll.ts";
+import { NO_REGION_TEXT, type Problem } from "./problem.ts";
 
 export interface NoticeActions {
   retryNow: () => void;
