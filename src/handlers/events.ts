@@ -9,7 +9,7 @@ import { catalogStub } from "../durable/stub.ts";
 import { CodedError } from "../http/errors.ts";
 import { parseIndex } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
-import { relayStream } from "../http/stream.ts";
+import { relayStream, STREAM_HEADERS } from "../http/stream.ts";
 
 /**
  * `?topic=Topic[:Key]`, repeatable; none means every topic. Returns the allocation IDs to deliver,
@@ -42,6 +42,6 @@ export async function streamEvents(request: Request, env: Env): Promise<Response
   const opened = await catalogStub(env, cfg, region).openStream(query, gone.signal);
   if (!opened.ok) throw new CodedError(opened.status, opened.message);
   return new Response(relayStream(opened.stream as ReadableStream<Uint8Array>, gone), {
-    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+    headers: { "Content-Type": "application/json", ...STREAM_HEADERS },
   });
 }

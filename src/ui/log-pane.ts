@@ -96,7 +96,8 @@ export class LogPane {
 
   #resume(): void {
     if (!this.element.open || document.hidden) return;
-    if (this.#state === "idle" || this.#state === "following" || this.#state === "retrying") this.#open();
+    // Not when already following: opening the pane fires "toggle" right after it was built open.
+    if (this.#state === "idle" || this.#state === "retrying") this.#open();
   }
 
   #cancel(): void {

@@ -44,6 +44,13 @@ describe("status pages (HTML)", () => {
     expect(hostile.html).toContain('data-alloc="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
   });
 
+  it("streams (log follows, the event stream) opt out of automatic compression, which would hold frames back", async () => {
+    const response = await call("/v1/event/stream?topic=Allocation");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Encoding")).toBe("identity");
+    await response.body?.cancel();
+  });
+
   it("is GET only, and the docs page links to it", async () => {
     expect((await call("/ui/allocations", { method: "POST" })).status).toBe(404);
     expect((await call("/ui/nothing")).status).toBe(404);
