@@ -17,7 +17,7 @@ export interface paths {
          *
          *     **Blocking query:** send the `X-Nomad-Index` of the previous read as `index`, and optionally `wait` (Go duration, default and maximum 300 s, plus up to `wait/16` jitter). The request is held until the allocation's index is greater than `index`, or the wait runs out: then it answers `200` with the current allocation and the same index. A write releases waiters within milliseconds. See *Blocking queries* in the introduction.
          *
-         *     **ACL:** `namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads.
+         *     **ACL:** `namespace:read-job` in the allocation's namespace (the `read` policy has it; Nomad's glob rules pick the closest `namespace "web-*"` rule); a caller with `read-job` in no namespace at all is refused before anything is read. Without a token the `anonymous` policy decides; `npm start` creates one that allows reads in `default`.
          */
         get: operations["readAllocation"];
         /**
@@ -71,9 +71,9 @@ export interface paths {
         };
         /**
          * List allocations
-         * @description Lists the region's allocations as `AllocListStub`s in ascending ID order. Supports blocking queries on the **region-wide index** (`X-Nomad-Index`, which grows on every change to any allocation of the region): the request is held until some allocation of the region changes past `index`, or `wait` runs out. The list is fed from the allocations asynchronously, so a write shows up here (and in the event stream) shortly after it answered.
+         * @description Lists the region's allocations of one namespace (or of every readable one) as `AllocListStub`s in ascending ID order (descending with `reverse=true`). Supports blocking queries on the **region-wide index** (`X-Nomad-Index`, which grows on every change to any allocation of the region): the request is held until some allocation of the region changes past `index`, or `wait` runs out. The list is fed from the allocations asynchronously, so a write shows up here (and in the event stream) shortly after it answered.
          *
-         *     **ACL:** `namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads.
+         *     **ACL:** `namespace:read-job` in the allocation's namespace (the `read` policy has it; Nomad's glob rules pick the closest `namespace "web-*"` rule); a caller with `read-job` in no namespace at all is refused before anything is read. Without a token the `anonymous` policy decides; `npm start` creates one that allows reads in `default`.
          */
         get: operations["listAllocations"];
         put?: never;
@@ -95,7 +95,7 @@ export interface paths {
          * Stream allocation events
          * @description Streams the region's allocation changes as Nomad's event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat (every 10 s of silence, `EVENT_STREAM_HEARTBEAT`). The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.
          *
-         *     **ACL:** `namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads.
+         *     **ACL:** `namespace:read-job` in the allocation's namespace (the `read` policy has it; Nomad's glob rules pick the closest `namespace "web-*"` rule); a caller with `read-job` in no namespace at all is refused before anything is read. Without a token the `anonymous` policy decides; `npm start` creates one that allows reads in `default`.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -117,7 +117,7 @@ export interface paths {
          * Read task logs
          * @description Reads a task's `stdout` or `stderr` as Nomad's `/v1/client/fs/logs` does: JSON frames (`TaskLogFrame`, base64 `Data`, at most 64 KiB each, written back to back) or, with `plain`, the raw bytes. Without `follow` the read ends at the end the log had when it was opened. Logs are what agents ingested with `POST` on the same path; the server keeps the last `LOG_RETENTION_BYTES` of each stream.
          *
-         *     **ACL:** `namespace:read-logs` or `namespace:read-fs` in the `default` namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it.
+         *     **ACL:** `namespace:read-logs` or `namespace:read-fs` in the allocation's namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it in `default`.
          */
         get: operations["readTaskLogs"];
         put?: never;
@@ -499,6 +499,11 @@ export interface components {
             EvalID?: string;
             /** @description Allocation name, `<job>.<group>[<index>]`. */
             Name?: string;
+            /**
+             * @description The namespace of the allocation's job: letters, digits and hyphens, at most 128 (Nomad's namespace names). `default` when omitted or empty. ACL capabilities are checked in this namespace.
+             * @example default
+             */
+            Namespace?: string;
             /** @description ID of the node the allocation is placed on. */
             NodeID?: string;
             /** @description ID of the job. */
@@ -551,6 +556,11 @@ export interface components {
              * @description When the allocation was created. Unix time in nanoseconds. Serialized as a plain JSON integer that can exceed 2^53: parse it with a big-integer aware JSON decoder, or the low digits are lost.
              */
             CreateTime?: number;
+            /**
+             * Format: int64
+             * @description When the allocation last changed: the value the writer sent (a mirrored cluster's own time), else the time of the write; task events set it to their time of arrival. Unix time in nanoseconds. Serialized as a plain JSON integer that can exceed 2^53: parse it with a big-integer aware JSON decoder, or the low digits are lost.
+             */
+            ModifyTime?: number;
         } & {
             [key: string]: unknown;
         };
@@ -1154,11 +1164,14 @@ export interface components {
             JobVersion?: number;
             /** @description `Job.Type`: `service`, `batch` or `system`. */
             JobType?: string;
-            /** @description Always `default`: this server does not model namespaces. */
+            /**
+             * @description The namespace of the allocation's job: letters, digits and hyphens, at most 128 (Nomad's namespace names). `default` when omitted or empty. ACL capabilities are checked in this namespace.
+             * @example default
+             */
             Namespace?: string;
             /**
              * Format: int64
-             * @description When the allocation last changed. Unix time in nanoseconds. Serialized as a plain JSON integer that can exceed 2^53: parse it with a big-integer aware JSON decoder, or the low digits are lost.
+             * @description When the allocation last changed: the value the writer sent (a mirrored cluster's own time), else the time of the write; task events set it to their time of arrival. Unix time in nanoseconds. Serialized as a plain JSON integer that can exceed 2^53: parse it with a big-integer aware JSON decoder, or the low digits are lost.
              */
             ModifyTime?: number;
         } & {
@@ -1548,8 +1561,16 @@ export interface components {
         IdempotencyKey: string;
         /** @description Only allocations whose ID starts with this prefix: hex digits and hyphens, any length (hyphens are ignored, so `203266e5e0d6` matches `203266e5-e0d6-...`). Nomad requires an even length; this server does not. */
         Prefix: string;
-        /** @description Page size. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. */
+        /** @description Page size, an int32 as Nomad parses it. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. A negative size gives an empty page whose next token is the first match (Nomad's paginator). */
         PerPage: number;
+        /** @description List this namespace only; `*` lists every namespace the caller may read (`read-job`, with Nomad's glob rules). Absent or empty: `default`. A named namespace the caller may not read is a `403`. */
+        Namespace: string;
+        /** @description A go-bexpr filter expression evaluated on each **full allocation** (not its stub) before the page is cut, as Nomad's paginator does: selectors such as `ClientStatus`, `TaskStates.redis.State`, `TaskStates["redis"].State`, `Job.Meta.owner` or a JSON pointer `"/Job/Meta/owner"`; `==`, `!=`, `in`, `not in`, `contains`, `not contains`, `is empty`, `is not empty`, `is nil`, `is not nil`, `matches`, `not matches` (regular expressions; patterns with backreferences, lookarounds or a repeated group holding a repetition or alternation are refused); `and`, `or`, `not`, parentheses, `any`/`all <selector> as <name> { … }`; values unquoted, `"quoted"` or `` `raw` ``. A malformed expression, or one that fails on an allocation (an unknown top-level field, a value that is not of the field's type), is a `400`. */
+        Filter: string;
+        /** @description `true`: descending ID order, and `next_token` pages towards lower IDs. Any other value keeps the ascending order (Nomad compares with the exact text `true`). */
+        Reverse: string;
+        /** @description A Go boolean; `false` sets each stub's `TaskStates` to `null`. Default `true`. Anything else is a `400`. */
+        TaskStates: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
         /** @description Start the page at this allocation ID: the `X-Nomad-NextToken` of the previous page. */
         NextToken: string;
         /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1). Absent or `0`: only events from now on. Below the oldest event kept (`EVENT_HISTORY` per region): `410`. */
@@ -1759,10 +1780,18 @@ export interface operations {
             query?: {
                 /** @description Only allocations whose ID starts with this prefix: hex digits and hyphens, any length (hyphens are ignored, so `203266e5e0d6` matches `203266e5-e0d6-...`). Nomad requires an even length; this server does not. */
                 prefix?: components["parameters"]["Prefix"];
-                /** @description Page size. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. */
+                /** @description List this namespace only; `*` lists every namespace the caller may read (`read-job`, with Nomad's glob rules). Absent or empty: `default`. A named namespace the caller may not read is a `403`. */
+                namespace?: components["parameters"]["Namespace"];
+                /** @description A go-bexpr filter expression evaluated on each **full allocation** (not its stub) before the page is cut, as Nomad's paginator does: selectors such as `ClientStatus`, `TaskStates.redis.State`, `TaskStates["redis"].State`, `Job.Meta.owner` or a JSON pointer `"/Job/Meta/owner"`; `==`, `!=`, `in`, `not in`, `contains`, `not contains`, `is empty`, `is not empty`, `is nil`, `is not nil`, `matches`, `not matches` (regular expressions; patterns with backreferences, lookarounds or a repeated group holding a repetition or alternation are refused); `and`, `or`, `not`, parentheses, `any`/`all <selector> as <name> { … }`; values unquoted, `"quoted"` or `` `raw` ``. A malformed expression, or one that fails on an allocation (an unknown top-level field, a value that is not of the field's type), is a `400`. */
+                filter?: components["parameters"]["Filter"];
+                /** @description Page size, an int32 as Nomad parses it. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. A negative size gives an empty page whose next token is the first match (Nomad's paginator). */
                 per_page?: components["parameters"]["PerPage"];
                 /** @description Start the page at this allocation ID: the `X-Nomad-NextToken` of the previous page. */
                 next_token?: components["parameters"]["NextToken"];
+                /** @description `true`: descending ID order, and `next_token` pages towards lower IDs. Any other value keeps the ascending order (Nomad compares with the exact text `true`). */
+                reverse?: components["parameters"]["Reverse"];
+                /** @description A Go boolean; `false` sets each stub's `TaskStates` to `null`. Default `true`. Anything else is a `400`. */
+                task_states?: components["parameters"]["TaskStates"];
                 /** @description Blocking query: answer once the allocation's index is greater than this, or when `wait` runs out. Send the `X-Nomad-Index` of the previous read. Absent or `0`: answer at once. Not a uint64: `400 Invalid index`. */
                 index?: components["parameters"]["Index"];
                 /** @description Blocking query: the longest time to hold the request, in Go duration syntax (`10s`, `5m`, `300000ms`). Default and maximum 300 s (the maximum is the deployment's `MAX_QUERY_TIME`); up to `wait/16` of random jitter is added. Only used together with `index`. Unparseable: `400 Invalid wait time`. */

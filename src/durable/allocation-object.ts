@@ -8,7 +8,9 @@
  * allocations, so a region-wide index can later be derived the same way (docs/architecture.md).
  */
 import { DurableObject } from "cloudflare:workers";
+import { type Acl, allowsNamespace } from "../acl/policy.ts";
 import { config } from "../config.ts";
+import { namespaceOf } from "../domain/namespace.ts";
 import { applyTaskEvents, type TaskEventUpdate, taskNames } from "../domain/task-state.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
@@ -25,6 +27,8 @@ import { Waiters, waiterLimits } from "./waiters.ts";
 export interface ReadResult {
   index: number;
   body: string | null;
+  /** The allocation's namespace, when it exists: the Worker checks the caller's capabilities in it. */
+  namespace?: string;
   /** Set when the query could not park (waiter caps): the text of a 429. */
   refused?: string;
 }
@@ -66,6 +70,8 @@ export interface LogQuery {
   plain: boolean;
   offset: number;
   origin: "start" | "end";
+  /** The caller's ACL and the capabilities (any of) it needs in the allocation's namespace. */
+  access: { acl: Acl; anyOf: readonly string[] };
 }
 
 /** The 409 of a log append whose `X-Log-Offset` is not the stream's current total. */
@@ -90,6 +96,7 @@ interface Document {
   pretty?: string;
   /** The decoded document, for read-only use (log appends and follows): decoded once per index. */
   view?: JsonObject;
+  namespace?: string;
 }
 
 /** Index reported when the allocation never existed here: Nomad clients treat 0 as "do not block". */
@@ -293,13 +300,14 @@ export class AllocationObject extends DurableObject<Env> {
   #snapshot(pretty: boolean): ReadResult {
     const doc = this.#doc;
     if (!doc) return { index: Math.max(this.#lastIndex, NEVER_WRITTEN_INDEX), body: null };
-    if (!pretty) return { index: doc.index, body: doc.compact };
+    doc.namespace ??= namespaceOf(this.#view());
+    if (!pretty) return { index: doc.index, body: doc.compact, namespace: doc.namespace };
     // Encoded once per index and shared by every pretty reader.
     if (doc.pretty === undefined) {
       doc.pretty = encodeJson(parseJson(doc.compact, { maxDepth: 256 }), true);
       this.#encodes++;
     }
-    return { index: doc.index, body: doc.pretty };
+    return { index: doc.index, body: doc.pretty, namespace: doc.namespace };
   }
 
   /**
@@ -345,6 +353,9 @@ export class AllocationObject extends DurableObject<Env> {
     next.AllocModifyIndex = JsonNumber.of(index);
     const createTime = next.CreateTime instanceof JsonNumber ? next.CreateTime.toBigInt() : 0n;
     if (createTime === 0n) next.CreateTime = current?.CreateTime ?? JsonNumber.of(nowUnixNanos());
+    // The writer's own time (a mirrored cluster's) is kept; else the time of this write.
+    const modifyTime = next.ModifyTime instanceof JsonNumber ? next.ModifyTime.toBigInt() : 0n;
+    if (modifyTime === 0n) next.ModifyTime = JsonNumber.of(nowUnixNanos());
     return this.#commit(key, index, next, idem, source);
   }
 
@@ -354,14 +365,16 @@ export class AllocationObject extends DurableObject<Env> {
     if (seen) return seen;
     const allocation = this.#current();
     if (!allocation) return { ok: false, status: 404, message: ErrorText.allocNotFound };
+    const now = nowUnixNanos();
     try {
-      applyTaskEvents(allocation, parseJson(updates, { maxDepth: 256 }) as unknown as TaskEventUpdate[], nowUnixNanos());
+      applyTaskEvents(allocation, parseJson(updates, { maxDepth: 256 }) as unknown as TaskEventUpdate[], now);
     } catch (error) {
       if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
       throw error;
     }
     const index = this.#nextIndex();
     allocation.ModifyIndex = JsonNumber.of(index);
+    allocation.ModifyTime = JsonNumber.of(now);
     return this.#commit(key, index, allocation, idem);
   }
 
@@ -390,9 +403,13 @@ export class AllocationObject extends DurableObject<Env> {
   }
 
   /** The allocation and the task's state, or the refusal Nomad's logs API gives. */
-  #logTask(key: AllocationKey, task: string, requireStarted: boolean): Refusal | undefined {
+  #logTask(key: AllocationKey, task: string, requireStarted: boolean, access?: LogQuery["access"]): Refusal | undefined {
     const allocation = this.#view();
     if (!allocation) return { ok: false, status: 404, message: `Unknown allocation ${JSON.stringify(key.id)}` };
+    // Nomad checks read-logs/read-fs in the allocation's namespace once it found the allocation.
+    if (access && !allowsNamespace(access.acl, namespaceOf(allocation), access.anyOf)) {
+      return { ok: false, status: 403, message: ErrorText.permissionDenied };
+    }
     let known: Set<string>;
     try {
       known = taskNames(allocation);
@@ -454,7 +471,7 @@ export class AllocationObject extends DurableObject<Env> {
 
   /** Opens a task's log stream, or refuses with Nomad's logs errors (checked before any byte is sent). */
   openLogs(key: AllocationKey, query: LogQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
-    const refusal = this.#logTask(key, query.task, true);
+    const refusal = this.#logTask(key, query.task, true, query.access);
     if (refusal) return refusal;
     const { floor, end } = this.#logs.bounds(query.task, query.type);
     const requested = query.origin === "end" ? end - query.offset : query.offset;

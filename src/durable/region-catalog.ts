@@ -8,24 +8,24 @@
  * allocation listed.
  */
 import { DurableObject } from "cloudflare:workers";
-import { allocListStub, DEFAULT_NAMESPACE } from "../domain/alloc-stub.ts";
+import { allocListStub } from "../domain/alloc-stub.ts";
+import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
+import { namespaceOf } from "../domain/namespace.ts";
 import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
 import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
 import type { Refusal } from "./allocation-object.ts";
 import type { CatalogChange } from "./catalog-change.ts";
+import { type ListSelection, listPage, type Page } from "./catalog-list.ts";
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
-export interface ListQuery {
+export interface ListQuery extends Omit<ListSelection, "matches"> {
   minIndex: string;
   waitMs: number;
-  /** Lower-case hex digits the ID (without hyphens) must start with; "" for all. */
-  prefix: string;
-  perPage: number;
-  /** List from this ID on (the previous page's X-Nomad-NextToken); "" from the start. */
-  nextToken: string;
   pretty: boolean;
   caller?: string;
+  /** A go-bexpr filter expression the Worker has parsed; "" for none. */
+  filter: string;
 }
 
 export interface ListResult {
@@ -33,6 +33,8 @@ export interface ListResult {
   body: string;
   nextToken: string | null;
   refused?: string;
+  /** A filter that failed on a row (go-bexpr's evaluation error): the text of a 400. */
+  invalid?: string;
 }
 
 export interface StreamQuery {
@@ -49,6 +51,13 @@ const DEFAULT_EVENT_HISTORY = 10_000;
 const STREAM_BATCH = 100;
 
 const encoder = new TextEncoder();
+
+/** The row predicate of a list filter, evaluated on each allocation's full document. */
+function allocationFilter(filter: string): ((allocation: string) => boolean) | undefined {
+  if (filter === "") return undefined;
+  const expression = parseFilter(filter);
+  return (allocation) => evaluateFilter(expression, parseJson(allocation, { maxDepth: 256 }));
+}
 
 export class RegionCatalog extends DurableObject<Env> {
   #lastIndex = 0;
@@ -80,7 +89,9 @@ export class RegionCatalog extends DurableObject<Env> {
 
     const allocation = parseJson(change.allocation, { maxDepth: 256 }) as JsonObject;
     const index = Math.max(this.#lastIndex + 1, change.allocIndex);
-    const stub = change.kind === "upsert" ? encodeJson(allocListStub(allocation, BigInt(change.modifyTime))) : null;
+    const upsert = change.kind === "upsert";
+    const stub = upsert ? encodeJson(allocListStub(allocation, BigInt(change.modifyTime))) : null;
+    const namespace = namespaceOf(allocation);
     // Nomad leaves the job out of allocation events to keep them small.
     allocation.Job = null;
     const jobId = typeof allocation.JobID === "string" ? allocation.JobID : "";
@@ -88,7 +99,7 @@ export class RegionCatalog extends DurableObject<Env> {
       Topic: "Allocation",
       Type: change.kind === "upsert" ? "AllocationUpdated" : "AllocationDeleted",
       Key: change.allocId,
-      Namespace: DEFAULT_NAMESPACE,
+      Namespace: namespace,
       FilterKeys: [jobId],
       Index: JsonNumber.of(index),
       Payload: { Allocation: allocation },
@@ -96,12 +107,15 @@ export class RegionCatalog extends DurableObject<Env> {
     const keep = Number(this.env.EVENT_HISTORY) || DEFAULT_EVENT_HISTORY;
     this.ctx.storage.transactionSync(() => {
       sql.exec(
-        `INSERT INTO alloc_stub (id, hex, alloc_index, body) VALUES (?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET alloc_index = excluded.alloc_index, body = excluded.body`,
+        `INSERT INTO alloc_stub (id, hex, alloc_index, body, namespace, alloc) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET alloc_index = excluded.alloc_index, body = excluded.body,
+           namespace = excluded.namespace, alloc = excluded.alloc`,
         change.allocId,
         change.allocId.replaceAll("-", ""),
         change.allocIndex,
         stub,
+        namespace,
+        upsert ? change.allocation : null,
       );
       sql.exec("INSERT INTO event (region_index, alloc_id, body) VALUES (?, ?, ?)", index, change.allocId, event);
       this.#eventCount++;
@@ -135,18 +149,16 @@ export class RegionCatalog extends DurableObject<Env> {
   }
 
   #page(query: ListQuery): ListResult {
-    const rows = this.ctx.storage.sql
-      .exec<{ id: string; body: string }>(
-        `SELECT id, body FROM alloc_stub WHERE body IS NOT NULL AND hex LIKE ? AND id >= ? ORDER BY id LIMIT ?`,
-        `${query.prefix}%`,
-        query.nextToken,
-        query.perPage + 1,
-      )
-      .toArray();
-    const next = rows.length > query.perPage ? (rows.pop()?.id ?? null) : null;
-    const compact = `[${rows.map((row) => row.body).join(",")}]`;
+    let page: Page;
+    try {
+      page = listPage(this.ctx.storage.sql, { ...query, matches: allocationFilter(query.filter) });
+    } catch (error) {
+      if (!(error instanceof FilterError)) throw error;
+      return { index: this.#currentIndex(), body: "", nextToken: null, invalid: `failed to read result page: ${error.message}` };
+    }
+    const compact = `[${page.stubs.join(",")}]`;
     const body = query.pretty ? encodeJson(parseJson(compact, { maxDepth: 256 }), true) : compact;
-    return { index: this.#currentIndex(), body, nextToken: next };
+    return { index: this.#currentIndex(), body, nextToken: page.nextToken };
   }
 
   /** Lists the region's allocations, blocking Nomad-style on the region index. */

@@ -52,7 +52,7 @@ function target(request: Request, params: URLSearchParams, env: Env) {
 }
 
 export async function getLogs(request: Request, env: Env): Promise<Response> {
-  await authorize(request, env, NEEDS.readLogs);
+  const caller = await authorize(request, env, NEEDS.readLogs);
   const params = new URL(request.url).searchParams;
   const task = parseTask(params);
   const type = parseType(params);
@@ -65,6 +65,7 @@ export async function getLogs(request: Request, env: Env): Promise<Response> {
     follow: parseLogBool(params, "follow"),
     plain: parseLogBool(params, "plain"),
     offset: parseLogOffset(params.get("offset")),
+    access: { acl: caller.acl, anyOf: NEEDS.readLogs.anyOf },
   };
   const { key, stub } = target(request, params, env);
   const gone = new AbortController();

@@ -396,7 +396,7 @@ export function buildOpenApiDocument(): OpenAPIObject {
 }
 
 const READ_JOB =
-  "`namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads";
+  "`namespace:read-job` in the allocation's namespace (the `read` policy has it; Nomad's glob rules pick the closest `namespace \"web-*\"` rule); a caller with `read-job` in no namespace at all is refused before anything is read. Without a token the `anonymous` policy decides; `npm start` creates one that allows reads in `default`";
 const NODE_WRITE = "`node:write`, or a management token (the `MANAGEMENT_TOKEN` secret is one)";
 
 /** What each operation needs from the caller's ACL token, appended to its description. */
@@ -409,7 +409,7 @@ export const ACL_REQUIREMENTS: Record<string, string> = {
   listAllocations: READ_JOB,
   streamEvents: READ_JOB,
   readTaskLogs:
-    "`namespace:read-logs` or `namespace:read-fs` in the `default` namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it",
+    "`namespace:read-logs` or `namespace:read-fs` in the allocation's namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it in `default`",
   appendTaskLogs: NODE_WRITE,
   getAgentSelf: "`agent:read`",
   readTokenSelf: "any valid token",

@@ -3,6 +3,7 @@
  * logs, and the status endpoints clients call first. Parameters shared with the allocation read
  * (`index`, `wait`, `stale`, `region`, `pretty`, `alloc_id`) are referenced, not repeated.
  */
+
 import type { HeaderObject, OperationObject, ParameterObject, PathItemObject, TagObject } from "openapi3-ts/oas31";
 import { ErrorText } from "../http/errors.ts";
 import {
@@ -47,8 +48,40 @@ export const REGION_PARAMETERS: Record<string, ParameterObject> = {
     name: "per_page",
     in: "query",
     required: false,
-    description: "Page size. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page.",
-    schema: { type: "integer", minimum: 0, maximum: 999_999_999 },
+    description:
+      "Page size, an int32 as Nomad parses it. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. A negative size gives an empty page whose next token is the first match (Nomad's paginator).",
+    schema: { type: "integer", format: "int32", minimum: -2147483648, maximum: 2147483647 },
+  },
+  Namespace: {
+    name: "namespace",
+    in: "query",
+    required: false,
+    description:
+      "List this namespace only; `*` lists every namespace the caller may read (`read-job`, with Nomad's glob rules). Absent or empty: `default`. A named namespace the caller may not read is a `403`.",
+    schema: { type: "string", default: "default", examples: ["default", "*"] },
+  },
+  Filter: {
+    name: "filter",
+    in: "query",
+    required: false,
+    description:
+      'A go-bexpr filter expression evaluated on each **full allocation** (not its stub) before the page is cut, as Nomad\'s paginator does: selectors such as `ClientStatus`, `TaskStates.redis.State`, `TaskStates["redis"].State`, `Job.Meta.owner` or a JSON pointer `"/Job/Meta/owner"`; `==`, `!=`, `in`, `not in`, `contains`, `not contains`, `is empty`, `is not empty`, `is nil`, `is not nil`, `matches`, `not matches` (regular expressions; patterns with backreferences, lookarounds or a repeated group holding a repetition or alternation are refused); `and`, `or`, `not`, parentheses, `any`/`all <selector> as <name> { … }`; values unquoted, `"quoted"` or `` `raw` ``. A malformed expression, or one that fails on an allocation (an unknown top-level field, a value that is not of the field\'s type), is a `400`.',
+    schema: { type: "string", examples: ['ClientStatus == "running" and Job.Meta.owner == ops'] },
+  },
+  Reverse: {
+    name: "reverse",
+    in: "query",
+    required: false,
+    description:
+      "`true`: descending ID order, and `next_token` pages towards lower IDs. Any other value keeps the ascending order (Nomad compares with the exact text `true`).",
+    schema: { type: "string", examples: ["true"] },
+  },
+  TaskStates: {
+    name: "task_states",
+    in: "query",
+    required: false,
+    description: "A Go boolean; `false` sets each stub's `TaskStates` to `null`. Default `true`. Anything else is a `400`.",
+    schema: { type: "string", enum: GO_BOOL },
   },
   NextToken: {
     name: "next_token",
@@ -145,10 +178,23 @@ const listAllocations: OperationObject = {
   operationId: "listAllocations",
   summary: "List allocations",
   description:
-    "Lists the region's allocations as `AllocListStub`s in ascending ID order. Supports blocking queries on the **region-wide index** (`X-Nomad-Index`, which grows on every change to any allocation of the region): the request is held until some allocation of the region changes past `index`, or `wait` runs out. The list is fed from the allocations asynchronously, so a write shows up here (and in the event stream) shortly after it answered.",
+    "Lists the region's allocations of one namespace (or of every readable one) as `AllocListStub`s in ascending ID order (descending with `reverse=true`). Supports blocking queries on the **region-wide index** (`X-Nomad-Index`, which grows on every change to any allocation of the region): the request is held until some allocation of the region changes past `index`, or `wait` runs out. The list is fed from the allocations asynchronously, so a write shows up here (and in the event stream) shortly after it answered.",
   tags: [TAG_LIST],
   security: READ_SECURITY,
-  parameters: ["Prefix", "PerPage", "NextToken", "Index", "Wait", "Stale", "Region", "Pretty"].map((name) => ref("parameters", name)),
+  parameters: [
+    "Prefix",
+    "Namespace",
+    "Filter",
+    "PerPage",
+    "NextToken",
+    "Reverse",
+    "TaskStates",
+    "Index",
+    "Wait",
+    "Stale",
+    "Region",
+    "Pretty",
+  ].map((name) => ref("parameters", name)),
   responses: {
     "200": {
       description: "The page of allocations.",
@@ -162,7 +208,19 @@ const listAllocations: OperationObject = {
         "`prefix` has a character that cannot be in an ID",
         'Invalid prefix "xyz": an allocation ID prefix has only hexadecimal digits and hyphens',
       ),
-      invalidPerPage: example("`per_page` is not a positive integer", 'Invalid per_page "-1": expected a positive integer'),
+      invalidPerPage: example("`per_page` is not an int32", ErrorText.invalidPerPage),
+      invalidFilter: example(
+        "`filter` is not a valid expression",
+        'failed to create result paginator: failed to read filter expression: 1:16 (15): no match found, expected: "-", "0", "\\"", "`", [ \\t\\r\\n], [1-9] or [a-zA-Z]',
+      ),
+      failedFilter: example(
+        "`filter` fails on an allocation",
+        'failed to read result page: error finding value in datum: /NoSuchField at part 0: couldn\'t find key: struct field with name "NoSuchField"',
+      ),
+      invalidTaskStates: example(
+        "`task_states` is not a Go boolean",
+        'Failed to parse value of "task_states" (maybe) as a bool: strconv.ParseBool: parsing "maybe": invalid syntax',
+      ),
       region: REGION_EXAMPLE,
     }),
     "403": ref("responses", "ReadForbidden"),

@@ -20,8 +20,8 @@ const allocListStub = struct(
     ...Object.fromEntries(ALLOC_LIST_STUB_FIELDS.map((name) => [name, allocationField(name)])),
     JobVersion: t.uint("`Job.Version` of the allocation's job (0 when the job has none)."),
     JobType: t.string("`Job.Type`: `service`, `batch` or `system`."),
-    Namespace: t.string("Always `default`: this server does not model namespaces."),
-    ModifyTime: t.unixNanos("When the allocation last changed."),
+    Namespace: allocationField("Namespace"),
+    ModifyTime: allocationField("ModifyTime"),
   },
 );
 

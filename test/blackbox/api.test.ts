@@ -37,7 +37,8 @@ describe("black-box over HTTP", () => {
     expect(text).toContain('"Time":1491000700248633594');
     expect(text).toContain('"Stagger":10000000000');
     expect(text).toContain('"e02b6169-83bd-9df6-69bd-832765f333eb.binpack":6.133651487695705');
-    expect(server.output()).toContain(`/v1/allocation/${DEMO_ALLOC_ID}`);
+    // npm start prints the URLs right after its own check that the demo reads back.
+    await expect.poll(() => server.output(), { timeout: 10_000 }).toContain(`/v1/allocation/${DEMO_ALLOC_ID}`);
   });
 
   it("long-polls like Nomad's Go client: blocks, is woken by a write, then times out with the same index", async () => {

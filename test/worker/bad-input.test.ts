@@ -336,7 +336,21 @@ const CASES: Case[] = [
     400,
     'Invalid prefix "zz": an allocation ID prefix has only hexadecimal digits and hyphens',
   ),
-  get("list per_page", () => "/v1/allocations?per_page=abc", 400, 'Invalid per_page "abc": expected a positive integer'),
+  // command/agent/http.go (parsePagination), v1.10.0
+  get("list per_page", () => "/v1/allocations?per_page=abc", 400, "Expect a number for `per_page` query string parameter"),
+  get(
+    "list per_page beyond int32",
+    () => "/v1/allocations?per_page=2147483648",
+    400,
+    "Expect a number for `per_page` query string parameter",
+  ),
+  // command/agent/http.go (parseBool), v1.10.0
+  get(
+    "list task_states",
+    () => "/v1/allocations?task_states=maybe",
+    400,
+    'Failed to parse value of "task_states" (maybe) as a bool: strconv.ParseBool: parsing "maybe": invalid syntax',
+  ),
   get("list index", () => "/v1/allocations?index=-5", 400, INVALID_INDEX),
   get("stream index", () => "/v1/event/stream?index=x", 400, INVALID_INDEX),
   get(
