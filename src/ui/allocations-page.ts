@@ -81,6 +81,7 @@ export function allocationsPage(main: HTMLElement): void {
   const form = h(
     "form",
     { class: "filters", role: "search", "aria-label": "Filter allocations" },
+    field("namespace", "Namespace", query.namespace, "Empty: default; * for every namespace (namespace=)"),
     field("prefix", "ID prefix", query.prefix, "Hex digits of the allocation ID (prefix=)"),
     field("filter", "Filter expression", query.filter, 'e.g. ClientStatus == "running" (filter=)'),
     h("div", { class: "field actions" }, h("button", { type: "submit" }, "Apply")),
@@ -158,7 +159,7 @@ export function allocationsPage(main: HTMLElement): void {
 
   const request = async (index: bigint, signal: AbortSignal): Promise<PollAnswer<AllocListStub[]>> => {
     const { data, error, response } = await api.GET("/v1/allocations", {
-      params: { query: { region: query.region, prefix: query.prefix, wait: WAIT } },
+      params: { query: { region: query.region, namespace: query.namespace, prefix: query.prefix, filter: query.filter, wait: WAIT } },
       querySerializer: withIndex(index),
       parseAs: "text",
       signal,
@@ -192,8 +193,10 @@ export function allocationsPage(main: HTMLElement): void {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const data = new FormData(form);
-    query = { ...query, prefix: String(data.get("prefix") ?? "").trim(), filter: String(data.get("filter") ?? "").trim() };
+    const text = (name: string) => String(data.get(name) ?? "").trim();
+    query = { ...query, namespace: text("namespace"), prefix: text("prefix"), filter: text("filter") };
     history.replaceState(null, "", pageHref("/ui/allocations", query));
+    subtitle.textContent = regionLabel();
     restart();
   });
 

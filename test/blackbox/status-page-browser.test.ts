@@ -178,6 +178,33 @@ describe("status pages in Chromium", () => {
     await row(DEMO_ALLOC_ID).waitFor({ timeout: LIVE_MS });
   }, 30_000);
 
+  it("filters with a go-bexpr expression through filter=, and shows the server's refusal of a bad one", async () => {
+    const pending = uuid();
+    await createPending(pending);
+    await page.getByLabel("Filter expression").fill('ClientStatus == "pending"');
+    await page.getByRole("button", { name: "Apply" }).click();
+    await row(DEMO_ALLOC_ID).waitFor({ state: "detached", timeout: LIVE_MS });
+    await row(pending).waitFor({ timeout: LIVE_MS });
+    expect(await page.locator("tbody tr .badge", { hasText: "running" }).count()).toBe(0);
+    expect(new URL(page.url()).searchParams.get("filter")).toBe('ClientStatus == "pending"');
+    // Live under the filter too: the allocation starts, so it leaves the filtered list.
+    await taskEvent(pending, "Started");
+    await row(pending).waitFor({ state: "detached", timeout: LIVE_MS });
+
+    expectedConsoleError = /status of 400/;
+    await page.getByLabel("Filter expression").fill("ClientStatus ==");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page
+      .getByText(/^The server refused this filter: failed to create result paginator: failed to read filter expression/)
+      .waitFor({ timeout: LIVE_MS });
+    await shoot("bad-filter");
+    expectedConsoleError = undefined;
+    await page.getByLabel("Filter expression").fill("");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await row(DEMO_ALLOC_ID).waitFor({ timeout: LIVE_MS });
+    expect(await page.locator(".form-error").textContent()).toBe("");
+  }, 30_000);
+
   it("reaches an allocation's page with the keyboard alone", async () => {
     await inPage("document.activeElement?.blur()");
     let reached = false;

@@ -234,7 +234,7 @@ describe("GET /v1/allocations?filter=", () => {
     const r = await asManagement(`/v1/allocations?filter=${q("ClientStatus ==")}`);
     expect(r.status).toBe(400);
     expect(await r.text()).toBe(
-      "failed to create result paginator: failed to read filter expression: 1:16 (15): no match found, expected: \"-\", \"0\", \"\\\"\", \"`\", [ \\t\\r\\n], [1-9] or [a-zA-Z]",
+      'failed to create result paginator: failed to read filter expression: 1:16 (15): no match found, expected: "-", "0", "\\"", "`", [ \\t\\r\\n], [1-9] or [a-zA-Z]',
     );
   });
 
