@@ -5,7 +5,7 @@
 import { authorize, NEEDS } from "../acl/caller.ts";
 import { config } from "../config.ts";
 import { allocIdOrNull } from "../domain/alloc-id.ts";
-import { catalogStub } from "../durable/stub.ts";
+import { openRegionStream } from "../durable/catalog-reads.ts";
 import { CodedError } from "../http/errors.ts";
 import { parseIndex } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
@@ -39,9 +39,11 @@ export async function streamEvents(request: Request, env: Env): Promise<Response
   const region = parseRegion(params, cfg);
   const gone = new AbortController();
   const query = { index: Number(index), allocIds, heartbeatMs: cfg.eventHeartbeatMs };
-  const opened = await catalogStub(env, cfg, region).openStream(query, gone.signal);
+  const opened = await openRegionStream(env, cfg, region, query, gone.signal);
   if (!opened.ok) throw new CodedError(opened.status, opened.message);
-  return new Response(relayStream(opened.stream as ReadableStream<Uint8Array>, gone), {
+  // A merged stream is the Worker's own (cancelling it cancels the shards'); one shard's is relayed.
+  const body = opened.merged ? opened.stream : relayStream(opened.stream, gone);
+  return new Response(body, {
     headers: { "Content-Type": "application/json", ...STREAM_HEADERS },
   });
 }
