@@ -88,7 +88,13 @@ export class Notice {
     switch (state.kind) {
       case "live":
         this.element.className = "notice live";
-        clear(this.element, h("span", { class: "dot", "aria-hidden": "true" }), `Live: updated ${new Date().toLocaleTimeString()}`);
+        // Only "Live" is announced; the time changes with every answer and stays visual.
+        clear(
+          this.element,
+          h("span", { class: "dot", "aria-hidden": "true" }),
+          "Live",
+          h("span", { "aria-hidden": "true" }, `: updated ${new Date().toLocaleTimeString()}`),
+        );
         return;
       case "paused":
         this.element.className = "notice paused";
@@ -96,7 +102,9 @@ export class Notice {
         return;
       case "retrying": {
         this.element.className = "notice retrying";
-        const seconds = h("span", { class: "countdown" });
+        // The ticking count is visual; a reader hears the first value once.
+        const seconds = h("span", { class: "countdown", "aria-hidden": "true" });
+        const spoken = h("span", { class: "visually-hidden" }, String(Math.max(0, Math.ceil((state.at - Date.now()) / 1000))));
         const tick = () => {
           seconds.textContent = String(Math.max(0, Math.ceil((state.at - Date.now()) / 1000)));
         };
@@ -104,7 +112,7 @@ export class Notice {
         this.#countdown = setInterval(tick, 1000);
         const retry = h("button", { type: "button" }, "Retry now");
         retry.addEventListener("click", () => this.#actions.retryNow());
-        clear(this.element, `${describe(state.problem)}. Retrying in `, seconds, ` s (attempt ${state.attempt}). `, retry);
+        clear(this.element, `${describe(state.problem)}. Retrying in `, seconds, spoken, ` s (attempt ${state.attempt}). `, retry);
         return;
       }
       case "stopped":
