@@ -9,7 +9,7 @@ import { openRegionStream } from "../durable/catalog-reads.ts";
 import { CodedError } from "../http/errors.ts";
 import { parseIndex } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
-import { relayStream } from "../http/stream.ts";
+import { relayStream, STREAM_HEADERS } from "../http/stream.ts";
 
 /**
  * `?topic=Topic[:Key]`, repeatable; none means every topic. Returns the allocation IDs to deliver,
@@ -44,6 +44,6 @@ export async function streamEvents(request: Request, env: Env): Promise<Response
   // A merged stream is the Worker's own (cancelling it cancels the shards'); one shard's is relayed.
   const body = opened.merged ? opened.stream : relayStream(opened.stream, gone);
   return new Response(body, {
-    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+    headers: { "Content-Type": "application/json", ...STREAM_HEADERS },
   });
 }
