@@ -1,0 +1,68 @@
+/**
+ * The write-path benchmark (`npm run bench:throughput`, test/bench/throughput.ts) in smoke mode,
+ * without the etcd peer: every step runs against a real `wrangler dev`'s workerd, so the harness
+ * never rots. Checks only that each step ran and produced sane numbers, never the targets.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ROOT } from "../support/tools.ts";
+
+const out = mkdtempSync(join(tmpdir(), "nomad-alloc-throughput-smoke-"));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+function runSmoke(timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["test/bench/throughput.ts", "--smoke", "--no-etcd", "--profile", "--out", out], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const keep = (d: Buffer) => {
+      output += d.toString();
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    // On SIGTERM the harness kills its server's process group before exiting (test/bench/server.ts).
+    const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+const positive = (value: unknown) => {
+  expect(value).toBeTypeOf("number");
+  expect(Number.isFinite(value)).toBe(true);
+  expect(value as number).toBeGreaterThan(0);
+};
+
+describe("throughput benchmark, smoke mode", () => {
+  it("runs every step and writes sane results", { timeout: 185_000 }, async () => {
+    const { code, output } = await runSmoke(180_000);
+    expect(code, output).toBe(0);
+    // biome-ignore lint/suspicious/noExplicitAny: the result's shape is the harness's own JSON
+    const r = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as any;
+    for (const name of ["w0", "w1", "f1", "f2", "floorBatch", "floorBatch1", "floorBatchExisting"]) positive(r.ceilings[name].perS);
+    for (const name of ["get", "put", "putOne", "events", "batch", "batchExisting"]) {
+      positive(r.ours[name].perS);
+      expect(r.ours[name].errors, name).toBe(0);
+    }
+    expect(r.initialLoad.listed).toBe(r.initialLoad.allocations);
+    expect(r.initialLoad.errors).toBe(0);
+    expect(r.churn.errors).toBe(0);
+    expect(r.churn.seenInStream).toBe(r.churn.sent);
+    for (const k of ["k1", "k2", "k4"]) positive(r.catalog[k].recordsPerS);
+    expect(r.wake.answered).toBe(r.wake.waiters);
+    expect(r.p1.answered).toBe(r.p1.waiters);
+    expect(r.heap.rounds.length).toBeGreaterThan(0);
+    expect(r.etcd.skipped).toBe("--no-etcd");
+    positive(r.profile.totalSampledMsPerWrite);
+    expect(r.profile.topSelfMsPerWrite.length).toBeGreaterThan(0);
+  });
+});
