@@ -409,11 +409,15 @@ async function main(): Promise<void> {
       floorBatch1: await closedLoop(port, 2, d, () => ({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}` })),
       floorBatchExisting: await closedLoop(port, 2, d, (i) => ({
         method: "POST",
+        path: `/__bench/floor-batch?n=${S.batch}&pool=${i % 2}`,
+      })),
+      floorBatchExisting2: await closedLoop(port, 2, d, (i) => ({
+        method: "POST",
         path: `/__bench/floor-batch?n=${S.batch}&hops=2&pool=${i % 2}`,
       })),
     };
     log(
-      `  ceilings: W0 ${ceilings.w0.perS}/s, W1 ${ceilings.w1.perS}/s, F1 ${ceilings.f1.perS}/s, F2 ${ceilings.f2.perS}/s, batch floor ${ceilings.floorBatch.perS * S.batch} writes/s (F2 hops), ${ceilings.floorBatch1.perS * S.batch} (F1)`,
+      `  ceilings: W0 ${ceilings.w0.perS}/s, W1 ${ceilings.w1.perS}/s, F1 ${ceilings.f1.perS}/s, F2 ${ceilings.f2.perS}/s, batch floor (writes/s) new objects F1 ${ceilings.floorBatch1.perS * S.batch}, F2 ${ceilings.floorBatch.perS * S.batch}; existing F1 ${ceilings.floorBatchExisting.perS * S.batch}, F2 ${ceilings.floorBatchExisting2.perS * S.batch}`,
     );
 
     // Ours: reads, single writes, task events, batches.
