@@ -222,6 +222,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/allocations/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply many allocation changes
+         * @description Applies up to 500 allocation creates, replaces and deletes of one region in one request, for bridges and bulk loads. Each change is validated and applied exactly as its single write (same error texts, same `SourceIndex` rule, same idempotency), atomically on its own allocation, several in parallel; a change that fails never fails or delays the others. The answer is `200` with each change's outcome in request order; only a malformed envelope (not an object, no `Changes` array, more than 500 changes, a change that is not an object or has no string `ID`) fails the whole request with `400`, and then nothing is written. As for single writes, once the answer is received a list of the region reflects every applied change. The whole request's `Idempotency-Key` header is refused: each change carries its own.
+         *
+         *     **ACL:** `node:write`, or a management token (the `MANAGEMENT_TOKEN` secret is one).
+         */
+        post: operations["postAllocationBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/acl/policies": {
         parameters: {
             query?: never;
@@ -1075,9 +1097,11 @@ export interface components {
         WriteResponse: {
             /**
              * Format: uint64
-             * @description Index of the change; also sent as `X-Nomad-Index`.
+             * @description Index of the change; also sent as `X-Nomad-Index`. For a stale write, the index of the current state.
              */
             Index: number;
+            /** @description Always `true` when present; present only when the write carried `X-Source-Index` not above the stored one: nothing was applied. */
+            Stale?: boolean;
         };
         /** @description The summary of an allocation that `GET /v1/allocations` lists (Nomad's `AllocListStub`): the allocation's own fields below, plus the job's version and type. */
         AllocListStub: {
@@ -1220,6 +1244,50 @@ export interface components {
             };
         } & {
             [key: string]: unknown;
+        };
+        /** @description One allocation change: `put` (create or replace, as `PUT /v1/allocation/{alloc_id}`) or `delete` (as `DELETE`). */
+        BatchChange: {
+            /**
+             * @description What to do.
+             * @enum {string}
+             */
+            Op: "put" | "delete";
+            /**
+             * @description The allocation ID, as in the single write's path.
+             * @example 203266e5-e0d6-9486-5e05-397ed2b184af
+             */
+            ID: string;
+            /** @description Optional, as the single write's `X-Source-Index` header: the index at which the writer saw this state in the system it mirrors (Nomad's `ModifyIndex`; for a delete, the Nomad index at which the allocation was seen gone). The allocation keeps the highest source index applied, also after a delete. A write whose source index is not above the stored one is **not applied** and answers `200` with `Stale: true` and the index of the current state, so a retried or reordered write never replaces newer state, and a late PUT never brings back an allocation deleted at a newer source index. A conditional delete of an allocation that is not there answers `404` but still records its source index. Writes without one are applied as always and leave the stored source index as it is. A decimal uint64 string (a JSON integer is accepted too). */
+            SourceIndex?: string;
+            /** @description Optional, as the single write's `Idempotency-Key` header: a retry of the same change (same operation, region, ID, source index and allocation) with the same key answers the first answer and changes nothing; the same key with another change is a `422` for that change. */
+            IdempotencyKey?: string;
+            /** @description For `put` only: the body a single PUT takes. Without `TaskStates`, the current task states are kept. */
+            Allocation?: components["schemas"]["Allocation"];
+        };
+        /** @description Up to 500 allocation changes, within the request body cap (`MAX_BODY_BYTES`, 1 MiB by default). */
+        BatchRequest: {
+            /** @description The changes; each is applied on its own. */
+            Changes: components["schemas"]["BatchChange"][];
+        };
+        /** @description The outcome of one change: applied (`Index`), skipped as stale (`Index` of the current state and `Stale: true`), or refused (`Status` and `Error`: the status and text the single write would have answered; a `500` is not the change's fault and may be retried). */
+        BatchResult: {
+            /** @description The change's `ID`, as sent. */
+            ID: string;
+            /**
+             * Format: uint64
+             * @description The allocation's index after the change (or of its current state, when stale).
+             */
+            Index?: number;
+            /** @description Always `true` when present: the change was not applied because its source index was not above the stored one. */
+            Stale?: boolean;
+            /** @description The HTTP status the single write would have answered. */
+            Status?: number;
+            /** @description Its plain-text error. */
+            Error?: string;
+        };
+        /** @description Every change's outcome, in request order. */
+        BatchResponse: {
+            Results: components["schemas"]["BatchResult"][];
         };
         /** @description A policy as `GET /v1/acl/policies` lists it (no rules). */
         ACLPolicyListStub: {
@@ -1384,7 +1452,7 @@ export interface components {
                 "text/plain": string;
             };
         };
-        /** @description The write is durable; blocking readers of the allocation have been released. */
+        /** @description The write is durable; blocking readers of the allocation have been released. With `Stale: true` (only for a write with `X-Source-Index`), it was not applied: `Index` is the current state's. */
         WriteOk: {
             headers: {
                 "X-Nomad-Index": components["headers"]["XNomadWriteIndex"];
@@ -1502,6 +1570,8 @@ export interface components {
         LogExpectedOffset: number;
         /** @description Send the raw bytes (`text/plain`) instead of JSON frames. A Go boolean. */
         LogPlain: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
+        /** @description Makes the write conditional on a source index: the index at which the writer saw this state in the system it mirrors (Nomad's `ModifyIndex`; for a delete, the Nomad index at which the allocation was seen gone). The allocation keeps the highest source index applied, also after a delete. A write whose source index is not above the stored one is **not applied** and answers `200` with `Stale: true` and the index of the current state, so a retried or reordered write never replaces newer state, and a late PUT never brings back an allocation deleted at a newer source index. A conditional delete of an allocation that is not there answers `404` but still records its source index. Writes without one are applied as always and leave the stored source index as it is. A decimal uint64; anything else is `400`. */
+        SourceIndex: string;
     };
     requestBodies: never;
     headers: {
@@ -1565,6 +1635,8 @@ export interface operations {
             header?: {
                 /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Makes the write conditional on a source index: the index at which the writer saw this state in the system it mirrors (Nomad's `ModifyIndex`; for a delete, the Nomad index at which the allocation was seen gone). The allocation keeps the highest source index applied, also after a delete. A write whose source index is not above the stored one is **not applied** and answers `200` with `Stale: true` and the index of the current state, so a retried or reordered write never replaces newer state, and a late PUT never brings back an allocation deleted at a newer source index. A conditional delete of an allocation that is not there answers `404` but still records its source index. Writes without one are applied as always and leave the stored source index as it is. A decimal uint64; anything else is `400`. */
+                "X-Source-Index"?: components["parameters"]["SourceIndex"];
             };
             path: {
                 /**
@@ -1608,6 +1680,8 @@ export interface operations {
             header?: {
                 /** @description Makes the write safe to retry: the first request with a key is applied and its answer kept for at least 24 hours; a retry with the same key and the same request (method, path, query and body) gets that answer again and changes nothing; the same key with a different request is `422`. 1 to 255 printable ASCII characters. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Makes the write conditional on a source index: the index at which the writer saw this state in the system it mirrors (Nomad's `ModifyIndex`; for a delete, the Nomad index at which the allocation was seen gone). The allocation keeps the highest source index applied, also after a delete. A write whose source index is not above the stored one is **not applied** and answers `200` with `Stale: true` and the index of the current state, so a retried or reordered write never replaces newer state, and a late PUT never brings back an allocation deleted at a newer source index. A conditional delete of an allocation that is not there answers `404` but still records its source index. Writes without one are applied as always and leave the stored source index as it is. A decimal uint64; anything else is `400`. */
+                "X-Source-Index"?: components["parameters"]["SourceIndex"];
             };
             path: {
                 /**
@@ -1621,7 +1695,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["WriteOk"];
-            /** @description The region, allocation ID or Idempotency-Key is invalid. */
+            /** @description The region, allocation ID, Idempotency-Key or X-Source-Index is invalid. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2035,6 +2109,66 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postAllocationBatch: {
+        parameters: {
+            query?: {
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRequest"];
+            };
+        };
+        responses: {
+            /** @description Each change's outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "Results": [
+                     *         {
+                     *           "ID": "203266e5-e0d6-9486-5e05-397ed2b184af",
+                     *           "Index": 1764000000123
+                     *         },
+                     *         {
+                     *           "ID": "5b1e6c2d-6f57-4a5e-a7b0-2f3c1a4d9e10",
+                     *           "Index": 1764000000101,
+                     *           "Stale": true
+                     *         },
+                     *         {
+                     *           "ID": "x",
+                     *           "Status": 400,
+                     *           "Error": "alloc lookup failed: index error: UUID must be 36 characters"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BatchResponse"];
+                };
+            };
+            /** @description A malformed envelope or region, or an `Idempotency-Key` header. Nothing was written. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };

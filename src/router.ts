@@ -24,6 +24,7 @@ import {
   type RoutedRequest,
 } from "./handlers/allocation.ts";
 import { listAllocations } from "./handlers/allocations.ts";
+import { postAllocationBatch } from "./handlers/batch.ts";
 import { getDocs, getOpenApiDocument, redirectToDocs } from "./handlers/docs.ts";
 import { streamEvents } from "./handlers/events.ts";
 import { getLogs, LOGS_PREFIX, postLogs } from "./handlers/logs.ts";
@@ -52,6 +53,8 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
   .all("/v1/client/fs/logs/:alloc_id", invalidMethod)
   .get("/v1/allocations", listAllocations)
   .all("/v1/allocations", invalidMethod)
+  .post("/v1/allocations/batch", postAllocationBatch)
+  .all("/v1/allocations/batch", invalidMethod)
   .get("/v1/event/stream", streamEvents)
   .all("/v1/event/stream", invalidMethod)
   .post("/v1/acl/policy/:name", putPolicy)

@@ -330,6 +330,13 @@ export const SCHEMAS: Record<string, Schema> = {
     description: "The answer to a write.",
     required: ["Index"],
     additionalProperties: false,
-    properties: { Index: t.uint("Index of the change; also sent as `X-Nomad-Index`.") },
+    properties: {
+      Index: t.uint("Index of the change; also sent as `X-Nomad-Index`. For a stale write, the index of the current state."),
+      Stale: {
+        type: "boolean",
+        description:
+          "Always `true` when present; present only when the write carried `X-Source-Index` not above the stored one: nothing was applied.",
+      },
+    },
   },
 };

@@ -53,8 +53,11 @@ export interface Refusal {
   headers?: Record<string, string>;
 }
 
-/** A write either succeeds with its index or is refused. */
-export type WriteOutcome = { ok: true; index: number } | Refusal;
+/**
+ * A write either succeeds with its index, is skipped because it carried a source index not above
+ * the stored one (`stale`: nothing changed, `index` is the current state's), or is refused.
+ */
+export type WriteOutcome = { ok: true; index: number; stale?: true } | Refusal;
 
 export interface LogQuery {
   task: string;
@@ -95,6 +98,8 @@ const NEVER_WRITTEN_INDEX = 1;
 export class AllocationObject extends DurableObject<Env> {
   #doc: Document | null = null;
   #lastIndex = 0;
+  /** The highest source (Nomad) index applied, also after a delete; null while no write carried one. */
+  #sourceIndex: bigint | null = null;
   /** How many times a document was encoded: once per index (plus once for pretty), never per waiter. */
   #encodes = 0;
   readonly #waiters = new Waiters();
@@ -131,8 +136,11 @@ export class AllocationObject extends DurableObject<Env> {
 
   #load(): void {
     const sql = this.ctx.storage.sql;
-    const clock = sql.exec<{ last_index: number }>("SELECT last_index FROM index_clock").toArray()[0];
+    const clock = sql
+      .exec<{ last_index: number; source_index: string | null }>("SELECT last_index, source_index FROM index_clock")
+      .toArray()[0];
     this.#lastIndex = clock?.last_index ?? 0;
+    this.#sourceIndex = clock?.source_index == null ? null : BigInt(clock.source_index);
     const row = sql.exec<{ body: string; modify_index: number }>("SELECT body, modify_index FROM allocation").toArray()[0];
     this.#doc = row ? { index: row.modify_index, compact: row.body } : null;
   }
@@ -149,8 +157,15 @@ export class AllocationObject extends DurableObject<Env> {
    * A failed delivery does not fail the write: the change is durable in the outbox and an alarm
    * retries it.
    */
-  async #commit(key: AllocationKey, index: number, document: JsonObject | null, idem?: IdempotencyKey): Promise<WriteOutcome> {
+  async #commit(
+    key: AllocationKey,
+    index: number,
+    document: JsonObject | null,
+    idem?: IdempotencyKey,
+    source?: bigint,
+  ): Promise<WriteOutcome> {
     const compact = document ? encodeJson(document) : null;
+    const sourceIndex = this.#raisedSource(source);
     if (compact !== null) this.#encodes++;
     this.#ensureSchema();
     const change: CatalogChange = {
@@ -164,10 +179,7 @@ export class AllocationObject extends DurableObject<Env> {
       const sql = this.ctx.storage.sql;
       sql.exec("INSERT INTO catalog_outbox (alloc_index, region, change) VALUES (?, ?, ?)", index, key.region, JSON.stringify(change));
       this.#idempotency.remember(idem, JSON.stringify({ ok: true, index }));
-      sql.exec(
-        "INSERT INTO index_clock (singleton, last_index) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index",
-        index,
-      );
+      this.#writeClock(index, sourceIndex);
       if (compact === null) {
         sql.exec("DELETE FROM allocation");
         this.#logs.clear();
@@ -182,6 +194,7 @@ export class AllocationObject extends DurableObject<Env> {
         );
     });
     this.#lastIndex = index;
+    this.#sourceIndex = sourceIndex;
     this.#doc = compact === null ? null : { index, compact };
     await this.#deliverOutbox().catch((error: unknown) => {
       console.warn("catalog delivery failed; retrying from the outbox", error);
@@ -196,6 +209,30 @@ export class AllocationObject extends DurableObject<Env> {
       for (const follower of this.#logFollowers) follower.wake();
     }, 0);
     return { ok: true, index };
+  }
+
+  #writeClock(index: number, sourceIndex: bigint | null): void {
+    this.ctx.storage.sql.exec(
+      `INSERT INTO index_clock (singleton, last_index, source_index) VALUES (1, ?, ?)
+       ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index, source_index = excluded.source_index`,
+      index,
+      sourceIndex === null ? null : sourceIndex.toString(),
+    );
+  }
+
+  /** The stored source index after a write carrying `source` (a write without one never lowers it). */
+  #raisedSource(source: bigint | undefined): bigint | null {
+    if (source === undefined) return this.#sourceIndex;
+    return this.#sourceIndex === null || source > this.#sourceIndex ? source : this.#sourceIndex;
+  }
+
+  /**
+   * The answer to a write whose source index is not above the stored one: not applied, and it
+   * says so with the index of the current state (the tombstone's after a delete). Undefined to proceed.
+   */
+  #stale(source: bigint | undefined): WriteOutcome | undefined {
+    if (source === undefined || this.#sourceIndex === null || source > this.#sourceIndex) return undefined;
+    return { ok: true, index: this.#snapshot(false).index, stale: true };
   }
 
   /**
@@ -280,9 +317,24 @@ export class AllocationObject extends DurableObject<Env> {
   }
 
   /** Creates or replaces the allocation. `document` is a validated, normalized Allocation (JSON text). */
-  async put(key: AllocationKey, document: string, keepTaskStates: boolean, idem?: IdempotencyKey): Promise<WriteOutcome> {
+  /**
+   * Creates or replaces the allocation. `document` is a validated, normalized Allocation (JSON
+   * text); `sourceIndex` (decimal uint64), when given, makes the write conditional: applied only
+   * when above the stored source index, so a retried or reordered write never replaces newer
+   * state nor resurrects a newer delete.
+   */
+  async put(
+    key: AllocationKey,
+    document: string,
+    keepTaskStates: boolean,
+    idem?: IdempotencyKey,
+    sourceIndex?: string,
+  ): Promise<WriteOutcome> {
     const seen = this.#replay(idem);
     if (seen) return seen;
+    const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
+    const stale = this.#stale(source);
+    if (stale) return stale;
     const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
     const current = this.#current();
     if (keepTaskStates) next.TaskStates = current?.TaskStates ?? null;
@@ -293,7 +345,7 @@ export class AllocationObject extends DurableObject<Env> {
     next.AllocModifyIndex = JsonNumber.of(index);
     const createTime = next.CreateTime instanceof JsonNumber ? next.CreateTime.toBigInt() : 0n;
     if (createTime === 0n) next.CreateTime = current?.CreateTime ?? JsonNumber.of(nowUnixNanos());
-    return this.#commit(key, index, next, idem);
+    return this.#commit(key, index, next, idem, source);
   }
 
   /** Applies a batch of task events as one change. `updates` is a validated TaskEventUpdate[] (JSON text). */
@@ -313,12 +365,28 @@ export class AllocationObject extends DurableObject<Env> {
     return this.#commit(key, index, allocation, idem);
   }
 
-  /** Garbage-collects the allocation; its index clock survives so later reads report a larger index. */
-  async remove(key: AllocationKey, idem?: IdempotencyKey): Promise<WriteOutcome> {
+  /**
+   * Garbage-collects the allocation; its index clock survives so later reads report a larger
+   * index. With `sourceIndex` (the source index at which it was seen gone) the delete is
+   * conditional like a PUT, and the tombstone keeps that index: a late PUT of an older state is
+   * stale. A conditional delete of an allocation that is not here still records its source index
+   * (and answers 404), so a PUT that was overtaken by the delete cannot create it afterwards.
+   */
+  async remove(key: AllocationKey, idem?: IdempotencyKey, sourceIndex?: string): Promise<WriteOutcome> {
     const seen = this.#replay(idem);
     if (seen) return seen;
-    if (!this.#doc) return { ok: false, status: 404, message: ErrorText.allocNotFound };
-    return this.#commit(key, this.#nextIndex(), null, idem);
+    const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
+    const stale = this.#stale(source);
+    if (stale) return stale;
+    if (!this.#doc) {
+      if (source !== undefined) {
+        this.#ensureSchema();
+        this.ctx.storage.transactionSync(() => this.#writeClock(this.#lastIndex, source));
+        this.#sourceIndex = source;
+      }
+      return { ok: false, status: 404, message: ErrorText.allocNotFound };
+    }
+    return this.#commit(key, this.#nextIndex(), null, idem, source);
   }
 
   /** The allocation and the task's state, or the refusal Nomad's logs API gives. */

@@ -41,6 +41,9 @@ export const ALLOCATION_MIGRATIONS: readonly string[] = [
    );`,
   // 4: answers of writes sent with an Idempotency-Key.
   IDEMPOTENCY_DDL,
+  // 5: the highest source (Nomad) index applied, a decimal uint64 (TEXT: SQLite integers are
+  // signed 64-bit); NULL until a write carries one. Kept across DELETE like the clock itself.
+  "ALTER TABLE index_clock ADD COLUMN source_index TEXT;",
 ];
 
 /** The ACL store's schema (one object for the whole deployment, as Nomad's ACLs are global). */

@@ -16,6 +16,7 @@ import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
 import { SCHEMAS } from "../domain/schemas.ts";
 import { ErrorText } from "../http/errors.ts";
 import { ACL_PATHS, ACL_SCHEMAS, ACL_TAGS } from "./acl-endpoints.ts";
+import { BATCH_PATHS, BATCH_SCHEMAS, SOURCE_INDEX_EXAMPLE, SOURCE_INDEX_PARAMETERS, TAG_BATCH } from "./batch-endpoint.ts";
 import {
   aclNote,
   BAD_ID_EXAMPLES,
@@ -158,7 +159,8 @@ const responses: Record<string, ResponseObject> = {
     ...BAD_ID_EXAMPLES,
   }),
   WriteOk: {
-    description: "The write is durable; blocking readers of the allocation have been released.",
+    description:
+      "The write is durable; blocking readers of the allocation have been released. With `Stale: true` (only for a write with `X-Source-Index`), it was not applied: `Index` is the current state's.",
     headers: { "X-Nomad-Index": ref("headers", "XNomadWriteIndex") },
     content: { "application/json": { schema: schemaRef("WriteResponse") } },
   },
@@ -198,6 +200,7 @@ const bodyErrors = (extra: Examples) =>
 
 const readParameters = ["AllocId", "Index", "Wait", "Stale", "Region", "Pretty"].map((name) => ref("parameters", name));
 const writeParameters = ["AllocId", "Region", "IdempotencyKey"].map((name) => ref("parameters", name));
+const conditionalWriteParameters = [...writeParameters, ref("parameters", "SourceIndex")];
 
 const readAllocation: OperationObject = {
   operationId: "readAllocation",
@@ -226,11 +229,12 @@ const putAllocation: OperationObject = {
     "Stores the allocation as sent, as the servers would after placing it. Omitted fields get Go's zero values; `CreateIndex`, `ModifyIndex` and `AllocModifyIndex` are set by the server (values sent are ignored); `ID`, if sent, must match the path. When the body has no `TaskStates`, the current task states are kept. Wakes blocking readers.",
   tags: [TAG_ALLOCATIONS],
   security: WRITE_SECURITY,
-  parameters: writeParameters,
+  parameters: conditionalWriteParameters,
   requestBody: { required: true, content: { "application/json": { schema: schemaRef("Allocation") } } },
   responses: {
     "200": ref("responses", "WriteOk"),
     "400": bodyErrors({
+      sourceIndex: SOURCE_INDEX_EXAMPLE,
       invalidField: example("A field has the wrong type", "invalid field Allocation.Job.Priority: expected integer (int64), got string"),
       idMismatch: example("`ID` differs from the path", `invalid field Allocation.ID: does not match the path ID ${DEMO_ALLOC_ID}`),
     }),
@@ -249,10 +253,14 @@ const deleteAllocation: OperationObject = {
     "Garbage-collects the allocation. Its index keeps growing: later reads answer `404 alloc not found` with an `X-Nomad-Index` above the deletion's, and blocking readers are woken.",
   tags: [TAG_ALLOCATIONS],
   security: WRITE_SECURITY,
-  parameters: writeParameters,
+  parameters: conditionalWriteParameters,
   responses: {
     "200": ref("responses", "WriteOk"),
-    "400": textError("The region, allocation ID or Idempotency-Key is invalid.", { ...BAD_ID_EXAMPLES, ...IDEMPOTENCY_EXAMPLES }),
+    "400": textError("The region, allocation ID, Idempotency-Key or X-Source-Index is invalid.", {
+      ...BAD_ID_EXAMPLES,
+      ...IDEMPOTENCY_EXAMPLES,
+      sourceIndex: SOURCE_INDEX_EXAMPLE,
+    }),
     "403": ref("responses", "Forbidden"),
     "404": ref("responses", "WriteNotFound"),
     "422": ref("responses", "KeyReused"),
@@ -355,12 +363,17 @@ export function buildOpenApiDocument(): OpenAPIObject {
     });
 
   for (const tag of [...REGION_TAGS, ...ACL_TAGS]) builder.addTag(tag);
+  builder.addTag({ name: TAG_BATCH, description: "Many allocation changes in one request, for bridges and bulk loads." });
   builder.addTag({ name: TAG_DOCS, description: "This document and its interactive reference." });
 
   // The wire schemas the Worker validates with, as they are; then the response-only ones.
   for (const [name, schema] of Object.entries(SCHEMAS)) builder.addSchema(name, schema as SchemaObject);
-  for (const [name, schema] of Object.entries({ ...RESPONSE_SCHEMAS, ...ACL_SCHEMAS })) builder.addSchema(name, schema as SchemaObject);
-  for (const [name, parameter] of Object.entries({ ...parameters, ...REGION_PARAMETERS })) builder.addParameter(name, parameter);
+  for (const [name, schema] of Object.entries({ ...RESPONSE_SCHEMAS, ...BATCH_SCHEMAS, ...ACL_SCHEMAS })) {
+    builder.addSchema(name, schema as SchemaObject);
+  }
+  for (const [name, parameter] of Object.entries({ ...parameters, ...REGION_PARAMETERS, ...SOURCE_INDEX_PARAMETERS })) {
+    builder.addParameter(name, parameter);
+  }
   for (const [name, header] of Object.entries({ ...headers, ...REGION_HEADERS })) builder.addHeader(name, header);
   for (const [name, response] of Object.entries(responses)) builder.addResponse(name, response);
 
@@ -377,7 +390,7 @@ export function buildOpenApiDocument(): OpenAPIObject {
       description: `Task state updates of an allocation. ${METHODS_NOTE}`,
       post: postTaskEvents,
     });
-  for (const [path, item] of Object.entries({ ...REGION_PATHS, ...ACL_PATHS })) builder.addPath(path, item);
+  for (const [path, item] of Object.entries({ ...REGION_PATHS, ...BATCH_PATHS, ...ACL_PATHS })) builder.addPath(path, item);
   builder.addPath("/openapi.json", { get: getOpenApi }).addPath("/docs", { get: getDocs }).addPath("/", { get: getRoot });
   return withAclAndLimits(builder.getSpec());
 }
@@ -392,6 +405,7 @@ export const ACL_REQUIREMENTS: Record<string, string> = {
   putAllocation: NODE_WRITE,
   deleteAllocation: NODE_WRITE,
   postTaskEvents: NODE_WRITE,
+  postAllocationBatch: NODE_WRITE,
   listAllocations: READ_JOB,
   streamEvents: READ_JOB,
   readTaskLogs:
