@@ -176,7 +176,11 @@ export function allocationsPage(main: HTMLElement): void {
       // A refused filter or prefix is the person's to fix: say so next to the form.
       if (state.kind === "stopped" && state.problem.kind === "bad-request") {
         clear(formError, `The server refused this filter: ${state.problem.text}`);
-        notice.show({ kind: "stopped", problem: state.problem });
+        notice.show(state, false);
+        // The rows on screen answered another filter: do not leave them looking like this one's.
+        clear(body);
+        caption.textContent = `No result: the filter was refused · ${regionLabel()}`;
+        empty.hidden = true;
         return;
       }
       notice.show(state);

@@ -197,6 +197,10 @@ describe("status pages in Chromium", () => {
     await page
       .getByText(/^The server refused this filter: failed to create result paginator: failed to read filter expression/)
       .waitFor({ timeout: LIVE_MS });
+    // Said once, next to the form; no rows of an earlier filter left on screen.
+    expect(await page.getByRole("heading", { name: "The server refused the request" }).count()).toBe(0);
+    expect(await page.locator("tbody tr").count()).toBe(0);
+    await page.getByText(/^No result: the filter was refused/).waitFor();
     await shoot("bad-filter");
     expectedConsoleError = undefined;
     await page.getByLabel("Filter expression").fill("");
