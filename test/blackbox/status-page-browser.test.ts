@@ -279,6 +279,12 @@ describe("status pages in Chromium", () => {
     await createPending(later);
     await page.locator(".summary .badge", { hasText: "pending" }).first().waitFor({ timeout: LIVE_MS });
     expect(await page.getByRole("heading", { name: "Unknown allocation" }).count()).toBe(0);
+
+    // A malformed id: the server's own words (Nomad's lookup error).
+    expectedConsoleError = /status of 400/;
+    await load("/ui/allocation/not-an-id");
+    await page.getByRole("heading", { name: "The server refused the request" }).waitFor({ timeout: 10_000 });
+    await page.getByText(/^alloc lookup failed: index error: /).waitFor();
     expectedConsoleError = undefined;
   }, 60_000);
 
