@@ -11,12 +11,11 @@
  * across a region's shards. The Worker merges shards (catalog-reads.ts).
  */
 import { DurableObject } from "cloudflare:workers";
-import { allocListStub } from "../domain/alloc-stub.ts";
 import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
+import { catalogEntry, eventJson } from "../domain/catalog-entry.ts";
 import { indexInShard } from "../domain/catalog-shard.ts";
-import { namespaceOf } from "../domain/namespace.ts";
 import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
-import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
+import { encodeJson, type JsonObject, parseJson } from "../json/codec.ts";
 import type { Refusal } from "./allocation-object.ts";
 import type { CatalogChange } from "./catalog-change.ts";
 import { type ListSelection, listPage, type Page } from "./catalog-list.ts";
@@ -229,23 +228,15 @@ export class RegionCatalog extends DurableObject<Env> {
 
   /** The list stub (null for a delete) and the event of a change recorded at `index`. */
   #entry(change: CatalogChange, index: number): { stub: string | null; event: string; namespace: string; alloc: string | null } {
-    const allocation = parseJson(change.allocation, { maxDepth: 256 }) as JsonObject;
-    const upsert = change.kind === "upsert";
-    const stub = upsert ? encodeJson(allocListStub(allocation, BigInt(change.modifyTime))) : null;
-    const namespace = namespaceOf(allocation);
-    // Nomad leaves the job out of allocation events to keep them small.
-    allocation.Job = null;
-    const jobId = typeof allocation.JobID === "string" ? allocation.JobID : "";
-    const event = encodeJson({
-      Topic: "Allocation",
-      Type: change.kind === "upsert" ? "AllocationUpdated" : "AllocationDeleted",
-      Key: change.allocId,
-      Namespace: namespace,
-      FilterKeys: [jobId],
-      Index: JsonNumber.of(index),
-      Payload: { Allocation: allocation },
-    });
-    return { stub, event, namespace, alloc: upsert ? change.allocation : null };
+    const entry =
+      change.entry ??
+      catalogEntry(parseJson(change.allocation, { maxDepth: 256 }) as JsonObject, change.allocId, change.kind, BigInt(change.modifyTime));
+    return {
+      stub: entry.stub,
+      event: eventJson(entry, index),
+      namespace: entry.namespace,
+      alloc: change.kind === "upsert" ? change.allocation : null,
+    };
   }
 
   #writeClock(last: number): void {
