@@ -10,12 +10,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { allocListStub } from "../domain/alloc-stub.ts";
 import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
-import { namespaceOf } from "../domain/namespace.ts";
-import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
+import { DEFAULT_NAMESPACE, namespaceOf } from "../domain/namespace.ts";
 import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
 import type { Refusal } from "./allocation-object.ts";
 import type { CatalogChange } from "./catalog-change.ts";
 import { type ListSelection, listPage, type Page } from "./catalog-list.ts";
+import { openEventStream, type StreamQuery, streamStart } from "./event-stream.ts";
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
@@ -37,20 +37,8 @@ export interface ListResult {
   invalid?: string;
 }
 
-export interface StreamQuery {
-  /** Start at the first change whose Index is >= this; 0 means only changes from now on. */
-  index: number;
-  /** Allocation IDs to deliver, or null for every allocation. */
-  allocIds: string[] | null;
-  heartbeatMs: number;
-}
-
 /** Events kept per region when EVENT_HISTORY is unset. */
 const DEFAULT_EVENT_HISTORY = 10_000;
-/** Events read from SQLite per pull of a stream. */
-const STREAM_BATCH = 100;
-
-const encoder = new TextEncoder();
 
 /** The row predicate of a list filter, evaluated on each allocation's full document. */
 function allocationFilter(filter: string): ((allocation: string) => boolean) | undefined {
@@ -95,12 +83,13 @@ export class RegionCatalog extends DurableObject<Env> {
     // Nomad leaves the job out of allocation events to keep them small.
     allocation.Job = null;
     const jobId = typeof allocation.JobID === "string" ? allocation.JobID : "";
+    const deploymentId = typeof allocation.DeploymentID === "string" ? allocation.DeploymentID : "";
     const event = encodeJson({
       Topic: "Allocation",
       Type: change.kind === "upsert" ? "AllocationUpdated" : "AllocationDeleted",
       Key: change.allocId,
       Namespace: namespace,
-      FilterKeys: [jobId],
+      FilterKeys: [jobId, deploymentId],
       Index: JsonNumber.of(index),
       Payload: { Allocation: allocation },
     });
@@ -117,7 +106,15 @@ export class RegionCatalog extends DurableObject<Env> {
         namespace,
         upsert ? change.allocation : null,
       );
-      sql.exec("INSERT INTO event (region_index, alloc_id, body) VALUES (?, ?, ?)", index, change.allocId, event);
+      sql.exec(
+        "INSERT INTO event (region_index, alloc_id, body, namespace, job_id, deployment_id) VALUES (?, ?, ?, ?, ?, ?)",
+        index,
+        change.allocId,
+        event,
+        namespace,
+        jobId,
+        deploymentId,
+      );
       this.#eventCount++;
       if (this.#eventCount > keep) {
         // Drop the oldest beyond the history (usually exactly one: a cheap walk from the start).
@@ -172,85 +169,27 @@ export class RegionCatalog extends DurableObject<Env> {
     return this.#page(query);
   }
 
+  /** The namespaces of the region's allocations (and `default`, which always exists), sorted. */
+  namespaceNames(): string[] {
+    const rows = this.ctx.storage.sql.exec<{ namespace: string }>("SELECT DISTINCT namespace FROM alloc_stub").toArray();
+    return [...new Set([DEFAULT_NAMESPACE, ...rows.map((row) => row.namespace)])].sort();
+  }
+
   /**
    * Streams allocation events as Nomad's newline-delimited batches, from the durable history
-   * and then live, with a `{}` heartbeat after each idle interval. Resuming from below the
-   * history's floor is refused: the client must re-list.
+   * and then live (event-stream.ts). Resuming from below the history's floor is refused: the
+   * client must re-list.
    */
   openStream(query: StreamQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
-    if (query.index > 0 && query.index < this.#floor) {
-      return {
-        ok: false,
-        status: 410,
-        message: `event index ${query.index} is older than the oldest event kept (${this.#floor}): list /v1/allocations again and stream from its X-Nomad-Index + 1`,
-      };
-    }
-    let position = query.index > 0 ? query.index : this.#lastIndex + 1;
-    // No Allocation topic requested: nothing matches, the stream only carries heartbeats.
-    const filter =
-      query.allocIds === null
-        ? ""
-        : query.allocIds.length === 0
-          ? " AND 0"
-          : ` AND alloc_id IN (${query.allocIds.map(() => "?").join(",")})`;
-    let resume: (() => void) | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const wake = () => resume?.();
-    const cleanup = () => {
-      clearTimeout(timer);
-      this.#subscribers.delete(wake);
-      resume?.();
+    const start = streamStart(query.index, this.#floor, this.#lastIndex);
+    if ("gone" in start) return { ok: false, status: 410, message: start.gone };
+    const source = {
+      sql: this.ctx.storage.sql,
+      lastIndex: () => this.#lastIndex,
+      floor: () => this.#floor,
+      subscribers: this.#subscribers,
     };
-    this.#subscribers.add(wake);
-    signal?.addEventListener("abort", cleanup);
-
-    const stream = new ReadableStream<Uint8Array>(
-      {
-        pull: async (controller) => {
-          for (;;) {
-            if (position < this.#floor) {
-              // This reader fell behind the history while it was slow: end rather than skip events.
-              cleanup();
-              controller.error(new Error("event stream fell behind the retained history"));
-              return;
-            }
-            const scannedUpTo = this.#lastIndex;
-            const rows = this.ctx.storage.sql
-              .exec<{ region_index: number; body: string }>(
-                `SELECT region_index, body FROM event WHERE region_index >= ?${filter} ORDER BY region_index LIMIT ?`,
-                position,
-                ...(query.allocIds ?? []),
-                STREAM_BATCH,
-              )
-              .toArray();
-            if (rows.length > 0) {
-              const lines = rows.map((row) => `{"Events":[${row.body}],"Index":${row.region_index}}\n`).join("");
-              position = (rows.at(-1)?.region_index ?? position) + 1;
-              controller.enqueue(encoder.encode(lines));
-              return;
-            }
-            position = Math.max(position, scannedUpTo + 1);
-            if (!this.#subscribers.has(wake)) {
-              controller.close();
-              return;
-            }
-            const why = await new Promise<"event" | "idle">((resolve) => {
-              resume = () => resolve("event");
-              timer = setTimeout(() => resolve("idle"), query.heartbeatMs);
-            });
-            clearTimeout(timer);
-            resume = undefined;
-            if (why === "idle") {
-              controller.enqueue(encoder.encode("{}\n"));
-              return;
-            }
-          }
-        },
-        cancel: cleanup,
-      },
-      { highWaterMark: STREAM_BUFFER_CHUNKS },
-    );
-    return { ok: true, stream };
+    return { ok: true, stream: openEventStream(source, query, start.position, signal) };
   }
 
   /** Live counters for tests and benchmarks. */

@@ -307,10 +307,12 @@ describe("the region's list, status and event endpoints through Prism", () => {
     expect((await strictly("/v1/agent/self", 403)).body).toBe("Permission denied");
   });
 
-  it("400: event stream topics that name nothing", async () => {
-    expect((await strictly("/v1/event/stream?topic=:x", 400)).body).toBe('Invalid topic ":x"');
-    const abc = await strictly("/v1/event/stream?topic=Allocation:abc", 400);
-    expect(abc.body).toBe('Invalid topic "Allocation:abc": the key must be an allocation ID');
+  it("400: a malformed event stream topic or index; 403: topics only a management token may stream", async () => {
+    const topic = await strictly("/v1/event/stream?topic=a:b:c", 400);
+    expect(topic.body).toBe("Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: a:b:c");
+    const index = await strictly("/v1/event/stream?index=abc", 400);
+    expect(index.body).toBe('Unable to parse index: strconv.Atoi: parsing "abc": invalid syntax');
+    expect((await strictly("/v1/event/stream?topic=:x", 403)).body).toBe("Permission denied");
   });
 });
 

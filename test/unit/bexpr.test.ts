@@ -156,4 +156,3 @@ describe("patterns that could backtrack without bound are refused (RE2 runs in l
     expect(unboundedBacktracking(pattern)).toBeUndefined();
   });
 });
-

@@ -4,7 +4,18 @@ import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
 import { catalogStub } from "../../src/durable/stub.ts";
 import { TEST_EVENT_HISTORY } from "../support/constants.ts";
-import { allocationJson, call, createAllocation, expectMeta, indexOf, objectFor, postEvents, TOKEN, write } from "../support/worker.ts";
+import {
+  allocationJson,
+  call,
+  createAllocation,
+  expectMeta,
+  indexOf,
+  newAllocId,
+  objectFor,
+  postEvents,
+  TOKEN,
+  write,
+} from "../support/worker.ts";
 
 /** IDs sharing a fresh random prefix, so each test lists only its own allocations. */
 function idsWithPrefix(count: number): { prefix: string; ids: string[] } {
@@ -226,7 +237,7 @@ describe("GET /v1/event/stream", () => {
     const batches = eventsOf(await readBatches(r, (b) => eventsOf(b).length >= 2));
     const events = batches.map((b) => (b.Events as Array<Record<string, unknown>>)[0] as Record<string, unknown>);
     expect(events.map((e) => e.Key)).toEqual([id, id]);
-    expect(events[0]).toMatchObject({ Topic: "Allocation", Type: "AllocationUpdated", Namespace: "default", FilterKeys: ["example"] });
+    expect(events[0]).toMatchObject({ Topic: "Allocation", Type: "AllocationUpdated", Namespace: "default", FilterKeys: ["example", ""] });
     expect(Object.keys(events[0] as object)).toEqual(["FilterKeys", "Index", "Key", "Namespace", "Payload", "Topic", "Type"]);
     expect(
       ((events[1] as Record<string, unknown>).Payload as { Allocation: { ClientStatus: string; Job: null } }).Allocation,
@@ -259,8 +270,9 @@ describe("GET /v1/event/stream", () => {
     expect(resumed.map((b) => b.Index)).toEqual(indexes.slice(2));
   });
 
-  it("delivers live changes to a subscriber from now on (no index), and heartbeats {} when idle", async () => {
-    const r = await call("/v1/event/stream?topic=Allocation");
+  it("delivers live changes to a subscriber, and heartbeats {} at once and then on each tick", async () => {
+    const from = (await catalog().stats()).index + 1;
+    const r = await call(`/v1/event/stream?topic=Allocation&index=${from}`);
     const read = readBatches(r, (b) => eventsOf(b).length >= 1 && b.some((x) => !("Index" in x)));
     await new Promise((w) => setTimeout(w, 50));
     const { id } = await createAllocation();
@@ -274,7 +286,7 @@ describe("GET /v1/event/stream", () => {
     for (let i = 0; i <= TEST_EVENT_HISTORY; i++) await postEvents(id, '{"Task":"redis","Event":{"Type":"Driver"}}');
     const { floor } = await catalog().stats();
     expect(floor).toBeGreaterThan(1);
-    const r = await call("/v1/event/stream?index=1");
+    const r = await call("/v1/event/stream?index=1&topic=Allocation");
     expect(r.status).toBe(410);
     expect(await r.text()).toBe(
       `event index 1 is older than the oldest event kept (${floor}): list /v1/allocations again and stream from its X-Nomad-Index + 1`,
@@ -284,9 +296,88 @@ describe("GET /v1/event/stream", () => {
     await ok.body?.cancel();
   });
 
-  it("rejects a malformed index or topic key with 400", async () => {
-    expect(await (await call("/v1/event/stream?index=abc")).text()).toBe("Invalid index");
-    const bad = await call("/v1/event/stream?topic=Allocation:nope");
+  it("starts at the oldest event still kept without an index, or with index=0 (Nomad replays its buffer)", async () => {
+    const { id } = await createAllocation();
+    await postEvents(id, '{"Task":"redis","Event":{"Type":"Started"}}');
+    const { floor } = await catalog().stats();
+    for (const query of [`topic=Allocation:${id}`, `topic=Allocation:${id}&index=0`]) {
+      const batches = await readBatches(await call(`/v1/event/stream?${query}`), (b) => eventsOf(b).length >= 2);
+      // The first line is Nomad's initial heartbeat.
+      expect(batches[0]).toEqual({});
+      expect(eventsOf(batches).map((b) => ((b.Events as Array<{ Key: string }>)[0] as { Key: string }).Key)).toEqual([id, id]);
+    }
+    const oldest = await readBatches(await call("/v1/event/stream?topic=Allocation"), (b) => eventsOf(b).length >= 1);
+    expect(eventsOf(oldest)[0]?.Index).toBeGreaterThanOrEqual(Math.max(floor, 1));
+  });
+
+  it("Allocation:<key> matches the event's Key or its FilterKeys (JobID, DeploymentID)", async () => {
+    const job = `job-${crypto.randomUUID()}`;
+    const deployment = crypto.randomUUID();
+    const from = (await catalog().stats()).index + 1;
+    const first = newAllocId();
+    const second = newAllocId();
+    await write("PUT", `/v1/allocation/${first}`, allocationJson(first, { JobID: JSON.stringify(job) }));
+    await write(
+      "PUT",
+      `/v1/allocation/${second}`,
+      allocationJson(second, { JobID: JSON.stringify(job), DeploymentID: JSON.stringify(deployment) }),
+    );
+    await createAllocation();
+    const keysOf = (batches: Array<Record<string, unknown>>) =>
+      eventsOf(batches).map((b) => ((b.Events as Array<{ Key: string }>)[0] as { Key: string }).Key);
+    const byJob = await readBatches(await call(`/v1/event/stream?topic=Allocation:${job}&index=${from}`), (b) => eventsOf(b).length >= 2);
+    expect(keysOf(byJob)).toEqual([first, second]);
+    const events = eventsOf(byJob).map((b) => (b.Events as Array<Record<string, unknown>>)[0]);
+    expect(events[1]?.FilterKeys).toEqual([job, deployment]);
+    const byDeployment = await readBatches(
+      await call(`/v1/event/stream?topic=Allocation:${deployment}&index=${from}`),
+      (b) => eventsOf(b).length >= 1,
+    );
+    expect(keysOf(byDeployment)).toEqual([second]);
+  });
+
+  it("keeps an index above 2^53 exact: no rounding down into the history", async () => {
+    const from = (await catalog().stats()).index;
+    // 2^53 + 1 would round to 2^53 through a JS number; either way it is above every index here.
+    const r = await call("/v1/event/stream?topic=Allocation&index=9007199254740993");
+    expect(r.status).toBe(200);
+    const read = readBatches(r, (b) => eventsOf(b).length >= 1);
+    await new Promise((w) => setTimeout(w, 50));
+    const { id } = await createAllocation();
+    const batches = eventsOf(await read);
+    expect(batches.every((b) => (b.Index as number) > from)).toBe(true);
+    expect(((batches[0]?.Events as Array<{ Key: string }>)[0] as { Key: string }).Key).toBe(id);
+  });
+
+  it("answers Nomad's texts for a malformed index or topic (command/agent/event_endpoint.go, v1.10.0)", async () => {
+    expect(await (await call("/v1/event/stream?index=abc")).text()).toBe(
+      'Unable to parse index: strconv.Atoi: parsing "abc": invalid syntax',
+    );
+    const bad = await call("/v1/event/stream?topic=a:b:c");
     expect(bad.status).toBe(400);
+    expect(await bad.text()).toBe("Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: a:b:c");
+    // Any key is a key: one that names no allocation, job or deployment matches nothing.
+    const none = await call("/v1/event/stream?topic=Allocation:nope");
+    expect(none.status).toBe(200);
+    await none.body?.cancel();
+  });
+
+  it("without a topic (= *) or with a topic this server does not know, needs a management token", async () => {
+    for (const query of ["", "?topic=*", "?topic=Allocation&topic=Foo", "?topic=Foo", "?topic=:x"]) {
+      const anonymous = await call(`/v1/event/stream${query}`);
+      expect(anonymous.status).toBe(403);
+      expect(await anonymous.text()).toBe("Permission denied");
+      const management = await call(`/v1/event/stream${query}`, { headers: { "X-Nomad-Token": TOKEN } });
+      expect(management.status).toBe(200);
+      await management.body?.cancel();
+    }
+  });
+
+  it("sends Cache-Control: no-cache and Vary: Accept-Encoding, as Nomad", async () => {
+    const r = await call("/v1/event/stream?topic=Allocation");
+    expect(r.headers.get("Cache-Control")).toBe("no-cache");
+    expect(r.headers.get("Vary")).toBe("Accept-Encoding");
+    expect(r.headers.get("Content-Type")).toBe("application/json");
+    await r.body?.cancel();
   });
 });
