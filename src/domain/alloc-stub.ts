@@ -1,6 +1,6 @@
 /**
  * `AllocListStub`: the summary `/v1/allocations` lists, built from a full allocation
- * (Nomad's `Allocation.Stub()`; seed-era fields plus JobVersion, ModifyTime, Namespace, JobType).
+ * (Nomad's `Allocation.Stub()`; Nomad 0.5.6's fields plus JobVersion, ModifyTime, Namespace, JobType).
  */
 import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
 import { namespaceOf } from "./namespace.ts";

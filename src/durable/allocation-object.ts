@@ -5,11 +5,13 @@
  * Indexes are a hybrid logical clock in milliseconds: each change takes
  * max(last index + 1, now in ms). That keeps ModifyIndex strictly increasing across writes,
  * deletes and restarts (the last index is stored), never 0, and roughly comparable across
- * allocations, so a region-wide index can later be derived the same way (docs/architecture.md).
+ * allocations; the region's catalog (region-catalog.ts) keeps the region-wide index on the same
+ * clock (docs/architecture.md).
  */
 import { DurableObject } from "cloudflare:workers";
 import { type Acl, allowsNamespace } from "../acl/policy.ts";
 import { config } from "../config.ts";
+import { shardOf } from "../domain/catalog-shard.ts";
 import { namespaceOf } from "../domain/namespace.ts";
 import { applyTaskEvents, type TaskEventUpdate, taskNames } from "../domain/task-state.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
@@ -256,8 +258,11 @@ export class AllocationObject extends DurableObject<Env> {
           const rows = sql.exec<{ alloc_index: number; region: string; change: string }>(
             "SELECT alloc_index, region, change FROM catalog_outbox ORDER BY alloc_index",
           );
+          const cfg = config(this.env);
           for (const row of rows.toArray()) {
-            await catalogStub(this.env, config(this.env), row.region).record(JSON.parse(row.change) as CatalogChange);
+            const change = JSON.parse(row.change) as CatalogChange;
+            const slot = { shard: shardOf(change.allocId.replaceAll("-", ""), cfg.catalogShards), shards: cfg.catalogShards };
+            await catalogStub(this.env, cfg, row.region, slot.shard).record(change, slot);
             sql.exec("DELETE FROM catalog_outbox WHERE alloc_index = ?", row.alloc_index);
           }
         }

@@ -26,6 +26,8 @@ export interface ListSelection {
 export interface Page {
   /** The stubs' compact JSON. */
   stubs: string[];
+  /** Their allocation IDs, in the same order. */
+  ids: string[];
   nextToken: string | null;
 }
 
@@ -83,5 +85,5 @@ export function listPage(sql: SqlStorage, selection: ListSelection): Page {
   }
   const next = kept.length > limit ? (kept.splice(limit).at(0)?.id ?? null) : null;
   const stubs = kept.map((row) => (selection.taskStates ? row.body : withoutTaskStates(row.body)));
-  return { stubs, nextToken: next };
+  return { stubs, ids: kept.map((row) => row.id), nextToken: next };
 }

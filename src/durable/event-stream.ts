@@ -18,6 +18,11 @@ export interface StreamQuery {
   /** The namespaces whose events are delivered (fixed when the stream opens, as in Nomad). */
   namespaces: string[];
   heartbeatMs: number;
+  /**
+   * For the Worker's merge of shards: when caught up, send `{"Index":N}` (no Events), meaning every
+   * event up to N was sent; heartbeats are then the Worker's.
+   */
+  watermarks?: boolean;
 }
 
 /** What the stream needs from its region catalog. */
@@ -78,7 +83,8 @@ export function openEventStream(
   let resume: (() => void) | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let nextBeat = Date.now() + query.heartbeatMs;
-  let greeted = false;
+  let greeted = query.watermarks === true;
+  let marked = -1;
   const wake = () => resume?.();
   const cleanup = () => {
     clearTimeout(timer);
@@ -92,7 +98,7 @@ export function openEventStream(
     {
       pull: async (controller) => {
         // Nomad's JSON stream sends a heartbeat as soon as it starts, then one per tick.
-        if (!greeted || Date.now() >= nextBeat) {
+        if (!query.watermarks && (!greeted || Date.now() >= nextBeat)) {
           if (greeted) nextBeat = Math.max(nextBeat + query.heartbeatMs, Date.now());
           greeted = true;
           controller.enqueue(HEARTBEAT);
@@ -126,13 +132,18 @@ export function openEventStream(
             continue;
           }
           position = Math.max(position, scannedUpTo + 1);
+          if (query.watermarks && scannedUpTo !== marked) {
+            marked = scannedUpTo;
+            controller.enqueue(encoder.encode(`{"Index":${scannedUpTo}}\n`));
+            return;
+          }
           if (!source.subscribers.has(wake)) {
             controller.close();
             return;
           }
           const why = await new Promise<"event" | "beat">((resolve) => {
             resume = () => resolve("event");
-            timer = setTimeout(() => resolve("beat"), Math.max(nextBeat - Date.now(), 0));
+            if (!query.watermarks) timer = setTimeout(() => resolve("beat"), Math.max(nextBeat - Date.now(), 0));
           });
           clearTimeout(timer);
           resume = undefined;

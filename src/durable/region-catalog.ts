@@ -1,15 +1,19 @@
 /**
- * One object per region: the list of the region's allocations (as AllocListStubs), a region-wide
- * index, its blocking queries, and a bounded, durable history of allocation events for
- * `/v1/event/stream`. Allocation objects report each committed change here (see catalog-change.ts).
+ * One object per region, or per shard of a region (`CATALOG_SHARDS`, by allocation-id prefix:
+ * src/domain/catalog-shard.ts): the list of its allocations (as AllocListStubs), an index, its
+ * blocking queries, and a bounded, durable history of allocation events for `/v1/event/stream`.
+ * Allocation objects report each committed change here (see catalog-change.ts); changes that
+ * arrive together are recorded in one transaction.
  *
- * The region index is the same hybrid logical clock as the allocations': max(last + 1, change's
+ * The index is the same hybrid logical clock as the allocations': max(last + 1, change's
  * allocation index), so it strictly increases on every change and is >= the ModifyIndex of every
- * allocation listed.
+ * allocation listed; shard k of K rounds it up to the next value ≡ k (mod K), so indexes are unique
+ * across a region's shards. The Worker merges shards (catalog-reads.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import { allocListStub } from "../domain/alloc-stub.ts";
 import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
+import { indexInShard } from "../domain/catalog-shard.ts";
 import { DEFAULT_NAMESPACE, namespaceOf } from "../domain/namespace.ts";
 import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
 import type { Refusal } from "./allocation-object.ts";
@@ -19,6 +23,8 @@ import { openEventStream, type StreamQuery, streamStart } from "./event-stream.t
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
+export type { StreamQuery } from "./event-stream.ts";
+
 export interface ListQuery extends Omit<ListSelection, "matches"> {
   minIndex: string;
   waitMs: number;
@@ -26,6 +32,8 @@ export interface ListQuery extends Omit<ListSelection, "matches"> {
   caller?: string;
   /** A go-bexpr filter expression the Worker has parsed; "" for none. */
   filter: string;
+  /** Answer the rows themselves (`ListResult.items`) instead of the body: the Worker merges shards. */
+  items?: boolean;
 }
 
 export interface ListResult {
@@ -35,6 +43,27 @@ export interface ListResult {
   refused?: string;
   /** A filter that failed on a row (go-bexpr's evaluation error): the text of a 400. */
   invalid?: string;
+  /** With `ListQuery.items`: the page's rows (id and stub JSON), for the Worker to merge shards; `body` is then "". */
+  items?: ListItem[];
+}
+
+export interface ListItem {
+  id: string;
+  body: string;
+}
+
+/** Which shard of its region a catalog object is: shard k of K hands out only indexes ≡ k (mod K). */
+export interface ShardSlot {
+  shard: number;
+  shards: number;
+}
+
+export const SINGLE_SHARD: ShardSlot = { shard: 0, shards: 1 };
+
+interface PendingRecord {
+  changes: CatalogChange[];
+  resolve: (indexes: number[]) => void;
+  reject: (error: unknown) => void;
 }
 
 /** Events kept per region when EVENT_HISTORY is unset. */
@@ -55,6 +84,12 @@ export class RegionCatalog extends DurableObject<Env> {
   #eventCount = 0;
   readonly #waiters = new Waiters();
   readonly #subscribers = new Set<() => void>();
+  /** Changes received and not yet recorded: all recorded together in the next task. */
+  #pending: PendingRecord[] = [];
+  #slot: ShardSlot = SINGLE_SHARD;
+  /** Transactions that recorded changes, and the changes they recorded (for tests and benchmarks). */
+  #transactions = 0;
+  #recorded = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -69,14 +104,130 @@ export class RegionCatalog extends DurableObject<Env> {
     });
   }
 
-  /** Records one committed allocation change; a change already recorded (redelivery) is ignored. */
-  record(change: CatalogChange): number {
-    const sql = this.ctx.storage.sql;
-    const seen = sql.exec<{ alloc_index: number }>("SELECT alloc_index FROM alloc_stub WHERE id = ?", change.allocId).toArray()[0];
-    if (seen && seen.alloc_index >= change.allocIndex) return this.#lastIndex;
+  /**
+   * Records one committed allocation change and answers its index; a change already recorded
+   * (a redelivery, or overtaken by a newer change of the same allocation) is ignored and answers
+   * the current index. Resolves once the change is recorded together with the others that arrived
+   * in the same moment.
+   */
+  async record(change: CatalogChange, slot: ShardSlot = SINGLE_SHARD): Promise<number> {
+    const [index] = await this.recordMany([change], slot);
+    return index ?? this.#lastIndex;
+  }
 
+  /** Records many changes (in order, one index each) in one transaction with whatever else arrived meanwhile. */
+  recordMany(changes: CatalogChange[], slot: ShardSlot = SINGLE_SHARD): Promise<number[]> {
+    this.#slot = slot;
+    return new Promise<number[]>((resolve, reject) => {
+      this.#pending.push({ changes, resolve, reject });
+      // A macrotask, not a microtask: deliveries that arrived together (each its own RPC) are all
+      // queued by the time it runs.
+      if (this.#pending.length === 1) setTimeout(() => this.#flush(), 0);
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    let indexes: number[];
+    try {
+      indexes = this.#apply(batch.flatMap((pending) => pending.changes));
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    let at = 0;
+    for (const pending of batch) {
+      pending.resolve(indexes.slice(at, at + pending.changes.length));
+      at += pending.changes.length;
+    }
+  }
+
+  /** One transaction for all `changes`; answers each change's index (the current one for those ignored). */
+  #apply(changes: CatalogChange[]): number[] {
+    const sql = this.ctx.storage.sql;
+    const recordedIndex = new Map<string, number>();
+    const rows: Array<{
+      change: CatalogChange;
+      index: number;
+      stub: string | null;
+      event: string;
+      namespace: string;
+      alloc: string | null;
+      jobId: string;
+      deploymentId: string;
+    }> = [];
+    const indexes: Array<number | undefined> = [];
+    let last = this.#lastIndex;
+    for (const change of changes) {
+      const known =
+        recordedIndex.get(change.allocId) ??
+        sql.exec<{ alloc_index: number }>("SELECT alloc_index FROM alloc_stub WHERE id = ?", change.allocId).toArray()[0]?.alloc_index;
+      if (known !== undefined && known >= change.allocIndex) {
+        indexes.push(undefined);
+        continue;
+      }
+      recordedIndex.set(change.allocId, change.allocIndex);
+      const index = indexInShard(Math.max(last + 1, change.allocIndex), this.#slot.shard, this.#slot.shards);
+      last = index;
+      rows.push({ change, index, ...this.#entry(change, index) });
+      indexes.push(index);
+    }
+    if (rows.length > 0) {
+      const keep = Number(this.env.EVENT_HISTORY) || DEFAULT_EVENT_HISTORY;
+      this.ctx.storage.transactionSync(() => {
+        for (const { change, index, stub, event, namespace, alloc, jobId, deploymentId } of rows) {
+          sql.exec(
+            `INSERT INTO alloc_stub (id, hex, alloc_index, body, namespace, alloc) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET alloc_index = excluded.alloc_index, body = excluded.body,
+               namespace = excluded.namespace, alloc = excluded.alloc`,
+            change.allocId,
+            change.allocId.replaceAll("-", ""),
+            change.allocIndex,
+            stub,
+            namespace,
+            alloc,
+          );
+          sql.exec(
+            "INSERT INTO event (region_index, alloc_id, body, namespace, job_id, deployment_id) VALUES (?, ?, ?, ?, ?, ?)",
+            index,
+            change.allocId,
+            event,
+            namespace,
+            jobId,
+            deploymentId,
+          );
+        }
+        this.#eventCount += rows.length;
+        if (this.#eventCount > keep) {
+          // Drop the oldest beyond the history (usually as many as were added: a cheap walk from the start).
+          const cut = sql
+            .exec<{ region_index: number }>(
+              "SELECT region_index FROM event ORDER BY region_index LIMIT 1 OFFSET ?",
+              this.#eventCount - keep - 1,
+            )
+            .one();
+          sql.exec("DELETE FROM event WHERE region_index <= ?", cut.region_index);
+          this.#eventCount = keep;
+          this.#floor = cut.region_index + 1;
+        }
+        this.#writeClock(last);
+      });
+      this.#transactions++;
+      this.#recorded += rows.length;
+      this.#lastIndex = last;
+      this.#waiters.release(last);
+      for (const wake of this.#subscribers) wake();
+    }
+    return indexes.map((index) => index ?? last);
+  }
+
+  /** The list stub (null for a delete) and the event of a change recorded at `index`. */
+  #entry(
+    change: CatalogChange,
+    index: number,
+  ): { stub: string | null; event: string; namespace: string; alloc: string | null; jobId: string; deploymentId: string } {
     const allocation = parseJson(change.allocation, { maxDepth: 256 }) as JsonObject;
-    const index = Math.max(this.#lastIndex + 1, change.allocIndex);
     const upsert = change.kind === "upsert";
     const stub = upsert ? encodeJson(allocListStub(allocation, BigInt(change.modifyTime))) : null;
     const namespace = namespaceOf(allocation);
@@ -93,52 +244,31 @@ export class RegionCatalog extends DurableObject<Env> {
       Index: JsonNumber.of(index),
       Payload: { Allocation: allocation },
     });
-    const keep = Number(this.env.EVENT_HISTORY) || DEFAULT_EVENT_HISTORY;
-    this.ctx.storage.transactionSync(() => {
-      sql.exec(
-        `INSERT INTO alloc_stub (id, hex, alloc_index, body, namespace, alloc) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET alloc_index = excluded.alloc_index, body = excluded.body,
-           namespace = excluded.namespace, alloc = excluded.alloc`,
-        change.allocId,
-        change.allocId.replaceAll("-", ""),
-        change.allocIndex,
-        stub,
-        namespace,
-        upsert ? change.allocation : null,
-      );
-      sql.exec(
-        "INSERT INTO event (region_index, alloc_id, body, namespace, job_id, deployment_id) VALUES (?, ?, ?, ?, ?, ?)",
-        index,
-        change.allocId,
-        event,
-        namespace,
-        jobId,
-        deploymentId,
-      );
-      this.#eventCount++;
-      if (this.#eventCount > keep) {
-        // Drop the oldest beyond the history (usually exactly one: a cheap walk from the start).
-        const cut = sql
-          .exec<{ region_index: number }>(
-            "SELECT region_index FROM event ORDER BY region_index LIMIT 1 OFFSET ?",
-            this.#eventCount - keep - 1,
-          )
-          .one();
-        sql.exec("DELETE FROM event WHERE region_index <= ?", cut.region_index);
-        this.#eventCount = keep;
-        this.#floor = cut.region_index + 1;
-      }
-      sql.exec(
-        `INSERT INTO index_clock (singleton, last_index, history_floor) VALUES (1, ?, ?)
-         ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index, history_floor = excluded.history_floor`,
-        index,
-        this.#floor,
-      );
-    });
-    this.#lastIndex = index;
-    this.#waiters.release(index);
-    for (const wake of this.#subscribers) wake();
-    return index;
+    return { stub, event, namespace, alloc: upsert ? change.allocation : null, jobId, deploymentId };
+  }
+
+  #writeClock(last: number): void {
+    this.ctx.storage.sql.exec(
+      `INSERT INTO index_clock (singleton, last_index, history_floor) VALUES (1, ?, ?)
+       ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index, history_floor = excluded.history_floor`,
+      last,
+      this.#floor,
+    );
+  }
+
+  /**
+   * The clock's receive rule, for the Worker's merge of shards: raises this shard's index to
+   * `index` (an index another shard of the region handed out), so its next change is above it.
+   * `moved` tells whether anything was recorded since the caller's read at `seen`.
+   */
+  raise(index: number, seen: number): { index: number; moved: boolean } {
+    const moved = this.#currentIndex() !== seen;
+    if (index > this.#lastIndex) {
+      this.#lastIndex = index;
+      this.#writeClock(index);
+      for (const wake of this.#subscribers) wake();
+    }
+    return { index: this.#currentIndex(), moved };
   }
 
   #currentIndex(): number {
@@ -152,6 +282,10 @@ export class RegionCatalog extends DurableObject<Env> {
     } catch (error) {
       if (!(error instanceof FilterError)) throw error;
       return { index: this.#currentIndex(), body: "", nextToken: null, invalid: `failed to read result page: ${error.message}` };
+    }
+    if (query.items) {
+      const items = page.ids.map((id, i) => ({ id, body: page.stubs[i] as string }));
+      return { index: this.#currentIndex(), body: "", nextToken: page.nextToken, items };
     }
     const compact = `[${page.stubs.join(",")}]`;
     const body = query.pretty ? encodeJson(parseJson(compact, { maxDepth: 256 }), true) : compact;
@@ -169,7 +303,7 @@ export class RegionCatalog extends DurableObject<Env> {
     return this.#page(query);
   }
 
-  /** The namespaces of the region's allocations (and `default`, which always exists), sorted. */
+  /** The namespaces of this catalog's allocations (and `default`, which always exists), sorted. */
   namespaceNames(): string[] {
     const rows = this.ctx.storage.sql.exec<{ namespace: string }>("SELECT DISTINCT namespace FROM alloc_stub").toArray();
     return [...new Set([DEFAULT_NAMESPACE, ...rows.map((row) => row.namespace)])].sort();
@@ -193,7 +327,14 @@ export class RegionCatalog extends DurableObject<Env> {
   }
 
   /** Live counters for tests and benchmarks. */
-  stats(): { waiters: number; subscribers: number; index: number; floor: number } {
-    return { waiters: this.#waiters.size, subscribers: this.#subscribers.size, index: this.#lastIndex, floor: this.#floor };
+  stats(): { waiters: number; subscribers: number; index: number; floor: number; transactions: number; recorded: number } {
+    return {
+      waiters: this.#waiters.size,
+      subscribers: this.#subscribers.size,
+      index: this.#lastIndex,
+      floor: this.#floor,
+      transactions: this.#transactions,
+      recorded: this.#recorded,
+    };
   }
 }

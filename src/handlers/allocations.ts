@@ -5,7 +5,7 @@
 import { authorize, NEEDS, requireNamespace } from "../acl/caller.ts";
 import { FilterError, parseFilter } from "../domain/bexpr.ts";
 import { DEFAULT_NAMESPACE } from "../domain/namespace.ts";
-import { catalogStub } from "../durable/stub.ts";
+import { listRegion } from "../durable/catalog-reads.ts";
 import { parseBlockingQuery, readSurvivingReset } from "../http/blocking.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
@@ -92,7 +92,7 @@ export async function listAllocations(request: Request, env: Env): Promise<Respo
     filter,
   };
   const result = await readSurvivingReset(query.options.minIndex, request.signal, (minIndex, signal) =>
-    catalogStub(env, query.cfg, query.region).list({ ...list, minIndex }, signal),
+    listRegion(env, query.cfg, query.region, { ...list, minIndex }, signal),
   );
   if (result.invalid) throw new CodedError(400, result.invalid);
   const headers: Record<string, string> = { ...JSON_HEADERS, ...queryMetaHeaders(result.index) };

@@ -7,7 +7,7 @@ import { type Caller, NEEDS, resolveCaller } from "../acl/caller.ts";
 import { ALL_NAMESPACES, allowsNamespace, allowsNode } from "../acl/policy.ts";
 import { config } from "../config.ts";
 import { allocIdOrNull } from "../domain/alloc-id.ts";
-import { catalogStub } from "../durable/stub.ts";
+import { openRegionStream, regionNamespaces } from "../durable/catalog-reads.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { parseRegion } from "../http/region.ts";
 import { relayStream } from "../http/stream.ts";
@@ -92,15 +92,16 @@ export async function streamEvents(request: Request, env: Env): Promise<Response
   const topics = parseTopics(params.getAll("topic"));
   const region = parseRegion(params, cfg);
   const namespace = parseNamespace(params.get("namespace"));
-  const catalog = catalogStub(env, cfg, region);
   // `*` is every namespace that exists when the stream opens, each of which must be allowed.
-  const namespaces = namespace === ALL_NAMESPACES ? await catalog.namespaceNames() : [namespace];
+  const namespaces = namespace === ALL_NAMESPACES ? await regionNamespaces(env, cfg, region) : [namespace];
   if (!namespaces.every((ns) => allowsTopics(caller, ns, topics))) throw new CodedError(403, ErrorText.permissionDenied);
   const gone = new AbortController();
   const query = { index, keys: allocationKeys(topics), namespaces, heartbeatMs: cfg.eventHeartbeatMs };
-  const opened = await catalog.openStream(query, gone.signal);
+  const opened = await openRegionStream(env, cfg, region, query, gone.signal);
   if (!opened.ok) throw new CodedError(opened.status, opened.message);
-  return new Response(relayStream(opened.stream as ReadableStream<Uint8Array>, gone), {
+  // A merged stream is the Worker's own (cancelling it cancels the shards'); one shard's is relayed.
+  const body = opened.merged ? opened.stream : relayStream(opened.stream, gone);
+  return new Response(body, {
     headers: { "Content-Type": "application/json", "Cache-Control": "no-cache", Vary: "Accept-Encoding" },
   });
 }
