@@ -484,6 +484,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ui/allocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live status page: the region's allocations (HTML)
+         * @description A page that lists the region's allocations and keeps the list current through blocking queries on `GET /v1/allocations`, to which it passes `namespace`, `prefix` and `filter` as given. It reads only this origin's public API; when the `anonymous` policy does not allow the reads it asks for a token, kept in the browser tab only (docs/status-page.md).
+         *
+         *     **ACL:** none.
+         */
+        get: operations["getAllocationsPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui/allocation/{alloc_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live status page: one allocation (HTML)
+         * @description A page that shows one allocation (status, tasks, the task events as a timeline, a log pane per task) and keeps it current through blocking queries on `GET /v1/allocation/{alloc_id}` and log follows on `GET /v1/client/fs/logs/{alloc_id}`. An unknown or malformed id is explained by the page (the HTML itself is always 200).
+         *
+         *     **ACL:** none.
+         */
+        get: operations["getAllocationPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2894,6 +2938,66 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getAllocationsPage: {
+        parameters: {
+            query?: {
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+                /** @description List this namespace only; `*` lists every namespace the caller may read (`read-job`, with Nomad's glob rules). Absent or empty: `default`. A named namespace the caller may not read is a `403`. */
+                namespace?: components["parameters"]["Namespace"];
+                /** @description Only allocations whose ID starts with this prefix: hex digits and hyphens, any length (hyphens are ignored, so `203266e5e0d6` matches `203266e5-e0d6-...`). Nomad requires an even length; this server does not. */
+                prefix?: components["parameters"]["Prefix"];
+                /** @description A go-bexpr filter expression evaluated on each **full allocation** (not its stub) before the page is cut, as Nomad's paginator does: selectors such as `ClientStatus`, `TaskStates.redis.State`, `TaskStates["redis"].State`, `Job.Meta.owner` or a JSON pointer `"/Job/Meta/owner"`; `==`, `!=`, `in`, `not in`, `contains`, `not contains`, `is empty`, `is not empty`, `is nil`, `is not nil`, `matches`, `not matches` (regular expressions; patterns with backreferences, lookarounds or a repeated group holding a repetition or alternation are refused); `and`, `or`, `not`, parentheses, `any`/`all <selector> as <name> { … }`; values unquoted, `"quoted"` or `` `raw` ``. A malformed expression, or one that fails on an allocation (an unknown top-level field, a value that is not of the field's type), is a `400`. */
+                filter?: components["parameters"]["Filter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getAllocationPage: {
+        parameters: {
+            query?: {
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
+                 * @example 203266e5-e0d6-9486-5e05-397ed2b184af
+                 */
+                alloc_id: components["parameters"]["AllocId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
             };
             429: components["responses"]["RateLimited"];
         };

@@ -17,6 +17,11 @@ const WORKER_BINDINGS = {
   MAX_WAITERS_PER_CALLER: String(TEST_WAITER_CAPS.perCaller),
 };
 
+// MANAGEMENT_TOKEN is a required secret (wrangler.toml [secrets]); the plugin reads the config as
+// `wrangler dev` does and, finding the secret in no .dev.vars and not in the environment, would warn
+// that it is missing although the bindings below set it. The environment is where wrangler looks.
+process.env.MANAGEMENT_TOKEN ??= TEST_MANAGEMENT_TOKEN;
+
 /** Test files that run a second time with the catalog in TEST_CATALOG_SHARDS shards. */
 const SHARDED_TESTS = [
   "test/worker/catalog.test.ts",

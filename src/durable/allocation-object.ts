@@ -11,6 +11,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Acl, allowsNamespace } from "../acl/policy.ts";
 import { config } from "../config.ts";
+import { catalogEntry } from "../domain/catalog-entry.ts";
 import { shardOf } from "../domain/catalog-shard.ts";
 import { namespaceOf } from "../domain/namespace.ts";
 import { applyTaskEvents, type TaskEventUpdate, taskNames } from "../domain/task-state.ts";
@@ -177,12 +178,17 @@ export class AllocationObject extends DurableObject<Env> {
     const sourceIndex = this.#raisedSource(source);
     if (compact !== null) this.#encodes++;
     this.#ensureSchema();
+    const kind = compact === null ? "delete" : "upsert";
+    const modifyTime = nowUnixNanos();
+    // A delete's entry describes the allocation as it was.
+    const described = document ?? this.#view();
     const change: CatalogChange = {
       allocId: key.id,
       allocIndex: index,
-      kind: compact === null ? "delete" : "upsert",
-      modifyTime: nowUnixNanos().toString(),
+      kind,
+      modifyTime: modifyTime.toString(),
       allocation: compact ?? this.#doc?.compact ?? "{}",
+      ...(described ? { entry: catalogEntry(described, key.id, kind, modifyTime) } : {}),
     };
     this.ctx.storage.transactionSync(() => {
       const sql = this.ctx.storage.sql;
@@ -204,7 +210,8 @@ export class AllocationObject extends DurableObject<Env> {
     });
     this.#lastIndex = index;
     this.#sourceIndex = sourceIndex;
-    this.#doc = compact === null ? null : { index, compact };
+    // The document just encoded is the decoded view of the new state (never changed afterwards).
+    this.#doc = compact === null || document === null ? null : { index, compact, view: document };
     await this.#deliverOutbox().catch((error: unknown) => {
       console.warn("catalog delivery failed; retrying from the outbox", error);
       return this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
@@ -349,7 +356,8 @@ export class AllocationObject extends DurableObject<Env> {
     const stale = this.#stale(source);
     if (stale) return stale;
     const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
-    const current = this.#current();
+    // Read-only: only values are taken over from it (the next state is a fresh decode of `document`).
+    const current = this.#view();
     if (keepTaskStates) next.TaskStates = current?.TaskStates ?? null;
     const index = this.#nextIndex();
     next.ID = key.id;

@@ -11,11 +11,11 @@
  * across a region's shards. The Worker merges shards (catalog-reads.ts).
  */
 import { DurableObject } from "cloudflare:workers";
-import { allocListStub } from "../domain/alloc-stub.ts";
 import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
+import { catalogEntry, eventJson } from "../domain/catalog-entry.ts";
 import { indexInShard } from "../domain/catalog-shard.ts";
-import { DEFAULT_NAMESPACE, namespaceOf } from "../domain/namespace.ts";
-import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
+import { DEFAULT_NAMESPACE } from "../domain/namespace.ts";
+import { encodeJson, type JsonObject, parseJson } from "../json/codec.ts";
 import type { Refusal } from "./allocation-object.ts";
 import type { CatalogChange } from "./catalog-change.ts";
 import { type ListSelection, listPage, type Page } from "./catalog-list.ts";
@@ -227,24 +227,18 @@ export class RegionCatalog extends DurableObject<Env> {
     change: CatalogChange,
     index: number,
   ): { stub: string | null; event: string; namespace: string; alloc: string | null; jobId: string; deploymentId: string } {
-    const allocation = parseJson(change.allocation, { maxDepth: 256 }) as JsonObject;
-    const upsert = change.kind === "upsert";
-    const stub = upsert ? encodeJson(allocListStub(allocation, BigInt(change.modifyTime))) : null;
-    const namespace = namespaceOf(allocation);
-    // Nomad leaves the job out of allocation events to keep them small.
-    allocation.Job = null;
-    const jobId = typeof allocation.JobID === "string" ? allocation.JobID : "";
-    const deploymentId = typeof allocation.DeploymentID === "string" ? allocation.DeploymentID : "";
-    const event = encodeJson({
-      Topic: "Allocation",
-      Type: change.kind === "upsert" ? "AllocationUpdated" : "AllocationDeleted",
-      Key: change.allocId,
-      Namespace: namespace,
-      FilterKeys: [jobId, deploymentId],
-      Index: JsonNumber.of(index),
-      Payload: { Allocation: allocation },
-    });
-    return { stub, event, namespace, alloc: upsert ? change.allocation : null, jobId, deploymentId };
+    const entry =
+      change.entry ??
+      catalogEntry(parseJson(change.allocation, { maxDepth: 256 }) as JsonObject, change.allocId, change.kind, BigInt(change.modifyTime));
+    return {
+      stub: entry.stub,
+      event: eventJson(entry, index),
+      namespace: entry.namespace,
+      alloc: change.kind === "upsert" ? change.allocation : null,
+      // Entries queued in an outbox before they carried FilterKeys columns have none.
+      jobId: entry.jobId ?? "",
+      deploymentId: entry.deploymentId ?? "",
+    };
   }
 
   #writeClock(last: number): void {

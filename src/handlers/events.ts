@@ -10,7 +10,7 @@ import { allocIdOrNull } from "../domain/alloc-id.ts";
 import { openRegionStream, regionNamespaces } from "../durable/catalog-reads.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { parseRegion } from "../http/region.ts";
-import { relayStream } from "../http/stream.ts";
+import { relayStream, STREAM_HEADERS } from "../http/stream.ts";
 import { parseNamespace } from "./allocations.ts";
 
 const INT64_MIN = -(1n << 63n);
@@ -102,6 +102,7 @@ export async function streamEvents(request: Request, env: Env): Promise<Response
   // A merged stream is the Worker's own (cancelling it cancels the shards'); one shard's is relayed.
   const body = opened.merged ? opened.stream : relayStream(opened.stream, gone);
   return new Response(body, {
-    headers: { "Content-Type": "application/json", "Cache-Control": "no-cache", Vary: "Accept-Encoding" },
+    // Nomad's event stream sends Cache-Control: no-cache (command/agent/event_endpoint.go).
+    headers: { "Content-Type": "application/json", ...STREAM_HEADERS, "Cache-Control": "no-cache", Vary: "Accept-Encoding" },
   });
 }

@@ -15,7 +15,7 @@ import { idempotencyKey } from "../http/idempotency.ts";
 import { JSON_HEADERS } from "../http/meta.ts";
 import { parseExpectedLogOffset, parseLogBool, parseLogOffset } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
-import { relayStream } from "../http/stream.ts";
+import { relayStream, STREAM_HEADERS } from "../http/stream.ts";
 
 export const LOGS_PREFIX = "/v1/client/fs/logs/";
 
@@ -73,7 +73,7 @@ export async function getLogs(request: Request, env: Env): Promise<Response> {
   if (!opened.ok) refuse(opened);
   const body = relayStream(opened.stream as ReadableStream<Uint8Array>, gone);
   const contentType = query.plain ? "text/plain; charset=utf-8" : "application/json";
-  return new Response(body, { headers: { "Content-Type": contentType, "Cache-Control": "no-store", Vary: "Accept-Encoding" } });
+  return new Response(body, { headers: { "Content-Type": contentType, ...STREAM_HEADERS, Vary: "Accept-Encoding" } });
 }
 
 export async function postLogs(request: Request, env: Env): Promise<Response> {

@@ -333,6 +333,30 @@ const getRoot: OperationObject = {
   },
 };
 
+const HTML_PAGE = { description: "The HTML page.", content: { "text/html": { schema: { type: "string" } } } };
+
+const getAllocationsPage: OperationObject = {
+  operationId: "getAllocationsPage",
+  summary: "Live status page: the region's allocations (HTML)",
+  description:
+    "A page that lists the region's allocations and keeps the list current through blocking queries on `GET /v1/allocations`, to which it passes `namespace`, `prefix` and `filter` as given. It reads only this origin's public API; when the `anonymous` policy does not allow the reads it asks for a token, kept in the browser tab only (docs/status-page.md).",
+  tags: [TAG_DOCS],
+  security: OPEN,
+  parameters: [ref("parameters", "Region"), ref("parameters", "Namespace"), ref("parameters", "Prefix"), ref("parameters", "Filter")],
+  responses: { "200": HTML_PAGE },
+};
+
+const getAllocationPage: OperationObject = {
+  operationId: "getAllocationPage",
+  summary: "Live status page: one allocation (HTML)",
+  description:
+    "A page that shows one allocation (status, tasks, the task events as a timeline, a log pane per task) and keeps it current through blocking queries on `GET /v1/allocation/{alloc_id}` and log follows on `GET /v1/client/fs/logs/{alloc_id}`. An unknown or malformed id is explained by the page (the HTML itself is always 200).",
+  tags: [TAG_DOCS],
+  security: OPEN,
+  parameters: [ref("parameters", "AllocId"), ref("parameters", "Region")],
+  responses: { "200": HTML_PAGE },
+};
+
 /** The per-path note on methods a path does not declare. */
 const METHODS_NOTE = "Any other method answers `405 Invalid method` (text/plain).";
 
@@ -364,7 +388,7 @@ export function buildOpenApiDocument(): OpenAPIObject {
 
   for (const tag of [...REGION_TAGS, ...ACL_TAGS]) builder.addTag(tag);
   builder.addTag({ name: TAG_BATCH, description: "Many allocation changes in one request, for bridges and bulk loads." });
-  builder.addTag({ name: TAG_DOCS, description: "This document and its interactive reference." });
+  builder.addTag({ name: TAG_DOCS, description: "This document, its interactive reference and the live status pages." });
 
   // The wire schemas the Worker validates with, as they are; then the response-only ones.
   for (const [name, schema] of Object.entries(SCHEMAS)) builder.addSchema(name, schema as SchemaObject);
@@ -392,6 +416,7 @@ export function buildOpenApiDocument(): OpenAPIObject {
     });
   for (const [path, item] of Object.entries({ ...REGION_PATHS, ...BATCH_PATHS, ...ACL_PATHS })) builder.addPath(path, item);
   builder.addPath("/openapi.json", { get: getOpenApi }).addPath("/docs", { get: getDocs }).addPath("/", { get: getRoot });
+  builder.addPath("/ui/allocations", { get: getAllocationsPage }).addPath("/ui/allocation/{alloc_id}", { get: getAllocationPage });
   return withAclAndLimits(builder.getSpec());
 }
 

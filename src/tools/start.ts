@@ -136,6 +136,7 @@ Nomad allocation API ready (demo allocation loaded).
   Read it:          curl ${base}/v1/allocation/${DEMO_ALLOC_ID}?pretty
   Blocking query:   curl "${base}/v1/allocation/${DEMO_ALLOC_ID}?index=<X-Nomad-Index>&wait=30s"
   API docs:         ${base}/docs
+  Status page:      ${base}/ui/allocations
   OpenAPI:          ${base}/openapi.json
   Management token: ${token}
                     (reads are public through the demo's "anonymous" ACL policy; writes and ACL
