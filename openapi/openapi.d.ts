@@ -93,9 +93,9 @@ export interface paths {
         };
         /**
          * Stream allocation events
-         * @description Streams the region's allocation changes as Nomad's event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat (every 10 s of silence, `EVENT_STREAM_HEARTBEAT`). The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.
+         * @description Streams the region's allocation changes as Nomad's event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat: one at once when the stream opens, then one every 30 s (`EVENT_STREAM_HEARTBEAT`), as Nomad sends them. The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.
          *
-         *     **ACL:** `namespace:read-job` in the allocation's namespace (the `read` policy has it; Nomad's glob rules pick the closest `namespace "web-*"` rule); a caller with `read-job` in no namespace at all is refused before anything is read. Without a token the `anonymous` policy decides; `npm start` creates one that allows reads in `default`.
+         *     **ACL:** per topic, in each namespace streamed, as Nomad's `validateNsOp`: `namespace:read-job` for `Allocation` (and Nomad's other job topics); a management token for `*` (also when no `topic` is given) and for topics this server does not know. Without a token the `anonymous` policy decides.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -1235,9 +1235,9 @@ export interface components {
             Type?: "AllocationUpdated" | "AllocationDeleted";
             /** @description The allocation ID. */
             Key?: string;
-            /** @description Always `default`. */
+            /** @description The allocation's namespace. */
             Namespace?: string;
-            /** @description The allocation's `JobID`. */
+            /** @description The allocation's `JobID` and `DeploymentID` (`""` when it has none), as Nomad's allocation events carry them. */
             FilterKeys?: string[] | null;
             /**
              * Format: uint64
@@ -1253,7 +1253,7 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @description One line of the event stream: a batch of events with the index of the last one, or `{}` (a heartbeat sent after each idle interval, 10 s unless `EVENT_STREAM_HEARTBEAT` says otherwise). */
+        /** @description One line of the event stream: a batch of events with the index of the last one, or `{}` (a heartbeat: one when the stream opens, then one every 30 s unless `EVENT_STREAM_HEARTBEAT` says otherwise). */
         EventBatch: {
             /** @description The events, in index order. */
             Events?: components["schemas"]["AllocationEvent"][];
@@ -1617,9 +1617,11 @@ export interface components {
         TaskStates: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
         /** @description Start the page at this allocation ID: the `X-Nomad-NextToken` of the previous page. */
         NextToken: string;
-        /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1). Absent or `0`: only events from now on. Below the oldest event kept (`EVENT_HISTORY` per region): `410`. */
+        /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1); beyond the last event: with the next one. Absent or `0`: from the oldest event still kept (Nomad replays its buffer). Below the oldest event kept (`EVENT_HISTORY` per region): `410`. Parsed as Nomad parses it (`strconv.Atoi`, an int64; a negative index is taken as the uint64 Nomad makes of it). */
         EventIndex: number;
-        /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation, `Allocation:<alloc_id>` for one, `*` for everything. None means every topic. Topics other than `Allocation` exist in Nomad but carry no events here. */
+        /** @description Deliver the events of this namespace; `*`: of every namespace that exists when the stream opens (each of which the caller must be allowed to read, as Nomad's `validateACL`). Absent or empty: `default`. */
+        EventNamespace: string;
+        /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation; `Allocation:<key>` for the events whose `Key` (the allocation ID) or `FilterKeys` (its `JobID` and `DeploymentID`) is `<key>`, so `Allocation:<job>` follows a job's allocations; `*` for everything. None means `*`. More than one `:` is a `400`. `*` and topics other than Nomad's read-job topics (`Allocation`, `Job`, `Evaluation`, `Deployment`, `Service`, `CSIPlugin`), `Node` (`node:read`) and `CSIVolume` need a management token, as in Nomad; topics other than `Allocation` carry no events here. */
         Topic: string[];
         /** @description The task whose logs to read or write: one of the allocation's task group. Missing: `400 must provide task name`. */
         LogTask: string;
@@ -1883,10 +1885,12 @@ export interface operations {
     streamEvents: {
         parameters: {
             query?: {
-                /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1). Absent or `0`: only events from now on. Below the oldest event kept (`EVENT_HISTORY` per region): `410`. */
+                /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1); beyond the last event: with the next one. Absent or `0`: from the oldest event still kept (Nomad replays its buffer). Below the oldest event kept (`EVENT_HISTORY` per region): `410`. Parsed as Nomad parses it (`strconv.Atoi`, an int64; a negative index is taken as the uint64 Nomad makes of it). */
                 index?: components["parameters"]["EventIndex"];
-                /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation, `Allocation:<alloc_id>` for one, `*` for everything. None means every topic. Topics other than `Allocation` exist in Nomad but carry no events here. */
+                /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation; `Allocation:<key>` for the events whose `Key` (the allocation ID) or `FilterKeys` (its `JobID` and `DeploymentID`) is `<key>`, so `Allocation:<job>` follows a job's allocations; `*` for everything. None means `*`. More than one `:` is a `400`. `*` and topics other than Nomad's read-job topics (`Allocation`, `Job`, `Evaluation`, `Deployment`, `Service`, `CSIPlugin`), `Node` (`node:read`) and `CSIVolume` need a management token, as in Nomad; topics other than `Allocation` carry no events here. */
                 topic?: components["parameters"]["Topic"];
+                /** @description Deliver the events of this namespace; `*`: of every namespace that exists when the stream opens (each of which the caller must be allowed to read, as Nomad's `validateACL`). Absent or empty: `default`. */
+                namespace?: components["parameters"]["EventNamespace"];
                 /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
                 region?: components["parameters"]["Region"];
             };

@@ -73,7 +73,7 @@ export async function getLogs(request: Request, env: Env): Promise<Response> {
   if (!opened.ok) refuse(opened);
   const body = relayStream(opened.stream as ReadableStream<Uint8Array>, gone);
   const contentType = query.plain ? "text/plain; charset=utf-8" : "application/json";
-  return new Response(body, { headers: { "Content-Type": contentType, ...STREAM_HEADERS } });
+  return new Response(body, { headers: { "Content-Type": contentType, ...STREAM_HEADERS, Vary: "Accept-Encoding" } });
 }
 
 export async function postLogs(request: Request, env: Env): Promise<Response> {

@@ -432,7 +432,8 @@ export const ACL_REQUIREMENTS: Record<string, string> = {
   postTaskEvents: NODE_WRITE,
   postAllocationBatch: NODE_WRITE,
   listAllocations: READ_JOB,
-  streamEvents: READ_JOB,
+  streamEvents:
+    "per topic, in each namespace streamed, as Nomad's `validateNsOp`: `namespace:read-job` for `Allocation` (and Nomad's other job topics); a management token for `*` (also when no `topic` is given) and for topics this server does not know. Without a token the `anonymous` policy decides",
   readTaskLogs:
     "`namespace:read-logs` or `namespace:read-fs` in the allocation's namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it in `default`",
   appendTaskLogs: NODE_WRITE,

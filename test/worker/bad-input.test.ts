@@ -352,14 +352,20 @@ const CASES: Case[] = [
     'Failed to parse value of "task_states" (maybe) as a bool: strconv.ParseBool: parsing "maybe": invalid syntax',
   ),
   get("list index", () => "/v1/allocations?index=-5", 400, INVALID_INDEX),
-  get("stream index", () => "/v1/event/stream?index=x", 400, INVALID_INDEX),
+  // command/agent/event_endpoint.go (strconv.Atoi, parseTopic), v1.10.0
+  get("stream index", () => "/v1/event/stream?index=x", 400, 'Unable to parse index: strconv.Atoi: parsing "x": invalid syntax'),
   get(
-    "stream topic key",
-    () => "/v1/event/stream?topic=Allocation:xyz",
+    "stream index beyond int64",
+    () => "/v1/event/stream?index=9223372036854775808",
     400,
-    'Invalid topic "Allocation:xyz": the key must be an allocation ID',
+    'Unable to parse index: strconv.Atoi: parsing "9223372036854775808": value out of range',
   ),
-  get("stream empty topic", () => "/v1/event/stream?topic=:x", 400, 'Invalid topic ":x"'),
+  get(
+    "stream topic with two colons",
+    () => "/v1/event/stream?topic=Allocation:a:b",
+    400,
+    "Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: Allocation:a:b",
+  ),
   // ACL bodies
   [
     `policy bad rules`,
