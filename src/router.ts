@@ -24,10 +24,12 @@ import {
   type RoutedRequest,
 } from "./handlers/allocation.ts";
 import { listAllocations } from "./handlers/allocations.ts";
+import { postAllocationBatch } from "./handlers/batch.ts";
 import { getDocs, getOpenApiDocument, redirectToDocs } from "./handlers/docs.ts";
 import { streamEvents } from "./handlers/events.ts";
 import { getLogs, LOGS_PREFIX, postLogs } from "./handlers/logs.ts";
 import { getAgentSelf, getLeader, getPeers, getRegions } from "./handlers/status.ts";
+import { getAllocationPage, getAllocationsPage } from "./handlers/ui.ts";
 import { CodedError, ErrorText, errorResponse } from "./http/errors.ts";
 
 /** Path prefixes that end in an allocation id, and the methods each serves. */
@@ -52,6 +54,8 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
   .all("/v1/client/fs/logs/:alloc_id", invalidMethod)
   .get("/v1/allocations", listAllocations)
   .all("/v1/allocations", invalidMethod)
+  .post("/v1/allocations/batch", postAllocationBatch)
+  .all("/v1/allocations/batch", invalidMethod)
   .get("/v1/event/stream", streamEvents)
   .all("/v1/event/stream", invalidMethod)
   .post("/v1/acl/policy/:name", putPolicy)
@@ -81,6 +85,9 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
   .get("/openapi.json", getOpenApiDocument)
   .get("/docs", getDocs)
   .get("/", redirectToDocs)
+  // The live status pages (src/handlers/ui.ts); their script and style are static assets.
+  .get("/ui/allocations", getAllocationsPage)
+  .get("/ui/allocation/:alloc_id", getAllocationPage)
   .all("*", (request) => {
     const { pathname } = new URL(request.url);
     // Go's ServeMux redirects the subtree root without its slash.

@@ -5,10 +5,15 @@
  * Indexes are a hybrid logical clock in milliseconds: each change takes
  * max(last index + 1, now in ms). That keeps ModifyIndex strictly increasing across writes,
  * deletes and restarts (the last index is stored), never 0, and roughly comparable across
- * allocations, so a region-wide index can later be derived the same way (docs/architecture.md).
+ * allocations; the region's catalog (region-catalog.ts) keeps the region-wide index on the same
+ * clock (docs/architecture.md).
  */
 import { DurableObject } from "cloudflare:workers";
+import { type Acl, allowsNamespace } from "../acl/policy.ts";
 import { config } from "../config.ts";
+import { catalogEntry } from "../domain/catalog-entry.ts";
+import { shardOf } from "../domain/catalog-shard.ts";
+import { namespaceOf } from "../domain/namespace.ts";
 import { applyTaskEvents, type TaskEventUpdate, taskNames } from "../domain/task-state.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
@@ -25,6 +30,8 @@ import { Waiters, waiterLimits } from "./waiters.ts";
 export interface ReadResult {
   index: number;
   body: string | null;
+  /** The allocation's namespace, when it exists: the Worker checks the caller's capabilities in it. */
+  namespace?: string;
   /** Set when the query could not park (waiter caps): the text of a 429. */
   refused?: string;
 }
@@ -53,8 +60,11 @@ export interface Refusal {
   headers?: Record<string, string>;
 }
 
-/** A write either succeeds with its index or is refused. */
-export type WriteOutcome = { ok: true; index: number } | Refusal;
+/**
+ * A write either succeeds with its index, is skipped because it carried a source index not above
+ * the stored one (`stale`: nothing changed, `index` is the current state's), or is refused.
+ */
+export type WriteOutcome = { ok: true; index: number; stale?: true } | Refusal;
 
 export interface LogQuery {
   task: string;
@@ -63,6 +73,8 @@ export interface LogQuery {
   plain: boolean;
   offset: number;
   origin: "start" | "end";
+  /** The caller's ACL and the capabilities (any of) it needs in the allocation's namespace. */
+  access: { acl: Acl; anyOf: readonly string[] };
 }
 
 /** The 409 of a log append whose `X-Log-Offset` is not the stream's current total. */
@@ -87,6 +99,7 @@ interface Document {
   pretty?: string;
   /** The decoded document, for read-only use (log appends and follows): decoded once per index. */
   view?: JsonObject;
+  namespace?: string;
 }
 
 /** Index reported when the allocation never existed here: Nomad clients treat 0 as "do not block". */
@@ -95,6 +108,8 @@ const NEVER_WRITTEN_INDEX = 1;
 export class AllocationObject extends DurableObject<Env> {
   #doc: Document | null = null;
   #lastIndex = 0;
+  /** The highest source (Nomad) index applied, also after a delete; null while no write carried one. */
+  #sourceIndex: bigint | null = null;
   /** How many times a document was encoded: once per index (plus once for pretty), never per waiter. */
   #encodes = 0;
   readonly #waiters = new Waiters();
@@ -131,8 +146,11 @@ export class AllocationObject extends DurableObject<Env> {
 
   #load(): void {
     const sql = this.ctx.storage.sql;
-    const clock = sql.exec<{ last_index: number }>("SELECT last_index FROM index_clock").toArray()[0];
+    const clock = sql
+      .exec<{ last_index: number; source_index: string | null }>("SELECT last_index, source_index FROM index_clock")
+      .toArray()[0];
     this.#lastIndex = clock?.last_index ?? 0;
+    this.#sourceIndex = clock?.source_index == null ? null : BigInt(clock.source_index);
     const row = sql.exec<{ body: string; modify_index: number }>("SELECT body, modify_index FROM allocation").toArray()[0];
     this.#doc = row ? { index: row.modify_index, compact: row.body } : null;
   }
@@ -149,25 +167,34 @@ export class AllocationObject extends DurableObject<Env> {
    * A failed delivery does not fail the write: the change is durable in the outbox and an alarm
    * retries it.
    */
-  async #commit(key: AllocationKey, index: number, document: JsonObject | null, idem?: IdempotencyKey): Promise<WriteOutcome> {
+  async #commit(
+    key: AllocationKey,
+    index: number,
+    document: JsonObject | null,
+    idem?: IdempotencyKey,
+    source?: bigint,
+  ): Promise<WriteOutcome> {
     const compact = document ? encodeJson(document) : null;
+    const sourceIndex = this.#raisedSource(source);
     if (compact !== null) this.#encodes++;
     this.#ensureSchema();
+    const kind = compact === null ? "delete" : "upsert";
+    const modifyTime = nowUnixNanos();
+    // A delete's entry describes the allocation as it was.
+    const described = document ?? this.#view();
     const change: CatalogChange = {
       allocId: key.id,
       allocIndex: index,
-      kind: compact === null ? "delete" : "upsert",
-      modifyTime: nowUnixNanos().toString(),
+      kind,
+      modifyTime: modifyTime.toString(),
       allocation: compact ?? this.#doc?.compact ?? "{}",
+      ...(described ? { entry: catalogEntry(described, key.id, kind, modifyTime) } : {}),
     };
     this.ctx.storage.transactionSync(() => {
       const sql = this.ctx.storage.sql;
       sql.exec("INSERT INTO catalog_outbox (alloc_index, region, change) VALUES (?, ?, ?)", index, key.region, JSON.stringify(change));
       this.#idempotency.remember(idem, JSON.stringify({ ok: true, index }));
-      sql.exec(
-        "INSERT INTO index_clock (singleton, last_index) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index",
-        index,
-      );
+      this.#writeClock(index, sourceIndex);
       if (compact === null) {
         sql.exec("DELETE FROM allocation");
         this.#logs.clear();
@@ -182,7 +209,9 @@ export class AllocationObject extends DurableObject<Env> {
         );
     });
     this.#lastIndex = index;
-    this.#doc = compact === null ? null : { index, compact };
+    this.#sourceIndex = sourceIndex;
+    // The document just encoded is the decoded view of the new state (never changed afterwards).
+    this.#doc = compact === null || document === null ? null : { index, compact, view: document };
     await this.#deliverOutbox().catch((error: unknown) => {
       console.warn("catalog delivery failed; retrying from the outbox", error);
       return this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
@@ -196,6 +225,30 @@ export class AllocationObject extends DurableObject<Env> {
       for (const follower of this.#logFollowers) follower.wake();
     }, 0);
     return { ok: true, index };
+  }
+
+  #writeClock(index: number, sourceIndex: bigint | null): void {
+    this.ctx.storage.sql.exec(
+      `INSERT INTO index_clock (singleton, last_index, source_index) VALUES (1, ?, ?)
+       ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index, source_index = excluded.source_index`,
+      index,
+      sourceIndex === null ? null : sourceIndex.toString(),
+    );
+  }
+
+  /** The stored source index after a write carrying `source` (a write without one never lowers it). */
+  #raisedSource(source: bigint | undefined): bigint | null {
+    if (source === undefined) return this.#sourceIndex;
+    return this.#sourceIndex === null || source > this.#sourceIndex ? source : this.#sourceIndex;
+  }
+
+  /**
+   * The answer to a write whose source index is not above the stored one: not applied, and it
+   * says so with the index of the current state (the tombstone's after a delete). Undefined to proceed.
+   */
+  #stale(source: bigint | undefined): WriteOutcome | undefined {
+    if (source === undefined || this.#sourceIndex === null || source > this.#sourceIndex) return undefined;
+    return { ok: true, index: this.#snapshot(false).index, stale: true };
   }
 
   /**
@@ -212,8 +265,11 @@ export class AllocationObject extends DurableObject<Env> {
           const rows = sql.exec<{ alloc_index: number; region: string; change: string }>(
             "SELECT alloc_index, region, change FROM catalog_outbox ORDER BY alloc_index",
           );
+          const cfg = config(this.env);
           for (const row of rows.toArray()) {
-            await catalogStub(this.env, config(this.env), row.region).record(JSON.parse(row.change) as CatalogChange);
+            const change = JSON.parse(row.change) as CatalogChange;
+            const slot = { shard: shardOf(change.allocId.replaceAll("-", ""), cfg.catalogShards), shards: cfg.catalogShards };
+            await catalogStub(this.env, cfg, row.region, slot.shard).record(change, slot);
             sql.exec("DELETE FROM catalog_outbox WHERE alloc_index = ?", row.alloc_index);
           }
         }
@@ -256,13 +312,14 @@ export class AllocationObject extends DurableObject<Env> {
   #snapshot(pretty: boolean): ReadResult {
     const doc = this.#doc;
     if (!doc) return { index: Math.max(this.#lastIndex, NEVER_WRITTEN_INDEX), body: null };
-    if (!pretty) return { index: doc.index, body: doc.compact };
+    doc.namespace ??= namespaceOf(this.#view());
+    if (!pretty) return { index: doc.index, body: doc.compact, namespace: doc.namespace };
     // Encoded once per index and shared by every pretty reader.
     if (doc.pretty === undefined) {
       doc.pretty = encodeJson(parseJson(doc.compact, { maxDepth: 256 }), true);
       this.#encodes++;
     }
-    return { index: doc.index, body: doc.pretty };
+    return { index: doc.index, body: doc.pretty, namespace: doc.namespace };
   }
 
   /**
@@ -280,11 +337,27 @@ export class AllocationObject extends DurableObject<Env> {
   }
 
   /** Creates or replaces the allocation. `document` is a validated, normalized Allocation (JSON text). */
-  async put(key: AllocationKey, document: string, keepTaskStates: boolean, idem?: IdempotencyKey): Promise<WriteOutcome> {
+  /**
+   * Creates or replaces the allocation. `document` is a validated, normalized Allocation (JSON
+   * text); `sourceIndex` (decimal uint64), when given, makes the write conditional: applied only
+   * when above the stored source index, so a retried or reordered write never replaces newer
+   * state nor resurrects a newer delete.
+   */
+  async put(
+    key: AllocationKey,
+    document: string,
+    keepTaskStates: boolean,
+    idem?: IdempotencyKey,
+    sourceIndex?: string,
+  ): Promise<WriteOutcome> {
     const seen = this.#replay(idem);
     if (seen) return seen;
+    const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
+    const stale = this.#stale(source);
+    if (stale) return stale;
     const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
-    const current = this.#current();
+    // Read-only: only values are taken over from it (the next state is a fresh decode of `document`).
+    const current = this.#view();
     if (keepTaskStates) next.TaskStates = current?.TaskStates ?? null;
     const index = this.#nextIndex();
     next.ID = key.id;
@@ -293,7 +366,10 @@ export class AllocationObject extends DurableObject<Env> {
     next.AllocModifyIndex = JsonNumber.of(index);
     const createTime = next.CreateTime instanceof JsonNumber ? next.CreateTime.toBigInt() : 0n;
     if (createTime === 0n) next.CreateTime = current?.CreateTime ?? JsonNumber.of(nowUnixNanos());
-    return this.#commit(key, index, next, idem);
+    // The writer's own time (a mirrored cluster's) is kept; else the time of this write.
+    const modifyTime = next.ModifyTime instanceof JsonNumber ? next.ModifyTime.toBigInt() : 0n;
+    if (modifyTime === 0n) next.ModifyTime = JsonNumber.of(nowUnixNanos());
+    return this.#commit(key, index, next, idem, source);
   }
 
   /** Applies a batch of task events as one change. `updates` is a validated TaskEventUpdate[] (JSON text). */
@@ -302,29 +378,51 @@ export class AllocationObject extends DurableObject<Env> {
     if (seen) return seen;
     const allocation = this.#current();
     if (!allocation) return { ok: false, status: 404, message: ErrorText.allocNotFound };
+    const now = nowUnixNanos();
     try {
-      applyTaskEvents(allocation, parseJson(updates, { maxDepth: 256 }) as unknown as TaskEventUpdate[], nowUnixNanos());
+      applyTaskEvents(allocation, parseJson(updates, { maxDepth: 256 }) as unknown as TaskEventUpdate[], now);
     } catch (error) {
       if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
       throw error;
     }
     const index = this.#nextIndex();
     allocation.ModifyIndex = JsonNumber.of(index);
+    allocation.ModifyTime = JsonNumber.of(now);
     return this.#commit(key, index, allocation, idem);
   }
 
-  /** Garbage-collects the allocation; its index clock survives so later reads report a larger index. */
-  async remove(key: AllocationKey, idem?: IdempotencyKey): Promise<WriteOutcome> {
+  /**
+   * Garbage-collects the allocation; its index clock survives so later reads report a larger
+   * index. With `sourceIndex` (the source index at which it was seen gone) the delete is
+   * conditional like a PUT, and the tombstone keeps that index: a late PUT of an older state is
+   * stale. A conditional delete of an allocation that is not here still records its source index
+   * (and answers 404), so a PUT that was overtaken by the delete cannot create it afterwards.
+   */
+  async remove(key: AllocationKey, idem?: IdempotencyKey, sourceIndex?: string): Promise<WriteOutcome> {
     const seen = this.#replay(idem);
     if (seen) return seen;
-    if (!this.#doc) return { ok: false, status: 404, message: ErrorText.allocNotFound };
-    return this.#commit(key, this.#nextIndex(), null, idem);
+    const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
+    const stale = this.#stale(source);
+    if (stale) return stale;
+    if (!this.#doc) {
+      if (source !== undefined) {
+        this.#ensureSchema();
+        this.ctx.storage.transactionSync(() => this.#writeClock(this.#lastIndex, source));
+        this.#sourceIndex = source;
+      }
+      return { ok: false, status: 404, message: ErrorText.allocNotFound };
+    }
+    return this.#commit(key, this.#nextIndex(), null, idem, source);
   }
 
   /** The allocation and the task's state, or the refusal Nomad's logs API gives. */
-  #logTask(key: AllocationKey, task: string, requireStarted: boolean): Refusal | undefined {
+  #logTask(key: AllocationKey, task: string, requireStarted: boolean, access?: LogQuery["access"]): Refusal | undefined {
     const allocation = this.#view();
     if (!allocation) return { ok: false, status: 404, message: `Unknown allocation ${JSON.stringify(key.id)}` };
+    // Nomad checks read-logs/read-fs in the allocation's namespace once it found the allocation.
+    if (access && !allowsNamespace(access.acl, namespaceOf(allocation), access.anyOf)) {
+      return { ok: false, status: 403, message: ErrorText.permissionDenied };
+    }
     let known: Set<string>;
     try {
       known = taskNames(allocation);
@@ -386,7 +484,7 @@ export class AllocationObject extends DurableObject<Env> {
 
   /** Opens a task's log stream, or refuses with Nomad's logs errors (checked before any byte is sent). */
   openLogs(key: AllocationKey, query: LogQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
-    const refusal = this.#logTask(key, query.task, true);
+    const refusal = this.#logTask(key, query.task, true, query.access);
     if (refusal) return refusal;
     const { floor, end } = this.#logs.bounds(query.task, query.type);
     const requested = query.origin === "end" ? end - query.offset : query.offset;

@@ -41,6 +41,9 @@ export const ALLOCATION_MIGRATIONS: readonly string[] = [
    );`,
   // 4: answers of writes sent with an Idempotency-Key.
   IDEMPOTENCY_DDL,
+  // 5: the highest source (Nomad) index applied, a decimal uint64 (TEXT: SQLite integers are
+  // signed 64-bit); NULL until a write carries one. Kept across DELETE like the clock itself.
+  "ALTER TABLE index_clock ADD COLUMN source_index TEXT;",
 ];
 
 /** The ACL store's schema (one object for the whole deployment, as Nomad's ACLs are global). */
@@ -89,6 +92,16 @@ export const CATALOG_MIGRATIONS: readonly string[] = [
      last_index INTEGER NOT NULL,
      history_floor INTEGER NOT NULL
    );`,
+  // 2: each allocation's namespace (listed by namespace) and its full document (what list filters
+  // are evaluated against, as Nomad evaluates them on the allocation, not its stub).
+  `ALTER TABLE alloc_stub ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
+   ALTER TABLE alloc_stub ADD COLUMN alloc TEXT;
+   CREATE INDEX alloc_stub_namespace ON alloc_stub (namespace, id);`,
+  // 3: what an event stream matches on without decoding the event: its namespace and its
+  // FilterKeys (the allocation's JobID and DeploymentID).
+  `ALTER TABLE event ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
+   ALTER TABLE event ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
+   ALTER TABLE event ADD COLUMN deployment_id TEXT NOT NULL DEFAULT '';`,
 ];
 
 export function migrate(sql: SqlStorage, steps: readonly string[]): void {

@@ -4,9 +4,10 @@
  * return a Response or throw a CodedError.
  */
 
-import { authorize, NEEDS } from "../acl/caller.ts";
+import { authorize, NEEDS, requireNamespace } from "../acl/caller.ts";
 import { type Config, config } from "../config.ts";
 import { type AllocId, allocIdOrNull, parseAllocId } from "../domain/alloc-id.ts";
+import { DEFAULT_NAMESPACE, normalizeNamespace } from "../domain/namespace.ts";
 import { normalizeAs } from "../domain/validate.ts";
 import type { WriteOutcome } from "../durable/allocation-object.ts";
 import { allocationStub } from "../durable/stub.ts";
@@ -16,7 +17,8 @@ import { CodedError, ErrorText } from "../http/errors.ts";
 import { idempotencyKey } from "../http/idempotency.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
 import { parseRegion } from "../http/region.ts";
-import { encodeJson, isJsonObject, JsonNumber, type JsonObject } from "../json/codec.ts";
+import { sourceIndexHeader } from "../http/source-index.ts";
+import { encodeJson, isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
 
 /** The routed request: itty fills `params` from the route pattern. */
 export interface RoutedRequest extends Request {
@@ -41,11 +43,33 @@ function notFound(index: number): never {
   throw new CodedError(404, ErrorText.allocNotFound, queryMetaHeaders(index));
 }
 
+/** The answer body of a write that was applied, `{"Index":N}`, or skipped as stale, `{"Index":N,"Stale":true}`. */
+export function writeAnswer(outcome: WriteOutcome & { ok: true }): JsonObject {
+  return outcome.stale ? { Index: JsonNumber.of(outcome.index), Stale: true } : { Index: JsonNumber.of(outcome.index) };
+}
+
 function writeResponse(outcome: WriteOutcome): Response {
   if (!outcome.ok) throw new CodedError(outcome.status, outcome.message);
-  return new Response(encodeJson({ Index: JsonNumber.of(outcome.index) }), {
+  return new Response(encodeJson(writeAnswer(outcome)), {
     headers: { ...JSON_HEADERS, "X-Nomad-Index": String(outcome.index) },
   });
+}
+
+/**
+ * A PUT body made ready for the allocation object: an object whose `ID`, if any, is `uuid`,
+ * without the server-owned fields, validated and normalized. Throws the single write's 400s.
+ */
+export function allocationDocument(body: JsonValue, uuid: string): { document: string; keepTaskStates: boolean } {
+  if (!isJsonObject(body)) throw new CodedError(400, "invalid field Allocation: expected object");
+  if ("ID" in body) {
+    const id = typeof body.ID === "string" ? allocIdOrNull(body.ID) : null;
+    if (id?.uuid !== uuid) throw new CodedError(400, `invalid field Allocation.ID: does not match the path ID ${uuid}`);
+  }
+  for (const field of SERVER_OWNED) delete body[field];
+  const keepTaskStates = !("TaskStates" in body);
+  const document = normalizeAs("Allocation", body) as JsonObject;
+  normalizeNamespace(document);
+  return { document: encodeJson(document), keepTaskStates };
 }
 
 /** Resolves region and id for a write; an id that cannot name an allocation is a 404 at once. */
@@ -65,6 +89,7 @@ export async function getAllocation(request: RoutedRequest, env: Env): Promise<R
     allocationStub(env, query.cfg, query.region, alloc.uuid).read({ ...query.options, minIndex }, signal),
   );
   if (result.body === null) notFound(result.index);
+  requireNamespace(caller, result.namespace ?? DEFAULT_NAMESPACE, NEEDS.readJob.anyOf);
   return new Response(result.body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(result.index) } });
 }
 
@@ -73,18 +98,11 @@ export async function putAllocation(request: RoutedRequest, env: Env): Promise<R
   const cfg = config(env);
   const { region, alloc } = writeTarget(request, cfg);
   const bytes = await readBody(request, env);
-  const body = decodeJsonBody(bytes, env);
-  if (!isJsonObject(body)) throw new CodedError(400, "invalid field Allocation: expected object");
-  if ("ID" in body) {
-    const id = typeof body.ID === "string" ? allocIdOrNull(body.ID) : null;
-    if (id?.uuid !== alloc.uuid) throw new CodedError(400, `invalid field Allocation.ID: does not match the path ID ${alloc.uuid}`);
-  }
-  for (const field of SERVER_OWNED) delete body[field];
-  const keepTaskStates = !("TaskStates" in body);
-  const document = normalizeAs("Allocation", body) as JsonObject;
-  const stub = allocationStub(env, cfg, region, alloc.uuid);
+  const { document, keepTaskStates } = allocationDocument(decodeJsonBody(bytes, env), alloc.uuid);
   const idem = await idempotencyKey(request, bytes);
-  return writeResponse(await stub.put({ region, id: alloc.uuid }, encodeJson(document), keepTaskStates, idem));
+  const source = sourceIndexHeader(request);
+  const stub = allocationStub(env, cfg, region, alloc.uuid);
+  return writeResponse(await stub.put({ region, id: alloc.uuid }, document, keepTaskStates, idem, source));
 }
 
 export async function postTaskEvents(request: RoutedRequest, env: Env): Promise<Response> {
@@ -103,5 +121,6 @@ export async function deleteAllocation(request: RoutedRequest, env: Env): Promis
   const cfg = config(env);
   const { region, alloc } = writeTarget(request, cfg);
   const idem = await idempotencyKey(request, await readBody(request, env));
-  return writeResponse(await allocationStub(env, cfg, region, alloc.uuid).remove({ region, id: alloc.uuid }, idem));
+  const source = sourceIndexHeader(request);
+  return writeResponse(await allocationStub(env, cfg, region, alloc.uuid).remove({ region, id: alloc.uuid }, idem, source));
 }

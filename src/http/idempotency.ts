@@ -8,10 +8,16 @@ import { CodedError } from "./errors.ts";
 
 const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
 
-export async function idempotencyKey(request: Request, body: Uint8Array): Promise<IdempotencyKey | undefined> {
-  const key = request.headers.get("Idempotency-Key");
-  if (key === null) return undefined;
+/** Checks a key's syntax (the header's, or a batched change's `IdempotencyKey`). */
+export function checkIdempotencyKey(key: string): string {
   if (!VALID_KEY.test(key)) throw new CodedError(400, "Invalid Idempotency-Key: 1 to 255 printable ASCII characters, no spaces");
+  return key;
+}
+
+export async function idempotencyKey(request: Request, body: Uint8Array): Promise<IdempotencyKey | undefined> {
+  const raw = request.headers.get("Idempotency-Key");
+  if (raw === null) return undefined;
+  const key = checkIdempotencyKey(raw);
   const url = new URL(request.url);
   const head = new TextEncoder().encode(`${request.method} ${url.pathname}${url.search}\n`);
   const material = new Uint8Array(head.byteLength + body.byteLength);

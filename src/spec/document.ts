@@ -16,6 +16,7 @@ import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
 import { SCHEMAS } from "../domain/schemas.ts";
 import { ErrorText } from "../http/errors.ts";
 import { ACL_PATHS, ACL_SCHEMAS, ACL_TAGS } from "./acl-endpoints.ts";
+import { BATCH_PATHS, BATCH_SCHEMAS, SOURCE_INDEX_EXAMPLE, SOURCE_INDEX_PARAMETERS, TAG_BATCH } from "./batch-endpoint.ts";
 import {
   aclNote,
   BAD_ID_EXAMPLES,
@@ -158,7 +159,8 @@ const responses: Record<string, ResponseObject> = {
     ...BAD_ID_EXAMPLES,
   }),
   WriteOk: {
-    description: "The write is durable; blocking readers of the allocation have been released.",
+    description:
+      "The write is durable; blocking readers of the allocation have been released. With `Stale: true` (only for a write with `X-Source-Index`), it was not applied: `Index` is the current state's.",
     headers: { "X-Nomad-Index": ref("headers", "XNomadWriteIndex") },
     content: { "application/json": { schema: schemaRef("WriteResponse") } },
   },
@@ -198,6 +200,7 @@ const bodyErrors = (extra: Examples) =>
 
 const readParameters = ["AllocId", "Index", "Wait", "Stale", "Region", "Pretty"].map((name) => ref("parameters", name));
 const writeParameters = ["AllocId", "Region", "IdempotencyKey"].map((name) => ref("parameters", name));
+const conditionalWriteParameters = [...writeParameters, ref("parameters", "SourceIndex")];
 
 const readAllocation: OperationObject = {
   operationId: "readAllocation",
@@ -226,11 +229,12 @@ const putAllocation: OperationObject = {
     "Stores the allocation as sent, as the servers would after placing it. Omitted fields get Go's zero values; `CreateIndex`, `ModifyIndex` and `AllocModifyIndex` are set by the server (values sent are ignored); `ID`, if sent, must match the path. When the body has no `TaskStates`, the current task states are kept. Wakes blocking readers.",
   tags: [TAG_ALLOCATIONS],
   security: WRITE_SECURITY,
-  parameters: writeParameters,
+  parameters: conditionalWriteParameters,
   requestBody: { required: true, content: { "application/json": { schema: schemaRef("Allocation") } } },
   responses: {
     "200": ref("responses", "WriteOk"),
     "400": bodyErrors({
+      sourceIndex: SOURCE_INDEX_EXAMPLE,
       invalidField: example("A field has the wrong type", "invalid field Allocation.Job.Priority: expected integer (int64), got string"),
       idMismatch: example("`ID` differs from the path", `invalid field Allocation.ID: does not match the path ID ${DEMO_ALLOC_ID}`),
     }),
@@ -249,10 +253,14 @@ const deleteAllocation: OperationObject = {
     "Garbage-collects the allocation. Its index keeps growing: later reads answer `404 alloc not found` with an `X-Nomad-Index` above the deletion's, and blocking readers are woken.",
   tags: [TAG_ALLOCATIONS],
   security: WRITE_SECURITY,
-  parameters: writeParameters,
+  parameters: conditionalWriteParameters,
   responses: {
     "200": ref("responses", "WriteOk"),
-    "400": textError("The region, allocation ID or Idempotency-Key is invalid.", { ...BAD_ID_EXAMPLES, ...IDEMPOTENCY_EXAMPLES }),
+    "400": textError("The region, allocation ID, Idempotency-Key or X-Source-Index is invalid.", {
+      ...BAD_ID_EXAMPLES,
+      ...IDEMPOTENCY_EXAMPLES,
+      sourceIndex: SOURCE_INDEX_EXAMPLE,
+    }),
     "403": ref("responses", "Forbidden"),
     "404": ref("responses", "WriteNotFound"),
     "422": ref("responses", "KeyReused"),
@@ -325,6 +333,30 @@ const getRoot: OperationObject = {
   },
 };
 
+const HTML_PAGE = { description: "The HTML page.", content: { "text/html": { schema: { type: "string" } } } };
+
+const getAllocationsPage: OperationObject = {
+  operationId: "getAllocationsPage",
+  summary: "Live status page: the region's allocations (HTML)",
+  description:
+    "A page that lists the region's allocations and keeps the list current through blocking queries on `GET /v1/allocations`, to which it passes `namespace`, `prefix` and `filter` as given. It reads only this origin's public API; when the `anonymous` policy does not allow the reads it asks for a token, kept in the browser tab only (docs/status-page.md).",
+  tags: [TAG_DOCS],
+  security: OPEN,
+  parameters: [ref("parameters", "Region"), ref("parameters", "Namespace"), ref("parameters", "Prefix"), ref("parameters", "Filter")],
+  responses: { "200": HTML_PAGE },
+};
+
+const getAllocationPage: OperationObject = {
+  operationId: "getAllocationPage",
+  summary: "Live status page: one allocation (HTML)",
+  description:
+    "A page that shows one allocation (status, tasks, the task events as a timeline, a log pane per task) and keeps it current through blocking queries on `GET /v1/allocation/{alloc_id}` and log follows on `GET /v1/client/fs/logs/{alloc_id}`. An unknown or malformed id is explained by the page (the HTML itself is always 200).",
+  tags: [TAG_DOCS],
+  security: OPEN,
+  parameters: [ref("parameters", "AllocId"), ref("parameters", "Region")],
+  responses: { "200": HTML_PAGE },
+};
+
 /** The per-path note on methods a path does not declare. */
 const METHODS_NOTE = "Any other method answers `405 Invalid method` (text/plain).";
 
@@ -355,12 +387,17 @@ export function buildOpenApiDocument(): OpenAPIObject {
     });
 
   for (const tag of [...REGION_TAGS, ...ACL_TAGS]) builder.addTag(tag);
-  builder.addTag({ name: TAG_DOCS, description: "This document and its interactive reference." });
+  builder.addTag({ name: TAG_BATCH, description: "Many allocation changes in one request, for bridges and bulk loads." });
+  builder.addTag({ name: TAG_DOCS, description: "This document, its interactive reference and the live status pages." });
 
   // The wire schemas the Worker validates with, as they are; then the response-only ones.
   for (const [name, schema] of Object.entries(SCHEMAS)) builder.addSchema(name, schema as SchemaObject);
-  for (const [name, schema] of Object.entries({ ...RESPONSE_SCHEMAS, ...ACL_SCHEMAS })) builder.addSchema(name, schema as SchemaObject);
-  for (const [name, parameter] of Object.entries({ ...parameters, ...REGION_PARAMETERS })) builder.addParameter(name, parameter);
+  for (const [name, schema] of Object.entries({ ...RESPONSE_SCHEMAS, ...BATCH_SCHEMAS, ...ACL_SCHEMAS })) {
+    builder.addSchema(name, schema as SchemaObject);
+  }
+  for (const [name, parameter] of Object.entries({ ...parameters, ...REGION_PARAMETERS, ...SOURCE_INDEX_PARAMETERS })) {
+    builder.addParameter(name, parameter);
+  }
   for (const [name, header] of Object.entries({ ...headers, ...REGION_HEADERS })) builder.addHeader(name, header);
   for (const [name, response] of Object.entries(responses)) builder.addResponse(name, response);
 
@@ -377,13 +414,14 @@ export function buildOpenApiDocument(): OpenAPIObject {
       description: `Task state updates of an allocation. ${METHODS_NOTE}`,
       post: postTaskEvents,
     });
-  for (const [path, item] of Object.entries({ ...REGION_PATHS, ...ACL_PATHS })) builder.addPath(path, item);
+  for (const [path, item] of Object.entries({ ...REGION_PATHS, ...BATCH_PATHS, ...ACL_PATHS })) builder.addPath(path, item);
   builder.addPath("/openapi.json", { get: getOpenApi }).addPath("/docs", { get: getDocs }).addPath("/", { get: getRoot });
+  builder.addPath("/ui/allocations", { get: getAllocationsPage }).addPath("/ui/allocation/{alloc_id}", { get: getAllocationPage });
   return withAclAndLimits(builder.getSpec());
 }
 
 const READ_JOB =
-  "`namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads";
+  "`namespace:read-job` in the allocation's namespace (the `read` policy has it; Nomad's glob rules pick the closest `namespace \"web-*\"` rule); a caller with `read-job` in no namespace at all is refused before anything is read. Without a token the `anonymous` policy decides; `npm start` creates one that allows reads in `default`";
 const NODE_WRITE = "`node:write`, or a management token (the `MANAGEMENT_TOKEN` secret is one)";
 
 /** What each operation needs from the caller's ACL token, appended to its description. */
@@ -392,10 +430,12 @@ export const ACL_REQUIREMENTS: Record<string, string> = {
   putAllocation: NODE_WRITE,
   deleteAllocation: NODE_WRITE,
   postTaskEvents: NODE_WRITE,
+  postAllocationBatch: NODE_WRITE,
   listAllocations: READ_JOB,
-  streamEvents: READ_JOB,
+  streamEvents:
+    "per topic, in each namespace streamed, as Nomad's `validateNsOp`: `namespace:read-job` for `Allocation` (and Nomad's other job topics); a management token for `*` (also when no `topic` is given) and for topics this server does not know. Without a token the `anonymous` policy decides",
   readTaskLogs:
-    "`namespace:read-logs` or `namespace:read-fs` in the `default` namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it",
+    "`namespace:read-logs` or `namespace:read-fs` in the allocation's namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it in `default`",
   appendTaskLogs: NODE_WRITE,
   getAgentSelf: "`agent:read`",
   readTokenSelf: "any valid token",

@@ -1,37 +1,26 @@
 /**
- * A real browser on /docs: Debian's Chromium (`apt-get install chromium`) driven by playwright-core
+ * A real browser on /docs: headless Chromium (test/support/browser.ts) driven by playwright-core
  * against a real dev server. The page must show the operations, the Allocation/TaskState/TaskEvent
  * schemas and the event-type descriptions, "Try it" must read the demo allocation from the same
  * origin, and no request may go to any other host (they are recorded, and blocked so that
  * nothing leaves the machine even when the check fails). Screenshots go to test-output/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
 import { TASK_EVENT_TYPES } from "../../src/domain/schemas.ts";
+import { type LaunchedBrowser, launchBrowser } from "../support/browser.ts";
 import { type DevServer, startDevServer } from "../support/dev-server.ts";
 import { ROOT } from "../support/tools.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = join(ROOT, "test-output");
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let server: DevServer;
+let browser: LaunchedBrowser;
 let context: BrowserContext;
 let page: Page;
-let profile: string;
 const foreign: string[] = [];
 const consoleErrors: string[] = [];
 
@@ -42,16 +31,10 @@ async function visible(text: string | RegExp): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
+  browser = await launchBrowser({ viewport: { width: 1400, height: 1000 } });
+  context = browser.context;
   server = await startDevServer();
   mkdirSync(SHOTS, { recursive: true });
-  profile = mkdtempSync(join(tmpdir(), "docs-chromium-"));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1400, height: 1000 },
-  });
   const origin = new URL(server.url).origin;
   // Record and block every request to another origin (data: and blob: URLs stay in the page).
   await context.route("**/*", (route) => {
@@ -61,15 +44,14 @@ beforeAll(async () => {
     return route.abort("blockedbyclient");
   });
   context.on("websocket" as "page", (ws) => foreign.push(`websocket ${(ws as unknown as { url(): string }).url()}`));
-  page = context.pages()[0] ?? (await context.newPage());
+  page = browser.page;
   page.on("console", (message) => {
     if (message.type() === "error") consoleErrors.push(message.text());
   });
 }, 90_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await server?.stop();
 });
 

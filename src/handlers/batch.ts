@@ -1,0 +1,88 @@
+/**
+ * `POST /v1/allocations/batch`: many allocation changes in one request, for bridges and bulk
+ * loads. Each change is checked and applied exactly as its single write would be (same texts,
+ * same source-index rule, same idempotency), on its own allocation object, several in parallel;
+ * one change's failure never fails or delays the others. The answer lists every change's outcome
+ * in request order.
+ */
+import { authorize, NEEDS } from "../acl/caller.ts";
+import { config } from "../config.ts";
+import { parseAllocId } from "../domain/alloc-id.ts";
+import { type BatchChange, batchOp, batchSourceIndexText, parseBatchEnvelope } from "../domain/batch.ts";
+import type { WriteOutcome } from "../durable/allocation-object.ts";
+import type { IdempotencyKey } from "../durable/idempotency.ts";
+import { allocationStub } from "../durable/stub.ts";
+import { decodeJsonBody, readBody } from "../http/body.ts";
+import { sha256Hex } from "../http/digest.ts";
+import { CodedError, ErrorText } from "../http/errors.ts";
+import { checkIdempotencyKey } from "../http/idempotency.ts";
+import { JSON_HEADERS } from "../http/meta.ts";
+import { parseRegion } from "../http/region.ts";
+import { parseSourceIndex } from "../http/source-index.ts";
+import { encodeJson, JsonNumber, type JsonObject } from "../json/codec.ts";
+import { allocationDocument, writeAnswer } from "./allocation.ts";
+
+/** Changes applied at once: enough to overlap the objects' round trips, few enough to bound the Worker's memory. */
+const BATCH_PARALLELISM = 32;
+
+/** Runs `work` on every item with at most `limit` in flight; results in item order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+function failure(id: string, status: number, message: string): JsonObject {
+  return { ID: id, Status: JsonNumber.of(status), Error: message };
+}
+
+function outcomeResult(id: string, outcome: WriteOutcome): JsonObject {
+  return outcome.ok ? { ID: id, ...writeAnswer(outcome) } : failure(id, outcome.status, outcome.message);
+}
+
+/** Checks and applies one change; every client error becomes this change's result. */
+async function applyChange(env: Env, region: string, { id, change }: BatchChange, i: number): Promise<JsonObject> {
+  try {
+    const op = batchOp(change, i);
+    const alloc = parseAllocId(encodeURIComponent(id));
+    if (!alloc) return failure(id, 404, ErrorText.allocNotFound);
+    const sourceText = batchSourceIndexText(change, i);
+    const source = sourceText === undefined ? undefined : parseSourceIndex(sourceText, "SourceIndex");
+    const key = typeof change.IdempotencyKey === "string" ? checkIdempotencyKey(change.IdempotencyKey) : undefined;
+    if (change.IdempotencyKey !== undefined && key === undefined)
+      throw new CodedError(400, `invalid field BatchRequest.Changes[${i}].IdempotencyKey: expected string`);
+    const stub = allocationStub(env, config(env), region, alloc.uuid);
+    const target = { region, id: alloc.uuid };
+    // A change's fingerprint for its idempotency key: what it does, to what, with what.
+    const fingerprint = async (document: string): Promise<IdempotencyKey | undefined> =>
+      key === undefined
+        ? undefined
+        : { key, requestHash: await sha256Hex(`batch ${op} ${region} ${alloc.uuid} ${source ?? ""}\n${document}`) };
+    if (op === "delete") return outcomeResult(id, await stub.remove(target, await fingerprint(""), source));
+    const { document, keepTaskStates } = allocationDocument(change.Allocation ?? null, alloc.uuid);
+    return outcomeResult(id, await stub.put(target, document, keepTaskStates, await fingerprint(document), source));
+  } catch (error) {
+    if (error instanceof CodedError) return failure(id, error.status, error.message);
+    // Not this change's fault (an object reset, an overloaded runtime): the client may retry it.
+    console.error("batched change failed", error);
+    return failure(id, 500, ErrorText.internal);
+  }
+}
+
+export async function postAllocationBatch(request: Request, env: Env): Promise<Response> {
+  await authorize(request, env, NEEDS.nodeWrite);
+  const region = parseRegion(new URL(request.url).searchParams, config(env));
+  const changes = parseBatchEnvelope(decodeJsonBody(await readBody(request, env), env));
+  if (request.headers.has("Idempotency-Key")) {
+    throw new CodedError(400, "Idempotency-Key is not taken by a batch: give each change its own IdempotencyKey");
+  }
+  const results = await mapBounded(changes, BATCH_PARALLELISM, (change, i) => applyChange(env, region, change, i));
+  return new Response(encodeJson({ Results: results }), { headers: JSON_HEADERS });
+}
