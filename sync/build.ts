@@ -1,10 +1,10 @@
 /**
- * `npm run build:sync`: the bridge as one ES module (`dist/nomad-alloc-edge.mjs`) that runs with
+ * `npm run build:sync`: the bridge as one ES module (`dist/sync/nomad-alloc-edge.mjs`) that runs with
  * plain Node 22 and nothing else installed: `node nomad-alloc-edge.mjs sync …`.
  */
 import { build } from "esbuild";
 
-const outfile = "dist/nomad-alloc-edge.mjs";
+const outfile = "dist/sync/nomad-alloc-edge.mjs";
 await build({
   entryPoints: ["sync/cli.ts"],
   outfile,
