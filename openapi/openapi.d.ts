@@ -17,7 +17,7 @@ export interface paths {
          *
          *     **Blocking query:** send the `X-Nomad-Index` of the previous read as `index`, and optionally `wait` (Go duration, default and maximum 300 s, plus up to `wait/16` jitter). The request is held until the allocation's index is greater than `index`, or the wait runs out: then it answers `200` with the current allocation and the same index. A write releases waiters within milliseconds. See *Blocking queries* in the introduction.
          *
-         *     **ACL:** `namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads.
+         *     **ACL:** `namespace:read-job` in the allocation's namespace (the `read` policy has it; Nomad's glob rules pick the closest `namespace "web-*"` rule); a caller with `read-job` in no namespace at all is refused before anything is read. Without a token the `anonymous` policy decides; `npm start` creates one that allows reads in `default`.
          */
         get: operations["readAllocation"];
         /**
@@ -71,9 +71,9 @@ export interface paths {
         };
         /**
          * List allocations
-         * @description Lists the region's allocations as `AllocListStub`s in ascending ID order. Supports blocking queries on the **region-wide index** (`X-Nomad-Index`, which grows on every change to any allocation of the region): the request is held until some allocation of the region changes past `index`, or `wait` runs out. The list is fed from the allocations asynchronously, so a write shows up here (and in the event stream) shortly after it answered.
+         * @description Lists the region's allocations of one namespace (or of every readable one) as `AllocListStub`s in ascending ID order (descending with `reverse=true`). Supports blocking queries on the **region-wide index** (`X-Nomad-Index`, which grows on every change to any allocation of the region): the request is held until some allocation of the region changes past `index`, or `wait` runs out. The list is fed from the allocations asynchronously, so a write shows up here (and in the event stream) shortly after it answered.
          *
-         *     **ACL:** `namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads.
+         *     **ACL:** `namespace:read-job` in the allocation's namespace (the `read` policy has it; Nomad's glob rules pick the closest `namespace "web-*"` rule); a caller with `read-job` in no namespace at all is refused before anything is read. Without a token the `anonymous` policy decides; `npm start` creates one that allows reads in `default`.
          */
         get: operations["listAllocations"];
         put?: never;
@@ -93,9 +93,9 @@ export interface paths {
         };
         /**
          * Stream allocation events
-         * @description Streams the region's allocation changes as Nomad's event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat (every 10 s of silence, `EVENT_STREAM_HEARTBEAT`). The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.
+         * @description Streams the region's allocation changes as Nomad's event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat: one at once when the stream opens, then one every 30 s (`EVENT_STREAM_HEARTBEAT`), as Nomad sends them. The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.
          *
-         *     **ACL:** `namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads.
+         *     **ACL:** per topic, in each namespace streamed, as Nomad's `validateNsOp`: `namespace:read-job` for `Allocation` (and Nomad's other job topics); a management token for `*` (also when no `topic` is given) and for topics this server does not know. Without a token the `anonymous` policy decides.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -117,7 +117,7 @@ export interface paths {
          * Read task logs
          * @description Reads a task's `stdout` or `stderr` as Nomad's `/v1/client/fs/logs` does: JSON frames (`TaskLogFrame`, base64 `Data`, at most 64 KiB each, written back to back) or, with `plain`, the raw bytes. Without `follow` the read ends at the end the log had when it was opened. Logs are what agents ingested with `POST` on the same path; the server keeps the last `LOG_RETENTION_BYTES` of each stream.
          *
-         *     **ACL:** `namespace:read-logs` or `namespace:read-fs` in the `default` namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it.
+         *     **ACL:** `namespace:read-logs` or `namespace:read-fs` in the allocation's namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it in `default`.
          */
         get: operations["readTaskLogs"];
         put?: never;
@@ -484,6 +484,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ui/allocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live status page: the region's allocations (HTML)
+         * @description A page that lists the region's allocations and keeps the list current through blocking queries on `GET /v1/allocations`, to which it passes `namespace`, `prefix` and `filter` as given. It reads only this origin's public API; when the `anonymous` policy does not allow the reads it asks for a token, kept in the browser tab only (docs/status-page.md).
+         *
+         *     **ACL:** none.
+         */
+        get: operations["getAllocationsPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui/allocation/{alloc_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live status page: one allocation (HTML)
+         * @description A page that shows one allocation (status, tasks, the task events as a timeline, a log pane per task) and keeps it current through blocking queries on `GET /v1/allocation/{alloc_id}` and log follows on `GET /v1/client/fs/logs/{alloc_id}`. An unknown or malformed id is explained by the page (the HTML itself is always 200).
+         *
+         *     **ACL:** none.
+         */
+        get: operations["getAllocationPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -499,6 +543,11 @@ export interface components {
             EvalID?: string;
             /** @description Allocation name, `<job>.<group>[<index>]`. */
             Name?: string;
+            /**
+             * @description The namespace of the allocation's job: letters, digits and hyphens, at most 128 (Nomad's namespace names). `default` when omitted or empty. ACL capabilities are checked in this namespace.
+             * @example default
+             */
+            Namespace?: string;
             /** @description ID of the node the allocation is placed on. */
             NodeID?: string;
             /** @description ID of the job. */
@@ -551,6 +600,11 @@ export interface components {
              * @description When the allocation was created. Unix time in nanoseconds. Serialized as a plain JSON integer that can exceed 2^53: parse it with a big-integer aware JSON decoder, or the low digits are lost.
              */
             CreateTime?: number;
+            /**
+             * Format: int64
+             * @description When the allocation last changed: the value the writer sent (a mirrored cluster's own time), else the time of the write; task events set it to their time of arrival. Unix time in nanoseconds. Serialized as a plain JSON integer that can exceed 2^53: parse it with a big-integer aware JSON decoder, or the low digits are lost.
+             */
+            ModifyTime?: number;
         } & {
             [key: string]: unknown;
         };
@@ -1154,11 +1208,14 @@ export interface components {
             JobVersion?: number;
             /** @description `Job.Type`: `service`, `batch` or `system`. */
             JobType?: string;
-            /** @description Always `default`: this server does not model namespaces. */
+            /**
+             * @description The namespace of the allocation's job: letters, digits and hyphens, at most 128 (Nomad's namespace names). `default` when omitted or empty. ACL capabilities are checked in this namespace.
+             * @example default
+             */
             Namespace?: string;
             /**
              * Format: int64
-             * @description When the allocation last changed. Unix time in nanoseconds. Serialized as a plain JSON integer that can exceed 2^53: parse it with a big-integer aware JSON decoder, or the low digits are lost.
+             * @description When the allocation last changed: the value the writer sent (a mirrored cluster's own time), else the time of the write; task events set it to their time of arrival. Unix time in nanoseconds. Serialized as a plain JSON integer that can exceed 2^53: parse it with a big-integer aware JSON decoder, or the low digits are lost.
              */
             ModifyTime?: number;
         } & {
@@ -1178,9 +1235,9 @@ export interface components {
             Type?: "AllocationUpdated" | "AllocationDeleted";
             /** @description The allocation ID. */
             Key?: string;
-            /** @description Always `default`. */
+            /** @description The allocation's namespace. */
             Namespace?: string;
-            /** @description The allocation's `JobID`. */
+            /** @description The allocation's `JobID` and `DeploymentID` (`""` when it has none), as Nomad's allocation events carry them. */
             FilterKeys?: string[] | null;
             /**
              * Format: uint64
@@ -1196,7 +1253,7 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @description One line of the event stream: a batch of events with the index of the last one, or `{}` (a heartbeat sent after each idle interval, 10 s unless `EVENT_STREAM_HEARTBEAT` says otherwise). */
+        /** @description One line of the event stream: a batch of events with the index of the last one, or `{}` (a heartbeat: one when the stream opens, then one every 30 s unless `EVENT_STREAM_HEARTBEAT` says otherwise). */
         EventBatch: {
             /** @description The events, in index order. */
             Events?: components["schemas"]["AllocationEvent"][];
@@ -1548,13 +1605,23 @@ export interface components {
         IdempotencyKey: string;
         /** @description Only allocations whose ID starts with this prefix: hex digits and hyphens, any length (hyphens are ignored, so `203266e5e0d6` matches `203266e5-e0d6-...`). Nomad requires an even length; this server does not. */
         Prefix: string;
-        /** @description Page size. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. */
+        /** @description Page size, an int32 as Nomad parses it. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. A negative size gives an empty page whose next token is the first match (Nomad's paginator). */
         PerPage: number;
+        /** @description List this namespace only; `*` lists every namespace the caller may read (`read-job`, with Nomad's glob rules). Absent or empty: `default`. A named namespace the caller may not read is a `403`. */
+        Namespace: string;
+        /** @description A go-bexpr filter expression evaluated on each **full allocation** (not its stub) before the page is cut, as Nomad's paginator does: selectors such as `ClientStatus`, `TaskStates.redis.State`, `TaskStates["redis"].State`, `Job.Meta.owner` or a JSON pointer `"/Job/Meta/owner"`; `==`, `!=`, `in`, `not in`, `contains`, `not contains`, `is empty`, `is not empty`, `is nil`, `is not nil`, `matches`, `not matches` (regular expressions; patterns with backreferences, lookarounds or a repeated group holding a repetition or alternation are refused); `and`, `or`, `not`, parentheses, `any`/`all <selector> as <name> { … }`; values unquoted, `"quoted"` or `` `raw` ``. A malformed expression, or one that fails on an allocation (an unknown top-level field, a value that is not of the field's type), is a `400`. */
+        Filter: string;
+        /** @description `true`: descending ID order, and `next_token` pages towards lower IDs. Any other value keeps the ascending order (Nomad compares with the exact text `true`). */
+        Reverse: string;
+        /** @description A Go boolean; `false` sets each stub's `TaskStates` to `null`. Default `true`. Anything else is a `400`. */
+        TaskStates: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
         /** @description Start the page at this allocation ID: the `X-Nomad-NextToken` of the previous page. */
         NextToken: string;
-        /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1). Absent or `0`: only events from now on. Below the oldest event kept (`EVENT_HISTORY` per region): `410`. */
+        /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1); beyond the last event: with the next one. Absent or `0`: from the oldest event still kept (Nomad replays its buffer). Below the oldest event kept (`EVENT_HISTORY` per region): `410`. Parsed as Nomad parses it (`strconv.Atoi`, an int64; a negative index is taken as the uint64 Nomad makes of it). */
         EventIndex: number;
-        /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation, `Allocation:<alloc_id>` for one, `*` for everything. None means every topic. Topics other than `Allocation` exist in Nomad but carry no events here. */
+        /** @description Deliver the events of this namespace; `*`: of every namespace that exists when the stream opens (each of which the caller must be allowed to read, as Nomad's `validateACL`). Absent or empty: `default`. */
+        EventNamespace: string;
+        /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation; `Allocation:<key>` for the events whose `Key` (the allocation ID) or `FilterKeys` (its `JobID` and `DeploymentID`) is `<key>`, so `Allocation:<job>` follows a job's allocations; `*` for everything. None means `*`. More than one `:` is a `400`. `*` and topics other than Nomad's read-job topics (`Allocation`, `Job`, `Evaluation`, `Deployment`, `Service`, `CSIPlugin`), `Node` (`node:read`) and `CSIVolume` need a management token, as in Nomad; topics other than `Allocation` carry no events here. */
         Topic: string[];
         /** @description The task whose logs to read or write: one of the allocation's task group. Missing: `400 must provide task name`. */
         LogTask: string;
@@ -1759,10 +1826,18 @@ export interface operations {
             query?: {
                 /** @description Only allocations whose ID starts with this prefix: hex digits and hyphens, any length (hyphens are ignored, so `203266e5e0d6` matches `203266e5-e0d6-...`). Nomad requires an even length; this server does not. */
                 prefix?: components["parameters"]["Prefix"];
-                /** @description Page size. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. */
+                /** @description List this namespace only; `*` lists every namespace the caller may read (`read-job`, with Nomad's glob rules). Absent or empty: `default`. A named namespace the caller may not read is a `403`. */
+                namespace?: components["parameters"]["Namespace"];
+                /** @description A go-bexpr filter expression evaluated on each **full allocation** (not its stub) before the page is cut, as Nomad's paginator does: selectors such as `ClientStatus`, `TaskStates.redis.State`, `TaskStates["redis"].State`, `Job.Meta.owner` or a JSON pointer `"/Job/Meta/owner"`; `==`, `!=`, `in`, `not in`, `contains`, `not contains`, `is empty`, `is not empty`, `is nil`, `is not nil`, `matches`, `not matches` (regular expressions; patterns with backreferences, lookarounds or a repeated group holding a repetition or alternation are refused); `and`, `or`, `not`, parentheses, `any`/`all <selector> as <name> { … }`; values unquoted, `"quoted"` or `` `raw` ``. A malformed expression, or one that fails on an allocation (an unknown top-level field, a value that is not of the field's type), is a `400`. */
+                filter?: components["parameters"]["Filter"];
+                /** @description Page size, an int32 as Nomad parses it. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. A negative size gives an empty page whose next token is the first match (Nomad's paginator). */
                 per_page?: components["parameters"]["PerPage"];
                 /** @description Start the page at this allocation ID: the `X-Nomad-NextToken` of the previous page. */
                 next_token?: components["parameters"]["NextToken"];
+                /** @description `true`: descending ID order, and `next_token` pages towards lower IDs. Any other value keeps the ascending order (Nomad compares with the exact text `true`). */
+                reverse?: components["parameters"]["Reverse"];
+                /** @description A Go boolean; `false` sets each stub's `TaskStates` to `null`. Default `true`. Anything else is a `400`. */
+                task_states?: components["parameters"]["TaskStates"];
                 /** @description Blocking query: answer once the allocation's index is greater than this, or when `wait` runs out. Send the `X-Nomad-Index` of the previous read. Absent or `0`: answer at once. Not a uint64: `400 Invalid index`. */
                 index?: components["parameters"]["Index"];
                 /** @description Blocking query: the longest time to hold the request, in Go duration syntax (`10s`, `5m`, `300000ms`). Default and maximum 300 s (the maximum is the deployment's `MAX_QUERY_TIME`); up to `wait/16` of random jitter is added. Only used together with `index`. Unparseable: `400 Invalid wait time`. */
@@ -1810,10 +1885,12 @@ export interface operations {
     streamEvents: {
         parameters: {
             query?: {
-                /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1). Absent or `0`: only events from now on. Below the oldest event kept (`EVENT_HISTORY` per region): `410`. */
+                /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1); beyond the last event: with the next one. Absent or `0`: from the oldest event still kept (Nomad replays its buffer). Below the oldest event kept (`EVENT_HISTORY` per region): `410`. Parsed as Nomad parses it (`strconv.Atoi`, an int64; a negative index is taken as the uint64 Nomad makes of it). */
                 index?: components["parameters"]["EventIndex"];
-                /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation, `Allocation:<alloc_id>` for one, `*` for everything. None means every topic. Topics other than `Allocation` exist in Nomad but carry no events here. */
+                /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation; `Allocation:<key>` for the events whose `Key` (the allocation ID) or `FilterKeys` (its `JobID` and `DeploymentID`) is `<key>`, so `Allocation:<job>` follows a job's allocations; `*` for everything. None means `*`. More than one `:` is a `400`. `*` and topics other than Nomad's read-job topics (`Allocation`, `Job`, `Evaluation`, `Deployment`, `Service`, `CSIPlugin`), `Node` (`node:read`) and `CSIVolume` need a management token, as in Nomad; topics other than `Allocation` carry no events here. */
                 topic?: components["parameters"]["Topic"];
+                /** @description Deliver the events of this namespace; `*`: of every namespace that exists when the stream opens (each of which the caller must be allowed to read, as Nomad's `validateACL`). Absent or empty: `default`. */
+                namespace?: components["parameters"]["EventNamespace"];
                 /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
                 region?: components["parameters"]["Region"];
             };
@@ -2861,6 +2938,66 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getAllocationsPage: {
+        parameters: {
+            query?: {
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+                /** @description List this namespace only; `*` lists every namespace the caller may read (`read-job`, with Nomad's glob rules). Absent or empty: `default`. A named namespace the caller may not read is a `403`. */
+                namespace?: components["parameters"]["Namespace"];
+                /** @description Only allocations whose ID starts with this prefix: hex digits and hyphens, any length (hyphens are ignored, so `203266e5e0d6` matches `203266e5-e0d6-...`). Nomad requires an even length; this server does not. */
+                prefix?: components["parameters"]["Prefix"];
+                /** @description A go-bexpr filter expression evaluated on each **full allocation** (not its stub) before the page is cut, as Nomad's paginator does: selectors such as `ClientStatus`, `TaskStates.redis.State`, `TaskStates["redis"].State`, `Job.Meta.owner` or a JSON pointer `"/Job/Meta/owner"`; `==`, `!=`, `in`, `not in`, `contains`, `not contains`, `is empty`, `is not empty`, `is nil`, `is not nil`, `matches`, `not matches` (regular expressions; patterns with backreferences, lookarounds or a repeated group holding a repetition or alternation are refused); `and`, `or`, `not`, parentheses, `any`/`all <selector> as <name> { … }`; values unquoted, `"quoted"` or `` `raw` ``. A malformed expression, or one that fails on an allocation (an unknown top-level field, a value that is not of the field's type), is a `400`. */
+                filter?: components["parameters"]["Filter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getAllocationPage: {
+        parameters: {
+            query?: {
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
+                 * @example 203266e5-e0d6-9486-5e05-397ed2b184af
+                 */
+                alloc_id: components["parameters"]["AllocId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
             };
             429: components["responses"]["RateLimited"];
         };

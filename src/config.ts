@@ -2,14 +2,15 @@
  * Deployment settings read from `Env` (wrangler.toml `[vars]`), parsed once per isolate.
  */
 
+import { parseCatalogShards } from "./domain/catalog-shard.ts";
 import type { WaitLimits } from "./http/query.ts";
 import { parseGoDuration } from "./json/go-time.ts";
 
 /** Nomad's default and maximum blocking wait: 300 s. */
 const NOMAD_MAX_QUERY_MS = 300_000;
 
-/** Nomad's event stream heartbeat: 10 s. */
-const NOMAD_EVENT_HEARTBEAT_MS = 10_000;
+/** Nomad's event stream heartbeat: 30 s (nomad/event_endpoint.go, `NewJsonStream(ctx, 30*time.Second)`). */
+const NOMAD_EVENT_HEARTBEAT_MS = 30_000;
 
 const LOCATION_HINTS = new Set(["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"]);
 
@@ -20,7 +21,12 @@ export interface Config {
   wait: WaitLimits;
   /** Idle interval after which /v1/event/stream sends a `{}` heartbeat. */
   eventHeartbeatMs: number;
+  /** Catalog shards per region (`CATALOG_SHARDS`); fixed for a deployment's lifetime. */
+  catalogShards: number;
 }
+
+/** Catalog shards per region when CATALOG_SHARDS is unset (see docs/benchmarks.md for why). */
+export const DEFAULT_CATALOG_SHARDS = 1;
 
 /**
  * `build` run once per `Env` object (the runtime hands every request of an isolate the same one),
@@ -51,5 +57,6 @@ export const config = perEnv((env): Config => {
     defaultRegion: env.DEFAULT_REGION,
     wait: { maxMs, defaultMs: Math.min(NOMAD_MAX_QUERY_MS, maxMs) },
     eventHeartbeatMs: heartbeatNanos !== undefined && heartbeatNanos > 0n ? Number(heartbeatNanos / 1_000_000n) : NOMAD_EVENT_HEARTBEAT_MS,
+    catalogShards: parseCatalogShards(env.CATALOG_SHARDS, DEFAULT_CATALOG_SHARDS),
   };
 });

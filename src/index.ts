@@ -1,6 +1,6 @@
 /**
- * Worker entry: the router serves every request; the allocation Durable Object class is exported
- * for the runtime. Run locally with `npm start`; regenerate `Env` with `npm run types`.
+ * Worker entry: the gate, then the router, serves every request; the three Durable Object classes
+ * (AllocationObject, RegionCatalog, AclStore) are exported for the runtime. Run locally with `npm start`; regenerate `Env` with `npm run types`.
  */
 import { errorResponse } from "./http/errors.ts";
 import { callerKey, checkRateLimit, checkSizes, gateConfig, preflight, withCors } from "./http/gate.ts";

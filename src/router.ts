@@ -29,6 +29,7 @@ import { getDocs, getOpenApiDocument, redirectToDocs } from "./handlers/docs.ts"
 import { streamEvents } from "./handlers/events.ts";
 import { getLogs, LOGS_PREFIX, postLogs } from "./handlers/logs.ts";
 import { getAgentSelf, getLeader, getPeers, getRegions } from "./handlers/status.ts";
+import { getAllocationPage, getAllocationsPage } from "./handlers/ui.ts";
 import { CodedError, ErrorText, errorResponse } from "./http/errors.ts";
 
 /** Path prefixes that end in an allocation id, and the methods each serves. */
@@ -84,6 +85,9 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
   .get("/openapi.json", getOpenApiDocument)
   .get("/docs", getDocs)
   .get("/", redirectToDocs)
+  // The live status pages (src/handlers/ui.ts); their script and style are static assets.
+  .get("/ui/allocations", getAllocationsPage)
+  .get("/ui/allocation/:alloc_id", getAllocationPage)
   .all("*", (request) => {
     const { pathname } = new URL(request.url);
     // Go's ServeMux redirects the subtree root without its slash.

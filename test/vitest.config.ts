@@ -1,6 +1,34 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { TEST_EVENT_HISTORY, TEST_LOG_RETENTION_BYTES, TEST_MANAGEMENT_TOKEN, TEST_WAITER_CAPS } from "./support/constants.ts";
+import {
+  TEST_CATALOG_SHARDS,
+  TEST_EVENT_HISTORY,
+  TEST_LOG_RETENTION_BYTES,
+  TEST_MANAGEMENT_TOKEN,
+  TEST_WAITER_CAPS,
+} from "./support/constants.ts";
+
+const WORKER_BINDINGS = {
+  MANAGEMENT_TOKEN: TEST_MANAGEMENT_TOKEN,
+  LOG_RETENTION_BYTES: String(TEST_LOG_RETENTION_BYTES),
+  EVENT_HISTORY: String(TEST_EVENT_HISTORY),
+  EVENT_STREAM_HEARTBEAT: "1s",
+  MAX_WAITERS_PER_OBJECT: String(TEST_WAITER_CAPS.perObject),
+  MAX_WAITERS_PER_CALLER: String(TEST_WAITER_CAPS.perCaller),
+};
+
+// MANAGEMENT_TOKEN is a required secret (wrangler.toml [secrets]); the plugin reads the config as
+// `wrangler dev` does and, finding the secret in no .dev.vars and not in the environment, would warn
+// that it is missing although the bindings below set it. The environment is where wrangler looks.
+process.env.MANAGEMENT_TOKEN ??= TEST_MANAGEMENT_TOKEN;
+
+/** Test files that run a second time with the catalog in TEST_CATALOG_SHARDS shards. */
+const SHARDED_TESTS = [
+  "test/worker/catalog.test.ts",
+  "test/worker/catalog-shards.test.ts",
+  "test/worker/batch.test.ts",
+  "test/worker/namespaces.test.ts",
+];
 
 export default defineConfig({
   test: {
@@ -11,14 +39,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: {
-                MANAGEMENT_TOKEN: TEST_MANAGEMENT_TOKEN,
-                LOG_RETENTION_BYTES: String(TEST_LOG_RETENTION_BYTES),
-                EVENT_HISTORY: String(TEST_EVENT_HISTORY),
-                EVENT_STREAM_HEARTBEAT: "1s",
-                MAX_WAITERS_PER_OBJECT: String(TEST_WAITER_CAPS.perObject),
-                MAX_WAITERS_PER_CALLER: String(TEST_WAITER_CAPS.perCaller),
-              },
+              bindings: WORKER_BINDINGS,
             },
           }),
         ],
@@ -27,6 +48,31 @@ export default defineConfig({
           include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
           setupFiles: ["test/support/setup-acl.ts"],
           testTimeout: 20_000,
+        },
+      },
+      {
+        // The region catalog split into shards: the list, blocking list and event stream merged by the Worker.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { ...WORKER_BINDINGS, CATALOG_SHARDS: String(TEST_CATALOG_SHARDS) } },
+          }),
+        ],
+        test: {
+          name: "workers-sharded",
+          include: SHARDED_TESTS,
+          setupFiles: ["test/support/setup-acl.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        // The sync bridge: its pure modules, and end to end between the Nomad stand-in and `wrangler dev`.
+        test: {
+          name: "sync",
+          include: ["test/sync/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
         },
       },
       {

@@ -10,7 +10,7 @@ import { clientAddressKey, requestTokenDigest, sha256, toHex } from "../http/dig
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { checkRateLimit } from "../http/gate.ts";
 import { parseGoDuration } from "../json/go-time.ts";
-import { type Acl, allowsAgent, allowsNamespace, allowsNode, MANAGEMENT_ACL } from "./policy.ts";
+import { type Acl, ALL_NAMESPACES, allowsAgent, allowsNamespace, allowsNode, MANAGEMENT_ACL } from "./policy.ts";
 
 /** Default of ACL_CACHE_TTL. */
 export const CACHE_TTL_MS = 2000;
@@ -87,11 +87,19 @@ export async function resolveCaller(request: Request, env: Env): Promise<Caller>
 }
 
 /** What an operation needs. */
-export type Need = { namespace: string; anyOf: string[] } | { node: "read" | "write" } | { agent: "read" | "write" } | { management: true };
+export type Need =
+  | { namespace: string; anyOf: readonly string[] }
+  | { node: "read" | "write" }
+  | { agent: "read" | "write" }
+  | { management: true };
 
+/**
+ * Namespace needs are checked twice: here in any namespace (`*`, so a caller who may read nothing
+ * is refused before any lookup or wait), and again in the namespace of what is read.
+ */
 export const NEEDS = {
-  readJob: { namespace: "default", anyOf: ["read-job"] },
-  readLogs: { namespace: "default", anyOf: ["read-logs", "read-fs"] },
+  readJob: { namespace: ALL_NAMESPACES, anyOf: ["read-job"] },
+  readLogs: { namespace: ALL_NAMESPACES, anyOf: ["read-logs", "read-fs"] },
   nodeWrite: { node: "write" },
   agentRead: { agent: "read" },
   management: { management: true },
@@ -102,6 +110,11 @@ export function allows(acl: Acl, need: Need): boolean {
   if ("node" in need) return allowsNode(acl, need.node);
   if ("agent" in need) return allowsAgent(acl, need.agent);
   return acl.management;
+}
+
+/** Requires `anyOf` in `namespace` (the namespace of what is read): 403 `Permission denied` otherwise. */
+export function requireNamespace(caller: Caller, namespace: string, anyOf: readonly string[], headers?: Record<string, string>): void {
+  if (!allowsNamespace(caller.acl, namespace, anyOf)) throw new CodedError(403, ErrorText.permissionDenied, headers);
 }
 
 /** Resolves the caller and requires `need`: 403 `Permission denied` otherwise. */

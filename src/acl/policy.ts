@@ -169,12 +169,63 @@ export function compileAcl(policies: PolicyRules[]): Acl {
 export const MANAGEMENT_ACL: Acl = { management: true, namespaces: new Map(), node: "write", agent: "write" };
 export const EMPTY_ACL: Acl = { management: false, namespaces: new Map(), node: "", agent: "" };
 
-/** Whether the ACL grants any of `capabilities` in `namespace` (an exact rule wins over `*`). */
-export function allowsNamespace(acl: Acl, namespace: string, capabilities: string[]): boolean {
+/** Nomad's `*` namespace (`structs.AllNamespacesSentinel`): every namespace. */
+export const ALL_NAMESPACES = "*";
+
+/** ryanuber/go-glob's `Glob`, which Nomad uses for namespace rules: `*` matches any run of characters. */
+export function globMatches(pattern: string, subject: string): boolean {
+  if (pattern === "") return subject === "";
+  if (pattern === "*") return true;
+  const parts = pattern.split("*");
+  if (parts.length === 1) return subject === pattern;
+  const last = parts.length - 1;
+  let rest = subject;
+  for (let i = 0; i < last; i++) {
+    const part = parts[i] ?? "";
+    const at = rest.indexOf(part);
+    if (i === 0 ? at !== 0 && !pattern.startsWith("*") : at < 0) return false;
+    rest = rest.slice(at + part.length);
+  }
+  return pattern.endsWith("*") || rest.endsWith(parts[last] ?? "");
+}
+
+const utf8 = new TextEncoder();
+
+function compareBytes(a: string, b: string): number {
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return (x[i] ?? 0) - (y[i] ?? 0);
+  return x.length - y.length;
+}
+
+/**
+ * The capabilities that govern `namespace`, chosen as Nomad's `matchingNamespaceCapabilitySet`
+ * (acl/acl.go) chooses them: the exact rule, else the closest matching glob, the one whose
+ * `len(namespace) - len(glob) + count("*")` is smallest. Nomad walks its globs in byte order and
+ * stable-sorts them with a `<=` comparison, so among equally close globs the last in byte order wins.
+ */
+export function namespaceCapabilities(acl: Acl, namespace: string): string[] | undefined {
+  const exact = acl.namespaces.get(namespace);
+  if (exact) return exact;
+  let best: { glob: string; difference: number } | undefined;
+  const length = utf8.encode(namespace).length;
+  for (const glob of [...acl.namespaces.keys()].sort(compareBytes)) {
+    if (!glob.includes("*") || !globMatches(glob, namespace)) continue;
+    const difference = length - utf8.encode(glob).length + (glob.split("*").length - 1);
+    if (!best || difference <= best.difference) best = { glob, difference };
+  }
+  return best ? acl.namespaces.get(best.glob) : undefined;
+}
+
+/**
+ * Whether the ACL grants any of `capabilities` in `namespace`, as Nomad's `AllowNsOp`: `*` asks
+ * whether any namespace rule grants it.
+ */
+export function allowsNamespace(acl: Acl, namespace: string, capabilities: readonly string[]): boolean {
   if (acl.management) return true;
-  const caps = acl.namespaces.get(namespace) ?? acl.namespaces.get("*") ?? [];
-  if (caps.includes("deny")) return false;
-  return capabilities.some((cap) => caps.includes(cap));
+  const grants = (caps: string[] | undefined) => caps !== undefined && capabilities.some((cap) => caps.includes(cap));
+  if (namespace === ALL_NAMESPACES && [...acl.namespaces.values()].some(grants)) return true;
+  return grants(namespaceCapabilities(acl, namespace));
 }
 
 function levelAllows(have: Level, need: "read" | "write"): boolean {

@@ -1,5 +1,5 @@
 /**
- * The demo allocation: the seed page's example (Nomad 0.5.6 docs, `/v1/allocation`), as valid JSON
+ * The demo allocation: the example of Nomad 0.5.6's `/v1/allocation` API page, as valid JSON
  * with Nomad's real number formats, and the task events that bring its `redis` task to running.
  * Loaded by `npm start` through the write API (local development only); also a test fixture.
  */
@@ -87,7 +87,7 @@ export const DEMO_ALLOCATION_JSON = JSON.stringify({
   CreateTime: "__CREATE_TIME__",
 }).replace('"__CREATE_TIME__"', "1490999490011295016");
 
-/** Received, set up, started: StartedAt becomes 2017-03-31T22:51:40.248633594Z as on the seed page. */
+/** Received, set up, started: StartedAt becomes 2017-03-31T22:51:40.248633594Z as on that page. */
 export const DEMO_TASK_EVENTS_JSON = `{"Events":[
 {"Task":"redis","Event":{"Type":"Received","Time":1490999500248633594}},
 {"Task":"redis","Event":{"Type":"Task Setup","Time":1491000689118913447,"Message":"Building Task Directory"}},

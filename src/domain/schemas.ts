@@ -1,6 +1,6 @@
 /**
- * The wire schemas, named and shaped as Nomad names them (seed era, Nomad 0.5.6, plus the fields
- * the seed page omits and the TaskEvent fields of 0.7). Consumers:
+ * The wire schemas, named and shaped as Nomad names them (Nomad 0.5.6, plus the fields
+ * its allocation API page omits and the TaskEvent fields of 0.7). Consumers:
  * - `validate.ts` checks write bodies against them and fills Go zero values;
  * - `src/spec` publishes them as the OpenAPI `components.schemas`.
  * There is no other copy: change a field here and both follow.
@@ -253,6 +253,10 @@ const allocation = struct("An allocation: the placement of one task group of a j
   ID: t.string("Allocation ID, a UUID.", { examples: ["203266e5-e0d6-9486-5e05-397ed2b184af"] }),
   EvalID: t.string("ID of the evaluation that created the allocation."),
   Name: t.string("Allocation name, `<job>.<group>[<index>]`."),
+  Namespace: t.string(
+    "The namespace of the allocation's job: letters, digits and hyphens, at most 128 (Nomad's namespace names). `default` when omitted or empty. ACL capabilities are checked in this namespace.",
+    { examples: ["default"] },
+  ),
   NodeID: t.string("ID of the node the allocation is placed on."),
   JobID: t.string("ID of the job."),
   Job: t.ptr("Job", "The job, as it was when the allocation was made."),
@@ -273,6 +277,9 @@ const allocation = struct("An allocation: the placement of one task group of a j
   ModifyIndex: t.uint("Index of the latest change to the allocation; the `X-Nomad-Index` of a read. Set by the server."),
   AllocModifyIndex: t.uint("Index of the latest change to the allocation by the servers (not by task updates). Set by the server."),
   CreateTime: t.unixNanos("When the allocation was created."),
+  ModifyTime: t.unixNanos(
+    "When the allocation last changed: the value the writer sent (a mirrored cluster's own time), else the time of the write; task events set it to their time of arrival.",
+  ),
 });
 
 /** Every wire schema by component name. */

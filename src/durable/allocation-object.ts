@@ -5,10 +5,15 @@
  * Indexes are a hybrid logical clock in milliseconds: each change takes
  * max(last index + 1, now in ms). That keeps ModifyIndex strictly increasing across writes,
  * deletes and restarts (the last index is stored), never 0, and roughly comparable across
- * allocations, so a region-wide index can later be derived the same way (docs/architecture.md).
+ * allocations; the region's catalog (region-catalog.ts) keeps the region-wide index on the same
+ * clock (docs/architecture.md).
  */
 import { DurableObject } from "cloudflare:workers";
+import { type Acl, allowsNamespace } from "../acl/policy.ts";
 import { config } from "../config.ts";
+import { catalogEntry } from "../domain/catalog-entry.ts";
+import { shardOf } from "../domain/catalog-shard.ts";
+import { namespaceOf } from "../domain/namespace.ts";
 import { applyTaskEvents, type TaskEventUpdate, taskNames } from "../domain/task-state.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
@@ -25,6 +30,8 @@ import { Waiters, waiterLimits } from "./waiters.ts";
 export interface ReadResult {
   index: number;
   body: string | null;
+  /** The allocation's namespace, when it exists: the Worker checks the caller's capabilities in it. */
+  namespace?: string;
   /** Set when the query could not park (waiter caps): the text of a 429. */
   refused?: string;
 }
@@ -66,6 +73,8 @@ export interface LogQuery {
   plain: boolean;
   offset: number;
   origin: "start" | "end";
+  /** The caller's ACL and the capabilities (any of) it needs in the allocation's namespace. */
+  access: { acl: Acl; anyOf: readonly string[] };
 }
 
 /** The 409 of a log append whose `X-Log-Offset` is not the stream's current total. */
@@ -90,6 +99,7 @@ interface Document {
   pretty?: string;
   /** The decoded document, for read-only use (log appends and follows): decoded once per index. */
   view?: JsonObject;
+  namespace?: string;
 }
 
 /** Index reported when the allocation never existed here: Nomad clients treat 0 as "do not block". */
@@ -168,12 +178,17 @@ export class AllocationObject extends DurableObject<Env> {
     const sourceIndex = this.#raisedSource(source);
     if (compact !== null) this.#encodes++;
     this.#ensureSchema();
+    const kind = compact === null ? "delete" : "upsert";
+    const modifyTime = nowUnixNanos();
+    // A delete's entry describes the allocation as it was.
+    const described = document ?? this.#view();
     const change: CatalogChange = {
       allocId: key.id,
       allocIndex: index,
-      kind: compact === null ? "delete" : "upsert",
-      modifyTime: nowUnixNanos().toString(),
+      kind,
+      modifyTime: modifyTime.toString(),
       allocation: compact ?? this.#doc?.compact ?? "{}",
+      ...(described ? { entry: catalogEntry(described, key.id, kind, modifyTime) } : {}),
     };
     this.ctx.storage.transactionSync(() => {
       const sql = this.ctx.storage.sql;
@@ -195,7 +210,8 @@ export class AllocationObject extends DurableObject<Env> {
     });
     this.#lastIndex = index;
     this.#sourceIndex = sourceIndex;
-    this.#doc = compact === null ? null : { index, compact };
+    // The document just encoded is the decoded view of the new state (never changed afterwards).
+    this.#doc = compact === null || document === null ? null : { index, compact, view: document };
     await this.#deliverOutbox().catch((error: unknown) => {
       console.warn("catalog delivery failed; retrying from the outbox", error);
       return this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
@@ -249,8 +265,11 @@ export class AllocationObject extends DurableObject<Env> {
           const rows = sql.exec<{ alloc_index: number; region: string; change: string }>(
             "SELECT alloc_index, region, change FROM catalog_outbox ORDER BY alloc_index",
           );
+          const cfg = config(this.env);
           for (const row of rows.toArray()) {
-            await catalogStub(this.env, config(this.env), row.region).record(JSON.parse(row.change) as CatalogChange);
+            const change = JSON.parse(row.change) as CatalogChange;
+            const slot = { shard: shardOf(change.allocId.replaceAll("-", ""), cfg.catalogShards), shards: cfg.catalogShards };
+            await catalogStub(this.env, cfg, row.region, slot.shard).record(change, slot);
             sql.exec("DELETE FROM catalog_outbox WHERE alloc_index = ?", row.alloc_index);
           }
         }
@@ -293,13 +312,14 @@ export class AllocationObject extends DurableObject<Env> {
   #snapshot(pretty: boolean): ReadResult {
     const doc = this.#doc;
     if (!doc) return { index: Math.max(this.#lastIndex, NEVER_WRITTEN_INDEX), body: null };
-    if (!pretty) return { index: doc.index, body: doc.compact };
+    doc.namespace ??= namespaceOf(this.#view());
+    if (!pretty) return { index: doc.index, body: doc.compact, namespace: doc.namespace };
     // Encoded once per index and shared by every pretty reader.
     if (doc.pretty === undefined) {
       doc.pretty = encodeJson(parseJson(doc.compact, { maxDepth: 256 }), true);
       this.#encodes++;
     }
-    return { index: doc.index, body: doc.pretty };
+    return { index: doc.index, body: doc.pretty, namespace: doc.namespace };
   }
 
   /**
@@ -336,7 +356,8 @@ export class AllocationObject extends DurableObject<Env> {
     const stale = this.#stale(source);
     if (stale) return stale;
     const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
-    const current = this.#current();
+    // Read-only: only values are taken over from it (the next state is a fresh decode of `document`).
+    const current = this.#view();
     if (keepTaskStates) next.TaskStates = current?.TaskStates ?? null;
     const index = this.#nextIndex();
     next.ID = key.id;
@@ -345,6 +366,9 @@ export class AllocationObject extends DurableObject<Env> {
     next.AllocModifyIndex = JsonNumber.of(index);
     const createTime = next.CreateTime instanceof JsonNumber ? next.CreateTime.toBigInt() : 0n;
     if (createTime === 0n) next.CreateTime = current?.CreateTime ?? JsonNumber.of(nowUnixNanos());
+    // The writer's own time (a mirrored cluster's) is kept; else the time of this write.
+    const modifyTime = next.ModifyTime instanceof JsonNumber ? next.ModifyTime.toBigInt() : 0n;
+    if (modifyTime === 0n) next.ModifyTime = JsonNumber.of(nowUnixNanos());
     return this.#commit(key, index, next, idem, source);
   }
 
@@ -354,14 +378,16 @@ export class AllocationObject extends DurableObject<Env> {
     if (seen) return seen;
     const allocation = this.#current();
     if (!allocation) return { ok: false, status: 404, message: ErrorText.allocNotFound };
+    const now = nowUnixNanos();
     try {
-      applyTaskEvents(allocation, parseJson(updates, { maxDepth: 256 }) as unknown as TaskEventUpdate[], nowUnixNanos());
+      applyTaskEvents(allocation, parseJson(updates, { maxDepth: 256 }) as unknown as TaskEventUpdate[], now);
     } catch (error) {
       if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
       throw error;
     }
     const index = this.#nextIndex();
     allocation.ModifyIndex = JsonNumber.of(index);
+    allocation.ModifyTime = JsonNumber.of(now);
     return this.#commit(key, index, allocation, idem);
   }
 
@@ -390,9 +416,13 @@ export class AllocationObject extends DurableObject<Env> {
   }
 
   /** The allocation and the task's state, or the refusal Nomad's logs API gives. */
-  #logTask(key: AllocationKey, task: string, requireStarted: boolean): Refusal | undefined {
+  #logTask(key: AllocationKey, task: string, requireStarted: boolean, access?: LogQuery["access"]): Refusal | undefined {
     const allocation = this.#view();
     if (!allocation) return { ok: false, status: 404, message: `Unknown allocation ${JSON.stringify(key.id)}` };
+    // Nomad checks read-logs/read-fs in the allocation's namespace once it found the allocation.
+    if (access && !allowsNamespace(access.acl, namespaceOf(allocation), access.anyOf)) {
+      return { ok: false, status: 403, message: ErrorText.permissionDenied };
+    }
     let known: Set<string>;
     try {
       known = taskNames(allocation);
@@ -454,7 +484,7 @@ export class AllocationObject extends DurableObject<Env> {
 
   /** Opens a task's log stream, or refuses with Nomad's logs errors (checked before any byte is sent). */
   openLogs(key: AllocationKey, query: LogQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
-    const refusal = this.#logTask(key, query.task, true);
+    const refusal = this.#logTask(key, query.task, true, query.access);
     if (refusal) return refusal;
     const { floor, end } = this.#logs.bounds(query.task, query.type);
     const requested = query.origin === "end" ? end - query.offset : query.offset;

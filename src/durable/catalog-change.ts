@@ -4,6 +4,8 @@
  * recorded idempotently, so a crash between the two objects delays the catalog but never loses
  * or duplicates a change.
  */
+import type { CatalogEntry } from "../domain/catalog-entry.ts";
+
 export interface CatalogChange {
   allocId: string;
   /** The allocation's ModifyIndex for an update; the tombstone index for a delete. */
@@ -13,4 +15,6 @@ export interface CatalogChange {
   modifyTime: string;
   /** The allocation's compact JSON: after an upsert, or as it was before a delete. */
   allocation: string;
+  /** Its stub, namespace and event, made by the allocation object (absent in changes stored before it did). */
+  entry?: CatalogEntry;
 }

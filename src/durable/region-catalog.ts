@@ -1,31 +1,39 @@
 /**
- * One object per region: the list of the region's allocations (as AllocListStubs), a region-wide
- * index, its blocking queries, and a bounded, durable history of allocation events for
- * `/v1/event/stream`. Allocation objects report each committed change here (see catalog-change.ts).
+ * One object per region, or per shard of a region (`CATALOG_SHARDS`, by allocation-id prefix:
+ * src/domain/catalog-shard.ts): the list of its allocations (as AllocListStubs), an index, its
+ * blocking queries, and a bounded, durable history of allocation events for `/v1/event/stream`.
+ * Allocation objects report each committed change here (see catalog-change.ts); changes that
+ * arrive together are recorded in one transaction.
  *
- * The region index is the same hybrid logical clock as the allocations': max(last + 1, change's
+ * The index is the same hybrid logical clock as the allocations': max(last + 1, change's
  * allocation index), so it strictly increases on every change and is >= the ModifyIndex of every
- * allocation listed.
+ * allocation listed; shard k of K rounds it up to the next value ≡ k (mod K), so indexes are unique
+ * across a region's shards. The Worker merges shards (catalog-reads.ts).
  */
 import { DurableObject } from "cloudflare:workers";
-import { allocListStub, DEFAULT_NAMESPACE } from "../domain/alloc-stub.ts";
-import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
-import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
+import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
+import { catalogEntry, eventJson } from "../domain/catalog-entry.ts";
+import { indexInShard } from "../domain/catalog-shard.ts";
+import { DEFAULT_NAMESPACE } from "../domain/namespace.ts";
+import { encodeJson, type JsonObject, parseJson } from "../json/codec.ts";
 import type { Refusal } from "./allocation-object.ts";
 import type { CatalogChange } from "./catalog-change.ts";
+import { type ListSelection, listPage, type Page } from "./catalog-list.ts";
+import { openEventStream, type StreamQuery, streamStart } from "./event-stream.ts";
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
-export interface ListQuery {
+export type { StreamQuery } from "./event-stream.ts";
+
+export interface ListQuery extends Omit<ListSelection, "matches"> {
   minIndex: string;
   waitMs: number;
-  /** Lower-case hex digits the ID (without hyphens) must start with; "" for all. */
-  prefix: string;
-  perPage: number;
-  /** List from this ID on (the previous page's X-Nomad-NextToken); "" from the start. */
-  nextToken: string;
   pretty: boolean;
   caller?: string;
+  /** A go-bexpr filter expression the Worker has parsed; "" for none. */
+  filter: string;
+  /** Answer the rows themselves (`ListResult.items`) instead of the body: the Worker merges shards. */
+  items?: boolean;
 }
 
 export interface ListResult {
@@ -33,22 +41,40 @@ export interface ListResult {
   body: string;
   nextToken: string | null;
   refused?: string;
+  /** A filter that failed on a row (go-bexpr's evaluation error): the text of a 400. */
+  invalid?: string;
+  /** With `ListQuery.items`: the page's rows (id and stub JSON), for the Worker to merge shards; `body` is then "". */
+  items?: ListItem[];
 }
 
-export interface StreamQuery {
-  /** Start at the first change whose Index is >= this; 0 means only changes from now on. */
-  index: number;
-  /** Allocation IDs to deliver, or null for every allocation. */
-  allocIds: string[] | null;
-  heartbeatMs: number;
+export interface ListItem {
+  id: string;
+  body: string;
+}
+
+/** Which shard of its region a catalog object is: shard k of K hands out only indexes ≡ k (mod K). */
+export interface ShardSlot {
+  shard: number;
+  shards: number;
+}
+
+export const SINGLE_SHARD: ShardSlot = { shard: 0, shards: 1 };
+
+interface PendingRecord {
+  changes: CatalogChange[];
+  resolve: (indexes: number[]) => void;
+  reject: (error: unknown) => void;
 }
 
 /** Events kept per region when EVENT_HISTORY is unset. */
 const DEFAULT_EVENT_HISTORY = 10_000;
-/** Events read from SQLite per pull of a stream. */
-const STREAM_BATCH = 100;
 
-const encoder = new TextEncoder();
+/** The row predicate of a list filter, evaluated on each allocation's full document. */
+function allocationFilter(filter: string): ((allocation: string) => boolean) | undefined {
+  if (filter === "") return undefined;
+  const expression = parseFilter(filter);
+  return (allocation) => evaluateFilter(expression, parseJson(allocation, { maxDepth: 256 }));
+}
 
 export class RegionCatalog extends DurableObject<Env> {
   #lastIndex = 0;
@@ -58,6 +84,12 @@ export class RegionCatalog extends DurableObject<Env> {
   #eventCount = 0;
   readonly #waiters = new Waiters();
   readonly #subscribers = new Set<() => void>();
+  /** Changes received and not yet recorded: all recorded together in the next task. */
+  #pending: PendingRecord[] = [];
+  #slot: ShardSlot = SINGLE_SHARD;
+  /** Transactions that recorded changes, and the changes they recorded (for tests and benchmarks). */
+  #transactions = 0;
+  #recorded = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -72,62 +104,165 @@ export class RegionCatalog extends DurableObject<Env> {
     });
   }
 
-  /** Records one committed allocation change; a change already recorded (redelivery) is ignored. */
-  record(change: CatalogChange): number {
-    const sql = this.ctx.storage.sql;
-    const seen = sql.exec<{ alloc_index: number }>("SELECT alloc_index FROM alloc_stub WHERE id = ?", change.allocId).toArray()[0];
-    if (seen && seen.alloc_index >= change.allocIndex) return this.#lastIndex;
+  /**
+   * Records one committed allocation change and answers its index; a change already recorded
+   * (a redelivery, or overtaken by a newer change of the same allocation) is ignored and answers
+   * the current index. Resolves once the change is recorded together with the others that arrived
+   * in the same moment.
+   */
+  async record(change: CatalogChange, slot: ShardSlot = SINGLE_SHARD): Promise<number> {
+    const [index] = await this.recordMany([change], slot);
+    return index ?? this.#lastIndex;
+  }
 
-    const allocation = parseJson(change.allocation, { maxDepth: 256 }) as JsonObject;
-    const index = Math.max(this.#lastIndex + 1, change.allocIndex);
-    const stub = change.kind === "upsert" ? encodeJson(allocListStub(allocation, BigInt(change.modifyTime))) : null;
-    // Nomad leaves the job out of allocation events to keep them small.
-    allocation.Job = null;
-    const jobId = typeof allocation.JobID === "string" ? allocation.JobID : "";
-    const event = encodeJson({
-      Topic: "Allocation",
-      Type: change.kind === "upsert" ? "AllocationUpdated" : "AllocationDeleted",
-      Key: change.allocId,
-      Namespace: DEFAULT_NAMESPACE,
-      FilterKeys: [jobId],
-      Index: JsonNumber.of(index),
-      Payload: { Allocation: allocation },
+  /** Records many changes (in order, one index each) in one transaction with whatever else arrived meanwhile. */
+  recordMany(changes: CatalogChange[], slot: ShardSlot = SINGLE_SHARD): Promise<number[]> {
+    this.#slot = slot;
+    return new Promise<number[]>((resolve, reject) => {
+      this.#pending.push({ changes, resolve, reject });
+      // A macrotask, not a microtask: deliveries that arrived together (each its own RPC) are all
+      // queued by the time it runs.
+      if (this.#pending.length === 1) setTimeout(() => this.#flush(), 0);
     });
-    const keep = Number(this.env.EVENT_HISTORY) || DEFAULT_EVENT_HISTORY;
-    this.ctx.storage.transactionSync(() => {
-      sql.exec(
-        `INSERT INTO alloc_stub (id, hex, alloc_index, body) VALUES (?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET alloc_index = excluded.alloc_index, body = excluded.body`,
-        change.allocId,
-        change.allocId.replaceAll("-", ""),
-        change.allocIndex,
-        stub,
-      );
-      sql.exec("INSERT INTO event (region_index, alloc_id, body) VALUES (?, ?, ?)", index, change.allocId, event);
-      this.#eventCount++;
-      if (this.#eventCount > keep) {
-        // Drop the oldest beyond the history (usually exactly one: a cheap walk from the start).
-        const cut = sql
-          .exec<{ region_index: number }>(
-            "SELECT region_index FROM event ORDER BY region_index LIMIT 1 OFFSET ?",
-            this.#eventCount - keep - 1,
-          )
-          .one();
-        sql.exec("DELETE FROM event WHERE region_index <= ?", cut.region_index);
-        this.#eventCount = keep;
-        this.#floor = cut.region_index + 1;
+  }
+
+  #flush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    let indexes: number[];
+    try {
+      indexes = this.#apply(batch.flatMap((pending) => pending.changes));
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    let at = 0;
+    for (const pending of batch) {
+      pending.resolve(indexes.slice(at, at + pending.changes.length));
+      at += pending.changes.length;
+    }
+  }
+
+  /** One transaction for all `changes`; answers each change's index (the current one for those ignored). */
+  #apply(changes: CatalogChange[]): number[] {
+    const sql = this.ctx.storage.sql;
+    const recordedIndex = new Map<string, number>();
+    const rows: Array<{
+      change: CatalogChange;
+      index: number;
+      stub: string | null;
+      event: string;
+      namespace: string;
+      alloc: string | null;
+      jobId: string;
+      deploymentId: string;
+    }> = [];
+    const indexes: Array<number | undefined> = [];
+    let last = this.#lastIndex;
+    for (const change of changes) {
+      const known =
+        recordedIndex.get(change.allocId) ??
+        sql.exec<{ alloc_index: number }>("SELECT alloc_index FROM alloc_stub WHERE id = ?", change.allocId).toArray()[0]?.alloc_index;
+      if (known !== undefined && known >= change.allocIndex) {
+        indexes.push(undefined);
+        continue;
       }
-      sql.exec(
-        `INSERT INTO index_clock (singleton, last_index, history_floor) VALUES (1, ?, ?)
-         ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index, history_floor = excluded.history_floor`,
-        index,
-        this.#floor,
-      );
-    });
-    this.#lastIndex = index;
-    this.#waiters.release(index);
-    for (const wake of this.#subscribers) wake();
-    return index;
+      recordedIndex.set(change.allocId, change.allocIndex);
+      const index = indexInShard(Math.max(last + 1, change.allocIndex), this.#slot.shard, this.#slot.shards);
+      last = index;
+      rows.push({ change, index, ...this.#entry(change, index) });
+      indexes.push(index);
+    }
+    if (rows.length > 0) {
+      const keep = Number(this.env.EVENT_HISTORY) || DEFAULT_EVENT_HISTORY;
+      this.ctx.storage.transactionSync(() => {
+        for (const { change, index, stub, event, namespace, alloc, jobId, deploymentId } of rows) {
+          sql.exec(
+            `INSERT INTO alloc_stub (id, hex, alloc_index, body, namespace, alloc) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET alloc_index = excluded.alloc_index, body = excluded.body,
+               namespace = excluded.namespace, alloc = excluded.alloc`,
+            change.allocId,
+            change.allocId.replaceAll("-", ""),
+            change.allocIndex,
+            stub,
+            namespace,
+            alloc,
+          );
+          sql.exec(
+            "INSERT INTO event (region_index, alloc_id, body, namespace, job_id, deployment_id) VALUES (?, ?, ?, ?, ?, ?)",
+            index,
+            change.allocId,
+            event,
+            namespace,
+            jobId,
+            deploymentId,
+          );
+        }
+        this.#eventCount += rows.length;
+        if (this.#eventCount > keep) {
+          // Drop the oldest beyond the history (usually as many as were added: a cheap walk from the start).
+          const cut = sql
+            .exec<{ region_index: number }>(
+              "SELECT region_index FROM event ORDER BY region_index LIMIT 1 OFFSET ?",
+              this.#eventCount - keep - 1,
+            )
+            .one();
+          sql.exec("DELETE FROM event WHERE region_index <= ?", cut.region_index);
+          this.#eventCount = keep;
+          this.#floor = cut.region_index + 1;
+        }
+        this.#writeClock(last);
+      });
+      this.#transactions++;
+      this.#recorded += rows.length;
+      this.#lastIndex = last;
+      this.#waiters.release(last);
+      for (const wake of this.#subscribers) wake();
+    }
+    return indexes.map((index) => index ?? last);
+  }
+
+  /** The list stub (null for a delete) and the event of a change recorded at `index`. */
+  #entry(
+    change: CatalogChange,
+    index: number,
+  ): { stub: string | null; event: string; namespace: string; alloc: string | null; jobId: string; deploymentId: string } {
+    const entry =
+      change.entry ??
+      catalogEntry(parseJson(change.allocation, { maxDepth: 256 }) as JsonObject, change.allocId, change.kind, BigInt(change.modifyTime));
+    return {
+      stub: entry.stub,
+      event: eventJson(entry, index),
+      namespace: entry.namespace,
+      alloc: change.kind === "upsert" ? change.allocation : null,
+      // Entries queued in an outbox before they carried FilterKeys columns have none.
+      jobId: entry.jobId ?? "",
+      deploymentId: entry.deploymentId ?? "",
+    };
+  }
+
+  #writeClock(last: number): void {
+    this.ctx.storage.sql.exec(
+      `INSERT INTO index_clock (singleton, last_index, history_floor) VALUES (1, ?, ?)
+       ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index, history_floor = excluded.history_floor`,
+      last,
+      this.#floor,
+    );
+  }
+
+  /**
+   * The clock's receive rule, for the Worker's merge of shards: raises this shard's index to
+   * `index` (an index another shard of the region handed out), so its next change is above it.
+   * `moved` tells whether anything was recorded since the caller's read at `seen`.
+   */
+  raise(index: number, seen: number): { index: number; moved: boolean } {
+    const moved = this.#currentIndex() !== seen;
+    if (index > this.#lastIndex) {
+      this.#lastIndex = index;
+      this.#writeClock(index);
+      for (const wake of this.#subscribers) wake();
+    }
+    return { index: this.#currentIndex(), moved };
   }
 
   #currentIndex(): number {
@@ -135,18 +270,20 @@ export class RegionCatalog extends DurableObject<Env> {
   }
 
   #page(query: ListQuery): ListResult {
-    const rows = this.ctx.storage.sql
-      .exec<{ id: string; body: string }>(
-        `SELECT id, body FROM alloc_stub WHERE body IS NOT NULL AND hex LIKE ? AND id >= ? ORDER BY id LIMIT ?`,
-        `${query.prefix}%`,
-        query.nextToken,
-        query.perPage + 1,
-      )
-      .toArray();
-    const next = rows.length > query.perPage ? (rows.pop()?.id ?? null) : null;
-    const compact = `[${rows.map((row) => row.body).join(",")}]`;
+    let page: Page;
+    try {
+      page = listPage(this.ctx.storage.sql, { ...query, matches: allocationFilter(query.filter) });
+    } catch (error) {
+      if (!(error instanceof FilterError)) throw error;
+      return { index: this.#currentIndex(), body: "", nextToken: null, invalid: `failed to read result page: ${error.message}` };
+    }
+    if (query.items) {
+      const items = page.ids.map((id, i) => ({ id, body: page.stubs[i] as string }));
+      return { index: this.#currentIndex(), body: "", nextToken: page.nextToken, items };
+    }
+    const compact = `[${page.stubs.join(",")}]`;
     const body = query.pretty ? encodeJson(parseJson(compact, { maxDepth: 256 }), true) : compact;
-    return { index: this.#currentIndex(), body, nextToken: next };
+    return { index: this.#currentIndex(), body, nextToken: page.nextToken };
   }
 
   /** Lists the region's allocations, blocking Nomad-style on the region index. */
@@ -160,89 +297,38 @@ export class RegionCatalog extends DurableObject<Env> {
     return this.#page(query);
   }
 
+  /** The namespaces of this catalog's allocations (and `default`, which always exists), sorted. */
+  namespaceNames(): string[] {
+    const rows = this.ctx.storage.sql.exec<{ namespace: string }>("SELECT DISTINCT namespace FROM alloc_stub").toArray();
+    return [...new Set([DEFAULT_NAMESPACE, ...rows.map((row) => row.namespace)])].sort();
+  }
+
   /**
    * Streams allocation events as Nomad's newline-delimited batches, from the durable history
-   * and then live, with a `{}` heartbeat after each idle interval. Resuming from below the
-   * history's floor is refused: the client must re-list.
+   * and then live (event-stream.ts). Resuming from below the history's floor is refused: the
+   * client must re-list.
    */
   openStream(query: StreamQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
-    if (query.index > 0 && query.index < this.#floor) {
-      return {
-        ok: false,
-        status: 410,
-        message: `event index ${query.index} is older than the oldest event kept (${this.#floor}): list /v1/allocations again and stream from its X-Nomad-Index + 1`,
-      };
-    }
-    let position = query.index > 0 ? query.index : this.#lastIndex + 1;
-    // No Allocation topic requested: nothing matches, the stream only carries heartbeats.
-    const filter =
-      query.allocIds === null
-        ? ""
-        : query.allocIds.length === 0
-          ? " AND 0"
-          : ` AND alloc_id IN (${query.allocIds.map(() => "?").join(",")})`;
-    let resume: (() => void) | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const wake = () => resume?.();
-    const cleanup = () => {
-      clearTimeout(timer);
-      this.#subscribers.delete(wake);
-      resume?.();
+    const start = streamStart(query.index, this.#floor, this.#lastIndex);
+    if ("gone" in start) return { ok: false, status: 410, message: start.gone };
+    const source = {
+      sql: this.ctx.storage.sql,
+      lastIndex: () => this.#lastIndex,
+      floor: () => this.#floor,
+      subscribers: this.#subscribers,
     };
-    this.#subscribers.add(wake);
-    signal?.addEventListener("abort", cleanup);
-
-    const stream = new ReadableStream<Uint8Array>(
-      {
-        pull: async (controller) => {
-          for (;;) {
-            if (position < this.#floor) {
-              // This reader fell behind the history while it was slow: end rather than skip events.
-              cleanup();
-              controller.error(new Error("event stream fell behind the retained history"));
-              return;
-            }
-            const scannedUpTo = this.#lastIndex;
-            const rows = this.ctx.storage.sql
-              .exec<{ region_index: number; body: string }>(
-                `SELECT region_index, body FROM event WHERE region_index >= ?${filter} ORDER BY region_index LIMIT ?`,
-                position,
-                ...(query.allocIds ?? []),
-                STREAM_BATCH,
-              )
-              .toArray();
-            if (rows.length > 0) {
-              const lines = rows.map((row) => `{"Events":[${row.body}],"Index":${row.region_index}}\n`).join("");
-              position = (rows.at(-1)?.region_index ?? position) + 1;
-              controller.enqueue(encoder.encode(lines));
-              return;
-            }
-            position = Math.max(position, scannedUpTo + 1);
-            if (!this.#subscribers.has(wake)) {
-              controller.close();
-              return;
-            }
-            const why = await new Promise<"event" | "idle">((resolve) => {
-              resume = () => resolve("event");
-              timer = setTimeout(() => resolve("idle"), query.heartbeatMs);
-            });
-            clearTimeout(timer);
-            resume = undefined;
-            if (why === "idle") {
-              controller.enqueue(encoder.encode("{}\n"));
-              return;
-            }
-          }
-        },
-        cancel: cleanup,
-      },
-      { highWaterMark: STREAM_BUFFER_CHUNKS },
-    );
-    return { ok: true, stream };
+    return { ok: true, stream: openEventStream(source, query, start.position, signal) };
   }
 
   /** Live counters for tests and benchmarks. */
-  stats(): { waiters: number; subscribers: number; index: number; floor: number } {
-    return { waiters: this.#waiters.size, subscribers: this.#subscribers.size, index: this.#lastIndex, floor: this.#floor };
+  stats(): { waiters: number; subscribers: number; index: number; floor: number; transactions: number; recorded: number } {
+    return {
+      waiters: this.#waiters.size,
+      subscribers: this.#subscribers.size,
+      index: this.#lastIndex,
+      floor: this.#floor,
+      transactions: this.#transactions,
+      recorded: this.#recorded,
+    };
   }
 }

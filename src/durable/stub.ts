@@ -12,9 +12,14 @@ export function allocationStub(env: Env, cfg: Config, region: string, uuid: stri
   return locationHint ? namespace.get(id, { locationHint }) : namespace.get(id);
 }
 
-export function catalogStub(env: Env, cfg: Config, region: string) {
+/**
+ * Shard `shard` of the region's catalog. With one shard (the default) it is `catalog/<region>`, the
+ * name an unsharded deployment always had; with K it is `catalog/<region>/<k>-of-<K>`.
+ */
+export function catalogStub(env: Env, cfg: Config, region: string, shard = 0) {
   const namespace = env.CATALOGS;
-  const id = namespace.idFromName(`catalog/${region}`);
+  const shards = cfg.catalogShards;
+  const id = namespace.idFromName(shards <= 1 ? `catalog/${region}` : `catalog/${region}/${shard}-of-${shards}`);
   const locationHint = cfg.regions.get(region);
   return locationHint ? namespace.get(id, { locationHint }) : namespace.get(id);
 }

@@ -4,9 +4,10 @@
  * return a Response or throw a CodedError.
  */
 
-import { authorize, NEEDS } from "../acl/caller.ts";
+import { authorize, NEEDS, requireNamespace } from "../acl/caller.ts";
 import { type Config, config } from "../config.ts";
 import { type AllocId, allocIdOrNull, parseAllocId } from "../domain/alloc-id.ts";
+import { DEFAULT_NAMESPACE, normalizeNamespace } from "../domain/namespace.ts";
 import { normalizeAs } from "../domain/validate.ts";
 import type { WriteOutcome } from "../durable/allocation-object.ts";
 import { allocationStub } from "../durable/stub.ts";
@@ -66,7 +67,9 @@ export function allocationDocument(body: JsonValue, uuid: string): { document: s
   }
   for (const field of SERVER_OWNED) delete body[field];
   const keepTaskStates = !("TaskStates" in body);
-  return { document: encodeJson(normalizeAs("Allocation", body)), keepTaskStates };
+  const document = normalizeAs("Allocation", body) as JsonObject;
+  normalizeNamespace(document);
+  return { document: encodeJson(document), keepTaskStates };
 }
 
 /** Resolves region and id for a write; an id that cannot name an allocation is a 404 at once. */
@@ -86,6 +89,7 @@ export async function getAllocation(request: RoutedRequest, env: Env): Promise<R
     allocationStub(env, query.cfg, query.region, alloc.uuid).read({ ...query.options, minIndex }, signal),
   );
   if (result.body === null) notFound(result.index);
+  requireNamespace(caller, result.namespace ?? DEFAULT_NAMESPACE, NEEDS.readJob.anyOf);
   return new Response(result.body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(result.index) } });
 }
 

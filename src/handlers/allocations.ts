@@ -2,11 +2,14 @@
  * `GET /v1/allocations`: the region's allocations as AllocListStubs in ascending ID order, with
  * prefix search of any length, pagination, and blocking queries on the region-wide index.
  */
-import { authorize, NEEDS } from "../acl/caller.ts";
-import { catalogStub } from "../durable/stub.ts";
+import { authorize, NEEDS, requireNamespace } from "../acl/caller.ts";
+import { FilterError, parseFilter } from "../domain/bexpr.ts";
+import { DEFAULT_NAMESPACE } from "../domain/namespace.ts";
+import { listRegion } from "../durable/catalog-reads.ts";
 import { parseBlockingQuery, readSurvivingReset } from "../http/blocking.ts";
-import { CodedError } from "../http/errors.ts";
+import { CodedError, ErrorText } from "../http/errors.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
+import { parseGoBool } from "../http/query.ts";
 
 /** `?prefix`: hex digits and hyphens, any length (Nomad rejects odd lengths; we do not). Returns hex only. */
 export function parsePrefix(raw: string | null): string {
@@ -17,25 +20,81 @@ export function parsePrefix(raw: string | null): string {
   return raw.replaceAll("-", "").toLowerCase();
 }
 
-/** `?per_page`: a positive page size; absent or 0 means everything. */
+/**
+ * `?per_page`: Go's `strconv.ParseInt(raw, 10, 32)`, as Nomad parses it. Absent, empty or 0 means
+ * everything; a negative size is accepted, as Nomad accepts it (an empty page and a next token).
+ */
 export function parsePerPage(raw: string | null): number {
-  if (raw === null || raw === "" || raw === "0") return Number.MAX_SAFE_INTEGER;
-  if (!/^\d{1,9}$/.test(raw)) throw new CodedError(400, `Invalid per_page ${JSON.stringify(raw)}: expected a positive integer`);
-  return Number(raw);
+  if (raw === null || raw === "") return 0;
+  const value = /^[+-]?\d{1,11}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(value) || value < -(2 ** 31) || value > 2 ** 31 - 1) throw new CodedError(400, ErrorText.invalidPerPage);
+  return value;
+}
+
+/** `?namespace`: a namespace, or `*` for every namespace the caller may read; `default` when absent or empty. */
+export function parseNamespace(raw: string | null): string {
+  return raw === null || raw === "" ? DEFAULT_NAMESPACE : raw;
+}
+
+/** Go's `parseBool` of Nomad's HTTP layer: absent or empty is `fallback`, anything but a Go boolean a 400. */
+export function parseBoolParam(params: URLSearchParams, name: string, fallback: boolean): boolean {
+  const raw = params.get(name);
+  if (raw === null || raw === "") return fallback;
+  const value = parseGoBool(raw);
+  if (value === undefined) {
+    throw new CodedError(
+      400,
+      `Failed to parse value of ${JSON.stringify(name)} (${raw}) as a bool: strconv.ParseBool: parsing ${JSON.stringify(raw)}: invalid syntax`,
+    );
+  }
+  return value;
+}
+
+/**
+ * `?filter`: a go-bexpr expression, evaluated on each allocation before pagination as Nomad's
+ * paginator does; a malformed one is Nomad's 400 (nomad/alloc_endpoint.go, paginator.go).
+ */
+export function parseListFilter(raw: string | null): string {
+  if (raw === null || raw === "") return "";
+  try {
+    parseFilter(raw);
+  } catch (error) {
+    if (error instanceof FilterError) {
+      throw new CodedError(400, `failed to create result paginator: failed to read filter expression: ${error.message}`);
+    }
+    throw error;
+  }
+  return raw;
 }
 
 export async function listAllocations(request: Request, env: Env): Promise<Response> {
   const caller = await authorize(request, env, NEEDS.readJob);
   const query = parseBlockingQuery(request, env, caller);
+  const params = query.params;
+  const prefix = parsePrefix(params.get("prefix"));
+  const namespace = parseNamespace(params.get("namespace"));
+  const perPage = parsePerPage(params.get("per_page"));
+  // Nomad reverses only for the exact text `true` (parseReverse).
+  const reverse = params.get("reverse") === "true";
+  const filter = parseListFilter(params.get("filter"));
+  const taskStates = parseBoolParam(params, "task_states", true);
+  // Nomad's Alloc.List: read-job in the requested namespace (for `*`: in any), else 403.
+  requireNamespace(caller, namespace, NEEDS.readJob.anyOf);
   const list = {
     ...query.options,
-    prefix: parsePrefix(query.params.get("prefix")),
-    perPage: parsePerPage(query.params.get("per_page")),
-    nextToken: query.params.get("next_token") ?? "",
+    prefix,
+    perPage,
+    nextToken: params.get("next_token") ?? "",
+    namespace,
+    acl: caller.acl,
+    reverse,
+    taskStates,
+    filter,
   };
   const result = await readSurvivingReset(query.options.minIndex, request.signal, (minIndex, signal) =>
-    catalogStub(env, query.cfg, query.region).list({ ...list, minIndex }, signal),
+    listRegion(env, query.cfg, query.region, { ...list, minIndex }, signal),
   );
+  if (result.invalid) throw new CodedError(400, result.invalid);
   const headers: Record<string, string> = { ...JSON_HEADERS, ...queryMetaHeaders(result.index) };
   if (result.nextToken) headers["X-Nomad-NextToken"] = result.nextToken;
   return new Response(result.body, { headers });

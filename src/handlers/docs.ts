@@ -9,6 +9,8 @@ import { API_TITLE, openApiJson } from "../spec/document.ts";
 /** Where the postinstall step (`src/tools/copy-scalar.ts`) puts Scalar's browser bundle. */
 export const SCALAR_BUNDLE_PATH = "/vendor/scalar-standalone.js";
 export const FAVICON_PATH = "/favicon.svg";
+/** The live status page (src/handlers/ui.ts), linked above the reference. */
+export const STATUS_PAGE_PATH = "/ui/allocations";
 
 /** Scalar's configuration: same-origin "Try it", nothing fetched from scalar.com or elsewhere. */
 export const SCALAR_CONFIG = {
@@ -51,6 +53,7 @@ export const DOCS_HTML = `<!doctype html>
     <link rel="icon" type="image/svg+xml" href="${FAVICON_PATH}" />
   </head>
   <body>
+    <p style="margin:0;padding:6px 16px;font:14px system-ui,sans-serif"><a href="${STATUS_PAGE_PATH}">Live allocation status page</a></p>
     <div id="app"></div>
     <script src="${SCALAR_BUNDLE_PATH}"></script>
     <script>

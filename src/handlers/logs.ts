@@ -15,7 +15,7 @@ import { idempotencyKey } from "../http/idempotency.ts";
 import { JSON_HEADERS } from "../http/meta.ts";
 import { parseExpectedLogOffset, parseLogBool, parseLogOffset } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
-import { relayStream } from "../http/stream.ts";
+import { relayStream, STREAM_HEADERS } from "../http/stream.ts";
 
 export const LOGS_PREFIX = "/v1/client/fs/logs/";
 
@@ -52,7 +52,7 @@ function target(request: Request, params: URLSearchParams, env: Env) {
 }
 
 export async function getLogs(request: Request, env: Env): Promise<Response> {
-  await authorize(request, env, NEEDS.readLogs);
+  const caller = await authorize(request, env, NEEDS.readLogs);
   const params = new URL(request.url).searchParams;
   const task = parseTask(params);
   const type = parseType(params);
@@ -65,6 +65,7 @@ export async function getLogs(request: Request, env: Env): Promise<Response> {
     follow: parseLogBool(params, "follow"),
     plain: parseLogBool(params, "plain"),
     offset: parseLogOffset(params.get("offset")),
+    access: { acl: caller.acl, anyOf: NEEDS.readLogs.anyOf },
   };
   const { key, stub } = target(request, params, env);
   const gone = new AbortController();
@@ -72,7 +73,7 @@ export async function getLogs(request: Request, env: Env): Promise<Response> {
   if (!opened.ok) refuse(opened);
   const body = relayStream(opened.stream as ReadableStream<Uint8Array>, gone);
   const contentType = query.plain ? "text/plain; charset=utf-8" : "application/json";
-  return new Response(body, { headers: { "Content-Type": contentType, "Cache-Control": "no-store" } });
+  return new Response(body, { headers: { "Content-Type": contentType, ...STREAM_HEADERS, Vary: "Accept-Encoding" } });
 }
 
 export async function postLogs(request: Request, env: Env): Promise<Response> {

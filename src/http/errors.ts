@@ -21,6 +21,8 @@ export const ErrorText = {
   invalidWait: "Invalid wait time",
   noRegionPath: "No path to region",
   permissionDenied: "Permission denied",
+  /** command/agent/http.go `parsePagination`. */
+  invalidPerPage: "Expect a number for `per_page` query string parameter",
   aclTokenNotFound: "ACL token not found",
   pageNotFound: "404 page not found",
   requestTooLarge: "Request body too large",

@@ -20,6 +20,15 @@ export const RELAY_READ_BYTES = 64 * 1024;
 /** Reads below this are copied out and their buffer reused, so a queued chunk never holds much more memory than its bytes. */
 const RELAY_COPY_BELOW = RELAY_READ_BYTES / 2;
 
+/**
+ * Headers of every streamed answer (log follows, the event stream): no automatic compression.
+ * Cloudflare (and `wrangler dev`, which emulates it) gzips JSON and text answers for clients that
+ * send `Accept-Encoding` (browsers, Go's HTTP client), and a gzip stream holds small writes back:
+ * a follower would see frames and heartbeats only in large batches or at the end. Measured with
+ * `wrangler dev`: with `Accept-Encoding: gzip` a follow delivered nothing until it closed.
+ */
+export const STREAM_HEADERS = { "Cache-Control": "no-store", "Content-Encoding": "identity" } as const;
+
 export function relayStream(source: ReadableStream<Uint8Array>, gone: AbortController): ReadableStream<Uint8Array> {
   const reader = source.getReader({ mode: "byob" });
   let buffer = new Uint8Array(RELAY_READ_BYTES);

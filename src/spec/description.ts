@@ -1,6 +1,6 @@
 /**
  * The Markdown prose of the OpenAPI document: the blocking-query contract, the field reference of
- * the seed page (and what Nomad does beyond it), errors and authentication. Scalar renders it at
+ * Nomad 0.5.6's allocation API page (and what Nomad does beyond it), errors and authentication. Scalar renders it at
  * the top of /docs. Event types come from `TASK_EVENT_TYPES`, the same table the schemas use.
  */
 

@@ -333,6 +333,30 @@ const getRoot: OperationObject = {
   },
 };
 
+const HTML_PAGE = { description: "The HTML page.", content: { "text/html": { schema: { type: "string" } } } };
+
+const getAllocationsPage: OperationObject = {
+  operationId: "getAllocationsPage",
+  summary: "Live status page: the region's allocations (HTML)",
+  description:
+    "A page that lists the region's allocations and keeps the list current through blocking queries on `GET /v1/allocations`, to which it passes `namespace`, `prefix` and `filter` as given. It reads only this origin's public API; when the `anonymous` policy does not allow the reads it asks for a token, kept in the browser tab only (docs/status-page.md).",
+  tags: [TAG_DOCS],
+  security: OPEN,
+  parameters: [ref("parameters", "Region"), ref("parameters", "Namespace"), ref("parameters", "Prefix"), ref("parameters", "Filter")],
+  responses: { "200": HTML_PAGE },
+};
+
+const getAllocationPage: OperationObject = {
+  operationId: "getAllocationPage",
+  summary: "Live status page: one allocation (HTML)",
+  description:
+    "A page that shows one allocation (status, tasks, the task events as a timeline, a log pane per task) and keeps it current through blocking queries on `GET /v1/allocation/{alloc_id}` and log follows on `GET /v1/client/fs/logs/{alloc_id}`. An unknown or malformed id is explained by the page (the HTML itself is always 200).",
+  tags: [TAG_DOCS],
+  security: OPEN,
+  parameters: [ref("parameters", "AllocId"), ref("parameters", "Region")],
+  responses: { "200": HTML_PAGE },
+};
+
 /** The per-path note on methods a path does not declare. */
 const METHODS_NOTE = "Any other method answers `405 Invalid method` (text/plain).";
 
@@ -364,7 +388,7 @@ export function buildOpenApiDocument(): OpenAPIObject {
 
   for (const tag of [...REGION_TAGS, ...ACL_TAGS]) builder.addTag(tag);
   builder.addTag({ name: TAG_BATCH, description: "Many allocation changes in one request, for bridges and bulk loads." });
-  builder.addTag({ name: TAG_DOCS, description: "This document and its interactive reference." });
+  builder.addTag({ name: TAG_DOCS, description: "This document, its interactive reference and the live status pages." });
 
   // The wire schemas the Worker validates with, as they are; then the response-only ones.
   for (const [name, schema] of Object.entries(SCHEMAS)) builder.addSchema(name, schema as SchemaObject);
@@ -392,11 +416,12 @@ export function buildOpenApiDocument(): OpenAPIObject {
     });
   for (const [path, item] of Object.entries({ ...REGION_PATHS, ...BATCH_PATHS, ...ACL_PATHS })) builder.addPath(path, item);
   builder.addPath("/openapi.json", { get: getOpenApi }).addPath("/docs", { get: getDocs }).addPath("/", { get: getRoot });
+  builder.addPath("/ui/allocations", { get: getAllocationsPage }).addPath("/ui/allocation/{alloc_id}", { get: getAllocationPage });
   return withAclAndLimits(builder.getSpec());
 }
 
 const READ_JOB =
-  "`namespace:read-job` in the `default` namespace (the `read` policy has it). Without a token the `anonymous` policy decides; `npm start` creates one that allows reads";
+  "`namespace:read-job` in the allocation's namespace (the `read` policy has it; Nomad's glob rules pick the closest `namespace \"web-*\"` rule); a caller with `read-job` in no namespace at all is refused before anything is read. Without a token the `anonymous` policy decides; `npm start` creates one that allows reads in `default`";
 const NODE_WRITE = "`node:write`, or a management token (the `MANAGEMENT_TOKEN` secret is one)";
 
 /** What each operation needs from the caller's ACL token, appended to its description. */
@@ -407,9 +432,10 @@ export const ACL_REQUIREMENTS: Record<string, string> = {
   postTaskEvents: NODE_WRITE,
   postAllocationBatch: NODE_WRITE,
   listAllocations: READ_JOB,
-  streamEvents: READ_JOB,
+  streamEvents:
+    "per topic, in each namespace streamed, as Nomad's `validateNsOp`: `namespace:read-job` for `Allocation` (and Nomad's other job topics); a management token for `*` (also when no `topic` is given) and for topics this server does not know. Without a token the `anonymous` policy decides",
   readTaskLogs:
-    "`namespace:read-logs` or `namespace:read-fs` in the `default` namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it",
+    "`namespace:read-logs` or `namespace:read-fs` in the allocation's namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it in `default`",
   appendTaskLogs: NODE_WRITE,
   getAgentSelf: "`agent:read`",
   readTokenSelf: "any valid token",

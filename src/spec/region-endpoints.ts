@@ -3,6 +3,7 @@
  * logs, and the status endpoints clients call first. Parameters shared with the allocation read
  * (`index`, `wait`, `stale`, `region`, `pretty`, `alloc_id`) are referenced, not repeated.
  */
+
 import type { HeaderObject, OperationObject, ParameterObject, PathItemObject, TagObject } from "openapi3-ts/oas31";
 import { ErrorText } from "../http/errors.ts";
 import {
@@ -47,8 +48,40 @@ export const REGION_PARAMETERS: Record<string, ParameterObject> = {
     name: "per_page",
     in: "query",
     required: false,
-    description: "Page size. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page.",
-    schema: { type: "integer", minimum: 0, maximum: 999_999_999 },
+    description:
+      "Page size, an int32 as Nomad parses it. Absent or `0`: everything. When more remain, `X-Nomad-NextToken` names the first ID of the next page. A negative size gives an empty page whose next token is the first match (Nomad's paginator).",
+    schema: { type: "integer", format: "int32", minimum: -2147483648, maximum: 2147483647 },
+  },
+  Namespace: {
+    name: "namespace",
+    in: "query",
+    required: false,
+    description:
+      "List this namespace only; `*` lists every namespace the caller may read (`read-job`, with Nomad's glob rules). Absent or empty: `default`. A named namespace the caller may not read is a `403`.",
+    schema: { type: "string", default: "default", examples: ["default", "*"] },
+  },
+  Filter: {
+    name: "filter",
+    in: "query",
+    required: false,
+    description:
+      'A go-bexpr filter expression evaluated on each **full allocation** (not its stub) before the page is cut, as Nomad\'s paginator does: selectors such as `ClientStatus`, `TaskStates.redis.State`, `TaskStates["redis"].State`, `Job.Meta.owner` or a JSON pointer `"/Job/Meta/owner"`; `==`, `!=`, `in`, `not in`, `contains`, `not contains`, `is empty`, `is not empty`, `is nil`, `is not nil`, `matches`, `not matches` (regular expressions; patterns with backreferences, lookarounds or a repeated group holding a repetition or alternation are refused); `and`, `or`, `not`, parentheses, `any`/`all <selector> as <name> { … }`; values unquoted, `"quoted"` or `` `raw` ``. A malformed expression, or one that fails on an allocation (an unknown top-level field, a value that is not of the field\'s type), is a `400`.',
+    schema: { type: "string", examples: ['ClientStatus == "running" and Job.Meta.owner == ops'] },
+  },
+  Reverse: {
+    name: "reverse",
+    in: "query",
+    required: false,
+    description:
+      "`true`: descending ID order, and `next_token` pages towards lower IDs. Any other value keeps the ascending order (Nomad compares with the exact text `true`).",
+    schema: { type: "string", examples: ["true"] },
+  },
+  TaskStates: {
+    name: "task_states",
+    in: "query",
+    required: false,
+    description: "A Go boolean; `false` sets each stub's `TaskStates` to `null`. Default `true`. Anything else is a `400`.",
+    schema: { type: "string", enum: GO_BOOL },
   },
   NextToken: {
     name: "next_token",
@@ -62,15 +95,23 @@ export const REGION_PARAMETERS: Record<string, ParameterObject> = {
     in: "query",
     required: false,
     description:
-      "Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1). Absent or `0`: only events from now on. Below the oldest event kept (`EVENT_HISTORY` per region): `410`.",
-    schema: { type: "integer", format: "uint64", minimum: 0 },
+      "Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1); beyond the last event: with the next one. Absent or `0`: from the oldest event still kept (Nomad replays its buffer). Below the oldest event kept (`EVENT_HISTORY` per region): `410`. Parsed as Nomad parses it (`strconv.Atoi`, an int64; a negative index is taken as the uint64 Nomad makes of it).",
+    schema: { type: "integer", format: "int64" },
+  },
+  EventNamespace: {
+    name: "namespace",
+    in: "query",
+    required: false,
+    description:
+      "Deliver the events of this namespace; `*`: of every namespace that exists when the stream opens (each of which the caller must be allowed to read, as Nomad's `validateACL`). Absent or empty: `default`.",
+    schema: { type: "string", default: "default", examples: ["default", "*"] },
   },
   Topic: {
     name: "topic",
     in: "query",
     required: false,
     description:
-      "`Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation, `Allocation:<alloc_id>` for one, `*` for everything. None means every topic. Topics other than `Allocation` exist in Nomad but carry no events here.",
+      "`Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation; `Allocation:<key>` for the events whose `Key` (the allocation ID) or `FilterKeys` (its `JobID` and `DeploymentID`) is `<key>`, so `Allocation:<job>` follows a job's allocations; `*` for everything. None means `*`. More than one `:` is a `400`. `*` and topics other than Nomad's read-job topics (`Allocation`, `Job`, `Evaluation`, `Deployment`, `Service`, `CSIPlugin`), `Node` (`node:read`) and `CSIVolume` need a management token, as in Nomad; topics other than `Allocation` carry no events here.",
     schema: { type: "array", items: { type: "string" }, examples: [["Allocation"]] },
     style: "form",
     explode: true,
@@ -145,10 +186,23 @@ const listAllocations: OperationObject = {
   operationId: "listAllocations",
   summary: "List allocations",
   description:
-    "Lists the region's allocations as `AllocListStub`s in ascending ID order. Supports blocking queries on the **region-wide index** (`X-Nomad-Index`, which grows on every change to any allocation of the region): the request is held until some allocation of the region changes past `index`, or `wait` runs out. The list is fed from the allocations asynchronously, so a write shows up here (and in the event stream) shortly after it answered.",
+    "Lists the region's allocations of one namespace (or of every readable one) as `AllocListStub`s in ascending ID order (descending with `reverse=true`). Supports blocking queries on the **region-wide index** (`X-Nomad-Index`, which grows on every change to any allocation of the region): the request is held until some allocation of the region changes past `index`, or `wait` runs out. The list is fed from the allocations asynchronously, so a write shows up here (and in the event stream) shortly after it answered.",
   tags: [TAG_LIST],
   security: READ_SECURITY,
-  parameters: ["Prefix", "PerPage", "NextToken", "Index", "Wait", "Stale", "Region", "Pretty"].map((name) => ref("parameters", name)),
+  parameters: [
+    "Prefix",
+    "Namespace",
+    "Filter",
+    "PerPage",
+    "NextToken",
+    "Reverse",
+    "TaskStates",
+    "Index",
+    "Wait",
+    "Stale",
+    "Region",
+    "Pretty",
+  ].map((name) => ref("parameters", name)),
   responses: {
     "200": {
       description: "The page of allocations.",
@@ -162,7 +216,19 @@ const listAllocations: OperationObject = {
         "`prefix` has a character that cannot be in an ID",
         'Invalid prefix "xyz": an allocation ID prefix has only hexadecimal digits and hyphens',
       ),
-      invalidPerPage: example("`per_page` is not a positive integer", 'Invalid per_page "-1": expected a positive integer'),
+      invalidPerPage: example("`per_page` is not an int32", ErrorText.invalidPerPage),
+      invalidFilter: example(
+        "`filter` is not a valid expression",
+        'failed to create result paginator: failed to read filter expression: 1:16 (15): no match found, expected: "-", "0", "\\"", "`", [ \\t\\r\\n], [1-9] or [a-zA-Z]',
+      ),
+      failedFilter: example(
+        "`filter` fails on an allocation",
+        'failed to read result page: error finding value in datum: /NoSuchField at part 0: couldn\'t find key: struct field with name "NoSuchField"',
+      ),
+      invalidTaskStates: example(
+        "`task_states` is not a Go boolean",
+        'Failed to parse value of "task_states" (maybe) as a bool: strconv.ParseBool: parsing "maybe": invalid syntax',
+      ),
       region: REGION_EXAMPLE,
     }),
     "403": ref("responses", "ReadForbidden"),
@@ -174,22 +240,21 @@ const streamEvents: OperationObject = {
   operationId: "streamEvents",
   summary: "Stream allocation events",
   description:
-    'Streams the region\'s allocation changes as Nomad\'s event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat (every 10 s of silence, `EVENT_STREAM_HEARTBEAT`). The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.',
+    'Streams the region\'s allocation changes as Nomad\'s event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat: one at once when the stream opens, then one every 30 s (`EVENT_STREAM_HEARTBEAT`), as Nomad sends them. The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.',
   tags: [TAG_EVENTS],
   security: READ_SECURITY,
-  parameters: ["EventIndex", "Topic", "Region"].map((name) => ref("parameters", name)),
+  parameters: ["EventIndex", "Topic", "EventNamespace", "Region"].map((name) => ref("parameters", name)),
   responses: {
     "200": {
       description: "Newline-delimited `EventBatch` objects, sent as they happen.",
       content: { "application/json": { schema: schemaRef("EventBatch") } },
     },
     "400": textError("A malformed topic, index or region.", {
-      invalidTopic: example("A topic with no name", 'Invalid topic ":x"'),
-      invalidKey: example(
-        "An Allocation topic whose key is not an allocation ID",
-        'Invalid topic "Allocation:abc": the key must be an allocation ID',
+      invalidTopic: example(
+        "A topic with more than one `:`",
+        "Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: a:b:c",
       ),
-      invalidIndex: example("`index` is not a uint64", ErrorText.invalidIndex),
+      invalidIndex: example("`index` is not an int64", 'Unable to parse index: strconv.Atoi: parsing "abc": invalid syntax'),
       region: REGION_EXAMPLE,
     }),
     "403": ref("responses", "ReadForbidden"),

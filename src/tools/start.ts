@@ -1,74 +1,142 @@
 /**
  * `npm start`: runs `wrangler dev` (arguments passed through, e.g. `--port 9000 --persist-to dir
- * --var MANAGEMENT_TOKEN:secret`), loads the demo allocation through the write API once the
- * server is ready, and prints the URLs to try. Local development only: a production deploy never
- * runs this, so it never holds demo data.
+ * --log-level warn`), waits until the server answers, loads the demo through the write API, and
+ * prints the URLs to try once the demo reads back without a token. Local development only: a
+ * production deploy never runs this, so it never holds demo data.
+ *
+ * Readiness is polled over HTTP rather than read from wrangler's output, so any wrangler flag works.
+ * Every wait is bounded: if the server does not come up or the demo cannot be loaded, the script
+ * says why, stops wrangler and exits non-zero.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ANONYMOUS_READ_RULES, DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../demo/allocation.ts";
+import { devDefaults, localUrl, parseStartArguments } from "./start-args.ts";
 
-const args = process.argv.slice(2);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** A cold `wrangler dev` (bundling, workerd start) on a busy machine takes tens of seconds. */
+const SERVER_TIMEOUT_MS = 120_000;
+/** The `anonymous` policy reaches a cached anonymous token within ACL_CACHE_TTL (2 s by default). */
+const DEMO_READ_TIMEOUT_MS = 15_000;
 
-/** The value of `--var NAME:value` among the arguments, if given. */
-function varArgument(name: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? "";
-    const value = arg === "--var" ? args[i + 1] : arg.startsWith("--var=") ? arg.slice(6) : undefined;
-    if (value?.startsWith(`${name}:`)) return value.slice(name.length + 1);
+const parsed = parseStartArguments(process.argv.slice(2), devDefaults(readFileSync(join(ROOT, "wrangler.toml"), "utf8")));
+const base = localUrl(parsed.ip, parsed.port);
+// A fresh random token per run unless one is chosen: a dev server is never open to writes by default.
+const token = parsed.token ?? process.env.MANAGEMENT_TOKEN ?? `dev-${randomBytes(12).toString("hex")}`;
+
+// MANAGEMENT_TOKEN is a required secret (wrangler.toml [secrets]). `wrangler dev` reads secrets from
+// .dev.vars/.env or, without them, from its environment; a `--var` is a plain variable and does not
+// count, so wrangler would warn that the secret is missing. Hence the environment. Only when a
+// .dev.vars file exists (which wrangler then reads instead) does a `--var` make sure the token in
+// force is the one printed here.
+const wranglerArgs = ["dev", ...parsed.wranglerArgs];
+if (readdirSync(ROOT).some((name) => name.startsWith(".dev.vars"))) wranglerArgs.push("--var", `MANAGEMENT_TOKEN:${token}`);
+
+let wrangler: ChildProcess | undefined;
+let failed = false;
+
+/** Says why, stops wrangler (waiting a few seconds for it), and exits non-zero. */
+async function fail(message: string): Promise<never> {
+  failed = true;
+  console.error(`\nnpm start: ${message}`);
+  if (wrangler && wrangler.exitCode === null && wrangler.signalCode === null) {
+    const gone = new Promise((resolve) => wrangler?.once("exit", resolve));
+    wrangler.kill("SIGTERM");
+    await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 5000))]);
   }
-  return undefined;
+  process.exit(1);
 }
 
-let token = varArgument("MANAGEMENT_TOKEN");
-const wranglerArgs = ["dev", ...args];
-if (token === undefined) {
-  // A fresh random token per run unless one is chosen: a dev server is never open to writes by default.
-  token = `dev-${randomBytes(12).toString("hex")}`;
-  wranglerArgs.push("--var", `MANAGEMENT_TOKEN:${token}`);
-}
+await ensurePortFree(parsed.ip, parsed.port);
 
-const child = spawn("wrangler", wranglerArgs, {
-  stdio: ["inherit", "pipe", "inherit"],
-  env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+wrangler = spawn("wrangler", wranglerArgs, {
+  stdio: "inherit",
+  env: { ...process.env, MANAGEMENT_TOKEN: token, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
 });
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.on(signal, () => child.kill(signal));
+  process.on(signal, () => wrangler?.kill(signal));
 }
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-
-let seeded = false;
-child.stdout.on("data", (chunk: Buffer) => {
-  process.stdout.write(chunk);
-  const ready = /Ready on (http:\/\/\S+)/.exec(chunk.toString());
-  if (ready?.[1] && !seeded) {
-    seeded = true;
-    loadDemo(ready[1].replace(/\/$/, "")).catch((error: unknown) => {
-      console.error("Loading the demo allocation failed:", error);
-    });
-  }
+let exited = false;
+wrangler.on("exit", (code, signal) => {
+  exited = true;
+  if (!failed) process.exit(code ?? (signal ? 1 : 0));
 });
 
-async function write(base: string, method: string, path: string, body: string): Promise<void> {
-  const response = await fetch(`${base}${path}`, { method, body, headers: { "X-Nomad-Token": token ?? "" } });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+try {
+  await waitFor(`the server at ${base}`, SERVER_TIMEOUT_MS, async () => (await fetch(`${base}/v1/status/leader`)).status === 200);
+} catch (error) {
+  await fail(`${(error as Error).message}. Is ${base} the address wrangler listens on (--ip, --port)?`);
+}
+try {
+  await loadDemo();
+  await waitFor(`the demo allocation to read back without a token`, DEMO_READ_TIMEOUT_MS, async () => {
+    const response = await fetch(`${base}/v1/allocation/${DEMO_ALLOC_ID}`);
+    await response.arrayBuffer();
+    return response.status === 200;
+  });
+} catch (error) {
+  await fail(`loading the demo failed: ${(error as Error).message}`);
+}
+printWelcome();
+
+/** Polls `check` until it is true; throws after `timeoutMs` or when wrangler has exited. */
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = "";
+  while (Date.now() < deadline) {
+    if (exited) throw new Error("wrangler exited");
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = ` (last attempt: ${(error as Error).cause ?? (error as Error).message})`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000} s${lastError}`);
 }
 
-async function loadDemo(base: string): Promise<void> {
+/** Fails early, with the reason, when something already listens where wrangler is to listen. */
+function ensurePortFree(ip: string, port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EADDRINUSE") void fail(`${ip}:${port} is already in use; choose another port with --port <n>.`);
+      else resolve(); // anything else (e.g. an address this probe may not bind): leave it to wrangler
+    });
+    probe.listen(port, ip === "localhost" ? "127.0.0.1" : ip, () => probe.close(() => resolve()));
+  });
+}
+
+async function send(method: string, path: string, body?: string): Promise<Response> {
+  const response = await fetch(`${base}${path}`, { method, body, headers: { "X-Nomad-Token": token } });
+  if (!response.ok && response.status !== 404) throw new Error(`${method} ${path}: ${response.status} ${(await response.text()).trim()}`);
+  return response;
+}
+
+async function loadDemo(): Promise<void> {
   // Public reads, as an operator would allow them: an `anonymous` read policy.
   const policy = JSON.stringify({ Name: "anonymous", Description: "Public reads (demo)", Rules: ANONYMOUS_READ_RULES });
-  await write(base, "POST", "/v1/acl/policy/anonymous", policy);
-  const existing = await fetch(`${base}/v1/allocation/${DEMO_ALLOC_ID}`);
+  await (await send("POST", "/v1/acl/policy/anonymous", policy)).arrayBuffer();
+  // A state directory from an earlier run keeps its demo (and whatever was written to it since).
+  const existing = await send("GET", `/v1/allocation/${DEMO_ALLOC_ID}`);
   await existing.arrayBuffer();
   if (existing.status === 404) {
-    await write(base, "PUT", `/v1/allocation/${DEMO_ALLOC_ID}`, DEMO_ALLOCATION_JSON);
-    await write(base, "POST", `/v1/allocation/${DEMO_ALLOC_ID}/task-events`, DEMO_TASK_EVENTS_JSON);
+    await (await send("PUT", `/v1/allocation/${DEMO_ALLOC_ID}`, DEMO_ALLOCATION_JSON)).arrayBuffer();
+    await (await send("POST", `/v1/allocation/${DEMO_ALLOC_ID}/task-events`, DEMO_TASK_EVENTS_JSON)).arrayBuffer();
   }
+}
+
+function printWelcome(): void {
   console.log(`
 Nomad allocation API ready (demo allocation loaded).
   Read it:          curl ${base}/v1/allocation/${DEMO_ALLOC_ID}?pretty
   Blocking query:   curl "${base}/v1/allocation/${DEMO_ALLOC_ID}?index=<X-Nomad-Index>&wait=30s"
   API docs:         ${base}/docs
+  Status page:      ${base}/ui/allocations
   OpenAPI:          ${base}/openapi.json
   Management token: ${token}
                     (reads are public through the demo's "anonymous" ACL policy; writes and ACL
@@ -78,5 +146,4 @@ Nomad allocation API ready (demo allocation loaded).
     curl -H "X-Nomad-Token: ${token}" -d '{"Name":"agent","Rules":"node { policy = \\"write\\" }"}' ${base}/v1/acl/policy/agent
     curl -H "X-Nomad-Token: ${token}" -d '{"Name":"agent-1","Type":"client","Policies":["agent"]}' ${base}/v1/acl/token
 `);
-  console.log("DEMO_READY");
 }

@@ -35,6 +35,17 @@
  *   changes are recorded in that catalog for real).
  * - `GET /__bench/catalog-stats/<region>`: the region catalog's live counters (`stats()`: list
  *   waiters, event stream subscribers, region index).
+ * - `GET /__bench/catalog-shards/<region>?n=N&c=C&shards=K`: the catalog-only ceiling over K shards of
+ *   their own (`bench-catalog/<region>/<k>-of-<K>`): N synthetic upserts over 4,096 ids, each
+ *   delivered to the shard of its id, C in flight — what the allocation objects of a region
+ *   deliver, without them.
+ * - `POST /__bench/floor/<uuid>` (F1): the bare write floor: Worker → a Durable Object (the
+ *   allocation class, a table of its own) doing one SQLite INSERT, answered `{"Index":1}`; with
+ *   `?hops=2` (F2) that object then also makes one RPC to a region object doing one INSERT (the hops
+ *   of a real write: allocation, then catalog), nothing of ours in either.
+ * - `POST /__bench/floor-batch?n=N&hops=1|2[&pool=P]`: N floor writes on N objects from one request, 32
+ *   in flight (the batched ingest's parallelism): the floor of `POST /v1/allocations/batch`. New
+ *   objects each time, or with `pool` the same N objects of pool P (existing after the first request).
  *
  * None of these routes exists in the production configuration (wrangler.toml → src/index.ts).
  */
@@ -43,11 +54,15 @@ export * from "../../src/index.ts";
 
 import { config, perEnv } from "../../src/config.ts";
 import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
+import { catalogEntry } from "../../src/domain/catalog-entry.ts";
+import { shardOf } from "../../src/domain/catalog-shard.ts";
 import { AllocationObject as ProductionAllocationObject, type ReadResult } from "../../src/durable/allocation-object.ts";
+import { RegionCatalog as ProductionRegionCatalog } from "../../src/durable/region-catalog.ts";
 import { allocationStub, catalogStub } from "../../src/durable/stub.ts";
 import { callerKey, checkRateLimit, checkSizes, gateConfig, withCors } from "../../src/http/gate.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../../src/http/meta.ts";
 import production from "../../src/index.ts";
+import { type JsonObject, parseJson } from "../../src/json/codec.ts";
 
 /** The production Durable Object plus the methods of the W1 and park (P1) ceilings. */
 export class AllocationObject extends ProductionAllocationObject {
@@ -82,6 +97,27 @@ export class AllocationObject extends ProductionAllocationObject {
 
   override stats(): ReturnType<ProductionAllocationObject["stats"]> & { ceilingParked: number } {
     return { ...super.stats(), ceilingParked: this.#parked.length };
+  }
+
+  /** The floor (F1/F2): one INSERT into a table of its own, then (F2) one RPC to a region object doing one INSERT. */
+  async floorWrite(region: string | null): Promise<number> {
+    floorInsert(this.ctx.storage.sql);
+    if (region !== null)
+      await (this.env.CATALOGS.getByName(`bench-floor/${region}`) as unknown as DurableObjectStub<RegionCatalog>).floorWrite();
+    return 1;
+  }
+}
+
+function floorInsert(sql: SqlStorage): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS bench_floor (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL)");
+  sql.exec("INSERT INTO bench_floor (at) VALUES (?)", Date.now());
+}
+
+/** The production catalog plus the floor's region-object write. */
+export class RegionCatalog extends ProductionRegionCatalog {
+  floorWrite(): number {
+    floorInsert(this.ctx.storage.sql);
+    return 1;
   }
 }
 
@@ -195,6 +231,73 @@ async function benchRoute(request: Request, env: Env, ctx: ExecutionContext, pat
       }),
     );
     return Response.json({ n, inFlight, workerMs: Date.now() - started });
+  }
+  if (path.startsWith("floor/") || path === "floor-batch") {
+    const params = new URL(request.url).searchParams;
+    const region = params.get("hops") === "2" ? REGION : null;
+    if (path.startsWith("floor/")) await benchStub(env, path.slice(6)).floorWrite(region);
+    else {
+      const n = Math.min(Math.max(Number(params.get("n")) || 100, 1), 500);
+      const pool = params.get("pool");
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(32, n) }, async () => {
+          for (let i = next++; i < n; i = next++) {
+            // `pool=p`: the same n objects every time (they exist after the first request); else new ones.
+            const id =
+              pool === null ? crypto.randomUUID() : `0000${pool.padStart(4, "0")}-0000-4000-8000-${i.toString(16).padStart(12, "0")}`;
+            await benchStub(env, id).floorWrite(region);
+          }
+        }),
+      );
+    }
+    return new Response('{"Index":1}', { headers: JSON_HEADERS });
+  }
+  if (path.startsWith("catalog-shards/")) {
+    const params = new URL(request.url).searchParams;
+    const n = Math.min(Math.max(Number(params.get("n")) || 100, 1), 20_000);
+    const inFlight = Math.min(Math.max(Number(params.get("c")) || 1, 1), 256);
+    const shards = Math.min(Math.max(Number(params.get("shards")) || 1, 1), 64);
+    const region = path.slice("catalog-shards/".length);
+    const stubs = Array.from(
+      { length: shards },
+      (_, k) => env.CATALOGS.getByName(`bench-catalog/${region}/${k}-of-${shards}`) as unknown as DurableObjectStub<RegionCatalog>,
+    );
+    const allocations = Array.from({ length: 4096 }, () => {
+      const id = crypto.randomUUID();
+      const json = DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id);
+      // As an allocation object delivers it: with its entry made (the catalog decodes nothing).
+      const entry = catalogEntry(parseJson(json) as JsonObject, id, "upsert", 1n);
+      return { id, shard: shardOf(id.replaceAll("-", ""), shards), json, entry };
+    });
+    const base = Date.now();
+    let next = 0;
+    const started = Date.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        for (let i = next++; i < n; i = next++) {
+          const allocation = allocations[i % allocations.length] as (typeof allocations)[number];
+          await (stubs[allocation.shard] as DurableObjectStub<RegionCatalog>).record(
+            {
+              allocId: allocation.id,
+              allocIndex: base + i,
+              kind: "upsert",
+              modifyTime: `${BigInt(base + i) * 1_000_000n}`,
+              allocation: allocation.json,
+            },
+            { shard: allocation.shard, shards },
+          );
+        }
+      }),
+    );
+    const stats = await Promise.all(stubs.map((stub) => stub.stats()));
+    return Response.json({
+      n,
+      inFlight,
+      shards,
+      workerMs: Date.now() - started,
+      transactions: stats.reduce((sum, stat) => sum + stat.transactions, 0),
+    });
   }
   if (path.startsWith("catalog-stats/")) {
     return Response.json(await catalogStub(env, config(env), path.slice(14)).stats());

@@ -1,5 +1,5 @@
 /**
- * The region catalog's scenarios (issues 6 and 7): everything in a region that changes passes
+ * The region catalog's scenarios: everything in a region that changes passes
  * through that region's single RegionCatalog object (an allocation write delivers its change there
  * before it is acknowledged), and the list and the event stream are served by it. Measured here:
  *

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --smoke] [-- --out <dir>]`: the benchmark of issue 7. Starts `wrangler dev`
+ * `npm run bench [-- --smoke] [-- --out <dir>]`: the benchmark (docs/benchmarks.md). Starts `wrangler dev`
  * with the benchmark configuration (config.ts: production's wrangler.toml with the Worker swapped
  * for bench-worker.ts, which adds the W0/W1 ceiling routes) on a loopback port with a fresh state directory, loads allocations through the
  * write API, runs the scenarios (scenarios.ts), and writes result.json and result.md to

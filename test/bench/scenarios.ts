@@ -1,5 +1,5 @@
 /**
- * The benchmark scenarios of issue 7 (designs: performance-and-reliability.md §5). Each one is
+ * The benchmark scenarios (what each measures, and the results: docs/benchmarks.md). Each one is
  * bounded in count and time, measures against the same running server, and returns plain data for
  * result.json.
  */

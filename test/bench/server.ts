@@ -36,6 +36,8 @@ export interface BenchServer {
   workerPort: () => Promise<number>;
   output: () => string;
   stop: () => Promise<void>;
+  /** wrangler's inspector proxy for the Worker's isolate (Chrome DevTools protocol; `/json` lists targets). */
+  inspectorPort: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -121,7 +123,13 @@ export function rssKiB(pid: number | undefined): number {
   }
 }
 
-export async function startBenchServer(options: { token: string; config: string; readyTimeoutMs?: number }): Promise<BenchServer> {
+export async function startBenchServer(options: {
+  token: string;
+  config: string;
+  readyTimeoutMs?: number;
+  /** More `--var NAME:value` settings (e.g. CATALOG_SHARDS). */
+  vars?: Record<string, string>;
+}): Promise<BenchServer> {
   const port = await freePort();
   const inspectorPort = await freePort();
   const persistTo = mkdtempSync(join(tmpdir(), "nomad-alloc-bench-"));
@@ -141,6 +149,7 @@ export async function startBenchServer(options: { token: string; config: string;
     persistTo,
     "--var",
     `MANAGEMENT_TOKEN:${options.token}`,
+    ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
     // Below "info", wrangler's proxy does not send a log line per request back to the wrangler
     // Node process (a dev-only cost that would otherwise sit on every measured request).
     "--log-level",
@@ -243,5 +252,5 @@ export async function startBenchServer(options: { token: string; config: string;
     entryPort ??= findPort("/__bench/w0", (status, text) => status === 200 || (status === 409 && text.startsWith("prime W0")));
     return entryPort;
   };
-  return { url, port, token: options.token, wranglerPid: pid, workerd, workerPort, output: () => output, stop };
+  return { url, port, token: options.token, wranglerPid: pid, workerd, workerPort, output: () => output, stop, inspectorPort };
 }

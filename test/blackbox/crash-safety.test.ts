@@ -1,5 +1,5 @@
 /**
- * Crash safety (issue 5): the kill-test harness (test/crash/run.ts, `npm run crash`) for 10 cycles.
+ * Crash safety: the kill-test harness (test/crash/run.ts, `npm run crash`) for 10 cycles.
  * `wrangler dev` on its own state directory is SIGKILLed (the whole process group) at random
  * moments while writers ingest log lines and task events with idempotency keys and readers
  * long-poll; after each restart every unanswered write is retried unchanged. Every acknowledged

@@ -64,7 +64,7 @@ export interface KillRecord {
   /** Writes that had been sent and were not yet answered when the group was killed. */
   inFlightWrites: number;
   acknowledgedBefore: number;
-  /** Time to restart `wrangler dev` on the same state (until the demo loader printed DEMO_READY). */
+  /** Time to restart `wrangler dev` on the same state (until the demo allocation answers 200 again). */
   restartMs: number;
 }
 

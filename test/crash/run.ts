@@ -5,7 +5,7 @@
  * random moment, restarts on the same state, retries every unanswered write unchanged, and checks
  * that every acknowledged write is present exactly once and that no allocation's index went back.
  * Kill times and allocation ids come from a seeded PRNG: the seed is printed and replays the plan.
- * Design: ../shared/reference/performance-and-reliability.md §5.4; results: docs/reliability.md.
+ * Design and results: docs/reliability.md.
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";

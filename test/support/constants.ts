@@ -9,3 +9,6 @@ export const TEST_EVENT_HISTORY = 50;
 
 /** Waiter caps in the in-runtime tests: above the 100-waiter test, low enough to reach cheaply. */
 export const TEST_WAITER_CAPS = { perObject: 120, perCaller: 110 };
+
+/** Catalog shards per region in the sharded run of the catalog tests. */
+export const TEST_CATALOG_SHARDS = 4;

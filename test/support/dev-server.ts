@@ -1,12 +1,14 @@
 /**
  * Starts the real server the way a user does (`npm start`, i.e. src/tools/start.ts → wrangler dev)
  * on a free loopback port with its own state directory, and stops the whole process group after.
+ * It is ready when the demo allocation reads back without a token, found by polling.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
 
 export interface DevServer {
   url: string;
@@ -32,10 +34,12 @@ export interface StartOptions {
   persistTo?: string;
   token?: string;
   vars?: Record<string, string>;
+  /** A fixed port (e.g. to restart a killed server where its clients expect it); default a free one. */
+  port?: number;
 }
 
 export async function startDevServer(options: StartOptions = {}): Promise<DevServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), "nomad-alloc-state-"));
   const token = options.token ?? `blackbox-${port}`;
   const vars = Object.entries({ MANAGEMENT_TOKEN: token, ...options.vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
@@ -66,13 +70,35 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
       // already gone
     }
   };
-  const deadline = Date.now() + 45_000;
-  while (!output.includes("DEMO_READY")) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop("SIGKILL");
-      throw new Error(`dev server did not start:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  // Ready when the demo reads back without a token: what `npm start` waits for before it prints the URLs.
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForDemo(url, () => child.exitCode !== null, 50_000);
+  } catch (error) {
+    await stop("SIGKILL");
+    throw new Error(`dev server did not start: ${(error as Error).message}\n${output}`);
   }
-  return { url: `http://127.0.0.1:${port}`, token, persistTo, output: () => output, stop };
+  return { url, token, persistTo, output: () => output, stop };
+}
+
+/**
+ * Polls `url` until the demo allocation answers 200 without a token (the `anonymous` read policy is
+ * in place), at most `timeoutMs`; throws early when `gone()` says the server process has exited.
+ */
+export async function waitForDemo(url: string, gone: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    if (gone()) throw new Error(`the server exited (${last})`);
+    try {
+      const response = await fetch(`${url}/v1/allocation/${DEMO_ALLOC_ID}`, { signal: AbortSignal.timeout(5000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+      last = `last answer ${response.status}`;
+    } catch (error) {
+      last = `last attempt: ${(error as Error).message}`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the demo allocation did not answer 200 within ${timeoutMs / 1000} s (${last})`);
 }

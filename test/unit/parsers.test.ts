@@ -194,9 +194,9 @@ describe("config", () => {
     expect(config(env({ MAX_QUERY_TIME: "bogus" })).wait).toEqual({ maxMs: 300_000, defaultMs: 300_000 });
   });
 
-  it("takes the event stream heartbeat from EVENT_STREAM_HEARTBEAT, Nomad's 10s otherwise", () => {
+  it("takes the event stream heartbeat from EVENT_STREAM_HEARTBEAT, Nomad's 30s otherwise", () => {
     expect(config(env({ EVENT_STREAM_HEARTBEAT: "250ms" })).eventHeartbeatMs).toBe(250);
-    expect(config(env({ EVENT_STREAM_HEARTBEAT: undefined })).eventHeartbeatMs).toBe(10_000);
+    expect(config(env({ EVENT_STREAM_HEARTBEAT: undefined })).eventHeartbeatMs).toBe(30_000);
   });
 });
 

@@ -344,16 +344,36 @@ const CASES: Case[] = [
     400,
     'Invalid prefix "zz": an allocation ID prefix has only hexadecimal digits and hyphens',
   ),
-  get("list per_page", () => "/v1/allocations?per_page=abc", 400, 'Invalid per_page "abc": expected a positive integer'),
-  get("list index", () => "/v1/allocations?index=-5", 400, INVALID_INDEX),
-  get("stream index", () => "/v1/event/stream?index=x", 400, INVALID_INDEX),
+  // command/agent/http.go (parsePagination), v1.10.0
+  get("list per_page", () => "/v1/allocations?per_page=abc", 400, "Expect a number for `per_page` query string parameter"),
   get(
-    "stream topic key",
-    () => "/v1/event/stream?topic=Allocation:xyz",
+    "list per_page beyond int32",
+    () => "/v1/allocations?per_page=2147483648",
     400,
-    'Invalid topic "Allocation:xyz": the key must be an allocation ID',
+    "Expect a number for `per_page` query string parameter",
   ),
-  get("stream empty topic", () => "/v1/event/stream?topic=:x", 400, 'Invalid topic ":x"'),
+  // command/agent/http.go (parseBool), v1.10.0
+  get(
+    "list task_states",
+    () => "/v1/allocations?task_states=maybe",
+    400,
+    'Failed to parse value of "task_states" (maybe) as a bool: strconv.ParseBool: parsing "maybe": invalid syntax',
+  ),
+  get("list index", () => "/v1/allocations?index=-5", 400, INVALID_INDEX),
+  // command/agent/event_endpoint.go (strconv.Atoi, parseTopic), v1.10.0
+  get("stream index", () => "/v1/event/stream?index=x", 400, 'Unable to parse index: strconv.Atoi: parsing "x": invalid syntax'),
+  get(
+    "stream index beyond int64",
+    () => "/v1/event/stream?index=9223372036854775808",
+    400,
+    'Unable to parse index: strconv.Atoi: parsing "9223372036854775808": value out of range',
+  ),
+  get(
+    "stream topic with two colons",
+    () => "/v1/event/stream?topic=Allocation:a:b",
+    400,
+    "Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: Allocation:a:b",
+  ),
   // ACL bodies
   [
     `policy bad rules`,

@@ -2,9 +2,21 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
+import { shardOf } from "../../src/domain/catalog-shard.ts";
 import { catalogStub } from "../../src/durable/stub.ts";
 import { TEST_EVENT_HISTORY } from "../support/constants.ts";
-import { allocationJson, call, createAllocation, expectMeta, indexOf, objectFor, postEvents, TOKEN, write } from "../support/worker.ts";
+import {
+  allocationJson,
+  call,
+  createAllocation,
+  expectMeta,
+  indexOf,
+  newAllocId,
+  objectFor,
+  postEvents,
+  TOKEN,
+  write,
+} from "../support/worker.ts";
 
 /** IDs sharing a fresh random prefix, so each test lists only its own allocations. */
 function idsWithPrefix(count: number): { prefix: string; ids: string[] } {
@@ -13,7 +25,14 @@ function idsWithPrefix(count: number): { prefix: string; ids: string[] } {
   return { prefix, ids };
 }
 
-const catalog = (region = "global") => catalogStub(env, config(env), region);
+const SHARDS = config(env).catalogShards;
+const slotOf = (id: string) => ({ shard: shardOf(id.replaceAll("-", ""), SHARDS), shards: SHARDS });
+/** The catalog (shard) that holds `id`; shard 0 when no id is given. */
+const catalog = (id?: string, region = "global") => catalogStub(env, config(env), region, id ? slotOf(id).shard : 0);
+/** Where a client following every change starts its stream: the region list's index + 1. */
+async function streamStart(): Promise<number> {
+  return indexOf(await call("/v1/allocations?per_page=1")) + 1;
+}
 
 async function list(query: string): Promise<{ r: Response; body: Array<Record<string, unknown>> }> {
   const r = await call(`/v1/allocations?${query}`);
@@ -112,13 +131,16 @@ describe("GET /v1/allocations", () => {
       expect(token).toBe(ids[seen.length]);
     }
     expect(seen).toEqual(ids);
-    const bad = await call("/v1/allocations?per_page=-1");
-    expect(bad.status).toBe(400);
+    // Nomad's paginator with a negative size: an empty page whose next token is the first row.
+    const negative = await list(`prefix=${prefix}&per_page=-1`);
+    expect(negative.body).toEqual([]);
+    expect(negative.r.headers.get("X-Nomad-NextToken")).toBe(ids[0]);
   });
 
   it("has a region-wide index that strictly increases on every change and is >= every ModifyIndex", async () => {
     const indexes: number[] = [];
-    const current = async () => indexOf(await call("/v1/allocations?prefix=ffffffffffff"));
+    // The whole region (every shard), one item per page.
+    const current = async () => indexOf(await call("/v1/allocations?per_page=1"));
     indexes.push(await current());
     const { id, index } = await createAllocation();
     indexes.push(await current());
@@ -144,16 +166,16 @@ describe("GET /v1/allocations", () => {
   });
 
   it("blocks on the region index and wakes on a change to any allocation of the region", async () => {
-    const r = await call("/v1/allocations?prefix=ffffffffffff");
+    const r = await call("/v1/allocations?per_page=1");
     const index = indexOf(r);
-    const pending = call(`/v1/allocations?index=${index}&wait=30s&prefix=ffffffffffff`);
+    const pending = call(`/v1/allocations?index=${index}&wait=30s&per_page=1`);
     const deadline = Date.now() + 5000;
     while ((await catalog().stats()).waiters < 1 && Date.now() < deadline) await new Promise((w) => setTimeout(w, 5));
     const { index: written } = await createAllocation();
     const woken = await pending;
     expect(indexOf(woken)).toBeGreaterThanOrEqual(written);
     expect(indexOf(woken)).toBeGreaterThan(index);
-    const timedOut = await call(`/v1/allocations?index=${indexOf(woken)}&wait=200ms`);
+    const timedOut = await call(`/v1/allocations?index=${indexOf(woken)}&wait=200ms&per_page=1`);
     expect(indexOf(timedOut)).toBe(indexOf(woken));
     expect((await call("/v1/allocations?index=abc")).status).toBe(400);
     expect((await call("/v1/allocations?region=mars")).status).toBe(400);
@@ -171,7 +193,7 @@ describe("GET /v1/allocations", () => {
     const { prefix, ids } = idsWithPrefix(1);
     const id = ids[0] as string;
     await createAllocation(id);
-    const before = (await catalog().stats()).index;
+    const before = (await catalog(id).stats()).index;
     // A change committed in the allocation but not yet delivered when the object went away.
     const change = { allocId: id, allocIndex: Date.now() + 60_000, kind: "delete", modifyTime: "1", allocation: "{}" };
     await runInDurableObject(objectFor(id), (_instance, state) => {
@@ -185,11 +207,11 @@ describe("GET /v1/allocations", () => {
     await runInDurableObject(objectFor(id), (_instance, state) => state.storage.setAlarm(Date.now()));
     expect(await runDurableObjectAlarm(objectFor(id))).toBe(true);
     expect((await list(`prefix=${prefix}`)).body).toEqual([]);
-    const after = (await catalog().stats()).index;
+    const after = (await catalog(id).stats()).index;
     expect(after).toBeGreaterThan(before);
     // Redelivery of the same change is ignored.
-    await catalog().record(change as Parameters<ReturnType<typeof catalog>["record"]>[0]);
-    expect((await catalog().stats()).index).toBe(after);
+    await catalog(id).record(change as Parameters<ReturnType<typeof catalog>["record"]>[0], slotOf(id));
+    expect((await catalog(id).stats()).index).toBe(after);
     const left = await runInDurableObject(
       objectFor(id),
       (_i, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM catalog_outbox").one().n,
@@ -215,7 +237,7 @@ describe("status endpoints", () => {
 
 describe("GET /v1/event/stream", () => {
   it("streams Allocation events as newline-delimited batches, filtered by topic key", async () => {
-    const start = (await catalog().stats()).index + 1;
+    const start = await streamStart();
     const { id } = await createAllocation();
     const other = await createAllocation();
     await postEvents(id, '{"Task":"redis","Event":{"Type":"Started"}}');
@@ -224,7 +246,7 @@ describe("GET /v1/event/stream", () => {
     const batches = eventsOf(await readBatches(r, (b) => eventsOf(b).length >= 2));
     const events = batches.map((b) => (b.Events as Array<Record<string, unknown>>)[0] as Record<string, unknown>);
     expect(events.map((e) => e.Key)).toEqual([id, id]);
-    expect(events[0]).toMatchObject({ Topic: "Allocation", Type: "AllocationUpdated", Namespace: "default", FilterKeys: ["example"] });
+    expect(events[0]).toMatchObject({ Topic: "Allocation", Type: "AllocationUpdated", Namespace: "default", FilterKeys: ["example", ""] });
     expect(Object.keys(events[0] as object)).toEqual(["FilterKeys", "Index", "Key", "Namespace", "Payload", "Topic", "Type"]);
     expect(
       ((events[1] as Record<string, unknown>).Payload as { Allocation: { ClientStatus: string; Job: null } }).Allocation,
@@ -237,7 +259,7 @@ describe("GET /v1/event/stream", () => {
   });
 
   it("resumes from an index with every missed change, in order, exactly once", async () => {
-    const start = (await catalog().stats()).index + 1;
+    const start = await streamStart();
     const { id } = await createAllocation();
     for (let i = 0; i < 3; i++) await postEvents(id, `{"Task":"redis","Event":{"Type":"Driver","DriverMessage":"m${i}"}}`);
     const all = eventsOf(
@@ -247,7 +269,7 @@ describe("GET /v1/event/stream", () => {
     expect(indexes).toEqual([...indexes].sort((a, b) => a - b));
     expect(new Set(indexes).size).toBe(4);
     // A client that saw the first two batches resumes after the second; the catalog restarts meanwhile.
-    await runInDurableObject(catalog(), (_instance, state) => state.abort("restart")).catch(() => undefined);
+    await runInDurableObject(catalog(id), (_instance, state) => state.abort("restart")).catch(() => undefined);
     const resumed = eventsOf(
       await readBatches(
         await call(`/v1/event/stream?topic=Allocation:${id}&index=${(indexes[1] as number) + 1}`),
@@ -257,8 +279,9 @@ describe("GET /v1/event/stream", () => {
     expect(resumed.map((b) => b.Index)).toEqual(indexes.slice(2));
   });
 
-  it("delivers live changes to a subscriber from now on (no index), and heartbeats {} when idle", async () => {
-    const r = await call("/v1/event/stream?topic=Allocation");
+  it("delivers live changes to a subscriber, and heartbeats {} at once and then on each tick", async () => {
+    const from = (await catalog().stats()).index + 1;
+    const r = await call(`/v1/event/stream?topic=Allocation&index=${from}`);
     const read = readBatches(r, (b) => eventsOf(b).length >= 1 && b.some((x) => !("Index" in x)));
     await new Promise((w) => setTimeout(w, 50));
     const { id } = await createAllocation();
@@ -270,21 +293,109 @@ describe("GET /v1/event/stream", () => {
   it("refuses a resume from below the history's floor with 410 and a clear text", async () => {
     const { id } = await createAllocation();
     for (let i = 0; i <= TEST_EVENT_HISTORY; i++) await postEvents(id, '{"Task":"redis","Event":{"Type":"Driver"}}');
-    const { floor } = await catalog().stats();
+    const { floor } = await catalog(id).stats();
     expect(floor).toBeGreaterThan(1);
-    const r = await call("/v1/event/stream?index=1");
+    const r = await call("/v1/event/stream?index=1&topic=Allocation");
     expect(r.status).toBe(410);
-    expect(await r.text()).toBe(
-      `event index 1 is older than the oldest event kept (${floor}): list /v1/allocations again and stream from its X-Nomad-Index + 1`,
-    );
+    // With shards, the text names the floor of a shard that refused (the lowest resumable index there).
+    const said =
+      /^event index 1 is older than the oldest event kept \((\d+)\): list \/v1\/allocations again and stream from its X-Nomad-Index \+ 1$/.exec(
+        await r.text(),
+      );
+    expect(said).not.toBeNull();
+    if (SHARDS === 1) expect(Number(said?.[1])).toBe(floor);
     const ok = await call(`/v1/event/stream?index=${floor}&topic=Allocation:${id}`);
     expect(ok.status).toBe(200);
     await ok.body?.cancel();
   });
 
-  it("rejects a malformed index or topic key with 400", async () => {
-    expect(await (await call("/v1/event/stream?index=abc")).text()).toBe("Invalid index");
-    const bad = await call("/v1/event/stream?topic=Allocation:nope");
+  it("starts at the oldest event still kept without an index, or with index=0 (Nomad replays its buffer)", async () => {
+    const { id } = await createAllocation();
+    await postEvents(id, '{"Task":"redis","Event":{"Type":"Started"}}');
+    let ownIndex = 0;
+    for (const query of [`topic=Allocation:${id}`, `topic=Allocation:${id}&index=0`]) {
+      const batches = await readBatches(await call(`/v1/event/stream?${query}`), (b) => eventsOf(b).length >= 2);
+      // The first line is Nomad's initial heartbeat.
+      expect(batches[0]).toEqual({});
+      expect(eventsOf(batches).map((b) => ((b.Events as Array<{ Key: string }>)[0] as { Key: string }).Key)).toEqual([id, id]);
+      ownIndex = eventsOf(batches)[0]?.Index as number;
+    }
+    // Every allocation: the history from its oldest kept event, so older than this test's own.
+    const oldest = await readBatches(await call("/v1/event/stream?topic=Allocation"), (b) => eventsOf(b).length >= 1);
+    expect(eventsOf(oldest)[0]?.Index).toBeLessThan(ownIndex);
+  });
+
+  it("Allocation:<key> matches the event's Key or its FilterKeys (JobID, DeploymentID)", async () => {
+    const job = `job-${crypto.randomUUID()}`;
+    const deployment = crypto.randomUUID();
+    // The documented way to follow without gaps: the list's index + 1 (it covers every shard).
+    const from = indexOf(await call("/v1/allocations?per_page=1")) + 1;
+    const first = newAllocId();
+    const second = newAllocId();
+    await write("PUT", `/v1/allocation/${first}`, allocationJson(first, { JobID: JSON.stringify(job) }));
+    await write(
+      "PUT",
+      `/v1/allocation/${second}`,
+      allocationJson(second, { JobID: JSON.stringify(job), DeploymentID: JSON.stringify(deployment) }),
+    );
+    await createAllocation();
+    const keysOf = (batches: Array<Record<string, unknown>>) =>
+      eventsOf(batches).map((b) => ((b.Events as Array<{ Key: string }>)[0] as { Key: string }).Key);
+    const byJob = await readBatches(await call(`/v1/event/stream?topic=Allocation:${job}&index=${from}`), (b) => eventsOf(b).length >= 2);
+    // Sorted: with a sharded catalog, two allocations' events are ordered by their shards' indexes.
+    expect(keysOf(byJob).sort()).toEqual([first, second].sort());
+    const events = eventsOf(byJob).map((b) => (b.Events as Array<Record<string, unknown>>)[0]);
+    expect(events.find((e) => e?.Key === second)?.FilterKeys).toEqual([job, deployment]);
+    const byDeployment = await readBatches(
+      await call(`/v1/event/stream?topic=Allocation:${deployment}&index=${from}`),
+      (b) => eventsOf(b).length >= 1,
+    );
+    expect(keysOf(byDeployment)).toEqual([second]);
+  });
+
+  it("keeps an index above 2^53 exact: no rounding down into the history", async () => {
+    const from = indexOf(await call("/v1/allocations?per_page=1"));
+    // 2^53 + 1 would round to 2^53 through a JS number; either way it is above every index here.
+    const r = await call("/v1/event/stream?topic=Allocation&index=9007199254740993");
+    expect(r.status).toBe(200);
+    const read = readBatches(r, (b) => eventsOf(b).length >= 1);
+    await new Promise((w) => setTimeout(w, 50));
+    const { id } = await createAllocation();
+    const batches = eventsOf(await read);
+    expect(batches.every((b) => (b.Index as number) > from)).toBe(true);
+    const first = (batches[0] as Record<string, unknown>).Events as Array<{ Key: string }>;
+    expect(first[0]?.Key).toBe(id);
+  });
+
+  it("answers Nomad's texts for a malformed index or topic (command/agent/event_endpoint.go, v1.10.0)", async () => {
+    expect(await (await call("/v1/event/stream?index=abc")).text()).toBe(
+      'Unable to parse index: strconv.Atoi: parsing "abc": invalid syntax',
+    );
+    const bad = await call("/v1/event/stream?topic=a:b:c");
     expect(bad.status).toBe(400);
+    expect(await bad.text()).toBe("Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: a:b:c");
+    // Any key is a key: one that names no allocation, job or deployment matches nothing.
+    const none = await call("/v1/event/stream?topic=Allocation:nope");
+    expect(none.status).toBe(200);
+    await none.body?.cancel();
+  });
+
+  it("without a topic (= *) or with a topic this server does not know, needs a management token", async () => {
+    for (const query of ["", "?topic=*", "?topic=Allocation&topic=Foo", "?topic=Foo", "?topic=:x"]) {
+      const anonymous = await call(`/v1/event/stream${query}`);
+      expect(anonymous.status).toBe(403);
+      expect(await anonymous.text()).toBe("Permission denied");
+      const management = await call(`/v1/event/stream${query}`, { headers: { "X-Nomad-Token": TOKEN } });
+      expect(management.status).toBe(200);
+      await management.body?.cancel();
+    }
+  });
+
+  it("sends Cache-Control: no-cache and Vary: Accept-Encoding, as Nomad", async () => {
+    const r = await call("/v1/event/stream?topic=Allocation");
+    expect(r.headers.get("Cache-Control")).toBe("no-cache");
+    expect(r.headers.get("Vary")).toBe("Accept-Encoding");
+    expect(r.headers.get("Content-Type")).toBe("application/json");
+    await r.body?.cancel();
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `/openapi.json` serves exactly the committed `openapi/openapi.json`, and the document is built
- * from the wire schemas the Worker validates with (no second copy), with what issue 3 asks of it.
+ * from the wire schemas the Worker validates with (no second copy), with the contract its description promises.
  */
 import { describe, expect, it } from "vitest";
 import committed from "../../openapi/openapi.json?raw";

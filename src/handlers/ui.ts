@@ -1,0 +1,74 @@
+/**
+ * The status pages' HTML: `/ui/allocations` and `/ui/allocation/<id>`. The Worker sends a small
+ * shell (one `<h1>`, the page's name and id in data attributes); the bundled script
+ * (`/ui/status.js`, built from `src/ui/` by src/tools/build-ui.ts, served from the static assets)
+ * reads everything from this origin's public API. The Content-Security-Policy holds the page to
+ * this origin: no inline code, no other host.
+ */
+import { FAVICON_PATH } from "./docs.ts";
+
+export const UI_PREFIX = "/ui/allocation/";
+export const UI_SCRIPT_PATH = "/ui/status.js";
+export const UI_STYLE_PATH = "/ui/status.css";
+
+export const UI_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join("; ");
+
+const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+function page(kind: "allocations" | "allocation", title: string, heading: string, alloc = ""): Response {
+  const html = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>${escapeHtml(title)}</title>
+    <meta name="description" content="Live status of Nomad allocations, read from this server's public API" />
+    <link rel="icon" type="image/svg+xml" href="${FAVICON_PATH}" />
+    <link rel="stylesheet" href="${UI_STYLE_PATH}" />
+    <script type="module" src="${UI_SCRIPT_PATH}"></script>
+  </head>
+  <body data-page="${kind}" data-alloc="${escapeHtml(alloc)}">
+    <a class="skip" href="#main">Skip to content</a>
+    <nav class="top" aria-label="Site"><a href="/ui/allocations">Allocations</a><a href="/docs">API reference</a></nav>
+    <main id="main" tabindex="-1">
+      <h1>${escapeHtml(heading)}</h1>
+      <noscript><p>This page updates itself with JavaScript. Without it, read the same data as JSON: <a href="/v1/allocations">/v1/allocations</a>.</p></noscript>
+    </main>
+  </body>
+</html>
+`;
+  return new Response(html, {
+    headers: {
+      "Content-Type": "text/html; charset=utf-8",
+      "Content-Security-Policy": UI_CSP,
+      "X-Content-Type-Options": "nosniff",
+      "Referrer-Policy": "no-referrer",
+      "Cache-Control": "no-cache",
+    },
+  });
+}
+
+export function getAllocationsPage(): Response {
+  return page("allocations", "Allocations", "Allocations");
+}
+
+/** The id is passed on as written; the API answers a malformed or unknown one, and the page says so. */
+export function getAllocationPage(request: Request): Response {
+  const raw = new URL(request.url).pathname.slice(UI_PREFIX.length);
+  let id: string;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    id = raw;
+  }
+  return page("allocation", `Allocation ${id.slice(0, 8)}`, "Allocation", id);
+}

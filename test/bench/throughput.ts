@@ -1,0 +1,726 @@
+/**
+ * `npm run bench:throughput [-- --smoke] [-- --profile] [-- --no-etcd] [-- --out <dir>]`: the write
+ * path's benchmark (docs/benchmarks.md, "Throughput"). Every request goes straight to the Worker's
+ * own workerd (no wrangler proxy), and every figure is set against ceilings measured the same way in
+ * the same run:
+ *
+ * - W0 (trivial Worker route), W1 (Worker → the allocation's object → cached bytes), P1 (1,000
+ *   parked bare RPCs released at once), F1 (Worker → an object doing one SQLite INSERT), F2 (F1 plus
+ *   one RPC to a region object doing one INSERT: the hops of a real write), and the batch floor
+ *   (N F-writes from one request, 32 in flight);
+ * - ours: single PUT and task-event writes, batched ingest, an initial load of 10,000 allocations
+ *   into an empty region, sustained churn (1,000 changes/s over 1,000 allocations, lag to the event
+ *   stream and to reads), 1,000 long-polls woken by one write, the catalog alone with K shards;
+ * - the JS heap per parked waiter over the inspector (HeapProfiler.collectGarbage, then
+ *   Runtime.getHeapUsage, at N = 0 and N = 1,000);
+ * - etcd 3.4 from Debian (`etcd-server`, v2 API on loopback): GET, PUT, 1,000 watches woken by one PUT;
+ * - `--profile`: a CPU profile of the Worker's isolate during single PUTs, summarized by function.
+ *
+ * Bounded: each step has its own duration and deadline; the whole run takes about 3 minutes (smoke:
+ * under one). Loopback only; the servers it starts (wrangler's process group, etcd) are killed at the end.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
+import { writeBenchConfig } from "./config.ts";
+import { percentile, round, sleep, waitFor } from "./measure.ts";
+import { RawConnection } from "./raw-http.ts";
+import { freePort, HOST, ROOT, startBenchServer } from "./server.ts";
+
+const args = process.argv.slice(2);
+const smoke = args.includes("--smoke");
+const profile = args.includes("--profile");
+const withEtcd = !args.includes("--no-etcd");
+const outIndex = args.indexOf("--out");
+const outDir = resolve(outIndex >= 0 && args[outIndex + 1] ? (args[outIndex + 1] as string) : join(ROOT, "test-output", "throughput"));
+const S = smoke
+  ? {
+      durationS: 1,
+      connections: 4,
+      batch: 50,
+      initialLoad: 500,
+      churnRate: 200,
+      churnS: 3,
+      churnAllocs: 100,
+      waiters: 50,
+      heapWaiters: 50,
+      catalogN: 300,
+    }
+  : {
+      durationS: 5,
+      connections: 8,
+      batch: 200,
+      initialLoad: 10_000,
+      churnRate: 1000,
+      churnS: 30,
+      churnAllocs: 1000,
+      waiters: 1000,
+      heapWaiters: 1000,
+      catalogN: 4000,
+    };
+const started = Date.now();
+const log = (line: string) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+
+interface Loop {
+  requests: number;
+  perS: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+/** A closed loop: `connections` keep-alive connections, each sending the next request as soon as the last is answered. */
+async function closedLoop(
+  port: number,
+  connections: number,
+  durationS: number,
+  next: (i: number) => { method?: string; path: string; body?: string; headers?: Record<string, string> },
+  ok: (status: number, body: string) => boolean = (status) => status === 200,
+): Promise<Loop> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let i = 0;
+  const end = performance.now() + durationS * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      const conn = new RawConnection(HOST, port);
+      await conn.connected;
+      while (performance.now() < end && !conn.closed) {
+        const request = next(i++);
+        const sent = performance.now();
+        try {
+          const response = await conn.request({ ...request, keepBody: true });
+          if (!ok(response.status, response.body?.toString() ?? "")) errors++;
+          latencies.push(response.doneAt - sent);
+        } catch {
+          errors++;
+        }
+      }
+      conn.close();
+    }),
+  );
+  return {
+    requests: latencies.length,
+    perS: round(latencies.length / durationS, 1),
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
+    errors,
+  };
+}
+
+function allocationJson(id: string, name?: string): string {
+  const json = DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id);
+  return name ? json.replace('"Name":"example.cache[0]"', `"Name":${JSON.stringify(name)}`) : json;
+}
+
+function batchBody(ids: string[], name?: (id: string) => string): string {
+  return `{"Changes":[${ids.map((id) => `{"Op":"put","ID":"${id}","Allocation":${allocationJson(id, name?.(id))}}`).join(",")}]}`;
+}
+
+/** The Chrome DevTools protocol over wrangler's inspector proxy, for the Worker's isolate. */
+async function inspector(
+  port: number,
+): Promise<{ send: (method: string, params?: object) => Promise<Record<string, unknown>>; close: () => void }> {
+  const targets = (await (await fetch(`http://${HOST}:${port}/json`)).json()) as Array<{ webSocketDebuggerUrl: string; title?: string }>;
+  const target = targets[0];
+  if (!target) throw new Error("the inspector lists no target");
+  // wrangler's inspector proxy wants an allowed Origin (undici's WebSocket takes headers as its init).
+  const socket = new WebSocket(target.webSocketDebuggerUrl, { headers: { Origin: "http://localhost" } } as unknown as string[]);
+  await new Promise<void>((ok, fail) => {
+    socket.addEventListener("open", () => ok());
+    socket.addEventListener("error", () => fail(new Error("inspector connection failed")));
+  });
+  let id = 0;
+  const pending = new Map<number, (value: Record<string, unknown>) => void>();
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(String(event.data)) as { id?: number; result?: Record<string, unknown>; error?: unknown };
+    if (message.id !== undefined) pending.get(message.id)?.(message.result ?? { error: message.error });
+  });
+  return {
+    send: (method, params = {}) =>
+      new Promise((ok) => {
+        id++;
+        pending.set(id, ok);
+        socket.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => socket.close(),
+  };
+}
+
+interface EtcdFigures {
+  version: string;
+  getPerS: number;
+  putPerS: number;
+  putP50Ms: number;
+  wake: { waiters: number; ackMs: number; lastAnswerAfterAckMs: number; answered: number };
+}
+
+/** etcd from Debian on loopback with the v2 API; undefined (and why) when it is not installed. */
+async function etcdPeer(): Promise<EtcdFigures | { skipped: string }> {
+  const which = spawnSync("sh", ["-c", "command -v etcd"], { encoding: "utf8" }).stdout.trim();
+  if (!which) {
+    log("  etcd not found: installing Debian's etcd-server (apt-get install -y etcd-server)");
+    const install = spawnSync("apt-get", ["install", "-y", "etcd-server"], {
+      encoding: "utf8",
+      timeout: 180_000,
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+    if (install.status !== 0) {
+      return {
+        skipped:
+          "etcd is not installed and `apt-get install -y etcd-server` failed; install it as root and run again (only the etcd rows are skipped)",
+      };
+    }
+  }
+  const version = spawnSync("etcd", ["--version"], { encoding: "utf8" }).stdout.split("\n")[0] ?? "";
+  const client = await freePort();
+  const peer = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), "bench-etcd-"));
+  const child: ChildProcess = spawn(
+    "etcd",
+    [
+      "--name",
+      "bench",
+      "--data-dir",
+      dataDir,
+      "--enable-v2",
+      "--listen-client-urls",
+      `http://${HOST}:${client}`,
+      "--advertise-client-urls",
+      `http://${HOST}:${client}`,
+      "--listen-peer-urls",
+      `http://${HOST}:${peer}`,
+      "--initial-advertise-peer-urls",
+      `http://${HOST}:${peer}`,
+      "--initial-cluster",
+      `bench=http://${HOST}:${peer}`,
+      "--log-level",
+      "error",
+    ],
+    { stdio: "ignore" },
+  );
+  try {
+    const up = await waitFor(
+      async () => {
+        try {
+          return (
+            await fetch(`http://${HOST}:${client}/v2/keys/ready`, {
+              method: "PUT",
+              body: "value=1",
+              headers: { "Content-Type": "application/x-www-form-urlencoded" },
+            })
+          ).ok;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      100,
+    );
+    if (!up) return { skipped: "etcd did not answer on loopback within 20 s" };
+    const form = { "Content-Type": "application/x-www-form-urlencoded" };
+    const value = `value=${encodeURIComponent(allocationJson(DEMO_ALLOC_ID))}`;
+    for (let k = 0; k < 64; k++) await fetch(`http://${HOST}:${client}/v2/keys/alloc/${k}`, { method: "PUT", body: value, headers: form });
+    const get = await closedLoop(client, S.connections, S.durationS, () => ({ path: "/v2/keys/alloc/0" }));
+    const put = await closedLoop(
+      client,
+      S.connections,
+      S.durationS,
+      (i) => ({ method: "PUT", path: `/v2/keys/alloc/${i % 64}`, body: value, headers: form }),
+      (s) => s === 200 || s === 201,
+    );
+    // Watches: each waits for the next change of the key (waitIndex = its modifiedIndex + 1).
+    const head = (await (await fetch(`http://${HOST}:${client}/v2/keys/alloc/1`)).json()) as { node: { modifiedIndex: number } };
+    const waitIndex = head.node.modifiedIndex + 1;
+    const wake = await wakeMany(
+      client,
+      S.waiters,
+      () => ({ path: `/v2/keys/alloc/1?wait=true&waitIndex=${waitIndex}` }),
+      async () => {
+        const conn = new RawConnection(HOST, client);
+        const sent = performance.now();
+        const response = await conn.request({ method: "PUT", path: "/v2/keys/alloc/1", body: value, headers: form });
+        conn.close();
+        return { sent, ack: response.doneAt };
+      },
+    );
+    return { version, getPerS: get.perS, putPerS: put.perS, putP50Ms: put.p50Ms, wake };
+  } finally {
+    child.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Parks `count` requests (each on its own connection), fires `trigger`, and times the last answer after the trigger's ack. */
+async function wakeMany(
+  port: number,
+  count: number,
+  request: () => { path: string; headers?: Record<string, string> },
+  trigger: () => Promise<{ sent: number; ack: number }>,
+  parked?: () => Promise<boolean>,
+): Promise<{ waiters: number; ackMs: number; lastAnswerAfterAckMs: number; answered: number }> {
+  const conns = Array.from({ length: count }, () => new RawConnection(HOST, port));
+  await Promise.all(conns.map((conn) => conn.connected));
+  const answers = conns.map((conn) =>
+    conn.request({ ...request() }).then(
+      (r) => r.doneAt,
+      () => Number.NaN,
+    ),
+  );
+  if (parked) await waitFor(parked, 30_000, 20);
+  else await sleep(count >= 500 ? 3000 : 500);
+  const { sent, ack } = await trigger();
+  const done = await Promise.race([Promise.all(answers), sleep(30_000).then(() => [] as number[])]);
+  for (const conn of conns) conn.close();
+  const answered = done.filter((at) => Number.isFinite(at));
+  return {
+    waiters: count,
+    ackMs: round(ack - sent),
+    lastAnswerAfterAckMs: round(Math.max(...answered) - ack),
+    answered: answered.length,
+  };
+}
+
+function raiseFileLimit(wanted: number): void {
+  spawnSync("prlimit", ["--pid", String(process.pid), `--nofile=${wanted}:${wanted}`], { stdio: "ignore" });
+}
+
+async function main(): Promise<void> {
+  raiseFileLimit(65536);
+  mkdirSync(outDir, { recursive: true });
+  const config = writeBenchConfig(ROOT, outDir);
+  const token = `bench-${randomUUID()}`;
+  log(`throughput bench (${smoke ? "smoke" : "full"}): starting the Worker (${config})`);
+  const server = await startBenchServer({ token, config, readyTimeoutMs: 60_000 });
+  const result: Record<string, unknown> = {
+    meta: {
+      command: `npm run bench:throughput${args.length ? ` -- ${args.join(" ")}` : ""}`,
+      startedAt: new Date(started).toISOString(),
+      nproc: cpus().length,
+      loadAvgStart: loadavg(),
+      head: spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim(),
+      route: "straight to the Worker's workerd (no wrangler proxy)",
+    },
+  };
+  try {
+    const port = await server.workerPort();
+    const auth = { "X-Nomad-Token": token };
+    // One-off requests each get a connection of their own (an idle keep-alive one may be closed meanwhile).
+    const direct = {
+      request: async (request: Parameters<RawConnection["request"]>[0]) => {
+        const conn = new RawConnection(HOST, port);
+        try {
+          return await conn.request(request);
+        } finally {
+          conn.close();
+        }
+      },
+      close: () => undefined,
+    };
+    const ids = Array.from({ length: 64 }, () => randomUUID());
+    for (const id of ids) {
+      const r = await direct.request({
+        method: "PUT",
+        path: `/v1/allocation/${id}`,
+        body: allocationJson(id),
+        headers: auth,
+        keepBody: true,
+      });
+      if (r.status !== 200) throw new Error(`seed PUT: ${r.status} ${r.body}`);
+      await direct.request({ method: "POST", path: `/v1/allocation/${id}/task-events`, body: DEMO_TASK_EVENTS_JSON, headers: auth });
+    }
+    await direct.request({ path: `/__bench/w0?prime=${ids[0]}` });
+    log(`  direct port ${port}; seeded ${ids.length} allocations`);
+
+    // Ceilings and floors.
+    const c = S.connections;
+    const d = S.durationS;
+    const ceilings = {
+      w0: await closedLoop(port, c, d, () => ({ path: "/__bench/w0" })),
+      w1: await closedLoop(port, c, d, (i) => ({ path: `/__bench/w1/${ids[i % 64]}` })),
+      f1: await closedLoop(port, c, d, (i) => ({ method: "POST", path: `/__bench/floor/${ids[i % 64]}` })),
+      f2: await closedLoop(port, c, d, (i) => ({ method: "POST", path: `/__bench/floor/${ids[i % 64]}?hops=2` })),
+      floorBatch: await closedLoop(port, 2, d, () => ({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}&hops=2` })),
+      floorBatch1: await closedLoop(port, 2, d, () => ({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}` })),
+      floorBatchExisting: await closedLoop(port, 2, d, (i) => ({
+        method: "POST",
+        path: `/__bench/floor-batch?n=${S.batch}&hops=2&pool=${i % 2}`,
+      })),
+    };
+    log(
+      `  ceilings: W0 ${ceilings.w0.perS}/s, W1 ${ceilings.w1.perS}/s, F1 ${ceilings.f1.perS}/s, F2 ${ceilings.f2.perS}/s, batch floor ${ceilings.floorBatch.perS * S.batch} writes/s (F2 hops), ${ceilings.floorBatch1.perS * S.batch} (F1)`,
+    );
+
+    // Ours: reads, single writes, task events, batches.
+    const get = await closedLoop(port, c, d, (i) => ({ path: `/v1/allocation/${ids[i % 64]}`, headers: auth }));
+    const put = await closedLoop(port, c, d, (i) => ({
+      method: "PUT",
+      path: `/v1/allocation/${ids[i % 64]}`,
+      body: allocationJson(ids[i % 64] as string),
+      headers: auth,
+    }));
+    const putOne = await closedLoop(port, c, d, () => ({
+      method: "PUT",
+      path: `/v1/allocation/${ids[0]}`,
+      body: allocationJson(ids[0] as string),
+      headers: auth,
+    }));
+    const events = await closedLoop(port, c, d, (i) => ({
+      method: "POST",
+      path: `/v1/allocation/${ids[i % 64]}/task-events`,
+      body: '{"Events":[{"Task":"redis","Event":{"Type":"Driver","DriverMessage":"bench"}}]}',
+      headers: auth,
+    }));
+    const batchOk = (status: number, body: string) => status === 200 && !body.includes('"Status"');
+    const batch = await closedLoop(
+      port,
+      2,
+      d,
+      () => ({
+        method: "POST",
+        path: "/v1/allocations/batch",
+        body: batchBody(Array.from({ length: S.batch }, () => randomUUID())),
+        headers: auth,
+      }),
+      batchOk,
+    );
+    // The same, replacing allocations that exist (two fixed sets, one per connection): no object is created.
+    const existing = [0, 1].map(() => Array.from({ length: S.batch }, () => randomUUID()));
+    for (const set of existing)
+      await direct.request({ method: "POST", path: "/v1/allocations/batch", body: batchBody(set), headers: auth });
+    const batchExisting = await closedLoop(
+      port,
+      2,
+      d,
+      (i) => ({ method: "POST", path: "/v1/allocations/batch", body: batchBody(existing[i % 2] as string[]), headers: auth }),
+      batchOk,
+    );
+    const ours = {
+      get,
+      put,
+      putOne,
+      events,
+      batch: { ...batch, changesPerS: round(batch.perS * S.batch, 1) },
+      batchExisting: { ...batchExisting, changesPerS: round(batchExisting.perS * S.batch, 1) },
+    };
+    log(
+      `  ours: GET ${get.perS}/s, PUT ${put.perS}/s (one allocation ${putOne.perS}/s), task events ${events.perS}/s, batch ${ours.batch.changesPerS} changes/s (${S.batch} per request)`,
+    );
+
+    // Initial load: N allocations into the empty region asia, S.batch per request, 4 requests in flight.
+    const loadIds = Array.from({ length: S.initialLoad }, () => randomUUID());
+    const chunks: string[][] = [];
+    for (let i = 0; i < loadIds.length; i += S.batch) chunks.push(loadIds.slice(i, i + S.batch));
+    const loadStart = performance.now();
+    let chunk = 0;
+    let loadErrors = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const conn = new RawConnection(HOST, port);
+        for (let k = chunk++; k < chunks.length; k = chunk++) {
+          const r = await conn.request({
+            method: "POST",
+            path: "/v1/allocations/batch?region=asia",
+            body: batchBody(chunks[k] as string[]),
+            headers: auth,
+            keepBody: true,
+          });
+          if (!batchOk(r.status, r.body?.toString() ?? "")) loadErrors++;
+        }
+        conn.close();
+      }),
+    );
+    const loadS = (performance.now() - loadStart) / 1000;
+    const listed = await direct.request({ path: "/v1/allocations?region=asia&per_page=1", headers: auth, keepBody: true });
+    const count = (await (await fetch(`http://${HOST}:${port}/v1/allocations?region=asia`, { headers: auth })).json()) as unknown[];
+    const initialLoad = {
+      allocations: S.initialLoad,
+      seconds: round(loadS, 2),
+      perS: round(S.initialLoad / loadS, 1),
+      errors: loadErrors,
+      listed: count.length,
+      listIndex: listed.headers.get("x-nomad-index"),
+    };
+    log(`  initial load: ${S.initialLoad} allocations in ${initialLoad.seconds} s (${initialLoad.perS}/s), listed ${count.length}`);
+
+    // Sustained churn in region europe: S.churnRate changes/s over S.churnAllocs allocations, in
+    // batches every 50 ms; lag = sent → seen in the event stream, and sent → acknowledged (readable).
+    const churnIds = Array.from({ length: S.churnAllocs }, () => randomUUID());
+    for (let i = 0; i < churnIds.length; i += S.batch) {
+      await direct.request({
+        method: "POST",
+        path: "/v1/allocations/batch?region=europe",
+        body: batchBody(churnIds.slice(i, i + S.batch)),
+        headers: auth,
+      });
+    }
+    const sentAt = new Map<string, number>();
+    const streamLags: number[] = [];
+    let partial = "";
+    const stream = new RawConnection(HOST, port);
+    void stream
+      .request({
+        path: "/v1/event/stream?region=europe&topic=Allocation",
+        headers: auth,
+        onData: (bytes, at) => {
+          partial += bytes.toString();
+          for (let nl = partial.indexOf("\n"); nl >= 0; nl = partial.indexOf("\n")) {
+            const line = partial.slice(0, nl);
+            partial = partial.slice(nl + 1);
+            const marker = /"Name":"(churn-\d+)"/.exec(line)?.[1];
+            const sent = marker ? sentAt.get(marker) : undefined;
+            if (sent !== undefined) streamLags.push(at - sent);
+          }
+        },
+      })
+      .catch(() => undefined);
+    await sleep(300);
+    const perTick = Math.round(S.churnRate / 20);
+    const ticks = S.churnS * 20;
+    const ackLags: number[] = [];
+    let churnErrors = 0;
+    let seq = 0;
+    const pool = Array.from({ length: 16 }, () => new RawConnection(HOST, port));
+    const idle = [...pool];
+    let inFlight = 0;
+    let backlogged = 0;
+    const churnStart = performance.now();
+    for (let t = 0; t < ticks; t++) {
+      const due = churnStart + t * 50;
+      while (performance.now() < due) await sleep(1);
+      const batchIds = Array.from({ length: perTick }, (_, j) => churnIds[(t * perTick + j) % churnIds.length] as string);
+      const names = new Map(batchIds.map((id) => [id, `churn-${seq++}`]));
+      const conn = idle.pop();
+      if (!conn) {
+        backlogged++;
+        continue;
+      }
+      const sent = performance.now();
+      for (const name of names.values()) sentAt.set(name, sent);
+      inFlight++;
+      conn
+        .request({
+          method: "POST",
+          path: "/v1/allocations/batch?region=europe",
+          body: batchBody(batchIds, (id) => names.get(id) as string),
+          headers: auth,
+          keepBody: true,
+        })
+        .then((r) => {
+          if (!batchOk(r.status, r.body?.toString() ?? "")) churnErrors++;
+          for (let j = 0; j < perTick; j++) ackLags.push(r.doneAt - sent);
+        })
+        .catch(() => churnErrors++)
+        .finally(() => {
+          inFlight--;
+          idle.push(conn);
+        });
+    }
+    await waitFor(() => inFlight === 0, 20_000, 10);
+    await waitFor(() => streamLags.length >= sentAt.size, 5000, 20);
+    stream.close();
+    for (const conn of pool) conn.close();
+    const churn = {
+      ratePerS: S.churnRate,
+      seconds: S.churnS,
+      allocations: S.churnAllocs,
+      sent: sentAt.size,
+      skippedTicks: backlogged,
+      errors: churnErrors,
+      seenInStream: streamLags.length,
+      streamLagP50Ms: round(percentile(streamLags, 50)),
+      streamLagP99Ms: round(percentile(streamLags, 99)),
+      ackLagP50Ms: round(percentile(ackLags, 50)),
+      ackLagP99Ms: round(percentile(ackLags, 99)),
+    };
+    log(
+      `  churn: ${churn.sent} changes (${churn.skippedTicks} ticks skipped), stream lag p99 ${churn.streamLagP99Ms} ms, ack p99 ${churn.ackLagP99Ms} ms, seen ${churn.seenInStream}`,
+    );
+
+    // The catalog alone, with K shards.
+    const catalog: Record<string, unknown> = {};
+    for (const shards of [1, 2, 4]) {
+      const r = await fetch(`http://${HOST}:${port}/__bench/catalog-shards/bench${shards}?n=${S.catalogN}&c=64&shards=${shards}`);
+      const body = (await r.json()) as { workerMs: number; transactions: number };
+      catalog[`k${shards}`] = {
+        recordsPerS: round(S.catalogN / (body.workerMs / 1000), 1),
+        transactions: body.transactions,
+        n: S.catalogN,
+      };
+    }
+    log(`  catalog only: ${JSON.stringify(catalog)}`);
+
+    // 1,000 long-polls on one allocation woken by one write, and the P1 ceiling.
+    const wakeId = ids[1] as string;
+    const index = (await direct.request({ path: `/v1/allocation/${wakeId}`, headers: auth })).headers.get("x-nomad-index");
+    const stats = async () =>
+      JSON.parse((await direct.request({ path: `/__bench/stats/${wakeId}`, keepBody: true })).body?.toString() ?? "{}") as {
+        waiters: number;
+        ceilingParked: number;
+      };
+    const wake = await wakeMany(
+      port,
+      S.waiters,
+      () => ({ path: `/v1/allocation/${wakeId}?index=${index}&wait=60s`, headers: auth }),
+      async () => {
+        const sent = performance.now();
+        const r = await direct.request({
+          method: "POST",
+          path: `/v1/allocation/${wakeId}/task-events`,
+          body: '{"Events":[{"Task":"redis","Event":{"Type":"Driver"}}]}',
+          headers: auth,
+        });
+        return { sent, ack: r.doneAt };
+      },
+      async () => (await stats()).waiters >= S.waiters,
+    );
+    const p1 = await wakeMany(
+      port,
+      S.waiters,
+      () => ({ path: `/__bench/park/${wakeId}` }),
+      async () => {
+        const sent = performance.now();
+        const r = await direct.request({ method: "POST", path: `/__bench/release/${wakeId}` });
+        return { sent, ack: r.doneAt };
+      },
+      async () => (await stats()).ceilingParked >= S.waiters,
+    );
+    log(
+      `  wake ${S.waiters}: last answer ${wake.lastAnswerAfterAckMs} ms after the ack (${wake.answered} answered); P1 ${p1.lastAnswerAfterAckMs} ms`,
+    );
+
+    // JS heap per parked waiter, over the inspector.
+    const devtools = await inspector(server.inspectorPort);
+    const heap = async () => {
+      await devtools.send("HeapProfiler.collectGarbage");
+      await devtools.send("HeapProfiler.collectGarbage");
+      return (await devtools.send("Runtime.getHeapUsage")) as { usedSize: number; totalSize: number };
+    };
+    const heapId = ids[2] as string;
+    const heapIndex = (await direct.request({ path: `/v1/allocation/${heapId}`, headers: auth })).headers.get("x-nomad-index");
+    const at0 = await heap();
+    const conns = Array.from({ length: S.heapWaiters }, () => new RawConnection(HOST, port));
+    await Promise.all(conns.map((conn) => conn.connected));
+    const held = conns.map((conn) =>
+      conn.request({ path: `/v1/allocation/${heapId}?index=${heapIndex}&wait=120s`, headers: auth }).catch(() => undefined),
+    );
+    await waitFor(
+      async () =>
+        (
+          JSON.parse((await direct.request({ path: `/__bench/stats/${heapId}`, keepBody: true })).body?.toString() ?? "{}") as {
+            waiters: number;
+          }
+        ).waiters >= S.heapWaiters,
+      30_000,
+      50,
+    );
+    const atN = await heap();
+    await direct.request({
+      method: "POST",
+      path: `/v1/allocation/${heapId}/task-events`,
+      body: '{"Events":[{"Task":"redis","Event":{"Type":"Driver"}}]}',
+      headers: auth,
+    });
+    await Promise.race([Promise.all(held), sleep(20_000)]);
+    for (const conn of conns) conn.close();
+    const perWaiter = (atN.usedSize - at0.usedSize) / S.heapWaiters;
+    const heapFigures = {
+      waiters: S.heapWaiters,
+      usedAt0: at0.usedSize,
+      usedAtN: atN.usedSize,
+      bytesPerWaiter: round(perWaiter, 0),
+      waitersIn32MiB: Math.floor((32 * 1024 * 1024) / Math.max(perWaiter, 1)),
+    };
+    log(`  heap: ${heapFigures.bytesPerWaiter} B per parked waiter (N=${S.heapWaiters}); 32 MiB holds ${heapFigures.waitersIn32MiB}`);
+
+    // --profile: where a single write's time goes, in the Worker's isolate.
+    let profileSummary: unknown;
+    if (profile) {
+      await devtools.send("Profiler.enable");
+      await devtools.send("Profiler.setSamplingInterval", { interval: 100 });
+      await devtools.send("Profiler.start");
+      const profiled = await closedLoop(port, 4, d, (i) => ({
+        method: "PUT",
+        path: `/v1/allocation/${ids[i % 64]}`,
+        body: allocationJson(ids[i % 64] as string),
+        headers: auth,
+      }));
+      const stopped = (await devtools.send("Profiler.stop")) as { profile: CpuProfile };
+      writeFileSync(join(outDir, "single-put.cpuprofile"), JSON.stringify(stopped.profile));
+      profileSummary = { writes: profiled.requests, ...summarizeProfile(stopped.profile, profiled.requests) };
+      log(`  profile: ${profiled.requests} PUTs; written ${join(outDir, "single-put.cpuprofile")}`);
+    }
+    devtools.close();
+    direct.close();
+
+    const etcd = withEtcd ? await etcdPeer() : { skipped: "--no-etcd" };
+    log(`  etcd: ${JSON.stringify(etcd)}`);
+    Object.assign(result, { ceilings, ours, initialLoad, churn, catalog, wake, p1, heap: heapFigures, etcd, profile: profileSummary });
+    (result.meta as Record<string, unknown>).loadAvgEnd = loadavg();
+    (result.meta as Record<string, unknown>).wallS = round((Date.now() - started) / 1000, 1);
+    writeFileSync(join(outDir, "result.json"), `${JSON.stringify(result, null, 2)}\n`);
+    log(`wrote ${join(outDir, "result.json")}`);
+  } finally {
+    await server.stop();
+  }
+}
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time per function (top 25) and per part of the write path, in ms per write. */
+function summarizeProfile(
+  profile: CpuProfile,
+  writes: number,
+): { topSelfMsPerWrite: unknown[]; byPartMsPerWrite: Record<string, number>; totalSampledMsPerWrite: number } {
+  const self = new Map<number, number>();
+  profile.samples.forEach((node, i) => {
+    self.set(node, (self.get(node) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  const byFunction = new Map<string, number>();
+  const parts: Record<string, number> = {};
+  const part = (name: string, url: string): string => {
+    if (name === "(idle)" || name === "(program)" || name === "(garbage collector)") return name;
+    if (/sha256|digest|hashToken|tokenDigest|timingSafeEqual/i.test(name)) return "token hashing";
+    if (/checkRateLimit|limit/i.test(name)) return "rate limit";
+    if (/encodeJson|writeValue|encodeString|quote/i.test(name)) return "JSON encoding";
+    if (/parseJson|parseValue|parseObject|parseArray|parseString|parseNumber/i.test(name)) return "JSON parsing";
+    if (/normalize|fillStruct|zeroValue|resolve$/i.test(name)) return "validation";
+    if (/exec|transactionSync|sql/i.test(name)) return "SQLite";
+    if (/record|apply|#entry|allocListStub|flush/i.test(name) || url.includes("region-catalog")) return "catalog recording";
+    if (/deliverOutbox|commit/i.test(name)) return "commit and delivery";
+    if (name === "") return "(anonymous)";
+    return "other";
+  };
+  for (const node of profile.nodes) {
+    const ms = self.get(node.id) ?? 0;
+    const key = `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").pop()}:${node.callFrame.lineNumber}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + ms);
+    const p = part(node.callFrame.functionName, node.callFrame.url);
+    parts[p] = (parts[p] ?? 0) + ms;
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  return {
+    totalSampledMsPerWrite: round(total / writes, 3),
+    topSelfMsPerWrite: [...byFunction.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([fn, ms]) => ({ fn, msPerWrite: round(ms / writes, 4) })),
+    byPartMsPerWrite: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, round(v / writes, 4)])),
+  };
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
