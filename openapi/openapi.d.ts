@@ -1144,7 +1144,7 @@ export interface components {
         };
         /** @description A batch of task events, applied in order as one change (one index, one wake-up). */
         TaskEventsRequest: {
-            /** @description The events, oldest first. */
+            /** @description The events, oldest first; an empty batch is refused (it would be a change with nothing in it). */
             Events: components["schemas"]["TaskEventUpdate"][];
         };
         /** @description The answer to a write. */

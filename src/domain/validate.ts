@@ -115,6 +115,8 @@ export function normalize(value: JsonValue, schema: Schema, path: string): JsonV
   }
   if (Array.isArray(value)) {
     if (target.maxItems !== undefined && value.length > target.maxItems) invalid(path, `at most ${target.maxItems} items`);
+    if (target.minItems !== undefined && value.length < target.minItems)
+      invalid(path, `at least ${target.minItems} item${target.minItems === 1 ? "" : "s"}`);
     const items = target.items;
     return items ? value.map((item, i) => normalize(item, items, `${path}[${i}]`)) : value;
   }
