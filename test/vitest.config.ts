@@ -66,6 +66,16 @@ export default defineConfig({
         },
       },
       {
+        // The sync bridge: its pure modules, and end to end between the Nomad stand-in and `wrangler dev`.
+        test: {
+          name: "sync",
+          include: ["test/sync/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         // Black-box: a real `wrangler dev` over HTTP, and the generated-artefact drift checks.
         test: {
           name: "blackbox",

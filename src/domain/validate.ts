@@ -141,7 +141,8 @@ function normalizeObject(value: JsonObject, schema: Schema, path: string): JsonO
     if (!(key in value)) invalid(childPath(path, key), "is required");
   }
   for (const [key, item] of Object.entries(value)) {
-    const field = schema.properties?.[key];
+    // Own properties only: a client's key such as `constructor` must not find Object.prototype's.
+    const field = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
     const extra = schema.additionalProperties;
     if (field) out[key] = normalize(item, field, childPath(path, key));
     else if (extra === false) invalid(childPath(path, key), "unknown field");

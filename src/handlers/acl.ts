@@ -68,9 +68,8 @@ export async function putPolicy(request: Request, env: Env): Promise<Response> {
 
 export async function getPolicy(request: Request, env: Env): Promise<Response> {
   await authorize(request, env, NEEDS.management);
-  const store = aclStub(env);
-  const [body, list] = await Promise.all([store.getPolicy(policyName(request)), store.listPolicies()]);
-  return found(body, list.index, POLICY_NOT_FOUND);
+  const { body, index } = await aclStub(env).getPolicy(policyName(request));
+  return found(body, index, POLICY_NOT_FOUND);
 }
 
 export async function deletePolicy(request: Request, env: Env): Promise<Response> {
@@ -126,9 +125,8 @@ export async function updateToken(request: Request, env: Env): Promise<Response>
 
 export async function getToken(request: Request, env: Env): Promise<Response> {
   await authorize(request, env, NEEDS.management);
-  const store = aclStub(env);
-  const [body, list] = await Promise.all([store.getToken(accessorId(request)), store.listTokens()]);
-  return found(body, list.index, ErrorText.aclTokenNotFound);
+  const { body, index } = await aclStub(env).getToken(accessorId(request));
+  return found(body, index, ErrorText.aclTokenNotFound);
 }
 
 export async function deleteToken(request: Request, env: Env): Promise<Response> {

@@ -374,6 +374,20 @@ describe("status pages in Chromium", () => {
       // The allocation page (and its logs) read with the same token.
       await load(`/ui/allocation/${live}`);
       await page.locator("pre.log", { hasText: "hello from stdout" }).waitFor({ timeout: 10_000 });
+      // Every namespace (namespace=*): a Namespace column says which one each row is in.
+      const ops = uuid();
+      // A string edit, not JSON.parse: CreateTime is above 2^53 and must arrive exact.
+      const opsJson = DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, ops).replace(
+        '"TaskGroup":"cache"',
+        '"Namespace":"ops","TaskGroup":"cache"',
+      );
+      expect(opsJson).toContain('"Namespace":"ops"');
+      await ingest("PUT", `/v1/allocation/${ops}`, opsJson);
+      await load("/ui/allocations?namespace=*");
+      await row(ops).waitFor({ timeout: 10_000 });
+      expect(await page.locator("table thead th[scope=col]").allTextContents()).toContain("Namespace");
+      expect(await row(ops).locator("td").allTextContents()).toContain("ops");
+      expect(await row(DEMO_ALLOC_ID).locator("td").allTextContents()).toContain("default");
       await page.getByRole("button", { name: "Forget token" }).click();
       expect(await page.evaluate(() => sessionStorage.getItem("nomad-token"))).toBeNull();
     } finally {

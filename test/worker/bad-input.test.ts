@@ -60,6 +60,14 @@ const events = (name: string, body: string, status: number, text: Case[5]): Case
   status,
   text,
 ];
+const policy = (name: string, rules: string, text: string): Case => [
+  name,
+  "POST",
+  () => "/v1/acl/policy/p1",
+  { body: JSON.stringify({ Rules: rules }), headers: MGMT },
+  400,
+  text,
+];
 const logs = (name: string, query: string, status: number, text: string): Case =>
   get(name, () => `/v1/client/fs/logs/${F}?${query}`, status, text);
 
@@ -394,6 +402,49 @@ const CASES: Case[] = [
   [`token bad accessor`, "GET", () => "/v1/acl/token/not-a-uuid", { headers: MGMT }, 400, 'invalid accessor ID "not-a-uuid"'],
   [`token missing`, "GET", () => "/v1/acl/token/00000000-0000-0000-0000-000000000000", { headers: MGMT }, 404, "ACL token not found"],
   [`policy missing`, "DELETE", () => "/v1/acl/policy/nope", { headers: MGMT }, 404, "ACL policy not found"],
+  // Prototype keys, wherever a client's key lands: policy blocks, namespace and key names, the JSON
+  // form, task names, query parameters. None may reach Object.prototype (the state snapshot and
+  // the later cases would see it).
+  ...[
+    ['__proto__ "default" { policy = "read" }', 'Invalid policy rules: unknown block "__proto__"'],
+    ['prototype "x" { policy = "read" }', 'Invalid policy rules: unknown block "prototype"'],
+    ['namespace "__proto__" { policy = "write" }', 'Invalid policy rules: Invalid namespace name: "__proto__"'],
+    ['node { policy = "write"\n constructor = "x" }', 'Invalid policy rules: node: unknown key "constructor"'],
+    ['{"__proto__":{"default":{"policy":"read"}}}', 'Invalid policy rules: unknown block "__proto__"'],
+    ['{"namespace":{"__proto__":{"policy":"read"}}}', 'Invalid policy rules: Invalid namespace name: "__proto__"'],
+    ['{"node":{"__proto__":{"policy":"write"}}}', 'Invalid policy rules: node: unknown key "__proto__"'],
+  ].map(([rules, text]): Case => policy(`policy ${rules}`, rules as string, text as string)),
+  events(
+    "task named __proto__",
+    '{"Events":[{"Task":"__proto__","Event":{"Type":"Started"}}]}',
+    400,
+    'task group "cache" does not have task with name "__proto__"',
+  ),
+  events(
+    "task named constructor",
+    '{"Events":[{"Task":"constructor","Event":{"Type":"Started"}}]}',
+    400,
+    'task group "cache" does not have task with name "constructor"',
+  ),
+  get(
+    "list prefix __proto__",
+    () => "/v1/allocations?prefix=__proto__",
+    400,
+    'Invalid prefix "__proto__": an allocation ID prefix has only hexadecimal digits and hyphens',
+  ),
+  // Policy rules the parser must refuse rather than skip; invalid escapes; rules with no rule.
+  ...[
+    ['node { policy := "write" }', 'Invalid policy rules: Failed to parse ACL Policy: At 1:15: illegal character ":"'],
+    ['node { policy = "write" } ; @@@', 'Invalid policy rules: Failed to parse ACL Policy: At 1:27: illegal character ";"'],
+    [
+      "node { policy = write }",
+      'Invalid policy rules: Failed to parse ACL Policy: At 1:17: expected a quoted string after policy =, got "write"',
+    ],
+    ['node { policy = "\\x" }', "Invalid policy rules: Failed to parse ACL Policy: At 1:18: invalid escape \\x in string"],
+    ["!!!", 'Invalid policy rules: Failed to parse ACL Policy: At 1:1: illegal character "!"'],
+    ["# nothing here", 'Invalid policy rules: Invalid policy: "# nothing here"'],
+    ['{"namespace":{"default":"write"}}', 'Invalid policy rules: namespace "default" must be a block'],
+  ].map(([rules, text]): Case => policy(`policy ${rules}`, rules as string, text as string)),
 ];
 
 describe("bad-input corpus", () => {
