@@ -11,14 +11,17 @@ const FIXED = "203266e5-e0d6-9486-5e05-397ed2b184af";
 const MGMT = { "X-Nomad-Token": TOKEN };
 
 /**
- * The snapshot's own management token: the rate limit counts per token, and the snapshots (twelve
- * reads a case) must not spend the budget of the cases' token.
+ * The snapshots' own management tokens: the rate limit counts per token, and the snapshots (twelve
+ * reads a case) must neither spend the cases' budget nor exceed one token's own.
  */
-let SNAPSHOT_TOKEN = "";
+const SNAPSHOT_TOKENS: string[] = [];
+let snapshots = 0;
 
 beforeAll(async () => {
-  const minted = await write("POST", "/v1/acl/token", '{"Name":"bad-input snapshots","Type":"management"}');
-  SNAPSHOT_TOKEN = ((await minted.json()) as { SecretID: string }).SecretID;
+  for (let i = 0; i < 4; i++) {
+    const minted = await write("POST", "/v1/acl/token", `{"Name":"bad-input snapshots ${i}","Type":"management"}`);
+    SNAPSHOT_TOKENS.push(((await minted.json()) as { SecretID: string }).SecretID);
+  }
   F = (await createAllocation()).id;
   await write("POST", `/v1/allocation/${F}/task-events`, '{"Events":[{"Task":"redis","Event":{"Type":"Started"}}]}');
   await write("POST", `/v1/client/fs/logs/${F}?task=redis&type=stdout`, "fixture log\n");
@@ -26,6 +29,7 @@ beforeAll(async () => {
 });
 
 async function snapshot(): Promise<string> {
+  const token = SNAPSHOT_TOKENS[snapshots++ % SNAPSHOT_TOKENS.length] as string;
   const texts = await Promise.all(
     [
       `/v1/allocation/${F}`,
@@ -35,7 +39,7 @@ async function snapshot(): Promise<string> {
       "/v1/acl/tokens",
       `/v1/client/fs/logs/${F}?task=redis&type=stdout&plain=true`,
     ].map(async (path) => {
-      const r = await call(path, { headers: { "X-Nomad-Token": SNAPSHOT_TOKEN } });
+      const r = await call(path, { headers: { "X-Nomad-Token": token } });
       return `${r.status} ${r.headers.get("X-Nomad-Index")} ${await r.text()}`;
     }),
   );
