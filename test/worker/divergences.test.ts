@@ -109,3 +109,31 @@ describe("Authorization: Bearer <token> <extra>", () => {
     expect((await write("DELETE", `/v1/allocation/${id}`)).status).toBe(200);
   });
 });
+
+describe("Vary: Accept-Encoding on every response (Nomad's gzip handler sets it)", () => {
+  it("reads, errors, streams, logs, status, redirects and documents", async () => {
+    const { id } = await createAllocation();
+    await write("POST", `/v1/allocation/${id}/task-events`, '{"Events":[{"Task":"redis","Event":{"Type":"Started"}}]}');
+    const paths = [
+      `/v1/allocation/${id}`,
+      `/v1/allocation/${newAllocId()}`,
+      "/v1/allocations",
+      `/v1/client/fs/logs/${id}?task=redis&type=stdout`,
+      "/v1/event/stream?topic=Allocation",
+      "/v1/status/leader",
+      "/v1/regions",
+      "/v1/agent/self",
+      "/v1/acl/token/self",
+      "/v1/allocation",
+      "/nowhere",
+      "/openapi.json",
+      "/docs",
+      "/",
+    ];
+    for (const path of paths) {
+      const r = await asManagement(path, { redirect: "manual" });
+      expect(r.headers.get("Vary") ?? "", path).toContain("Accept-Encoding");
+      await r.body?.cancel();
+    }
+  });
+});
