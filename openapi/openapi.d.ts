@@ -930,6 +930,11 @@ export interface components {
             } | null;
             /** @description Dispatch payload (base64). */
             Payload?: string | null;
+            /**
+             * Format: uint64
+             * @description Version of the job (Nomad 0.6 and later; the list stub's `JobVersion`). Checked as Go's uint64 when sent; not added when absent.
+             */
+            Version?: number;
             /** @description Free-form metadata. */
             Meta?: {
                 [key: string]: string;
