@@ -62,6 +62,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/allocation/{alloc_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Stop an allocation (refused: read replica)
+         * @description Nomad's stop endpoint (0.9.2+), which the official client calls. This server mirrors a Nomad cluster and cannot stop allocations: the request is checked as Nomad checks it (the booleans, the allocation, `alloc-lifecycle` in its namespace) and then answered `409`. Stop the allocation on the cluster; the change reaches this server through its ingest.
+         *
+         *     **ACL:** `namespace:alloc-lifecycle` in the allocation's namespace (checked before the refusal, as Nomad checks it).
+         */
+        put: operations["stopAllocationPut"];
+        /**
+         * Stop an allocation (refused: read replica)
+         * @description Nomad's stop endpoint (0.9.2+), which the official client calls. This server mirrors a Nomad cluster and cannot stop allocations: the request is checked as Nomad checks it (the booleans, the allocation, `alloc-lifecycle` in its namespace) and then answered `409`. Stop the allocation on the cluster; the change reaches this server through its ingest.
+         *
+         *     **ACL:** `namespace:alloc-lifecycle` in the allocation's namespace (checked before the refusal, as Nomad checks it).
+         */
+        post: operations["stopAllocation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/allocations": {
         parameters: {
             query?: never;
@@ -1144,7 +1172,7 @@ export interface components {
         };
         /** @description A batch of task events, applied in order as one change (one index, one wake-up). */
         TaskEventsRequest: {
-            /** @description The events, oldest first. */
+            /** @description The events, oldest first; an empty batch is refused (it would be a change with nothing in it). */
             Events: components["schemas"]["TaskEventUpdate"][];
         };
         /** @description The answer to a write. */
@@ -1817,6 +1845,130 @@ export interface operations {
             404: components["responses"]["WriteNotFound"];
             413: components["responses"]["TooLarge"];
             422: components["responses"]["KeyReused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    stopAllocationPut: {
+        parameters: {
+            query?: {
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+                /** @description Nomad's `no_shutdown_delay` flag, a Go boolean: checked as Nomad checks it (anything else is a `400`), then moot, since nothing is stopped here. */
+                no_shutdown_delay?: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
+                /** @description Nomad's `reschedule` flag, a Go boolean: checked as Nomad checks it (anything else is a `400`), then moot, since nothing is stopped here. */
+                reschedule?: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
+                 * @example 203266e5-e0d6-9486-5e05-397ed2b184af
+                 */
+                alloc_id: components["parameters"]["AllocId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A malformed flag or region. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant `namespace:alloc-lifecycle` in the allocation's namespace. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description No allocation with this ID (any text that is not one, too). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The allocation exists, and this server cannot stop it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    stopAllocation: {
+        parameters: {
+            query?: {
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+                /** @description Nomad's `no_shutdown_delay` flag, a Go boolean: checked as Nomad checks it (anything else is a `400`), then moot, since nothing is stopped here. */
+                no_shutdown_delay?: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
+                /** @description Nomad's `reschedule` flag, a Go boolean: checked as Nomad checks it (anything else is a `400`), then moot, since nothing is stopped here. */
+                reschedule?: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
+                 * @example 203266e5-e0d6-9486-5e05-397ed2b184af
+                 */
+                alloc_id: components["parameters"]["AllocId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A malformed flag or region. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant `namespace:alloc-lifecycle` in the allocation's namespace. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description No allocation with this ID (any text that is not one, too). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The allocation exists, and this server cannot stop it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };

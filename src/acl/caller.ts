@@ -9,7 +9,8 @@ import { aclStub } from "../durable/stub.ts";
 import { clientAddressKey, requestTokenDigest, sha256, toHex } from "../http/digest.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { checkRateLimit } from "../http/gate.ts";
-import { parseGoDuration } from "../json/go-time.ts";
+import { encodeJson, JsonNumber } from "../json/codec.ts";
+import { parseGoDuration, ZERO_TIME } from "../json/go-time.ts";
 import { type Acl, ALL_NAMESPACES, allowsAgent, allowsNamespace, allowsNode, MANAGEMENT_ACL } from "./policy.ts";
 
 /** Default of ACL_CACHE_TTL. */
@@ -31,15 +32,22 @@ export function invalidateAclCache(): void {
   cache.clear();
 }
 
-const BOOTSTRAP_TOKEN = JSON.stringify({
+/**
+ * The bootstrap management token as `token/self` answers it: every field a stored token has, keys
+ * sorted as everywhere else. It was never created through the API, so it has no creation time or
+ * index of its own: Go's zero time and index 1.
+ */
+const BOOTSTRAP_TOKEN = encodeJson({
   AccessorID: "bootstrap",
-  Name: "Bootstrap token (MANAGEMENT_TOKEN)",
-  Type: "management",
-  Policies: null,
+  CreateIndex: new JsonNumber("1"),
+  CreateTime: ZERO_TIME,
   Global: true,
+  ModifyIndex: new JsonNumber("1"),
+  Name: "Bootstrap token (MANAGEMENT_TOKEN)",
+  Policies: null,
   SecretID: "",
+  Type: "management",
 });
-
 function cacheTtlMs(env: Env): number {
   const nanos = parseGoDuration(String(env.ACL_CACHE_TTL ?? ""));
   return nanos !== undefined && nanos >= 0n ? Number(nanos / 1_000_000n) : CACHE_TTL_MS;

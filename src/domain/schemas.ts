@@ -329,7 +329,13 @@ export const SCHEMAS: Record<string, Schema> = {
     required: ["Events"],
     additionalProperties: false,
     properties: {
-      Events: { type: "array", items: t.ref("TaskEventUpdate"), maxItems: 1000, description: "The events, oldest first." },
+      Events: {
+        type: "array",
+        items: t.ref("TaskEventUpdate"),
+        minItems: 1,
+        maxItems: 1000,
+        description: "The events, oldest first; an empty batch is refused (it would be a change with nothing in it).",
+      },
     },
   },
   WriteResponse: {

@@ -115,6 +115,8 @@ export function normalize(value: JsonValue, schema: Schema, path: string): JsonV
   }
   if (Array.isArray(value)) {
     if (target.maxItems !== undefined && value.length > target.maxItems) invalid(path, `at most ${target.maxItems} items`);
+    if (target.minItems !== undefined && value.length < target.minItems)
+      invalid(path, `at least ${target.minItems} item${target.minItems === 1 ? "" : "s"}`);
     const items = target.items;
     return items ? value.map((item, i) => normalize(item, items, `${path}[${i}]`)) : value;
   }
@@ -141,7 +143,8 @@ function normalizeObject(value: JsonObject, schema: Schema, path: string): JsonO
     if (!(key in value)) invalid(childPath(path, key), "is required");
   }
   for (const [key, item] of Object.entries(value)) {
-    const field = schema.properties?.[key];
+    // Own properties only: a client's key such as `constructor` must not find Object.prototype's.
+    const field = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
     const extra = schema.additionalProperties;
     if (field) out[key] = normalize(item, field, childPath(path, key));
     else if (extra === false) invalid(childPath(path, key), "unknown field");

@@ -9,7 +9,7 @@ import { listRegion } from "../durable/catalog-reads.ts";
 import { parseBlockingQuery, readSurvivingReset } from "../http/blocking.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
-import { parseGoBool } from "../http/query.ts";
+import { parseBoolParam } from "../http/query.ts";
 
 /** `?prefix`: hex digits and hyphens, any length (Nomad rejects odd lengths; we do not). Returns hex only. */
 export function parsePrefix(raw: string | null): string {
@@ -34,20 +34,6 @@ export function parsePerPage(raw: string | null): number {
 /** `?namespace`: a namespace, or `*` for every namespace the caller may read; `default` when absent or empty. */
 export function parseNamespace(raw: string | null): string {
   return raw === null || raw === "" ? DEFAULT_NAMESPACE : raw;
-}
-
-/** Go's `parseBool` of Nomad's HTTP layer: absent or empty is `fallback`, anything but a Go boolean a 400. */
-export function parseBoolParam(params: URLSearchParams, name: string, fallback: boolean): boolean {
-  const raw = params.get(name);
-  if (raw === null || raw === "") return fallback;
-  const value = parseGoBool(raw);
-  if (value === undefined) {
-    throw new CodedError(
-      400,
-      `Failed to parse value of ${JSON.stringify(name)} (${raw}) as a bool: strconv.ParseBool: parsing ${JSON.stringify(raw)}: invalid syntax`,
-    );
-  }
-  return value;
 }
 
 /**

@@ -16,6 +16,12 @@ export class CodedError extends Error {
 /** Fixed error texts, worded exactly as Nomad words them. */
 export const ErrorText = {
   allocNotFound: "alloc not found",
+  /** Nomad ≥ 0.9's `allocNotFoundErr` (command/agent/alloc_endpoint.go), for the endpoints it added. */
+  allocationNotFound: "allocation not found",
+  /** command/agent/alloc_endpoint.go `resourceNotFoundErr`. */
+  resourceNotFound: "resource not found",
+  readReplica:
+    "This server is a read replica of the Nomad cluster: it cannot stop allocations. Stop it on the cluster (nomad alloc stop <id>); the change reaches this server through its ingest.",
   invalidMethod: "Invalid method",
   invalidIndex: "Invalid index",
   invalidWait: "Invalid wait time",

@@ -77,6 +77,17 @@ export function preflight(request: Request, cfg: GateConfig): Response | undefin
 }
 
 /** Adds CORS headers to a response for an allowed cross-origin request (errors included). */
+/**
+ * Every answer varies by `Accept-Encoding`, as Nomad's gzip handler declares on all of its; most
+ * handlers set it already, the rest (documents, pages, redirects) get it here.
+ */
+export function withVary(response: Response): Response {
+  if (response.headers.get("Vary")?.includes("Accept-Encoding")) return response;
+  const headers = new Headers(response.headers);
+  headers.append("Vary", "Accept-Encoding");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
 export function withCors(request: Request, response: Response, cfg: GateConfig): Response {
   const origin = request.headers.get("Origin");
   if (!origin) return response;

@@ -27,6 +27,7 @@ import {
   OPEN,
   READ_HEADERS,
   READ_SECURITY,
+  REGION_EXAMPLE,
   ref,
   schemaRef,
   textError,
@@ -294,6 +295,45 @@ const postTaskEvents: OperationObject = {
   },
 };
 
+const STOP_BOOLEANS = ["no_shutdown_delay", "reschedule"].map(
+  (name): ParameterObject => ({
+    name,
+    in: "query",
+    required: false,
+    description: `Nomad's \`${name}\` flag, a Go boolean: checked as Nomad checks it (anything else is a \`400\`), then moot, since nothing is stopped here.`,
+    schema: { type: "string", enum: ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"] },
+  }),
+);
+
+function stopOperation(method: "post" | "put"): OperationObject {
+  return {
+    operationId: method === "post" ? "stopAllocation" : "stopAllocationPut",
+    summary: "Stop an allocation (refused: read replica)",
+    description:
+      "Nomad's stop endpoint (0.9.2+), which the official client calls. This server mirrors a Nomad cluster and cannot stop allocations: the request is checked as Nomad checks it (the booleans, the allocation, `alloc-lifecycle` in its namespace) and then answered `409`. Stop the allocation on the cluster; the change reaches this server through its ingest.",
+    tags: [TAG_ALLOCATIONS],
+    security: WRITE_SECURITY,
+    parameters: [ref("parameters", "AllocId"), ref("parameters", "Region"), ...STOP_BOOLEANS],
+    responses: {
+      "400": textError("A malformed flag or region.", {
+        invalidFlag: example(
+          "`reschedule` is not a Go boolean",
+          'Failed to parse value of "reschedule" (maybe) as a bool: strconv.ParseBool: parsing "maybe": invalid syntax',
+        ),
+        region: REGION_EXAMPLE,
+      }),
+      "403": forbidden("`namespace:alloc-lifecycle` in the allocation's namespace"),
+      "404": textError("No allocation with this ID (any text that is not one, too).", {
+        notFound: example("No such allocation", ErrorText.allocationNotFound),
+      }),
+      "409": textError("The allocation exists, and this server cannot stop it.", {
+        readReplica: example("Read replica", ErrorText.readReplica),
+      }),
+      "500": ref("responses", "InternalError"),
+    },
+  };
+}
+
 const getOpenApi: OperationObject = {
   operationId: "getOpenApiDocument",
   summary: "This OpenAPI document",
@@ -413,6 +453,12 @@ export function buildOpenApiDocument(): OpenAPIObject {
       summary: "The task events of one allocation",
       description: `Task state updates of an allocation. ${METHODS_NOTE}`,
       post: postTaskEvents,
+    })
+    .addPath("/v1/allocation/{alloc_id}/stop", {
+      summary: "Stop one allocation",
+      description: `Nomad's stop endpoint, refused here (read replica). Other methods: 405 \`${ErrorText.invalidMethod}\`.`,
+      post: stopOperation("post"),
+      put: stopOperation("put"),
     });
   for (const [path, item] of Object.entries({ ...REGION_PATHS, ...BATCH_PATHS, ...ACL_PATHS })) builder.addPath(path, item);
   builder.addPath("/openapi.json", { get: getOpenApi }).addPath("/docs", { get: getDocs }).addPath("/", { get: getRoot });
@@ -430,6 +476,8 @@ export const ACL_REQUIREMENTS: Record<string, string> = {
   putAllocation: NODE_WRITE,
   deleteAllocation: NODE_WRITE,
   postTaskEvents: NODE_WRITE,
+  stopAllocation: "`namespace:alloc-lifecycle` in the allocation's namespace (checked before the refusal, as Nomad checks it)",
+  stopAllocationPut: "`namespace:alloc-lifecycle` in the allocation's namespace (checked before the refusal, as Nomad checks it)",
   postAllocationBatch: NODE_WRITE,
   listAllocations: READ_JOB,
   streamEvents:

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
 import { parseAllocId } from "../../src/domain/alloc-id.ts";
-import { requestToken, requestTokenDigest, sha256Hex, toHex } from "../../src/http/digest.ts";
+import { bearerToken, requestToken, requestTokenDigest, sha256Hex, toHex } from "../../src/http/digest.ts";
 import { CodedError } from "../../src/http/errors.ts";
 import { callerKey } from "../../src/http/gate.ts";
 import { jitterMs, parseExpectedLogOffset, parseGoBool, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
@@ -208,6 +208,16 @@ describe("caller keys and token digests", () => {
     expect(requestToken(request({ Authorization: "Bearer abc" }))).toBe("abc");
     expect(requestToken(request({ Authorization: "Basic abc" }))).toBeUndefined();
     expect(requestToken(request({}))).toBeUndefined();
+  });
+
+  it("reads Authorization: Bearer as Nomad's parseToken does (command/agent/http.go, v1.10.0): the first word", () => {
+    expect(bearerToken("Bearer abc extra words")).toBe("abc");
+    expect(bearerToken("bearer  abc")).toBe("abc");
+    expect(bearerToken("BEARER abc ")).toBe("abc");
+    expect(bearerToken("Bearer")).toBeUndefined();
+    expect(bearerToken("Bearer ")).toBeUndefined();
+    expect(bearerToken("Bearer\tabc")).toBeUndefined();
+    expect(bearerToken("Token abc")).toBeUndefined();
   });
 
   it("counts a token under one key whichever header carries it, and tokenless callers by address", async () => {
