@@ -76,6 +76,8 @@ export class Mirror {
   /** Job key of each allocation's mirrored state (memory only: after a restart, the first change fetches). */
   readonly #jobOf = new Map<string, string>();
   #batches = 0;
+  /** Allocation changes the edge acknowledged since start (for progress lines). */
+  written = 0;
   #wake: (() => void) | undefined;
   #idle: Array<() => void> = [];
   #stateChanged: () => void;
@@ -115,6 +117,12 @@ export class Mirror {
     let n = 0;
     for (const mark of Object.values(this.#state.allocs)) if (!mark.gone && mark.s !== "0") n++;
     return n;
+  }
+
+  /** Whether the edge acknowledged some state of this allocation (so its logs can be appended). */
+  isMirrored(id: string): boolean {
+    const mark = this.#state.allocs[id];
+    return mark !== undefined && mark.s !== "0" && !mark.gone;
   }
 
   /** Lowest index any queued or mirrored state must exceed to be accepted. */
@@ -354,6 +362,7 @@ export class Mirror {
       return;
     }
     this.#metrics.writes.inc({ op: entry.op, result: outcome.kind });
+    this.written++;
     if (outcome.kind === "rejected") {
       this.#metrics.rejects.inc({ op: entry.op, code: String(outcome.status) });
       console.log(
