@@ -76,6 +76,7 @@ export class Mirror {
   /** Job key of each allocation's mirrored state (memory only: after a restart, the first change fetches). */
   readonly #jobOf = new Map<string, string>();
   #batches = 0;
+  readonly #writing = new Set<Promise<void>>();
   /** Allocation changes the edge acknowledged since start (for progress lines). */
   written = 0;
   #wake: (() => void) | undefined;
@@ -249,12 +250,18 @@ export class Mirror {
         this.#pending.delete(entry.id);
       }
       this.#batches++;
-      void this.#write(batch).finally(() => {
-        this.#batches--;
-        this.#metrics.dirty.set(this.pendingCount);
-        this.#wake?.();
-      });
+      const writing: Promise<void> = this.#write(batch)
+        .catch((error: unknown) => console.log(`edge write failed: ${(error as Error).message}`))
+        .finally(() => {
+          this.#batches--;
+          this.#writing.delete(writing);
+          this.#metrics.dirty.set(this.pendingCount);
+          this.#wake?.();
+        });
+      this.#writing.add(writing);
     }
+    // Stopping: the writes already sent finish (their acknowledgements are recorded and saved).
+    await Promise.all(this.#writing);
   }
 
   /** Resolves once nothing is queued or in flight. */

@@ -165,11 +165,15 @@ describe("sync: following", () => {
   }, 120_000);
 
   it("repairs a gap longer than Nomad's event buffer and a Nomad restart (empty buffer) by listing on every connect", async () => {
-    const nomad = new NomadStandIn();
+    const nomad = new NomadStandIn({ token: "nomad-secret" });
     await nomad.start();
     const dir = stateDir();
     const ids = nomad.place(20);
-    let bridge = startBridge(args(nomad, "asia", dir));
+    const wrongToken = await runOnce(args(nomad, "asia", dir, ["--nomad-token", "wrong"]));
+    expect(wrongToken.code).toBe(1);
+    expect(wrongToken.output).toContain("403 Permission denied");
+    const withToken = (a: string[]) => [...a, "--nomad-token", "nomad-secret"];
+    let bridge = startBridge(withToken(args(nomad, "asia", dir)));
     try {
       await until("initial load", () => allMirrored(nomad, "asia"));
       expect(await bridge.kill("SIGTERM")).toBe(0);
@@ -177,7 +181,7 @@ describe("sync: following", () => {
       for (const id of ids) nomad.clientUpdate([id], "running");
       nomad.otherWrites(120);
       expect(nomad.bufferedIndexes).toBe(100);
-      bridge = startBridge(args(nomad, "asia", dir));
+      bridge = startBridge(withToken(args(nomad, "asia", dir)));
       await until("gap repaired", () => allMirrored(nomad, "asia"));
       // A Nomad restart: every stream closes and the buffer is empty; changes made meanwhile are listed.
       nomad.restart();
