@@ -930,6 +930,11 @@ export interface components {
             } | null;
             /** @description Dispatch payload (base64). */
             Payload?: string | null;
+            /**
+             * Format: uint64
+             * @description Version of the job (Nomad 0.6 and later; the list stub's `JobVersion`). Checked as Go's uint64 when sent; not added when absent.
+             */
+            Version?: number;
             /** @description Free-form metadata. */
             Meta?: {
                 [key: string]: string;
@@ -1172,7 +1177,7 @@ export interface components {
         };
         /** @description A batch of task events, applied in order as one change (one index, one wake-up). */
         TaskEventsRequest: {
-            /** @description The events, oldest first. */
+            /** @description The events, oldest first; an empty batch is refused (it would be a change with nothing in it). */
             Events: components["schemas"]["TaskEventUpdate"][];
         };
         /** @description The answer to a write. */

@@ -154,15 +154,22 @@ export class EdgeClient {
     return writeAnswer(parseJson(text, { maxDepth: 8 }));
   }
 
-  /** Every allocation the edge holds in the region, in every namespace. */
+  /** Every allocation the edge holds in the region, in every namespace (following `X-Nomad-NextToken` if it pages). */
   async listAllocations(): Promise<EdgeStub[]> {
-    const answer = await this.#send("list", this.#path("/v1/allocations", { namespace: "*" }), "GET");
-    if (answer.status !== 200) throw new Error(`edge list: ${answer.status} ${answer.body.toString("utf8").slice(0, 200)}`);
-    const parsed = parseJson(answer.body.toString("utf8"), { maxDepth: 256 });
-    return (Array.isArray(parsed) ? parsed : [])
-      .filter(isJsonObject)
-      .map((s) => ({ id: typeof s.ID === "string" ? s.ID : "", namespace: typeof s.Namespace === "string" ? s.Namespace : "default" }))
-      .filter((s) => s.id !== "");
+    const stubs: EdgeStub[] = [];
+    let next: string | undefined;
+    do {
+      const params: Record<string, string> = { namespace: "*" };
+      if (next) params.next_token = next;
+      const answer = await this.#send("list", this.#path("/v1/allocations", params), "GET");
+      if (answer.status !== 200) throw new Error(`edge list: ${answer.status} ${answer.body.toString("utf8").slice(0, 200)}`);
+      const parsed = parseJson(answer.body.toString("utf8"), { maxDepth: 256 });
+      for (const s of (Array.isArray(parsed) ? parsed : []).filter(isJsonObject)) {
+        if (typeof s.ID === "string") stubs.push({ id: s.ID, namespace: typeof s.Namespace === "string" ? s.Namespace : "default" });
+      }
+      next = header(answer, "X-Nomad-NextToken") || undefined;
+    } while (next);
+    return stubs;
   }
 
   /** Appends log bytes if the edge holds exactly `expected` bytes of the stream. */

@@ -12,6 +12,7 @@ import { isJsonObject, type JsonValue } from "../src/json/codec.ts";
 import { backoffMs, sleep } from "./backoff.ts";
 import type { SyncConfig } from "./config.ts";
 import type { EdgeClient } from "./edge.ts";
+import type { LogShipper } from "./logs.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Mirror } from "./mirror.ts";
 import { type NomadClient, type NomadList, text, uint } from "./nomad.ts";
@@ -29,6 +30,7 @@ export interface FollowDeps {
   metrics: Metrics;
   progress: Progress;
   state: SyncState;
+  logs: LogShipper;
   signal: AbortSignal;
   /** Lets tests and operators shorten the watchdog. */
   watchdogMs?: number;
@@ -36,10 +38,13 @@ export interface FollowDeps {
 
 /** Lists both sides and queues the differences. */
 export async function reconcileOnce(deps: FollowDeps, why: string): Promise<NomadList> {
-  const nomadList = await deps.nomad.listAllocations(deps.signal);
+  const nomadList = await deps.nomad.listAllocations(deps.signal, deps.config.logs !== "none");
   const edgeStubs = await deps.edge.listAllocations();
   const edgeIds = new Map(edgeStubs.map((s) => [s.id, s.namespace]));
   const summary = deps.mirror.reconcile(nomadList, edgeIds, deps.config.namespace, deps.config.gcRetainMs);
+  // Logs of allocations the edge already holds (after a restart nothing else would name them).
+  for (const stub of nomadList.allocations)
+    if (stub.raw && edgeIds.has(stub.id) && deps.mirror.isMirrored(stub.id)) deps.logs.track(stub.id, stub.raw);
   deps.progress.line(
     `reconcile (${why}): Nomad ${summary.nomad} allocations at index ${summary.index}, edge ${summary.edge}; ` +
       `${summary.queued} to write, ${summary.gone} gone from Nomad (${summary.deletes} to delete now)`,

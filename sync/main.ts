@@ -71,7 +71,7 @@ export async function runSync(config: SyncConfig): Promise<number> {
   );
   const writer = mirror.run();
   const ticker = startProgress(mirror, progress);
-  const deps = { config, nomad, edge, mirror, metrics, progress, state, signal: stop.signal };
+  const deps = { config, nomad, edge, mirror, metrics, progress, state, logs, signal: stop.signal };
   let code = 0;
   try {
     if (config.once) {
@@ -104,20 +104,23 @@ export async function runSync(config: SyncConfig): Promise<number> {
 }
 
 function startProgress(mirror: Mirror, progress: Progress): NodeJS.Timeout {
-  let peak = 0;
-  let wasBusy = false;
+  let base = -1;
+  let total = 0;
   return setInterval(() => {
     const pending = mirror.pendingCount;
-    peak = Math.max(peak, pending);
     if (pending > 0) {
-      progress.line(`writing: ${count(peak - pending, peak)} allocations`);
-      wasBusy = true;
-    } else if (wasBusy) {
-      progress.line(`caught up: ${count(peak, peak)} allocations written, ${mirror.mirroredCount} mirrored`);
-      wasBusy = false;
-      peak = 0;
+      if (base < 0) base = mirror.written;
+      const done = mirror.written - base;
+      total = Math.max(total, done + pending);
+      progress.line(`writing: ${count(done, total)} allocations`);
+    } else if (base >= 0) {
+      progress.line(
+        `caught up: ${count(mirror.written - base, mirror.written - base)} allocations written, ${mirror.mirroredCount} mirrored`,
+      );
+      base = -1;
+      total = 0;
     }
-  }, 2000);
+  }, 1000);
 }
 
 async function shipLogs(logs: LogShipper, everyMs: number, signal: AbortSignal): Promise<void> {

@@ -75,7 +75,7 @@ export class Metrics {
   readonly jobFetches = new Counter("nomad_sync_job_fetches_total", "Full allocations fetched from Nomad (for their Job).");
   readonly deletes = new Counter("nomad_sync_gc_deletes_total", "Allocations deleted at the edge after --gc-retain.");
   readonly logBytes = new Counter("nomad_sync_log_bytes_total", "Log bytes the edge acknowledged.");
-  readonly logGaps = new Counter("nomad_sync_log_gap_bytes_total", "Log bytes rotated away in Nomad before they could be shipped.");
+  readonly logGaps = new Counter("nomad_sync_log_gaps_total", "Log files Nomad rotated away before they could be shipped.");
   readonly logStreams = new Gauge("nomad_sync_log_streams", "Task log streams being shipped.");
 
   render(): string {

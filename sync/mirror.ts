@@ -76,6 +76,9 @@ export class Mirror {
   /** Job key of each allocation's mirrored state (memory only: after a restart, the first change fetches). */
   readonly #jobOf = new Map<string, string>();
   #batches = 0;
+  readonly #writing = new Set<Promise<void>>();
+  /** Allocation changes the edge acknowledged since start (for progress lines). */
+  written = 0;
   #wake: (() => void) | undefined;
   #idle: Array<() => void> = [];
   #stateChanged: () => void;
@@ -115,6 +118,12 @@ export class Mirror {
     let n = 0;
     for (const mark of Object.values(this.#state.allocs)) if (!mark.gone && mark.s !== "0") n++;
     return n;
+  }
+
+  /** Whether the edge acknowledged some state of this allocation (so its logs can be appended). */
+  isMirrored(id: string): boolean {
+    const mark = this.#state.allocs[id];
+    return mark !== undefined && mark.s !== "0" && !mark.gone;
   }
 
   /** Lowest index any queued or mirrored state must exceed to be accepted. */
@@ -241,12 +250,18 @@ export class Mirror {
         this.#pending.delete(entry.id);
       }
       this.#batches++;
-      void this.#write(batch).finally(() => {
-        this.#batches--;
-        this.#metrics.dirty.set(this.pendingCount);
-        this.#wake?.();
-      });
+      const writing: Promise<void> = this.#write(batch)
+        .catch((error: unknown) => console.log(`edge write failed: ${(error as Error).message}`))
+        .finally(() => {
+          this.#batches--;
+          this.#writing.delete(writing);
+          this.#metrics.dirty.set(this.pendingCount);
+          this.#wake?.();
+        });
+      this.#writing.add(writing);
     }
+    // Stopping: the writes already sent finish (their acknowledgements are recorded and saved).
+    await Promise.all(this.#writing);
   }
 
   /** Resolves once nothing is queued or in flight. */
@@ -354,6 +369,7 @@ export class Mirror {
       return;
     }
     this.#metrics.writes.inc({ op: entry.op, result: outcome.kind });
+    this.written++;
     if (outcome.kind === "rejected") {
       this.#metrics.rejects.inc({ op: entry.op, code: String(outcome.status) });
       console.log(

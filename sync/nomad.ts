@@ -16,6 +16,8 @@ export interface NomadStub {
   modifyIndex: bigint;
   jobVersion: bigint;
   clientStatus: string;
+  /** The stub itself, when the list was asked for task states (the log shipper reads them). */
+  raw?: JsonObject;
 }
 
 export interface NomadList {
@@ -46,9 +48,10 @@ export function text(value: JsonValue | undefined): string {
   return typeof value === "string" ? value : "";
 }
 
-function stubOf(value: JsonValue): NomadStub | undefined {
+function stubOf(value: JsonValue, keepRaw: boolean): NomadStub | undefined {
   if (!isJsonObject(value) || typeof value.ID !== "string") return undefined;
   return {
+    raw: keepRaw ? value : undefined,
     id: value.ID,
     namespace: text(value.Namespace) || "default",
     modifyIndex: uint(value.ModifyIndex),
@@ -88,11 +91,17 @@ export class NomadClient {
     return answer;
   }
 
-  /** `GET /v1/allocations?namespace=…&task_states=false`: every allocation's stub and the list's index. */
-  async listAllocations(signal?: AbortSignal): Promise<NomadList> {
-    const answer = await this.#get("/v1/allocations", { namespace: this.#namespace, task_states: "false" }, signal);
+  /**
+   * `GET /v1/allocations?namespace=…&task_states=…`: every allocation's stub and the list's index.
+   * Task states (`task_states=false` drops them: command/agent/alloc_endpoint.go) only when the
+   * log shipper needs them.
+   */
+  async listAllocations(signal?: AbortSignal, taskStates = false): Promise<NomadList> {
+    const answer = await this.#get("/v1/allocations", { namespace: this.#namespace, task_states: String(taskStates) }, signal);
     const parsed = parseJson(answer.body.toString("utf8"), { maxDepth: 256 });
-    const allocations = (Array.isArray(parsed) ? parsed : []).map(stubOf).filter((s): s is NomadStub => s !== undefined);
+    const allocations = (Array.isArray(parsed) ? parsed : [])
+      .map((v) => stubOf(v, taskStates))
+      .filter((s): s is NomadStub => s !== undefined);
     return { index: BigInt(header(answer, "X-Nomad-Index") ?? "0"), allocations };
   }
 

@@ -173,6 +173,12 @@ const job = struct("The job the allocation belongs to, as it was when the alloca
   Periodic: { type: ["object", "null"], additionalProperties: true, description: "Periodic configuration, kept as sent." },
   ParameterizedJob: { type: ["object", "null"], additionalProperties: true, description: "Parameterized job configuration, kept as sent." },
   Payload: t.bytes("Dispatch payload (base64)."),
+  Version: {
+    ...t.uint(
+      "Version of the job (Nomad 0.6 and later; the list stub's `JobVersion`). Checked as Go's uint64 when sent; not added when absent.",
+    ),
+    "x-checked-when-present": true,
+  },
   Meta: t.map({ type: "string" }, "Free-form metadata."),
   VaultToken: t.string("Vault token used to submit the job (normally empty in reads)."),
   Status: t.string("Job status: `pending`, `running` or `dead`."),
@@ -329,7 +335,13 @@ export const SCHEMAS: Record<string, Schema> = {
     required: ["Events"],
     additionalProperties: false,
     properties: {
-      Events: { type: "array", items: t.ref("TaskEventUpdate"), maxItems: 1000, description: "The events, oldest first." },
+      Events: {
+        type: "array",
+        items: t.ref("TaskEventUpdate"),
+        minItems: 1,
+        maxItems: 1000,
+        description: "The events, oldest first; an empty batch is refused (it would be a change with nothing in it).",
+      },
     },
   },
   WriteResponse: {

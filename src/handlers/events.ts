@@ -32,14 +32,21 @@ export function parseEventIndex(raw: string | null): string {
   return (value < 0n ? value + (1n << 64n) : value).toString();
 }
 
+/** Distinct `topic` values one stream may ask for (repeats count once): bounds each event's match work. */
+export const MAX_TOPICS = 100;
+
 /**
  * `?topic=Topic[:Key]`, repeatable (Nomad's `parseEventTopics`): none means `*:*`; a value with
  * more than one `:` is a 400. Returns each topic's keys.
  */
 export function parseTopics(values: string[]): Map<string, string[]> {
   if (values.length === 0) return new Map([["*", ["*"]]]);
+  const distinct = [...new Set(values)];
+  if (distinct.length > MAX_TOPICS) {
+    throw new CodedError(400, `Invalid topic query: at most ${MAX_TOPICS} distinct topic values, got ${distinct.length}`);
+  }
   const topics = new Map<string, string[]>();
-  for (const value of values) {
+  for (const value of distinct) {
     const parts = value.split(":");
     if (parts.length > 2) {
       throw new CodedError(400, `Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: ${value}`);

@@ -13,8 +13,11 @@ export interface Bridge {
   waitFor: (text: string | RegExp, timeoutMs?: number) => Promise<void>;
 }
 
-export function startBridge(args: string[], env: Record<string, string> = {}): Bridge {
-  const child = spawn(process.execPath, ["sync/cli.ts", "sync", ...args], {
+/** The entry to run: the TypeScript source (default), the package's bin, or the built single-file bundle. */
+export type Entry = "sync/cli.ts" | "bin/nomad-alloc-edge.mjs" | "dist/sync/nomad-alloc-edge.mjs";
+
+export function startBridge(args: string[], env: Record<string, string> = {}, entry: Entry = "sync/cli.ts"): Bridge {
+  const child = spawn(process.execPath, [entry, "sync", ...args], {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -54,8 +57,12 @@ export function startBridge(args: string[], env: Record<string, string> = {}): B
 }
 
 /** Runs `--once` to the end; its exit code and output. */
-export async function runOnce(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-  const bridge = startBridge([...args, "--once"], env);
+export async function runOnce(
+  args: string[],
+  env: Record<string, string> = {},
+  entry?: Entry,
+): Promise<{ code: number | null; output: string }> {
+  const bridge = startBridge([...args, "--once"], env, entry);
   const timer = setTimeout(() => void bridge.kill("SIGKILL"), 60_000);
   const code = await bridge.exited;
   clearTimeout(timer);

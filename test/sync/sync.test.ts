@@ -3,13 +3,15 @@
  * stand-in (test/support/nomad-standin, Nomad's documented and source behaviour) and the real edge
  * (`wrangler dev`). Each scenario has its own edge region, so deletes of one never touch another.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JsonNumber, type JsonObject } from "../../src/json/codec.ts";
-import { type DevServer, startDevServer } from "../support/dev-server.ts";
+import { type DevServer, freePort, startDevServer } from "../support/dev-server.ts";
 import { NomadStandIn } from "../support/nomad-standin/server.ts";
+import { ROOT } from "../support/tools.ts";
 import { runOnce, startBridge, until } from "./bridge.ts";
 import { differences, edgeAllocation, edgeIds } from "./edge-reader.ts";
 
@@ -81,6 +83,15 @@ describe("sync: --once", () => {
       expect(second.output).not.toContain("writing:");
       expect((await edgeAllocation(edge, "global", ids[0] as string))?.ModifyIndex).toEqual(before?.ModifyIndex);
 
+      // The same through the package's bin and the single-file bundle, with the env vars instead of flags.
+      expect(spawnSync(process.execPath, ["sync/build.ts"], { cwd: ROOT }).status).toBe(0);
+      const env = { NOMAD_ADDR: nomad.url, EDGE_ADDR: edge.url, EDGE_TOKEN: edge.token };
+      for (const entry of ["bin/nomad-alloc-edge.mjs", "dist/sync/nomad-alloc-edge.mjs"] as const) {
+        const run = await runOnce(["--edge-region", "global", "--state-dir", dir], env, entry);
+        expect(run.output).toContain("0 to write");
+        expect(run.code).toBe(0);
+      }
+
       // An allocation the edge refuses (an unknown task event type): logged, counted, exit 1.
       const [bad] = nomad.place(1);
       const alloc = nomad.allocs.get(bad as string) as JsonObject;
@@ -110,7 +121,10 @@ describe("sync: following", () => {
   it("mirrors live changes of every event type, fetches the Job when it changes, deletes collected allocations, stops on SIGTERM", async () => {
     const nomad = new NomadStandIn();
     await nomad.start();
-    const bridge = startBridge(args(nomad, "europe", stateDir(), ["--gc-retain", "0s", "--reconcile-every", "1s"]));
+    const metricsPort = await freePort();
+    const bridge = startBridge(
+      args(nomad, "europe", stateDir(), ["--gc-retain", "0s", "--reconcile-every", "1s", "--metrics-addr", `127.0.0.1:${metricsPort}`]),
+    );
     try {
       const ids = nomad.place(10);
       await bridge.waitFor("event stream connected");
@@ -132,6 +146,16 @@ describe("sync: following", () => {
         return ids.slice(0, 3).every((id) => !at.has(id));
       });
       expect((await edgeIds(edge, "europe")).has(ids[3] as string)).toBe(true);
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).toContain("# TYPE nomad_sync_writes_total counter");
+      expect(metrics).toMatch(/nomad_sync_events_total\{type="AllocationUpdated"\} [1-9]/);
+      expect(metrics).toMatch(/nomad_sync_events_total\{type="AllocationUpdateDesiredStatus"\} 1/);
+      expect(metrics).toMatch(/nomad_sync_gc_deletes_total 3/);
+      // The batched ingest, not single PUTs.
+      expect(metrics).toMatch(/nomad_sync_edge_requests_total\{kind="batch",code="200"\} [1-9]/);
+      expect(metrics).not.toContain('kind="put"');
+      expect(metrics).toMatch(/nomad_sync_writes_total\{op="put",result="applied"\} [1-9]/);
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status).toBe(200);
       expect(await bridge.kill("SIGTERM")).toBe(0);
       expect(bridge.output()).toMatch(/SIGTERM: stopping[\s\S]*stopped; cursor \d+ saved/);
     } finally {
@@ -141,11 +165,15 @@ describe("sync: following", () => {
   }, 120_000);
 
   it("repairs a gap longer than Nomad's event buffer and a Nomad restart (empty buffer) by listing on every connect", async () => {
-    const nomad = new NomadStandIn();
+    const nomad = new NomadStandIn({ token: "nomad-secret" });
     await nomad.start();
     const dir = stateDir();
     const ids = nomad.place(20);
-    let bridge = startBridge(args(nomad, "asia", dir));
+    const wrongToken = await runOnce(args(nomad, "asia", dir, ["--nomad-token", "wrong"]));
+    expect(wrongToken.code).toBe(1);
+    expect(wrongToken.output).toContain("403 Permission denied");
+    const withToken = (a: string[]) => [...a, "--nomad-token", "nomad-secret"];
+    let bridge = startBridge(withToken(args(nomad, "asia", dir)));
     try {
       await until("initial load", () => allMirrored(nomad, "asia"));
       expect(await bridge.kill("SIGTERM")).toBe(0);
@@ -153,7 +181,7 @@ describe("sync: following", () => {
       for (const id of ids) nomad.clientUpdate([id], "running");
       nomad.otherWrites(120);
       expect(nomad.bufferedIndexes).toBe(100);
-      bridge = startBridge(args(nomad, "asia", dir));
+      bridge = startBridge(withToken(args(nomad, "asia", dir)));
       await until("gap repaired", () => allMirrored(nomad, "asia"));
       // A Nomad restart: every stream closes and the buffer is empty; changes made meanwhile are listed.
       nomad.restart();

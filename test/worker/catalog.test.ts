@@ -69,6 +69,18 @@ async function readBatches(
 const eventsOf = (batches: Array<Record<string, unknown>>) => batches.filter((b) => "Index" in b);
 
 describe("GET /v1/allocations", () => {
+  it("a prefix longer than an ID matches nothing and never reaches SQLite's LIKE limit", async () => {
+    const { id } = await createAllocation();
+    const hex = id.replaceAll("-", "");
+    const full = await call(`/v1/allocations?prefix=${id}`, { headers: { "X-Nomad-Token": TOKEN } });
+    expect(((await full.json()) as { ID: string }[]).map((a) => a.ID)).toEqual([id]);
+    for (const prefix of [`${hex}0`, `${hex}${"a".repeat(30)}`, "f".repeat(200)]) {
+      const r = await call(`/v1/allocations?prefix=${prefix}`, { headers: { "X-Nomad-Token": TOKEN } });
+      expect([r.status, await r.text()]).toEqual([200, "[]"]);
+      expectMeta(r);
+    }
+  });
+
   it("answers [] (never null) with the meta headers when nothing matches", async () => {
     const { r, body } = await list(`prefix=${crypto.randomUUID().slice(0, 12)}`);
     expect(body).toEqual([]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { call, createAllocation, newAllocId, postEvents } from "../support/worker.ts";
+import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../../src/json/codec.ts";
+import { allocationJson, call, createAllocation, newAllocId, postEvents, write } from "../support/worker.ts";
 
 const ZERO = "0001-01-01T00:00:00Z";
 
@@ -200,5 +201,30 @@ describe("task events", () => {
     const r = await postEvents(newAllocId(), ev("Started", T0));
     expect(r.status).toBe(404);
     expect(await r.text()).toBe("alloc not found");
+  });
+});
+
+describe("Go struct types through task events", () => {
+  it("a Restarting event at Restarts = uint64 max is refused and changes nothing", async () => {
+    const id = newAllocId();
+    const states = '{"redis":{"State":"running","Restarts":18446744073709551615}}';
+    const put = await write("PUT", `/v1/allocation/${id}`, allocationJson(id, { TaskStates: states }));
+    expect(put.status).toBe(200);
+    const before = await (await call(`/v1/allocation/${id}`)).text();
+    const r = await postEvents(id, '{"Task":"redis","Event":{"Type":"Restarting"}}');
+    expect([r.status, await r.text()]).toEqual([400, "invalid event Restarting: TaskState.Restarts is at the uint64 maximum"]);
+    expect(await (await call(`/v1/allocation/${id}`)).text()).toBe(before);
+  });
+
+  it("Job.Version and Payload of the right Go types are accepted; Version reaches the list stub; absent stays absent", async () => {
+    const id = newAllocId();
+    const job = parseJson(allocationJson(id)) as JsonObject;
+    const withVersion = { ...(job.Job as JsonObject), Version: new JsonNumber("7"), Payload: "aGVsbG8=" } as JsonObject;
+    const r = await write("PUT", `/v1/allocation/${id}`, allocationJson(id, { Job: encodeJson(withVersion) }));
+    expect(r.status).toBe(200);
+    const list = (await (await call(`/v1/allocations?prefix=${id}`)).json()) as { JobVersion: number }[];
+    expect(list.map((stub) => stub.JobVersion)).toEqual([7]);
+    const other = (await createAllocation()).id;
+    expect(await (await call(`/v1/allocation/${other}`)).text()).not.toContain('"Version"');
   });
 });
