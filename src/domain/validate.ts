@@ -113,6 +113,10 @@ export function normalize(value: JsonValue, schema: Schema, path: string): JsonV
   if (value instanceof JsonNumber) return normalizeNumber(value, target, path);
   if (typeof value === "string") {
     if (target.minLength !== undefined && value.length < target.minLength) invalid(path, "must not be empty");
+    // JSON Schema counts characters (code points); UTF-16 length is an upper bound, so count only past it.
+    if (target.maxLength !== undefined && value.length > target.maxLength && [...value].length > target.maxLength) {
+      invalid(path, `longer than ${target.maxLength} characters`);
+    }
     if (target.format === "date-time") return normalizeRfc3339(value) ?? invalid(path, "expected an RFC 3339 time");
     if (target.contentEncoding === "base64" && !BASE64.test(value))
       invalid(path, "expected base64 (Go's []byte: standard alphabet, padded)");

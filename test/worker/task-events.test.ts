@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { MAX_EVENT_STRING } from "../../src/domain/schemas.ts";
+import { MAX_DOCUMENT_BYTES } from "../../src/durable/document-cap.ts";
 import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../../src/json/codec.ts";
 import { allocationJson, call, createAllocation, newAllocId, postEvents, write } from "../support/worker.ts";
 
@@ -226,5 +228,73 @@ describe("Go struct types through task events", () => {
     expect(list.map((stub) => stub.JobVersion)).toEqual([7]);
     const other = (await createAllocation()).id;
     expect(await (await call(`/v1/allocation/${other}`)).text()).not.toContain('"Version"');
+  });
+});
+
+describe("size caps on what an allocation stores", () => {
+  const STRING_FIELDS = [
+    "RestartReason",
+    "SetupError",
+    "DriverError",
+    "Message",
+    "KillError",
+    "KillReason",
+    "DownloadError",
+    "ValidationError",
+    "FailedSibling",
+    "VaultError",
+    "TaskSignalReason",
+    "TaskSignal",
+    "DriverMessage",
+    "GenericSource",
+  ];
+  const fullEvent = (fill: string) =>
+    JSON.stringify({
+      Task: "redis",
+      Event: { Type: "Driver", ...Object.fromEntries(STRING_FIELDS.map((f) => [f, fill.repeat(MAX_EVENT_STRING)])) },
+    });
+
+  it("refuses an event string over its cap with the field named, and stores nothing", async () => {
+    const { id } = await createAllocation();
+    const before = await (await call(`/v1/allocation/${id}`)).text();
+    const r = await postEvents(
+      id,
+      JSON.stringify({ Task: "redis", Event: { Type: "Driver", DriverMessage: "m".repeat(MAX_EVENT_STRING + 1) } }),
+    );
+    expect([r.status, await r.text()]).toEqual([
+      400,
+      `invalid field TaskEventsRequest.Events[0].Event.DriverMessage: longer than ${MAX_EVENT_STRING} characters`,
+    ]);
+    expect(await (await call(`/v1/allocation/${id}`)).text()).toBe(before);
+  });
+
+  it("answers 413 once the stored document would pass its cap, keeping the state before it, and the region's list and history readable", async () => {
+    const { id } = await createAllocation();
+    let before = "";
+    let refused: Response | undefined;
+    for (let i = 0; i < 10 && !refused; i++) {
+      before = await (await call(`/v1/allocation/${id}`)).text();
+      const r = await postEvents(id, fullEvent(String(i)));
+      if (r.status !== 200) refused = r;
+    }
+    expect(refused?.status).toBe(413);
+    expect(await refused?.text()).toMatch(
+      new RegExp(`^Allocation too large: the stored document would be \\d+ bytes, above the cap of ${MAX_DOCUMENT_BYTES}$`),
+    );
+    expect(await (await call(`/v1/allocation/${id}`)).text()).toBe(before);
+    expect((await call(`/v1/allocations?prefix=${id}`)).status).toBe(200);
+    // Smaller writes still go through.
+    expect((await postEvents(id, '{"Task":"redis","Event":{"Type":"Started"}}')).status).toBe(200);
+  });
+
+  it("refuses a PUT whose stored document would pass the cap, though its body is under 1 MiB; nothing stored", async () => {
+    const id = newAllocId();
+    const r = await write(
+      "PUT",
+      `/v1/allocation/${id}`,
+      allocationJson(id, { DesiredDescription: JSON.stringify("d".repeat(MAX_DOCUMENT_BYTES)) }),
+    );
+    expect(r.status).toBe(413);
+    expect((await call(`/v1/allocation/${id}`)).status).toBe(404);
   });
 });
