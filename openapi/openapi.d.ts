@@ -680,11 +680,11 @@ export interface components {
             Time?: number;
             /** @description Whether this event fails the task: `TaskState.Failed` latches true. */
             FailsTask?: boolean;
-            /** @description Why the task is (or is not) restarted (`Restarting`, `Not Restarting`, `Restart Signaled`). */
+            /** @description Why the task is (or is not) restarted (`Restarting`, `Not Restarting`, `Restart Signaled`). At most 8192 characters. */
             RestartReason?: string;
-            /** @description Setup error (`Setup Failure`). */
+            /** @description Setup error (`Setup Failure`). At most 8192 characters. */
             SetupError?: string;
-            /** @description Driver error (`Driver Failure`). */
+            /** @description Driver error (`Driver Failure`). At most 8192 characters. */
             DriverError?: string;
             /**
              * Format: int64
@@ -696,48 +696,48 @@ export interface components {
              * @description Signal that ended the task (`Terminated`).
              */
             Signal?: number;
-            /** @description Free-form message (`Terminated`: the exit error; `Task Setup`: the step). */
+            /** @description Free-form message (`Terminated`: the exit error; `Task Setup`: the step). At most 8192 characters. */
             Message?: string;
             /**
              * Format: int64
              * @description Time given to the task before a forced kill (`Killing`). A Go duration in nanoseconds (e.g. 10000000000 = 10s).
              */
             KillTimeout?: number;
-            /** @description Error while killing (`Killed`); empty on success. */
+            /** @description Error while killing (`Killed`); empty on success. At most 8192 characters. */
             KillError?: string;
-            /** @description Why the task is killed (`Killing`). */
+            /** @description Why the task is killed (`Killing`). At most 8192 characters. */
             KillReason?: string;
             /**
              * Format: int64
              * @description Delay before the restart (`Restarting`). A Go duration in nanoseconds (e.g. 10000000000 = 10s).
              */
             StartDelay?: number;
-            /** @description Artifact download error (`Failed Artifact Download`). */
+            /** @description Artifact download error (`Failed Artifact Download`). At most 8192 characters. */
             DownloadError?: string;
-            /** @description Validation error (`Failed Validation`). */
+            /** @description Validation error (`Failed Validation`). At most 8192 characters. */
             ValidationError?: string;
             /**
              * Format: int64
              * @description Disk limit in MB that was exceeded (`Disk Resources Exceeded`).
              */
             DiskLimit?: number;
-            /** @description Name of the sibling task that failed (`Sibling Task Failed`). */
+            /** @description Name of the sibling task that failed (`Sibling Task Failed`). At most 8192 characters. */
             FailedSibling?: string;
-            /** @description Vault error. */
+            /** @description Vault error. At most 8192 characters. */
             VaultError?: string;
-            /** @description Why the task is signalled (`Signaling`). */
+            /** @description Why the task is signalled (`Signaling`). At most 8192 characters. */
             TaskSignalReason?: string;
-            /** @description The signal sent, e.g. `interrupt` (`Signaling`). */
+            /** @description The signal sent, e.g. `interrupt` (`Signaling`). At most 8192 characters. */
             TaskSignal?: string;
-            /** @description Message from the driver (`Driver`). */
+            /** @description Message from the driver (`Driver`). At most 8192 characters. */
             DriverMessage?: string;
-            /** @description Human-readable summary. Filled by the server from the type and annotations as Nomad does (e.g. `Task started by client`, `Exit Code: 0`) unless the sender set one. */
+            /** @description Human-readable summary. Filled by the server from the type and annotations as Nomad does (e.g. `Task started by client`, `Exit Code: 0`) unless the sender set one. At most 8192 characters. */
             DisplayMessage?: string;
             /** @description Annotations as a string map; `{}` when none. */
             Details?: {
                 [key: string]: string;
             } | null;
-            /** @description Source of a `Generic` event. */
+            /** @description Source of a `Generic` event. At most 8192 characters. */
             GenericSource?: string;
         } & {
             [key: string]: unknown;
@@ -930,6 +930,11 @@ export interface components {
             } | null;
             /** @description Dispatch payload (base64). */
             Payload?: string | null;
+            /**
+             * Format: uint64
+             * @description Version of the job (Nomad 0.6 and later; the list stub's `JobVersion`). Checked as Go's uint64 when sent; not added when absent.
+             */
+            Version?: number;
             /** @description Free-form metadata. */
             Meta?: {
                 [key: string]: string;

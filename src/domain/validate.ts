@@ -10,6 +10,9 @@ import { normalizeRfc3339, ZERO_TIME } from "../json/go-time.ts";
 import { refName, type Schema, zeroValueKind } from "./schema-dsl.ts";
 import { SCHEMAS } from "./schemas.ts";
 
+/** Go's `encoding/json` decodes `[]byte` with base64.StdEncoding: standard alphabet, `=` padding. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 const INTEGER_RANGES: Record<string, [bigint, bigint]> = {
   int64: [-(1n << 63n), (1n << 63n) - 1n],
   uint64: [0n, (1n << 64n) - 1n],
@@ -63,7 +66,7 @@ export function zeroValue(schema: Schema): JsonValue {
 
 function fillStruct(obj: JsonObject, schema: Schema): JsonObject {
   for (const [key, field] of Object.entries(schema.properties ?? {})) {
-    if (!(key in obj)) obj[key] = zeroValue(field);
+    if (!(key in obj) && !field["x-checked-when-present"]) obj[key] = zeroValue(field);
   }
   return obj;
 }
@@ -110,7 +113,13 @@ export function normalize(value: JsonValue, schema: Schema, path: string): JsonV
   if (value instanceof JsonNumber) return normalizeNumber(value, target, path);
   if (typeof value === "string") {
     if (target.minLength !== undefined && value.length < target.minLength) invalid(path, "must not be empty");
+    // JSON Schema counts characters (code points); UTF-16 length is an upper bound, so count only past it.
+    if (target.maxLength !== undefined && value.length > target.maxLength && [...value].length > target.maxLength) {
+      invalid(path, `longer than ${target.maxLength} characters`);
+    }
     if (target.format === "date-time") return normalizeRfc3339(value) ?? invalid(path, "expected an RFC 3339 time");
+    if (target.contentEncoding === "base64" && !BASE64.test(value))
+      invalid(path, "expected base64 (Go's []byte: standard alphabet, padded)");
     return value;
   }
   if (Array.isArray(value)) {
@@ -125,6 +134,8 @@ export function normalize(value: JsonValue, schema: Schema, path: string): JsonV
 }
 
 function normalizeNumber(value: JsonNumber, schema: Schema, path: string): JsonNumber {
+  // Go's decoder refuses a number a float64 cannot hold (`1e400`); so must we, or Go readers fail.
+  if (schema.type === "number" && !Number.isFinite(Number(value.raw))) invalid(path, `${value.raw} is out of range for float64`);
   if (value.isInteger) {
     const range = INTEGER_RANGES[schema.format ?? ""];
     if (range) {

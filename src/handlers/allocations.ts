@@ -54,9 +54,8 @@ export function parseListFilter(raw: string | null): string {
 }
 
 export async function listAllocations(request: Request, env: Env): Promise<Response> {
-  const caller = await authorize(request, env, NEEDS.readJob);
-  const query = parseBlockingQuery(request, env, caller);
-  const params = query.params;
+  // Nomad's order: its HTTP layer parses the list's parameters, then its RPC checks the caller.
+  const params = new URL(request.url).searchParams;
   const prefix = parsePrefix(params.get("prefix"));
   const namespace = parseNamespace(params.get("namespace"));
   const perPage = parsePerPage(params.get("per_page"));
@@ -64,6 +63,8 @@ export async function listAllocations(request: Request, env: Env): Promise<Respo
   const reverse = params.get("reverse") === "true";
   const filter = parseListFilter(params.get("filter"));
   const taskStates = parseBoolParam(params, "task_states", true);
+  const caller = await authorize(request, env, NEEDS.readJob);
+  const query = parseBlockingQuery(request, env, caller);
   // Nomad's Alloc.List: read-job in the requested namespace (for `*`: in any), else 403.
   requireNamespace(caller, namespace, NEEDS.readJob.anyOf);
   const list = {

@@ -91,12 +91,13 @@ export function allocationKeys(topics: Map<string, string[]>): string[] | null {
 }
 
 export async function streamEvents(request: Request, env: Env): Promise<Response> {
-  // What the stream needs depends on its topics and namespaces, checked below as Nomad checks them.
-  const caller = await resolveCaller(request, env);
+  // Nomad's order: the index and topics (its HTTP layer), then the caller, whose needs depend on
+  // the topics and namespaces (its RPC).
   const cfg = config(env);
   const params = new URL(request.url).searchParams;
   const index = parseEventIndex(params.get("index"));
   const topics = parseTopics(params.getAll("topic"));
+  const caller = await resolveCaller(request, env);
   const region = parseRegion(params, cfg);
   const namespace = parseNamespace(params.get("namespace"));
   // `*` is every namespace that exists when the stream opens, each of which must be allowed.

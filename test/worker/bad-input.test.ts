@@ -444,6 +444,52 @@ const CASES: Case[] = [
     404,
     "ACL token not found",
   ],
+  // Go struct types at ingest (nomad/structs): float64 range, []byte as base64, uint64 Job.Version.
+  put(
+    "Scores 1e400",
+    '{"Metrics":{"Scores":{"x":1e400}}}',
+    400,
+    "invalid field Allocation.Metrics.Scores.x: 1e400 is out of range for float64",
+  ),
+  put(
+    "Scores -1e309",
+    '{"Metrics":{"Scores":{"x":-1e309}}}',
+    400,
+    "invalid field Allocation.Metrics.Scores.x: -1e309 is out of range for float64",
+  ),
+  put(
+    "Scores 400 digits",
+    `{"Metrics":{"Scores":{"x":1${"0".repeat(400)}}}}`,
+    400,
+    () => `invalid field Allocation.Metrics.Scores.x: 1${"0".repeat(400)} is out of range for float64`,
+  ),
+  put(
+    "Payload not base64",
+    '{"Job":{"Payload":"not base64!"}}',
+    400,
+    "invalid field Allocation.Job.Payload: expected base64 (Go's []byte: standard alphabet, padded)",
+  ),
+  put(
+    "Payload unpadded",
+    '{"Job":{"Payload":"YWI"}}',
+    400,
+    "invalid field Allocation.Job.Payload: expected base64 (Go's []byte: standard alphabet, padded)",
+  ),
+  put(
+    "Payload url alphabet",
+    '{"Job":{"Payload":"-_8="}}',
+    400,
+    "invalid field Allocation.Job.Payload: expected base64 (Go's []byte: standard alphabet, padded)",
+  ),
+  put("Job.Version -1", '{"Job":{"Version":-1}}', 400, "invalid field Allocation.Job.Version: -1 is out of range for uint64"),
+  put("Job.Version 1.5", '{"Job":{"Version":1.5}}', 400, "invalid field Allocation.Job.Version: expected integer (uint64), got number 1.5"),
+  put("Job.Version string", '{"Job":{"Version":"1"}}', 400, "invalid field Allocation.Job.Version: expected integer (uint64), got string"),
+  put(
+    "Restarts above uint64",
+    '{"TaskStates":{"redis":{"Restarts":18446744073709551616}}}',
+    400,
+    "invalid field Allocation.TaskStates.redis.Restarts: 18446744073709551616 is out of range for uint64",
+  ),
   // A batch with no event would be a change with nothing in it.
   events("empty Events", '{"Events":[]}', 400, "invalid field TaskEventsRequest.Events: at least 1 item"),
   // Storage-limit probes: more distinct topics than a stream may ask for.

@@ -386,6 +386,10 @@ describe("GET /v1/event/stream", () => {
     const bad = await call("/v1/event/stream?topic=a:b:c");
     expect(bad.status).toBe(400);
     expect(await bad.text()).toBe("Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: a:b:c");
+    // Parameters before the caller, as Nomad's HTTP layer parses them before its RPC checks the token.
+    const unknownToken = await call("/v1/event/stream?index=x", { headers: { "X-Nomad-Token": "unknown-token" } });
+    expect(unknownToken.status).toBe(400);
+    await unknownToken.body?.cancel();
     // Any key is a key: one that names no allocation, job or deployment matches nothing.
     const none = await call("/v1/event/stream?topic=Allocation:nope");
     expect(none.status).toBe(200);

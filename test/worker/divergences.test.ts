@@ -137,3 +137,14 @@ describe("Vary: Accept-Encoding on every response (Nomad's gzip handler sets it)
     }
   });
 });
+
+describe("GET /v1/allocations parameters before the caller (Nomad's HTTP layer, then its RPC)", () => {
+  it("a malformed list parameter is its 400 even for an unknown token", async () => {
+    const headers = { "X-Nomad-Token": "unknown-token" };
+    expect(await (await call("/v1/allocations?per_page=x", { headers })).text()).toBe(
+      "Expect a number for `per_page` query string parameter",
+    );
+    expect((await call(`/v1/allocations?filter=${encodeURIComponent("a ==")}`, { headers })).status).toBe(400);
+    expect(await (await call("/v1/allocations", { headers })).text()).toBe("ACL token not found");
+  });
+});
