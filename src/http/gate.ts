@@ -7,6 +7,7 @@
 import { perEnv } from "../config.ts";
 import { clientAddressKey, requestTokenDigest, toHex } from "./digest.ts";
 import { CodedError } from "./errors.ts";
+import { isKnownValidToken } from "./known-tokens.ts";
 
 /** Methods that only read: CORS for them is governed by CORS_READ_ORIGINS. */
 const READ_METHODS = new Set(["GET"]);
@@ -101,12 +102,15 @@ export function withCors(request: Request, response: Response, cfg: GateConfig):
 }
 
 /**
- * The key requests are counted under: the token (hashed, never stored in clear) or, without one,
- * the client address.
+ * The key a request is counted under: its token (hashed, never stored in clear) when this isolate
+ * knows the token to be valid, else its client address — so a request carrying a random token
+ * counts against its address like one without a token (src/http/known-tokens.ts says why).
  */
 export async function callerKey(request: Request): Promise<string> {
   const digest = requestTokenDigest(request);
-  return digest ? `token:${toHex(await digest, 12)}` : clientAddressKey(request);
+  if (!digest) return clientAddressKey(request);
+  const bytes = await digest;
+  return isKnownValidToken(toHex(bytes)) ? `token:${toHex(bytes, 12)}` : clientAddressKey(request);
 }
 
 /** Counts a request under `key` with a rate-limiting binding; 429 with Retry-After past its limit. */

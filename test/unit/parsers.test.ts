@@ -4,6 +4,7 @@ import { parseAllocId } from "../../src/domain/alloc-id.ts";
 import { bearerToken, requestToken, requestTokenDigest, sha256Hex, toHex } from "../../src/http/digest.ts";
 import { CodedError } from "../../src/http/errors.ts";
 import { callerKey } from "../../src/http/gate.ts";
+import { rememberValidToken } from "../../src/http/known-tokens.ts";
 import { jitterMs, parseExpectedLogOffset, parseGoBool, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
 import { formatGoDuration, formatUnixNanos, normalizeRfc3339, parseGoDuration } from "../../src/json/go-time.ts";
 
@@ -220,7 +221,10 @@ describe("caller keys and token digests", () => {
     expect(bearerToken("Token abc")).toBeUndefined();
   });
 
-  it("counts a token under one key whichever header carries it, and tokenless callers by address", async () => {
+  it("counts a known-valid token under one key whichever header carries it; tokenless and unknown tokens by address", async () => {
+    expect(await callerKey(request({ "CF-Connecting-IP": "192.0.2.8", "X-Nomad-Token": "secret-1" }))).toBe("ip:192.0.2.8");
+    rememberValidToken(await sha256Hex("secret-1"));
+    rememberValidToken(await sha256Hex("secret-2"));
     const viaHeader = await callerKey(request({ "X-Nomad-Token": "secret-1" }));
     expect(viaHeader).toBe(`token:${(await sha256Hex("secret-1")).slice(0, 24)}`);
     expect(await callerKey(request({ Authorization: "Bearer secret-1" }))).toBe(viaHeader);

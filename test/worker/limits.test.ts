@@ -81,6 +81,35 @@ describe("rate limit", () => {
   });
 });
 
+describe("rate limit by address", () => {
+  it("counts requests with random tokens against the client address, on public endpoints too; a token known valid keeps its own budget", async () => {
+    const ip = `192.0.2.${Math.floor(Math.random() * 250)}`;
+    // The valid token has resolved once from this address before the flood.
+    expect((await call("/v1/allocations", { headers: { "CF-Connecting-IP": ip, "X-Nomad-Token": TOKEN } })).status).toBe(200);
+    let limited: Response | undefined;
+    for (let sent = 0; sent < 6000 && !limited; sent += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          call("/v1/status/leader", { headers: { "CF-Connecting-IP": ip, "X-Nomad-Token": crypto.randomUUID() } }),
+        ),
+      );
+      for (const r of batch) {
+        if (r.status === 429 && !limited) limited = r;
+        else await r.arrayBuffer();
+      }
+    }
+    expect(limited?.status).toBe(429);
+    expect(await limited?.text()).toBe("Rate limit exceeded: too many requests from this caller");
+    // Still refused for a fresh random token, and without a token, from that address …
+    expect((await call("/v1/status/leader", { headers: { "CF-Connecting-IP": ip, "X-Nomad-Token": crypto.randomUUID() } })).status).toBe(
+      429,
+    );
+    expect((await call("/v1/status/leader", { headers: { "CF-Connecting-IP": ip } })).status).toBe(429);
+    // … but not for the valid token at the same address.
+    expect((await call("/v1/allocations", { headers: { "CF-Connecting-IP": ip, "X-Nomad-Token": TOKEN } })).status).toBe(200);
+  });
+});
+
 describe("token lookups", () => {
   it("rate-limits lookups of unknown tokens per client address, so rotating tokens does not dodge the limit", async () => {
     const ip = `198.51.100.${200 + Math.floor(Math.random() * 50)}`;
