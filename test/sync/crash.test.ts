@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JsonNumber } from "../../src/json/codec.ts";
 import { type DevServer, startDevServer } from "../support/dev-server.ts";
 import { NomadStandIn } from "../support/nomad-standin/server.ts";
-import { startBridge, until } from "./bridge.ts";
+import { runOnce, startBridge, until } from "./bridge.ts";
 import { differences, edgeAllocation, edgeIds, edgeLog } from "./edge-reader.ts";
 
 let edge: DevServer;
@@ -153,6 +153,12 @@ describe("sync: logs", () => {
       await until("logs after SIGTERM", shipped);
       expect(nomad.logs.get(`${id}/app/stdout`)?.files.size).toBeGreaterThan(10); // it rotated
       expect(await edgeLog(edge, "europe", id, "app", "stderr")).toEqual(Buffer.from([0, 1, 2, 255, 254, 10]));
+      // --once ships the logs to date, then exits 0.
+      expect(await bridge.kill("SIGTERM")).toBe(0);
+      for (let n = 450; n < 500; n++) nomad.writeLog(id, "app", "stdout", line(n));
+      const once = await runOnce(logArgs);
+      expect(once.code).toBe(0);
+      expect(await shipped()).toBe(true);
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- bridge output ---\n${bridge.output().slice(-4000)}`);
     } finally {
