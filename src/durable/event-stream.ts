@@ -143,7 +143,9 @@ export function openEventStream(
           }
           const why = await new Promise<"event" | "beat">((resolve) => {
             resume = () => resolve("event");
-            if (!query.watermarks) timer = setTimeout(() => resolve("beat"), Math.max(nextBeat - Date.now(), 0));
+            // A shard's stream beats too (the merge drops its beats): writing is how a stream learns
+            // that its reader went away when the cancel did not reach it, so it is freed within a beat.
+            timer = setTimeout(() => resolve("beat"), Math.max(nextBeat - Date.now(), 0));
           });
           clearTimeout(timer);
           resume = undefined;

@@ -10,7 +10,7 @@ import { allocIdOrNull } from "../domain/alloc-id.ts";
 import { openRegionStream, regionNamespaces } from "../durable/catalog-reads.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { parseRegion } from "../http/region.ts";
-import { relayStream, STREAM_HEADERS } from "../http/stream.ts";
+import { abortOnCancel, relayStream, STREAM_HEADERS } from "../http/stream.ts";
 import { parseNamespace } from "./allocations.ts";
 
 const INT64_MIN = -(1n << 63n);
@@ -108,7 +108,7 @@ export async function streamEvents(request: Request, env: Env): Promise<Response
   const opened = await openRegionStream(env, cfg, region, query, gone.signal);
   if (!opened.ok) throw new CodedError(opened.status, opened.message);
   // A merged stream is the Worker's own (cancelling it cancels the shards'); one shard's is relayed.
-  const body = opened.merged ? opened.stream : relayStream(opened.stream, gone);
+  const body = opened.merged ? abortOnCancel(opened.stream, gone) : relayStream(opened.stream, gone);
   return new Response(body, {
     // Nomad's event stream sends Cache-Control: no-cache (command/agent/event_endpoint.go).
     headers: { "Content-Type": "application/json", ...STREAM_HEADERS, "Cache-Control": "no-cache", Vary: "Accept-Encoding" },

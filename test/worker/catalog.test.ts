@@ -248,6 +248,24 @@ describe("status endpoints", () => {
 });
 
 describe("GET /v1/event/stream", () => {
+  it("frees a stream's subscription in the catalog when the client goes, without waiting for a write", async () => {
+    const cfg = config(env);
+    const subscribers = async () => {
+      let total = 0;
+      for (let k = 0; k < cfg.catalogShards; k++) total += (await catalogStub(env, cfg, "global", k).stats()).subscribers;
+      return total;
+    };
+    const before = await subscribers();
+    const r = await call(`/v1/event/stream?topic=Allocation:${newAllocId()}`);
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read(); // the opening heartbeat: the subscription exists
+    expect(await subscribers()).toBeGreaterThan(before);
+    await reader.cancel();
+    const deadline = Date.now() + 5000;
+    while ((await subscribers()) > before && Date.now() < deadline) await new Promise((done) => setTimeout(done, 20));
+    expect(await subscribers()).toBe(before);
+  });
+
   it("streams Allocation events as newline-delimited batches, filtered by topic key", async () => {
     const start = await streamStart();
     const { id } = await createAllocation();
