@@ -11,6 +11,8 @@ import { isKnownValidToken } from "./known-tokens.ts";
 
 /** Methods that only read: CORS for them is governed by CORS_READ_ORIGINS. */
 const READ_METHODS = new Set(["GET"]);
+/** Methods of the writes: CORS for them is governed by CORS_WRITE_ORIGINS. */
+const WRITE_METHODS = new Set(["PUT", "POST", "DELETE"]);
 const EXPOSED_HEADERS = "X-Nomad-Index, X-Nomad-KnownLeader, X-Nomad-LastContact, X-Nomad-NextToken";
 const READ_REQUEST_HEADERS = "X-Nomad-Token, Authorization";
 const WRITE_REQUEST_HEADERS = "X-Nomad-Token, Authorization, Content-Type, Idempotency-Key";
@@ -62,7 +64,9 @@ export function preflight(request: Request, cfg: GateConfig): Response | undefin
   const origin = request.headers.get("Origin");
   const method = request.headers.get("Access-Control-Request-Method");
   if (request.method !== "OPTIONS" || !origin || !method) return undefined;
-  const allowed = allowedOrigin(cfg, origin, method.toUpperCase());
+  // Only methods the API serves can be allowed: HEAD (405 on every API route) and the rest never.
+  const served = READ_METHODS.has(method.toUpperCase()) || WRITE_METHODS.has(method.toUpperCase());
+  const allowed = served ? allowedOrigin(cfg, origin, method.toUpperCase()) : undefined;
   if (!allowed) throw new CodedError(403, `CORS: origin ${JSON.stringify(origin)} may not ${method.toUpperCase()} here`);
   const read = READ_METHODS.has(method.toUpperCase());
   return new Response(null, {

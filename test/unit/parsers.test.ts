@@ -3,7 +3,7 @@ import { config } from "../../src/config.ts";
 import { parseAllocId } from "../../src/domain/alloc-id.ts";
 import { bearerToken, requestToken, requestTokenDigest, sha256Hex, toHex } from "../../src/http/digest.ts";
 import { CodedError } from "../../src/http/errors.ts";
-import { callerKey } from "../../src/http/gate.ts";
+import { callerKey, preflight } from "../../src/http/gate.ts";
 import { rememberValidToken } from "../../src/http/known-tokens.ts";
 import { jitterMs, parseExpectedLogOffset, parseGoBool, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
 import { formatGoDuration, formatUnixNanos, normalizeRfc3339, parseGoDuration } from "../../src/json/go-time.ts";
@@ -251,5 +251,22 @@ describe("parseExpectedLogOffset (X-Log-Offset)", () => {
       400,
       "Invalid X-Log-Offset: a non-negative decimal integer (the bytes appended before this body)",
     ]);
+  });
+});
+
+describe("CORS preflight methods", () => {
+  const open = { maxUrlBytes: 8192, maxHeaderBytes: 16384, readOrigins: new Set(["*"]), writeOrigins: new Set(["*"]) };
+  const ask = (method: string) =>
+    new Request("http://x/v1/allocations", {
+      method: "OPTIONS",
+      headers: { Origin: "https://ui.example", "Access-Control-Request-Method": method },
+    });
+
+  it("allows only methods the API serves, even when every origin may write", () => {
+    expect(preflight(ask("GET"), open)?.headers.get("Access-Control-Allow-Methods")).toBe("GET");
+    expect(preflight(ask("DELETE"), open)?.headers.get("Access-Control-Allow-Methods")).toBe("PUT, POST, DELETE");
+    for (const method of ["HEAD", "PATCH", "TRACE"]) {
+      expect(() => preflight(ask(method), open)).toThrow(`CORS: origin "https://ui.example" may not ${method} here`);
+    }
   });
 });

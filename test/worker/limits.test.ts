@@ -46,6 +46,17 @@ describe("CORS", () => {
     expect(put.headers.get("Access-Control-Allow-Origin")).toBeNull();
   });
 
+  it("refuses a preflight for HEAD (the routes answer HEAD 405) and other methods the API does not serve", async () => {
+    for (const method of ["HEAD", "PATCH"]) {
+      const r = await call("/v1/allocations", {
+        method: "OPTIONS",
+        headers: { Origin: "https://ui.example", "Access-Control-Request-Method": method },
+      });
+      expect([r.status, await r.text()]).toEqual([403, `CORS: origin "https://ui.example" may not ${method} here`]);
+    }
+    expect((await call("/v1/allocations", { method: "HEAD" })).status).toBe(405);
+  });
+
   it("keeps a plain OPTIONS (not a preflight) a 405 as in Nomad", async () => {
     expect((await call(`/v1/allocation/${newAllocId()}`, { method: "OPTIONS" })).status).toBe(405);
   });
