@@ -31,6 +31,7 @@
  * depend on key order, and the bridge does not.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { encodeJson, encodeString, isJsonObject, JsonNumber, type JsonObject } from "../../../src/json/codec.ts";
 import { allocation, job, nowNanos, rfc3339, taskEvent, taskState } from "./allocation.ts";
@@ -51,6 +52,8 @@ export interface StandInOptions {
   token?: string;
   bufferSize?: number;
   logs?: RotationLimits;
+  /** Serve HTTPS and require a client certificate signed by `ca`, as a Nomad agent with `tls { http = true, verify_https_client = true }`. */
+  tls?: { key: Buffer; cert: Buffer; ca: Buffer };
 }
 
 export class NomadStandIn {
@@ -61,6 +64,7 @@ export class NomadStandIn {
   readonly #subscribers = new Set<Subscriber>();
   readonly #token?: string;
   readonly #logLimits: RotationLimits;
+  readonly #tls?: StandInOptions["tls"];
   #index = 10n;
   /** Index of the last change to the allocs table (what list answers carry). */
   #allocsIndex = 1n;
@@ -74,11 +78,12 @@ export class NomadStandIn {
     this.#buffer = new EventBuffer(options.bufferSize);
     this.#token = options.token;
     this.#logLimits = options.logs ?? { maxFileSize: 10 * 1024 * 1024, maxFiles: 10 };
+    this.#tls = options.tls;
   }
 
   get url(): string {
     const address = this.#server?.address() as AddressInfo;
-    return `http://127.0.0.1:${address.port}`;
+    return `${this.#tls ? "https" : "http"}://127.0.0.1:${address.port}`;
   }
 
   get index(): bigint {
@@ -90,7 +95,10 @@ export class NomadStandIn {
   }
 
   async start(port = 0): Promise<void> {
-    this.#server = createServer((req, res) => this.#handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
+    this.#server = this.#tls
+      ? createTlsServer({ ...this.#tls, requestCert: true, rejectUnauthorized: true }, handler)
+      : createServer(handler);
     await new Promise<void>((resolve) => this.#server?.listen(port, "127.0.0.1", resolve));
     this.#heartbeat = setInterval(() => {
       for (const sub of this.#subscribers) sub.res.write("{}\n");
