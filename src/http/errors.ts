@@ -32,6 +32,7 @@ export const ErrorText = {
   aclTokenNotFound: "ACL token not found",
   pageNotFound: "404 page not found",
   requestTooLarge: "Request body too large",
+  bodyCutOff: "failed to read body: the request body ended abnormally (malformed chunked framing or a lost connection)",
   internal: "Internal error",
 } as const;
 
