@@ -68,6 +68,9 @@ interface PendingRecord {
 
 /** Events kept per region when EVENT_HISTORY is unset. */
 const DEFAULT_EVENT_HISTORY = 10_000;
+/** Bytes of event bodies kept per region when EVENT_HISTORY_BYTES is unset. */
+const DEFAULT_EVENT_HISTORY_BYTES = 256 * 1024 * 1024;
+const utf8 = new TextEncoder();
 
 /** The row predicate of a list filter, evaluated on each allocation's full document. */
 function allocationFilter(filter: string): ((allocation: string) => boolean) | undefined {
@@ -82,6 +85,8 @@ export class RegionCatalog extends DurableObject<Env> {
   #floor = 0;
   /** Events in the history table, kept in memory so trimming never counts rows. */
   #eventCount = 0;
+  /** UTF-8 bytes of the events' bodies in the history table, kept in memory like the count. */
+  #eventBytes = 0;
   readonly #waiters = new Waiters();
   readonly #subscribers = new Set<() => void>();
   /** Changes received and not yet recorded: all recorded together in the next task. */
@@ -100,7 +105,11 @@ export class RegionCatalog extends DurableObject<Env> {
         .toArray()[0];
       this.#lastIndex = clock?.last_index ?? 0;
       this.#floor = clock?.history_floor ?? 0;
-      this.#eventCount = ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM event").one().n;
+      const history = ctx.storage.sql
+        .exec<{ n: number; bytes: number }>("SELECT COUNT(*) AS n, COALESCE(SUM(length(CAST(body AS BLOB))), 0) AS bytes FROM event")
+        .one();
+      this.#eventCount = history.n;
+      this.#eventBytes = history.bytes;
     });
   }
 
@@ -199,6 +208,7 @@ export class RegionCatalog extends DurableObject<Env> {
           );
         }
         this.#eventCount += rows.length;
+        for (const { event } of rows) this.#eventBytes += utf8.encode(event).byteLength;
         if (this.#eventCount > keep) {
           // Drop the oldest beyond the history (usually as many as were added: a cheap walk from the start).
           const cut = sql
@@ -207,10 +217,9 @@ export class RegionCatalog extends DurableObject<Env> {
               this.#eventCount - keep - 1,
             )
             .one();
-          sql.exec("DELETE FROM event WHERE region_index <= ?", cut.region_index);
-          this.#eventCount = keep;
-          this.#floor = cut.region_index + 1;
+          this.#dropHistoryThrough(cut.region_index);
         }
+        this.#trimHistoryBytes();
         this.#writeClock(last);
       });
       this.#transactions++;
@@ -220,6 +229,43 @@ export class RegionCatalog extends DurableObject<Env> {
       for (const wake of this.#subscribers) wake();
     }
     return indexes.map((index) => index ?? last);
+  }
+
+  /** Deletes the history through `index` (inside the caller's transaction); the floor moves past it. */
+  #dropHistoryThrough(index: number): void {
+    const sql = this.ctx.storage.sql;
+    const gone = sql
+      .exec<{ n: number; bytes: number }>(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(length(CAST(body AS BLOB))), 0) AS bytes FROM event WHERE region_index <= ?",
+        index,
+      )
+      .one();
+    sql.exec("DELETE FROM event WHERE region_index <= ?", index);
+    this.#eventCount -= gone.n;
+    this.#eventBytes -= gone.bytes;
+    this.#floor = index + 1;
+  }
+
+  /**
+   * Keeps the history's bodies within EVENT_HISTORY_BYTES as well as EVENT_HISTORY events (each
+   * event holds a whole allocation, up to the document cap): drops the oldest until it fits, the
+   * newest event always kept.
+   */
+  #trimHistoryBytes(): void {
+    const budget = Number(this.env.EVENT_HISTORY_BYTES) || DEFAULT_EVENT_HISTORY_BYTES;
+    if (this.#eventBytes <= budget) return;
+    let excess = this.#eventBytes - budget;
+    let cut: number | undefined;
+    const oldest = this.ctx.storage.sql.exec<{ region_index: number; bytes: number }>(
+      "SELECT region_index, length(CAST(body AS BLOB)) AS bytes FROM event ORDER BY region_index LIMIT ?",
+      Math.max(this.#eventCount - 1, 0),
+    );
+    for (const row of oldest) {
+      cut = row.region_index;
+      excess -= row.bytes;
+      if (excess <= 0) break;
+    }
+    if (cut !== undefined) this.#dropHistoryThrough(cut);
   }
 
   /** The list stub (null for a delete) and the event of a change recorded at `index`. */

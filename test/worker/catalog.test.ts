@@ -248,6 +248,22 @@ describe("status endpoints", () => {
 });
 
 describe("GET /v1/event/stream", () => {
+  it("keeps the event history within EVENT_HISTORY_BYTES too: large allocations move the floor long before the count would", async () => {
+    const { ids } = idsWithPrefix(5);
+    const first = ids[0] as string;
+    const before = await catalog(first).stats();
+    const big = JSON.stringify("h".repeat(300 * 1024));
+    for (const id of ids)
+      expect((await write("PUT", `/v1/allocation/${id}`, allocationJson(id, { DesiredDescription: big }))).status).toBe(200);
+    const after = await catalog(first).stats();
+    // Five ~300 KB events exceed the 1 MiB test budget while being far fewer than TEST_EVENT_HISTORY.
+    expect(ids.length).toBeLessThan(TEST_EVENT_HISTORY);
+    expect(after.floor).toBeGreaterThan(Math.max(before.floor, before.index));
+    const r = await call(`/v1/event/stream?index=${before.index + 1}`, { headers: { "X-Nomad-Token": TOKEN } });
+    expect(r.status).toBe(410);
+    await r.body?.cancel();
+  });
+
   it("frees a stream's subscription in the catalog when the client goes, without waiting for a write", async () => {
     const cfg = config(env);
     const subscribers = async () => {
