@@ -30,7 +30,7 @@ async function edgeAnswering(
   replies: Reply[],
 ): Promise<{ url: string; seen: Array<{ method: string; url: string; headers: IncomingMessage["headers"]; at: number }> }> {
   const seen: Array<{ method: string; url: string; headers: IncomingMessage["headers"]; at: number }> = [];
-  server = createServer((req, res) => {
+  const listening = createServer((req, res) => {
     req.resume();
     req.on("end", () => {
       seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, at: Date.now() });
@@ -40,8 +40,9 @@ async function edgeAnswering(
       res.end(reply.body ?? "");
     });
   });
-  await new Promise<void>((r) => server?.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server?.address() as AddressInfo).port}`, seen };
+  server = listening;
+  await new Promise<void>((r) => listening.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(listening.address() as AddressInfo).port}`, seen };
 }
 
 function client(url: string, metrics = new Metrics()): EdgeClient {
