@@ -62,6 +62,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/allocation/{alloc_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Stop an allocation (refused: read replica)
+         * @description Nomad's stop endpoint (0.9.2+), which the official client calls. This server mirrors a Nomad cluster and cannot stop allocations: the request is checked as Nomad checks it (the booleans, the allocation, `alloc-lifecycle` in its namespace) and then answered `409`. Stop the allocation on the cluster; the change reaches this server through its ingest.
+         *
+         *     **ACL:** `namespace:alloc-lifecycle` in the allocation's namespace (checked before the refusal, as Nomad checks it).
+         */
+        put: operations["stopAllocationPut"];
+        /**
+         * Stop an allocation (refused: read replica)
+         * @description Nomad's stop endpoint (0.9.2+), which the official client calls. This server mirrors a Nomad cluster and cannot stop allocations: the request is checked as Nomad checks it (the booleans, the allocation, `alloc-lifecycle` in its namespace) and then answered `409`. Stop the allocation on the cluster; the change reaches this server through its ingest.
+         *
+         *     **ACL:** `namespace:alloc-lifecycle` in the allocation's namespace (checked before the refusal, as Nomad checks it).
+         */
+        post: operations["stopAllocation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/allocations": {
         parameters: {
             query?: never;
@@ -93,9 +121,9 @@ export interface paths {
         };
         /**
          * Stream allocation events
-         * @description Streams the region's allocation changes as Nomad's event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat (every 10 s of silence, `EVENT_STREAM_HEARTBEAT`). The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.
+         * @description Streams the region's allocation changes as Nomad's event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat: one at once when the stream opens, then one every 30 s (`EVENT_STREAM_HEARTBEAT`), as Nomad sends them. The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.
          *
-         *     **ACL:** `namespace:read-job` in the allocation's namespace (the `read` policy has it; Nomad's glob rules pick the closest `namespace "web-*"` rule); a caller with `read-job` in no namespace at all is refused before anything is read. Without a token the `anonymous` policy decides; `npm start` creates one that allows reads in `default`.
+         *     **ACL:** per topic, in each namespace streamed, as Nomad's `validateNsOp`: `namespace:read-job` for `Allocation` (and Nomad's other job topics); a management token for `*` (also when no `topic` is given) and for topics this server does not know. Without a token the `anonymous` policy decides.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -484,6 +512,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ui/allocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live status page: the region's allocations (HTML)
+         * @description A page that lists the region's allocations and keeps the list current through blocking queries on `GET /v1/allocations`, to which it passes `namespace`, `prefix` and `filter` as given. It reads only this origin's public API; when the `anonymous` policy does not allow the reads it asks for a token, kept in the browser tab only (docs/status-page.md).
+         *
+         *     **ACL:** none.
+         */
+        get: operations["getAllocationsPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui/allocation/{alloc_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live status page: one allocation (HTML)
+         * @description A page that shows one allocation (status, tasks, the task events as a timeline, a log pane per task) and keeps it current through blocking queries on `GET /v1/allocation/{alloc_id}` and log follows on `GET /v1/client/fs/logs/{alloc_id}`. An unknown or malformed id is explained by the page (the HTML itself is always 200).
+         *
+         *     **ACL:** none.
+         */
+        get: operations["getAllocationPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -608,11 +680,11 @@ export interface components {
             Time?: number;
             /** @description Whether this event fails the task: `TaskState.Failed` latches true. */
             FailsTask?: boolean;
-            /** @description Why the task is (or is not) restarted (`Restarting`, `Not Restarting`, `Restart Signaled`). */
+            /** @description Why the task is (or is not) restarted (`Restarting`, `Not Restarting`, `Restart Signaled`). At most 8192 characters. */
             RestartReason?: string;
-            /** @description Setup error (`Setup Failure`). */
+            /** @description Setup error (`Setup Failure`). At most 8192 characters. */
             SetupError?: string;
-            /** @description Driver error (`Driver Failure`). */
+            /** @description Driver error (`Driver Failure`). At most 8192 characters. */
             DriverError?: string;
             /**
              * Format: int64
@@ -624,48 +696,48 @@ export interface components {
              * @description Signal that ended the task (`Terminated`).
              */
             Signal?: number;
-            /** @description Free-form message (`Terminated`: the exit error; `Task Setup`: the step). */
+            /** @description Free-form message (`Terminated`: the exit error; `Task Setup`: the step). At most 8192 characters. */
             Message?: string;
             /**
              * Format: int64
              * @description Time given to the task before a forced kill (`Killing`). A Go duration in nanoseconds (e.g. 10000000000 = 10s).
              */
             KillTimeout?: number;
-            /** @description Error while killing (`Killed`); empty on success. */
+            /** @description Error while killing (`Killed`); empty on success. At most 8192 characters. */
             KillError?: string;
-            /** @description Why the task is killed (`Killing`). */
+            /** @description Why the task is killed (`Killing`). At most 8192 characters. */
             KillReason?: string;
             /**
              * Format: int64
              * @description Delay before the restart (`Restarting`). A Go duration in nanoseconds (e.g. 10000000000 = 10s).
              */
             StartDelay?: number;
-            /** @description Artifact download error (`Failed Artifact Download`). */
+            /** @description Artifact download error (`Failed Artifact Download`). At most 8192 characters. */
             DownloadError?: string;
-            /** @description Validation error (`Failed Validation`). */
+            /** @description Validation error (`Failed Validation`). At most 8192 characters. */
             ValidationError?: string;
             /**
              * Format: int64
              * @description Disk limit in MB that was exceeded (`Disk Resources Exceeded`).
              */
             DiskLimit?: number;
-            /** @description Name of the sibling task that failed (`Sibling Task Failed`). */
+            /** @description Name of the sibling task that failed (`Sibling Task Failed`). At most 8192 characters. */
             FailedSibling?: string;
-            /** @description Vault error. */
+            /** @description Vault error. At most 8192 characters. */
             VaultError?: string;
-            /** @description Why the task is signalled (`Signaling`). */
+            /** @description Why the task is signalled (`Signaling`). At most 8192 characters. */
             TaskSignalReason?: string;
-            /** @description The signal sent, e.g. `interrupt` (`Signaling`). */
+            /** @description The signal sent, e.g. `interrupt` (`Signaling`). At most 8192 characters. */
             TaskSignal?: string;
-            /** @description Message from the driver (`Driver`). */
+            /** @description Message from the driver (`Driver`). At most 8192 characters. */
             DriverMessage?: string;
-            /** @description Human-readable summary. Filled by the server from the type and annotations as Nomad does (e.g. `Task started by client`, `Exit Code: 0`) unless the sender set one. */
+            /** @description Human-readable summary. Filled by the server from the type and annotations as Nomad does (e.g. `Task started by client`, `Exit Code: 0`) unless the sender set one. At most 8192 characters. */
             DisplayMessage?: string;
             /** @description Annotations as a string map; `{}` when none. */
             Details?: {
                 [key: string]: string;
             } | null;
-            /** @description Source of a `Generic` event. */
+            /** @description Source of a `Generic` event. At most 8192 characters. */
             GenericSource?: string;
         } & {
             [key: string]: unknown;
@@ -858,6 +930,11 @@ export interface components {
             } | null;
             /** @description Dispatch payload (base64). */
             Payload?: string | null;
+            /**
+             * Format: uint64
+             * @description Version of the job (Nomad 0.6 and later; the list stub's `JobVersion`). Checked as Go's uint64 when sent; not added when absent.
+             */
+            Version?: number;
             /** @description Free-form metadata. */
             Meta?: {
                 [key: string]: string;
@@ -1100,7 +1177,7 @@ export interface components {
         };
         /** @description A batch of task events, applied in order as one change (one index, one wake-up). */
         TaskEventsRequest: {
-            /** @description The events, oldest first. */
+            /** @description The events, oldest first; an empty batch is refused (it would be a change with nothing in it). */
             Events: components["schemas"]["TaskEventUpdate"][];
         };
         /** @description The answer to a write. */
@@ -1191,9 +1268,9 @@ export interface components {
             Type?: "AllocationUpdated" | "AllocationDeleted";
             /** @description The allocation ID. */
             Key?: string;
-            /** @description Always `default`. */
+            /** @description The allocation's namespace. */
             Namespace?: string;
-            /** @description The allocation's `JobID`. */
+            /** @description The allocation's `JobID` and `DeploymentID` (`""` when it has none), as Nomad's allocation events carry them. */
             FilterKeys?: string[] | null;
             /**
              * Format: uint64
@@ -1209,7 +1286,7 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @description One line of the event stream: a batch of events with the index of the last one, or `{}` (a heartbeat sent after each idle interval, 10 s unless `EVENT_STREAM_HEARTBEAT` says otherwise). */
+        /** @description One line of the event stream: a batch of events with the index of the last one, or `{}` (a heartbeat: one when the stream opens, then one every 30 s unless `EVENT_STREAM_HEARTBEAT` says otherwise). */
         EventBatch: {
             /** @description The events, in index order. */
             Events?: components["schemas"]["AllocationEvent"][];
@@ -1573,9 +1650,11 @@ export interface components {
         TaskStates: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
         /** @description Start the page at this allocation ID: the `X-Nomad-NextToken` of the previous page. */
         NextToken: string;
-        /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1). Absent or `0`: only events from now on. Below the oldest event kept (`EVENT_HISTORY` per region): `410`. */
+        /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1); beyond the last event: with the next one. Absent or `0`: from the oldest event still kept (Nomad replays its buffer). Below the oldest event kept (`EVENT_HISTORY` per region): `410`. Parsed as Nomad parses it (`strconv.Atoi`, an int64; a negative index is taken as the uint64 Nomad makes of it). */
         EventIndex: number;
-        /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation, `Allocation:<alloc_id>` for one, `*` for everything. None means every topic. Topics other than `Allocation` exist in Nomad but carry no events here. */
+        /** @description Deliver the events of this namespace; `*`: of every namespace that exists when the stream opens (each of which the caller must be allowed to read, as Nomad's `validateACL`). Absent or empty: `default`. */
+        EventNamespace: string;
+        /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation; `Allocation:<key>` for the events whose `Key` (the allocation ID) or `FilterKeys` (its `JobID` and `DeploymentID`) is `<key>`, so `Allocation:<job>` follows a job's allocations; `*` for everything. None means `*`. More than one `:` is a `400`. `*` and topics other than Nomad's read-job topics (`Allocation`, `Job`, `Evaluation`, `Deployment`, `Service`, `CSIPlugin`), `Node` (`node:read`) and `CSIVolume` need a management token, as in Nomad; topics other than `Allocation` carry no events here. */
         Topic: string[];
         /** @description The task whose logs to read or write: one of the allocation's task group. Missing: `400 must provide task name`. */
         LogTask: string;
@@ -1775,6 +1854,130 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    stopAllocationPut: {
+        parameters: {
+            query?: {
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+                /** @description Nomad's `no_shutdown_delay` flag, a Go boolean: checked as Nomad checks it (anything else is a `400`), then moot, since nothing is stopped here. */
+                no_shutdown_delay?: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
+                /** @description Nomad's `reschedule` flag, a Go boolean: checked as Nomad checks it (anything else is a `400`), then moot, since nothing is stopped here. */
+                reschedule?: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
+                 * @example 203266e5-e0d6-9486-5e05-397ed2b184af
+                 */
+                alloc_id: components["parameters"]["AllocId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A malformed flag or region. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant `namespace:alloc-lifecycle` in the allocation's namespace. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description No allocation with this ID (any text that is not one, too). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The allocation exists, and this server cannot stop it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    stopAllocation: {
+        parameters: {
+            query?: {
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+                /** @description Nomad's `no_shutdown_delay` flag, a Go boolean: checked as Nomad checks it (anything else is a `400`), then moot, since nothing is stopped here. */
+                no_shutdown_delay?: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
+                /** @description Nomad's `reschedule` flag, a Go boolean: checked as Nomad checks it (anything else is a `400`), then moot, since nothing is stopped here. */
+                reschedule?: "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False";
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
+                 * @example 203266e5-e0d6-9486-5e05-397ed2b184af
+                 */
+                alloc_id: components["parameters"]["AllocId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A malformed flag or region. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The token is unknown, or its policies do not grant `namespace:alloc-lifecycle` in the allocation's namespace. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description No allocation with this ID (any text that is not one, too). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The allocation exists, and this server cannot stop it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     listAllocations: {
         parameters: {
             query?: {
@@ -1839,10 +2042,12 @@ export interface operations {
     streamEvents: {
         parameters: {
             query?: {
-                /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1). Absent or `0`: only events from now on. Below the oldest event kept (`EVENT_HISTORY` per region): `410`. */
+                /** @description Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1); beyond the last event: with the next one. Absent or `0`: from the oldest event still kept (Nomad replays its buffer). Below the oldest event kept (`EVENT_HISTORY` per region): `410`. Parsed as Nomad parses it (`strconv.Atoi`, an int64; a negative index is taken as the uint64 Nomad makes of it). */
                 index?: components["parameters"]["EventIndex"];
-                /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation, `Allocation:<alloc_id>` for one, `*` for everything. None means every topic. Topics other than `Allocation` exist in Nomad but carry no events here. */
+                /** @description `Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation; `Allocation:<key>` for the events whose `Key` (the allocation ID) or `FilterKeys` (its `JobID` and `DeploymentID`) is `<key>`, so `Allocation:<job>` follows a job's allocations; `*` for everything. None means `*`. More than one `:` is a `400`. `*` and topics other than Nomad's read-job topics (`Allocation`, `Job`, `Evaluation`, `Deployment`, `Service`, `CSIPlugin`), `Node` (`node:read`) and `CSIVolume` need a management token, as in Nomad; topics other than `Allocation` carry no events here. */
                 topic?: components["parameters"]["Topic"];
+                /** @description Deliver the events of this namespace; `*`: of every namespace that exists when the stream opens (each of which the caller must be allowed to read, as Nomad's `validateACL`). Absent or empty: `default`. */
+                namespace?: components["parameters"]["EventNamespace"];
                 /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
                 region?: components["parameters"]["Region"];
             };
@@ -2890,6 +3095,66 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getAllocationsPage: {
+        parameters: {
+            query?: {
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+                /** @description List this namespace only; `*` lists every namespace the caller may read (`read-job`, with Nomad's glob rules). Absent or empty: `default`. A named namespace the caller may not read is a `403`. */
+                namespace?: components["parameters"]["Namespace"];
+                /** @description Only allocations whose ID starts with this prefix: hex digits and hyphens, any length (hyphens are ignored, so `203266e5e0d6` matches `203266e5-e0d6-...`). Nomad requires an even length; this server does not. */
+                prefix?: components["parameters"]["Prefix"];
+                /** @description A go-bexpr filter expression evaluated on each **full allocation** (not its stub) before the page is cut, as Nomad's paginator does: selectors such as `ClientStatus`, `TaskStates.redis.State`, `TaskStates["redis"].State`, `Job.Meta.owner` or a JSON pointer `"/Job/Meta/owner"`; `==`, `!=`, `in`, `not in`, `contains`, `not contains`, `is empty`, `is not empty`, `is nil`, `is not nil`, `matches`, `not matches` (regular expressions; patterns with backreferences, lookarounds or a repeated group holding a repetition or alternation are refused); `and`, `or`, `not`, parentheses, `any`/`all <selector> as <name> { … }`; values unquoted, `"quoted"` or `` `raw` ``. A malformed expression, or one that fails on an allocation (an unknown top-level field, a value that is not of the field's type), is a `400`. */
+                filter?: components["parameters"]["Filter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getAllocationPage: {
+        parameters: {
+            query?: {
+                /** @description The region to read from or write to. Absent or empty means the deployment's default region (`global`). A region the deployment does not serve: `400 No path to region`. */
+                region?: components["parameters"]["Region"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The allocation's ID, a UUID. Like Nomad, hex case and hyphens are forgiving (`203266E5E0D69486...` names the same allocation), but the canonical lower-case 8-4-4-4-12 form is what is issued and returned. Text that cannot be a UUID is `400 alloc lookup failed: index error: ...`.
+                 * @example 203266e5-e0d6-9486-5e05-397ed2b184af
+                 */
+                alloc_id: components["parameters"]["AllocId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
             };
             429: components["responses"]["RateLimited"];
         };

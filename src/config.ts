@@ -9,8 +9,8 @@ import { parseGoDuration } from "./json/go-time.ts";
 /** Nomad's default and maximum blocking wait: 300 s. */
 const NOMAD_MAX_QUERY_MS = 300_000;
 
-/** Nomad's event stream heartbeat: 10 s. */
-const NOMAD_EVENT_HEARTBEAT_MS = 10_000;
+/** Nomad's event stream heartbeat: 30 s (nomad/event_endpoint.go, `NewJsonStream(ctx, 30*time.Second)`). */
+const NOMAD_EVENT_HEARTBEAT_MS = 30_000;
 
 const LOCATION_HINTS = new Set(["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"]);
 

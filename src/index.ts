@@ -3,7 +3,7 @@
  * (AllocationObject, RegionCatalog, AclStore) are exported for the runtime. Run locally with `npm start`; regenerate `Env` with `npm run types`.
  */
 import { errorResponse } from "./http/errors.ts";
-import { callerKey, checkRateLimit, checkSizes, gateConfig, preflight, withCors } from "./http/gate.ts";
+import { callerKey, checkRateLimit, checkSizes, gateConfig, preflight, withCors, withVary } from "./http/gate.ts";
 import { router } from "./router.ts";
 
 export { AclStore } from "./durable/acl-store.ts";
@@ -24,7 +24,7 @@ async function serve(request: Request, env: Env, ctx: ExecutionContext): Promise
   } catch (error) {
     response = errorResponse(error);
   }
-  return withCors(request, response, gate);
+  return withCors(request, withVary(response), gate);
 }
 
 export default { fetch: serve } satisfies ExportedHandler<Env>;

@@ -19,15 +19,17 @@ import {
   ALLOCATION_PREFIX,
   deleteAllocation,
   getAllocation,
+  missingSubResource,
   postTaskEvents,
   putAllocation,
   type RoutedRequest,
+  stopAllocation,
 } from "./handlers/allocation.ts";
 import { listAllocations } from "./handlers/allocations.ts";
 import { postAllocationBatch } from "./handlers/batch.ts";
 import { getDocs, getOpenApiDocument, redirectToDocs } from "./handlers/docs.ts";
 import { streamEvents } from "./handlers/events.ts";
-import { getLogs, LOGS_PREFIX, postLogs } from "./handlers/logs.ts";
+import { getLogs, LOGS_PREFIX, LogErrors, postLogs } from "./handlers/logs.ts";
 import { getAgentSelf, getLeader, getPeers, getRegions } from "./handlers/status.ts";
 import { getAllocationPage, getAllocationsPage } from "./handlers/ui.ts";
 import { CodedError, ErrorText, errorResponse } from "./http/errors.ts";
@@ -49,6 +51,11 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
   .all("/v1/allocation/:alloc_id", invalidMethod)
   .post("/v1/allocation/:alloc_id/task-events", postTaskEvents)
   .all("/v1/allocation/:alloc_id/task-events", invalidMethod)
+  .post("/v1/allocation/:alloc_id/stop", stopAllocation)
+  .put("/v1/allocation/:alloc_id/stop", stopAllocation)
+  .all("/v1/allocation/:alloc_id/stop", invalidMethod)
+  .all("/v1/allocation/:alloc_id/services", missingSubResource)
+  .all("/v1/allocation/:alloc_id/checks", missingSubResource)
   .get("/v1/client/fs/logs/:alloc_id", getLogs)
   .post("/v1/client/fs/logs/:alloc_id", postLogs)
   .all("/v1/client/fs/logs/:alloc_id", invalidMethod)
@@ -96,6 +103,10 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
     for (const [prefix, methods] of ID_ROUTES) {
       if (!pathname.startsWith(prefix)) continue;
       if (!methods.includes(request.method)) invalidMethod();
+      // Nomad's logs endpoint checks for an id before anything else.
+      if (prefix === LOGS_PREFIX && pathname === LOGS_PREFIX && request.method === "GET") {
+        throw new CodedError(400, LogErrors.allocIdMissing);
+      }
       parseAllocId(pathname.slice(prefix.length));
     }
     throw new CodedError(404, ErrorText.pageNotFound);

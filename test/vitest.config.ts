@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 import {
   TEST_CATALOG_SHARDS,
   TEST_EVENT_HISTORY,
+  TEST_EVENT_HISTORY_BYTES,
   TEST_LOG_RETENTION_BYTES,
   TEST_MANAGEMENT_TOKEN,
   TEST_WAITER_CAPS,
@@ -12,6 +13,7 @@ const WORKER_BINDINGS = {
   MANAGEMENT_TOKEN: TEST_MANAGEMENT_TOKEN,
   LOG_RETENTION_BYTES: String(TEST_LOG_RETENTION_BYTES),
   EVENT_HISTORY: String(TEST_EVENT_HISTORY),
+  EVENT_HISTORY_BYTES: String(TEST_EVENT_HISTORY_BYTES),
   EVENT_STREAM_HEARTBEAT: "1s",
   MAX_WAITERS_PER_OBJECT: String(TEST_WAITER_CAPS.perObject),
   MAX_WAITERS_PER_CALLER: String(TEST_WAITER_CAPS.perCaller),
@@ -63,6 +65,16 @@ export default defineConfig({
           include: SHARDED_TESTS,
           setupFiles: ["test/support/setup-acl.ts"],
           testTimeout: 20_000,
+        },
+      },
+      {
+        // The sync bridge: its pure modules, and end to end between the Nomad stand-in and `wrangler dev`.
+        test: {
+          name: "sync",
+          include: ["test/sync/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
         },
       },
       {

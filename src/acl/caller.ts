@@ -9,7 +9,9 @@ import { aclStub } from "../durable/stub.ts";
 import { clientAddressKey, requestTokenDigest, sha256, toHex } from "../http/digest.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { checkRateLimit } from "../http/gate.ts";
-import { parseGoDuration } from "../json/go-time.ts";
+import { forgetToken, isKnownValidToken, rememberValidToken } from "../http/known-tokens.ts";
+import { encodeJson, JsonNumber } from "../json/codec.ts";
+import { parseGoDuration, ZERO_TIME } from "../json/go-time.ts";
 import { type Acl, ALL_NAMESPACES, allowsAgent, allowsNamespace, allowsNode, MANAGEMENT_ACL } from "./policy.ts";
 
 /** Default of ACL_CACHE_TTL. */
@@ -31,15 +33,22 @@ export function invalidateAclCache(): void {
   cache.clear();
 }
 
-const BOOTSTRAP_TOKEN = JSON.stringify({
+/**
+ * The bootstrap management token as `token/self` answers it: every field a stored token has, keys
+ * sorted as everywhere else. It was never created through the API, so it has no creation time or
+ * index of its own: Go's zero time and index 1.
+ */
+const BOOTSTRAP_TOKEN = encodeJson({
   AccessorID: "bootstrap",
-  Name: "Bootstrap token (MANAGEMENT_TOKEN)",
-  Type: "management",
-  Policies: null,
+  CreateIndex: new JsonNumber("1"),
+  CreateTime: ZERO_TIME,
   Global: true,
+  ModifyIndex: new JsonNumber("1"),
+  Name: "Bootstrap token (MANAGEMENT_TOKEN)",
+  Policies: null,
   SecretID: "",
+  Type: "management",
 });
-
 function cacheTtlMs(env: Env): number {
   const nanos = parseGoDuration(String(env.ACL_CACHE_TTL ?? ""));
   return nanos !== undefined && nanos >= 0n ? Number(nanos / 1_000_000n) : CACHE_TTL_MS;
@@ -73,16 +82,23 @@ export async function resolveCaller(request: Request, env: Env): Promise<Caller>
   const digest = await pending;
   const key = toHex(digest);
   if (env.MANAGEMENT_TOKEN && crypto.subtle.timingSafeEqual(digest, await managementDigest(env.MANAGEMENT_TOKEN))) {
+    rememberValidToken(key);
     return { acl: MANAGEMENT_ACL, token: BOOTSTRAP_TOKEN, key };
   }
   const caller = await lookup(env, key, async () => {
     // Every uncached token costs a lookup in the one ACL store: count those per client address,
-    // so rotating random tokens cannot dodge the per-caller rate limit or flood the store.
-    await checkRateLimit(env.TOKEN_LOOKUP_LIMITER, clientAddressKey(request));
+    // so rotating random tokens cannot dodge the per-caller rate limit or flood the store. A token
+    // known valid here (re-resolved as its cache entry expires) is counted by its own rate limit
+    // instead, so a flood from its address does not lock it out.
+    if (!isKnownValidToken(key)) await checkRateLimit(env.TOKEN_LOOKUP_LIMITER, clientAddressKey(request));
     const resolved = await aclStub(env).resolve(key);
     return resolved ? { acl: resolved.acl, token: resolved.token, key } : null;
   });
-  if (!caller) throw new CodedError(403, ErrorText.aclTokenNotFound);
+  if (!caller) {
+    forgetToken(key);
+    throw new CodedError(403, ErrorText.aclTokenNotFound);
+  }
+  rememberValidToken(key);
   return caller;
 }
 

@@ -3,6 +3,8 @@
  * or the HCL subset used for these blocks, compiled into the capabilities this API checks.
  */
 import { CodedError } from "../http/errors.ts";
+import { encodeJson, isJsonObject, type JsonObject, JsonSyntaxError, type JsonValue, parseJson } from "../json/codec.ts";
+import { HclSyntaxError, parsePolicyHcl } from "./hcl.ts";
 
 export type Level = "deny" | "read" | "write" | "";
 
@@ -11,21 +13,27 @@ export interface NamespaceRule {
   capabilities: string[];
 }
 
+/**
+ * One policy's rules. Names chosen by the policy's author (namespaces) are `Map` keys, never
+ * object properties, so no name (`__proto__`, `constructor`) can reach an object's prototype.
+ */
 export interface PolicyRules {
-  namespace: Record<string, NamespaceRule>;
+  namespace: Map<string, NamespaceRule>;
   node: Level;
   agent: Level;
 }
 
-/** What a token may do, merged from all its policies (plain data: it crosses RPC and caches). */
+/**
+ * What a token may do, merged from all its policies. It crosses RPC and caches by structured
+ * clone, which keeps a `Map` a `Map` (a prototype-less object would come back with a prototype).
+ */
 export interface Acl {
   management: boolean;
   /** Namespace name (or `*`) → capabilities; a namespace with `deny` maps to ["deny"]. */
-  namespaces: Record<string, string[]>;
+  namespaces: Map<string, string[]>;
   node: Level;
   agent: Level;
 }
-
 /** Nomad's expansion of a namespace `policy` into capabilities (acl/policy.go). */
 const NAMESPACE_POLICY_CAPABILITIES: Record<string, string[]> = {
   deny: ["deny"],
@@ -65,96 +73,73 @@ const KNOWN_CAPABILITIES = new Set([
 const LEVELS = new Set(["deny", "read", "write"]);
 /** Blocks Nomad policies may carry that this API has nothing to enforce for: accepted, ignored. */
 const IGNORED_BLOCKS = new Set(["operator", "quota", "plugin", "host_volume"]);
+/** Nomad's namespace names in policies (acl/policy.go `validNamespace`); `*` is a glob. */
+const NAMESPACE_NAME = /^[a-zA-Z0-9*-]{1,128}$/;
 
 function invalid(why: string): never {
   throw new CodedError(400, `Invalid policy rules: ${why}`);
 }
 
-function level(value: unknown, where: string, extra: string[] = []): Level {
+function level(value: JsonValue | undefined, where: string, extra: string[] = []): Level {
   if (typeof value !== "string" || !(LEVELS.has(value) || extra.includes(value))) {
     invalid(`${where}: policy must be one of deny, read, write${extra.length ? `, ${extra.join(", ")}` : ""}`);
   }
   return value as Level;
 }
 
-/** Parses rules given as JSON or as Nomad HCL (blocks of `key = value`). */
+/** A block's body: an object holding only `allowed` keys. */
+function blockBody(value: JsonValue | undefined, where: string, allowed: string[]): JsonObject {
+  if (!isJsonObject(value)) invalid(`${where} must be a block`);
+  const body = value as JsonObject;
+  const unknown = Object.keys(body).find((key) => !allowed.includes(key));
+  if (unknown !== undefined) invalid(`${where}: unknown key ${JSON.stringify(unknown)}`);
+  return body;
+}
+
+function namespaceRule(name: string, value: JsonValue | undefined): NamespaceRule {
+  const where = `namespace ${JSON.stringify(name)}`;
+  if (!NAMESPACE_NAME.test(name)) invalid(`Invalid namespace name: ${JSON.stringify(name)}`);
+  const body = blockBody(value, where, ["policy", "capabilities"]);
+  const caps = body.capabilities ?? [];
+  if (!Array.isArray(caps) || caps.some((c) => typeof c !== "string" || !KNOWN_CAPABILITIES.has(c))) {
+    invalid(`${where}: unknown capability in ${encodeJson(caps)}`);
+  }
+  if (body.policy === undefined && caps.length === 0) invalid(`${where}: neither a policy nor capabilities`);
+  const policy = body.policy === undefined ? "" : level(body.policy, where, ["scale"]);
+  return { policy, capabilities: caps as string[] };
+}
+
+/**
+ * Parses rules given as JSON or as Nomad HCL (src/acl/hcl.ts), and refuses anything not fully
+ * understood: unknown blocks and keys, values of the wrong type, namespace names Nomad refuses,
+ * and rules that state no rule at all (Nomad: `Invalid policy`).
+ */
 export function parsePolicyRules(text: string): PolicyRules {
   const trimmed = text.trim();
-  let raw: unknown;
-  if (trimmed.startsWith("{")) {
-    try {
-      raw = JSON.parse(trimmed);
-    } catch {
-      invalid("malformed JSON");
-    }
-  } else {
-    raw = parseHcl(trimmed);
+  let raw: JsonValue;
+  try {
+    raw = trimmed.startsWith("{") ? parseJson(trimmed) : parsePolicyHcl(text);
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) invalid("malformed JSON");
+    if (error instanceof HclSyntaxError) invalid(`Failed to parse ACL Policy: ${error.message}`);
+    throw error;
   }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) invalid("expected an object");
-  const rules: PolicyRules = { namespace: {}, node: "", agent: "" };
-  for (const [block, body] of Object.entries(raw as Record<string, unknown>)) {
+  if (!isJsonObject(raw)) invalid("expected an object");
+  const rules: PolicyRules = { namespace: new Map(), node: "", agent: "" };
+  const blocks = Object.entries(raw as JsonObject);
+  for (const [block, body] of blocks) {
     if (block === "namespace") {
-      if (typeof body !== "object" || body === null) invalid("namespace must map names to rules");
-      for (const [name, rule] of Object.entries(body as Record<string, unknown>)) {
-        const r = (rule ?? {}) as Record<string, unknown>;
-        const caps = r.capabilities ?? [];
-        if (!Array.isArray(caps) || caps.some((c) => typeof c !== "string" || !KNOWN_CAPABILITIES.has(c))) {
-          invalid(`namespace ${JSON.stringify(name)}: unknown capability in ${JSON.stringify(caps)}`);
-        }
-        const policy = r.policy === undefined ? "" : level(r.policy, `namespace ${JSON.stringify(name)}`, ["scale"]);
-        rules.namespace[name] = { policy, capabilities: caps as string[] };
-      }
+      if (!isJsonObject(body)) invalid("namespace must map names to rules");
+      for (const [name, rule] of Object.entries(body as JsonObject)) rules.namespace.set(name, namespaceRule(name, rule));
     } else if (block === "node" || block === "agent") {
-      rules[block] = level((body as Record<string, unknown> | null)?.policy, block);
+      rules[block] = level(blockBody(body, block, ["policy"]).policy, block);
     } else if (!IGNORED_BLOCKS.has(block)) {
       invalid(`unknown block ${JSON.stringify(block)}`);
     }
   }
+  const grantsNothing = rules.namespace.size === 0 && rules.node === "" && rules.agent === "";
+  if (grantsNothing && !blocks.some(([block]) => IGNORED_BLOCKS.has(block))) invalid(`Invalid policy: ${JSON.stringify(text)}`);
   return rules;
-}
-
-/**
- * The HCL subset Nomad policies use: `namespace "default" { policy = "read" capabilities = ["read-logs"] }`
- * and `node { policy = "write" }`, with `#` comments. Returns the equivalent JSON object.
- */
-function parseHcl(text: string): Record<string, unknown> {
-  const tokens = text.replace(/#[^\n]*/g, "").match(/"(?:[^"\\]|\\.)*"|[{}[\]=,]|[A-Za-z_][\w-]*/g) ?? [];
-  let at = 0;
-  const next = () => tokens[at++] ?? invalid("unexpected end of HCL");
-  const unquote = (t: string) => (t.startsWith('"') ? (JSON.parse(t) as string) : t);
-  const parseBody = (): Record<string, unknown> => {
-    const out: Record<string, unknown> = {};
-    for (;;) {
-      const key = next();
-      if (key === "}") return out;
-      const op = next();
-      if (op !== "=") invalid(`expected = after ${key}`);
-      const value = next();
-      if (value === "[") {
-        const list: string[] = [];
-        for (let t = next(); t !== "]"; t = next()) if (t !== ",") list.push(unquote(t));
-        out[key] = list;
-      } else out[key] = unquote(value);
-    }
-  };
-  const root: Record<string, Record<string, unknown>> = {};
-  while (at < tokens.length) {
-    const block = next();
-    let label: string | undefined;
-    let brace = next();
-    if (brace !== "{") {
-      label = unquote(brace);
-      brace = next();
-    }
-    if (brace !== "{") invalid(`expected { after ${block}`);
-    const body = parseBody();
-    if (label === undefined) root[block] = body;
-    else {
-      root[block] ??= {};
-      (root[block] as Record<string, unknown>)[label] = body;
-    }
-  }
-  return root;
 }
 
 function mergeLevel(a: Level, b: Level): Level {
@@ -166,14 +151,14 @@ function mergeLevel(a: Level, b: Level): Level {
 
 /** Merges policies as Nomad does: capabilities add up, and `deny` anywhere wins. */
 export function compileAcl(policies: PolicyRules[]): Acl {
-  const namespaces: Record<string, string[]> = {};
+  const namespaces = new Map<string, string[]>();
   let node: Level = "";
   let agent: Level = "";
   for (const rules of policies) {
-    for (const [name, rule] of Object.entries(rules.namespace)) {
-      const caps = new Set(namespaces[name] ?? []);
+    for (const [name, rule] of rules.namespace) {
+      const caps = new Set(namespaces.get(name) ?? []);
       for (const cap of [...(NAMESPACE_POLICY_CAPABILITIES[rule.policy] ?? []), ...rule.capabilities]) caps.add(cap);
-      namespaces[name] = caps.has("deny") ? ["deny"] : [...caps].sort();
+      namespaces.set(name, caps.has("deny") ? ["deny"] : [...caps].sort());
     }
     node = mergeLevel(node, rules.node);
     agent = mergeLevel(agent, rules.agent);
@@ -181,8 +166,8 @@ export function compileAcl(policies: PolicyRules[]): Acl {
   return { management: false, namespaces, node, agent };
 }
 
-export const MANAGEMENT_ACL: Acl = { management: true, namespaces: {}, node: "write", agent: "write" };
-export const EMPTY_ACL: Acl = { management: false, namespaces: {}, node: "", agent: "" };
+export const MANAGEMENT_ACL: Acl = { management: true, namespaces: new Map(), node: "write", agent: "write" };
+export const EMPTY_ACL: Acl = { management: false, namespaces: new Map(), node: "", agent: "" };
 
 /** Nomad's `*` namespace (`structs.AllNamespacesSentinel`): every namespace. */
 export const ALL_NAMESPACES = "*";
@@ -220,16 +205,16 @@ function compareBytes(a: string, b: string): number {
  * stable-sorts them with a `<=` comparison, so among equally close globs the last in byte order wins.
  */
 export function namespaceCapabilities(acl: Acl, namespace: string): string[] | undefined {
-  const exact = Object.hasOwn(acl.namespaces, namespace) ? acl.namespaces[namespace] : undefined;
+  const exact = acl.namespaces.get(namespace);
   if (exact) return exact;
   let best: { glob: string; difference: number } | undefined;
   const length = utf8.encode(namespace).length;
-  for (const glob of Object.keys(acl.namespaces).sort(compareBytes)) {
+  for (const glob of [...acl.namespaces.keys()].sort(compareBytes)) {
     if (!glob.includes("*") || !globMatches(glob, namespace)) continue;
     const difference = length - utf8.encode(glob).length + (glob.split("*").length - 1);
     if (!best || difference <= best.difference) best = { glob, difference };
   }
-  return best ? acl.namespaces[best.glob] : undefined;
+  return best ? acl.namespaces.get(best.glob) : undefined;
 }
 
 /**
@@ -239,7 +224,7 @@ export function namespaceCapabilities(acl: Acl, namespace: string): string[] | u
 export function allowsNamespace(acl: Acl, namespace: string, capabilities: readonly string[]): boolean {
   if (acl.management) return true;
   const grants = (caps: string[] | undefined) => caps !== undefined && capabilities.some((cap) => caps.includes(cap));
-  if (namespace === ALL_NAMESPACES && Object.values(acl.namespaces).some(grants)) return true;
+  if (namespace === ALL_NAMESPACES && [...acl.namespaces.values()].some(grants)) return true;
   return grants(namespaceCapabilities(acl, namespace));
 }
 

@@ -30,6 +30,20 @@ export function percentDecode(raw: string): Uint8Array | undefined {
   return Uint8Array.from(out);
 }
 
+/**
+ * A percent-encoded path segment as text: 400 for a malformed escape (`%ZZ`, a lone `%`), as Go's
+ * URL parser refuses it; bytes that are not UTF-8 (`%FF`, `%C0%AF`) become U+FFFD, so the name
+ * checks that follow refuse them with their own texts.
+ */
+export function decodePathText(raw: string): string {
+  const bytes = percentDecode(raw);
+  if (bytes === undefined) {
+    const bad = /%(?![0-9a-fA-F]{2})[^%]{0,2}/.exec(raw)?.[0] ?? "%";
+    throw new CodedError(400, `invalid URL escape ${JSON.stringify(bad)}`);
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 /** Go's `%#U` of a byte taken as a rune: `U+0067 'g'`, or just `U+0000` when not printable. */
 function goRuneQuote(byte: number): string {
   const code = `U+${byte.toString(16).toUpperCase().padStart(4, "0")}`;

@@ -12,6 +12,9 @@ export interface CatalogEntry {
   /** The AllocListStub's compact JSON; null for a delete. */
   stub: string | null;
   namespace: string;
+  /** The event's FilterKeys, as Nomad's allocation events carry them: the JobID and the DeploymentID ("" when none). */
+  jobId: string;
+  deploymentId: string;
   /** The event's JSON is `eventBefore + <index> + eventAfter`. */
   eventBefore: string;
   eventAfter: string;
@@ -25,18 +28,19 @@ export function catalogEntry(allocation: JsonObject, allocId: string, kind: "ups
   const stub = kind === "upsert" ? encodeJson(allocListStub(allocation, modifyTime)) : null;
   const namespace = namespaceOf(allocation);
   const jobId = typeof allocation.JobID === "string" ? allocation.JobID : "";
+  const deploymentId = typeof allocation.DeploymentID === "string" ? allocation.DeploymentID : "";
   const event = encodeJson({
     Topic: "Allocation",
     Type: kind === "upsert" ? "AllocationUpdated" : "AllocationDeleted",
     Key: allocId,
     Namespace: namespace,
-    FilterKeys: [jobId],
+    FilterKeys: [jobId, deploymentId],
     Index: new JsonNumber(INDEX_MARK),
     // Nomad leaves the job out of allocation events to keep them small.
     Payload: { Allocation: { ...allocation, Job: null } },
   });
   const at = event.indexOf(`"Index":${INDEX_MARK}`) + `"Index":`.length;
-  return { stub, namespace, eventBefore: event.slice(0, at), eventAfter: event.slice(at + INDEX_MARK.length) };
+  return { stub, namespace, jobId, deploymentId, eventBefore: event.slice(0, at), eventAfter: event.slice(at + INDEX_MARK.length) };
 }
 
 /** The event's JSON with its index. */

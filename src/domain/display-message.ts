@@ -1,6 +1,7 @@
 /**
  * `DisplayMessage` as Nomad's `TaskEvent.PopulateEventDisplayMessage` writes it: a summary built
- * from the event type and its annotations. A message the sender already set is kept.
+ * from the event type and its annotations (every case of nomad/structs/structs.go on main; other
+ * types take `Message`). A message the sender already set is kept.
  */
 import { encodeString, JsonNumber, type JsonObject } from "../json/codec.ts";
 import { formatGoDuration } from "../json/go-time.ts";
@@ -76,6 +77,8 @@ export function displayMessage(event: JsonObject): string {
       return "Leader Task in Group dead";
     case "Main Tasks Dead":
       return "Main tasks in the group died";
+    case "Reconnected":
+      return "Client reconnected";
     default:
       return str(event, "Message");
   }

@@ -25,10 +25,17 @@ export interface Schema {
   minimum?: number;
   maximum?: number;
   minLength?: number;
+  maxLength?: number;
+  minItems?: number;
   maxItems?: number;
   default?: unknown;
   examples?: unknown[];
   contentEncoding?: string;
+  /**
+   * A field of a newer Nomad than the seed's: type-checked when sent, but not filled with its zero
+   * value when absent, so documents in the seed's shape keep their exact bytes.
+   */
+  "x-checked-when-present"?: boolean;
 }
 
 export const COMPONENT_PREFIX = "#/components/schemas/";

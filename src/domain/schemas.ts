@@ -173,6 +173,12 @@ const job = struct("The job the allocation belongs to, as it was when the alloca
   Periodic: { type: ["object", "null"], additionalProperties: true, description: "Periodic configuration, kept as sent." },
   ParameterizedJob: { type: ["object", "null"], additionalProperties: true, description: "Parameterized job configuration, kept as sent." },
   Payload: t.bytes("Dispatch payload (base64)."),
+  Version: {
+    ...t.uint(
+      "Version of the job (Nomad 0.6 and later; the list stub's `JobVersion`). Checked as Go's uint64 when sent; not added when absent.",
+    ),
+    "x-checked-when-present": true,
+  },
   Meta: t.map({ type: "string" }, "Free-form metadata."),
   VaultToken: t.string("Vault token used to submit the job (normally empty in reads)."),
   Status: t.string("Job status: `pending`, `running` or `dead`."),
@@ -196,6 +202,15 @@ const allocMetric = struct("Scheduler metrics of the placement that created the 
   CoalescedFailures: t.int("Identical failed placements folded into this one."),
 });
 
+/**
+ * Characters in any one string of a task event (and in each `Details` value). Nomad has no such
+ * limit; here it bounds what one event adds to the stored document (`DisplayMessage` may repeat a
+ * message), with the document cap (src/durable/document-cap.ts) bounding the total.
+ */
+export const MAX_EVENT_STRING = 8192;
+const eventString = (description: string): Schema =>
+  t.string(`${description} At most ${MAX_EVENT_STRING} characters.`, { maxLength: MAX_EVENT_STRING });
+
 const taskEvent: Schema = withRequired(
   ["Type"],
   struct(
@@ -204,29 +219,29 @@ const taskEvent: Schema = withRequired(
       Type: t.ref("TaskEventType"),
       Time: t.unixNanos("When the event happened."),
       FailsTask: t.bool("Whether this event fails the task: `TaskState.Failed` latches true."),
-      RestartReason: t.string("Why the task is (or is not) restarted (`Restarting`, `Not Restarting`, `Restart Signaled`)."),
-      SetupError: t.string("Setup error (`Setup Failure`)."),
-      DriverError: t.string("Driver error (`Driver Failure`)."),
+      RestartReason: eventString("Why the task is (or is not) restarted (`Restarting`, `Not Restarting`, `Restart Signaled`)."),
+      SetupError: eventString("Setup error (`Setup Failure`)."),
+      DriverError: eventString("Driver error (`Driver Failure`)."),
       ExitCode: t.int("Exit code (`Terminated`)."),
       Signal: t.int("Signal that ended the task (`Terminated`)."),
-      Message: t.string("Free-form message (`Terminated`: the exit error; `Task Setup`: the step)."),
+      Message: eventString("Free-form message (`Terminated`: the exit error; `Task Setup`: the step)."),
       KillTimeout: t.duration("Time given to the task before a forced kill (`Killing`)."),
-      KillError: t.string("Error while killing (`Killed`); empty on success."),
-      KillReason: t.string("Why the task is killed (`Killing`)."),
+      KillError: eventString("Error while killing (`Killed`); empty on success."),
+      KillReason: eventString("Why the task is killed (`Killing`)."),
       StartDelay: t.duration("Delay before the restart (`Restarting`)."),
-      DownloadError: t.string("Artifact download error (`Failed Artifact Download`)."),
-      ValidationError: t.string("Validation error (`Failed Validation`)."),
+      DownloadError: eventString("Artifact download error (`Failed Artifact Download`)."),
+      ValidationError: eventString("Validation error (`Failed Validation`)."),
       DiskLimit: t.int("Disk limit in MB that was exceeded (`Disk Resources Exceeded`)."),
-      FailedSibling: t.string("Name of the sibling task that failed (`Sibling Task Failed`)."),
-      VaultError: t.string("Vault error."),
-      TaskSignalReason: t.string("Why the task is signalled (`Signaling`)."),
-      TaskSignal: t.string("The signal sent, e.g. `interrupt` (`Signaling`)."),
-      DriverMessage: t.string("Message from the driver (`Driver`)."),
-      DisplayMessage: t.string(
+      FailedSibling: eventString("Name of the sibling task that failed (`Sibling Task Failed`)."),
+      VaultError: eventString("Vault error."),
+      TaskSignalReason: eventString("Why the task is signalled (`Signaling`)."),
+      TaskSignal: eventString("The signal sent, e.g. `interrupt` (`Signaling`)."),
+      DriverMessage: eventString("Message from the driver (`Driver`)."),
+      DisplayMessage: eventString(
         "Human-readable summary. Filled by the server from the type and annotations as Nomad does (e.g. `Task started by client`, `Exit Code: 0`) unless the sender set one.",
       ),
-      Details: t.map({ type: "string" }, "Annotations as a string map; `{}` when none."),
-      GenericSource: t.string("Source of a `Generic` event."),
+      Details: t.map({ type: "string", maxLength: MAX_EVENT_STRING }, "Annotations as a string map; `{}` when none."),
+      GenericSource: eventString("Source of a `Generic` event."),
     },
   ),
 );
@@ -329,7 +344,13 @@ export const SCHEMAS: Record<string, Schema> = {
     required: ["Events"],
     additionalProperties: false,
     properties: {
-      Events: { type: "array", items: t.ref("TaskEventUpdate"), maxItems: 1000, description: "The events, oldest first." },
+      Events: {
+        type: "array",
+        items: t.ref("TaskEventUpdate"),
+        minItems: 1,
+        maxItems: 1000,
+        description: "The events, oldest first; an empty batch is refused (it would be a change with nothing in it).",
+      },
     },
   },
   WriteResponse: {

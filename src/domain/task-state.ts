@@ -10,6 +10,8 @@ import { displayMessage } from "./display-message.ts";
 import { TASK_STATES, type TaskStateName } from "./schemas.ts";
 import { zeroValue } from "./validate.ts";
 
+const UINT64_MAX = (1n << 64n) - 1n;
+
 /** Nomad keeps the latest 10 events per task. */
 export const MAX_TASK_EVENTS = 10;
 
@@ -69,6 +71,8 @@ export function applyTaskEvent(state: JsonObject, event: JsonObject, explicitSta
   const type = event.Type as string;
   if (type === "Restarting") {
     const restarts = state.Restarts instanceof JsonNumber ? state.Restarts.toBigInt() : 0n;
+    // TaskState.Restarts is a uint64: one more would not fit (Go would wrap it to 0).
+    if (restarts >= UINT64_MAX) throw new CodedError(400, "invalid event Restarting: TaskState.Restarts is at the uint64 maximum");
     state.Restarts = JsonNumber.of(restarts + 1n);
     state.LastRestart = formatUnixNanos(time);
   }

@@ -10,6 +10,9 @@ import { normalizeRfc3339, ZERO_TIME } from "../json/go-time.ts";
 import { refName, type Schema, zeroValueKind } from "./schema-dsl.ts";
 import { SCHEMAS } from "./schemas.ts";
 
+/** Go's `encoding/json` decodes `[]byte` with base64.StdEncoding: standard alphabet, `=` padding. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 const INTEGER_RANGES: Record<string, [bigint, bigint]> = {
   int64: [-(1n << 63n), (1n << 63n) - 1n],
   uint64: [0n, (1n << 64n) - 1n],
@@ -63,7 +66,7 @@ export function zeroValue(schema: Schema): JsonValue {
 
 function fillStruct(obj: JsonObject, schema: Schema): JsonObject {
   for (const [key, field] of Object.entries(schema.properties ?? {})) {
-    if (!(key in obj)) obj[key] = zeroValue(field);
+    if (!(key in obj) && !field["x-checked-when-present"]) obj[key] = zeroValue(field);
   }
   return obj;
 }
@@ -110,11 +113,19 @@ export function normalize(value: JsonValue, schema: Schema, path: string): JsonV
   if (value instanceof JsonNumber) return normalizeNumber(value, target, path);
   if (typeof value === "string") {
     if (target.minLength !== undefined && value.length < target.minLength) invalid(path, "must not be empty");
+    // JSON Schema counts characters (code points); UTF-16 length is an upper bound, so count only past it.
+    if (target.maxLength !== undefined && value.length > target.maxLength && [...value].length > target.maxLength) {
+      invalid(path, `longer than ${target.maxLength} characters`);
+    }
     if (target.format === "date-time") return normalizeRfc3339(value) ?? invalid(path, "expected an RFC 3339 time");
+    if (target.contentEncoding === "base64" && !BASE64.test(value))
+      invalid(path, "expected base64 (Go's []byte: standard alphabet, padded)");
     return value;
   }
   if (Array.isArray(value)) {
     if (target.maxItems !== undefined && value.length > target.maxItems) invalid(path, `at most ${target.maxItems} items`);
+    if (target.minItems !== undefined && value.length < target.minItems)
+      invalid(path, `at least ${target.minItems} item${target.minItems === 1 ? "" : "s"}`);
     const items = target.items;
     return items ? value.map((item, i) => normalize(item, items, `${path}[${i}]`)) : value;
   }
@@ -123,6 +134,8 @@ export function normalize(value: JsonValue, schema: Schema, path: string): JsonV
 }
 
 function normalizeNumber(value: JsonNumber, schema: Schema, path: string): JsonNumber {
+  // Go's decoder refuses a number a float64 cannot hold (`1e400`); so must we, or Go readers fail.
+  if (schema.type === "number" && !Number.isFinite(Number(value.raw))) invalid(path, `${value.raw} is out of range for float64`);
   if (value.isInteger) {
     const range = INTEGER_RANGES[schema.format ?? ""];
     if (range) {
@@ -141,7 +154,8 @@ function normalizeObject(value: JsonObject, schema: Schema, path: string): JsonO
     if (!(key in value)) invalid(childPath(path, key), "is required");
   }
   for (const [key, item] of Object.entries(value)) {
-    const field = schema.properties?.[key];
+    // Own properties only: a client's key such as `constructor` must not find Object.prototype's.
+    const field = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
     const extra = schema.additionalProperties;
     if (field) out[key] = normalize(item, field, childPath(path, key));
     else if (extra === false) invalid(childPath(path, key), "unknown field");

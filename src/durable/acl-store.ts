@@ -6,9 +6,9 @@
  * not on every request's path.
  */
 import { DurableObject } from "cloudflare:workers";
-import { type Acl, compileAcl, EMPTY_ACL, parsePolicyRules } from "../acl/policy.ts";
+import { type Acl, compileAcl, EMPTY_ACL, type PolicyRules, parsePolicyRules } from "../acl/policy.ts";
 import { sha256Hex } from "../http/digest.ts";
-import { ErrorText } from "../http/errors.ts";
+import { CodedError, ErrorText } from "../http/errors.ts";
 import { encodeJson, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
 import type { Refusal } from "./allocation-object.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
@@ -134,9 +134,10 @@ export class AclStore extends DurableObject<Env> {
     });
   }
 
-  getPolicy(name: string): string | null {
+  /** One policy (null when unknown) and the store's index, from one RPC. */
+  getPolicy(name: string): { index: number; body: string | null } {
     const row = this.#sql().exec<PolicyRow>("SELECT * FROM acl_policy WHERE name = ?", name).toArray()[0];
-    return row ? encodeJson(policyJson(row, false)) : null;
+    return { index: this.#lastIndex, body: row ? encodeJson(policyJson(row, false)) : null };
   }
 
   listPolicies(): { index: number; body: string } {
@@ -204,9 +205,10 @@ export class AclStore extends DurableObject<Env> {
     });
   }
 
-  getToken(accessor: string): string | null {
+  /** One token (SecretID blanked; null when unknown) and the store's index, from one RPC. */
+  getToken(accessor: string): { index: number; body: string | null } {
     const row = this.#sql().exec<TokenRow>("SELECT * FROM acl_token WHERE accessor_id = ?", accessor).toArray()[0];
-    return row ? encodeJson(tokenJson(row, undefined, false)) : null;
+    return { index: this.#lastIndex, body: row ? encodeJson(tokenJson(row, undefined, false)) : null };
   }
 
   listTokens(): { index: number; body: string } {
@@ -214,11 +216,23 @@ export class AclStore extends DurableObject<Env> {
     return { index: this.#lastIndex, body: encodeJson(rows.map((row) => tokenJson(row, undefined, true))) };
   }
 
+  /**
+   * The merged rights of `policyNames`. A stored policy the parser now refuses (stored by an older,
+   * more lenient version) makes the whole set grant nothing: dropping only that policy could drop a
+   * `deny` and grant more than its author meant.
+   */
   #compile(policyNames: string[]): Acl {
-    const rules = policyNames.flatMap((name) => {
+    const rules: PolicyRules[] = [];
+    for (const name of policyNames) {
       const row = this.#sql().exec<{ rules: string }>("SELECT rules FROM acl_policy WHERE name = ?", name).toArray()[0];
-      return row ? [parsePolicyRules(row.rules)] : [];
-    });
+      if (!row) continue;
+      try {
+        rules.push(parsePolicyRules(row.rules));
+      } catch (error) {
+        if (error instanceof CodedError) return EMPTY_ACL;
+        throw error;
+      }
+    }
     return compileAcl(rules);
   }
 

@@ -19,6 +19,7 @@ import { CodedError, ErrorText } from "../http/errors.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
 import { nowUnixNanos, ZERO_TIME } from "../json/go-time.ts";
 import type { CatalogChange } from "./catalog-change.ts";
+import { oversized } from "./document-cap.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
 import { LogStore, type LogType } from "./log-store.ts";
 import { type LogFollower, openLogStream, SharedLogReads } from "./log-stream.ts";
@@ -177,7 +178,6 @@ export class AllocationObject extends DurableObject<Env> {
     const compact = document ? encodeJson(document) : null;
     const sourceIndex = this.#raisedSource(source);
     if (compact !== null) this.#encodes++;
-    this.#ensureSchema();
     const kind = compact === null ? "delete" : "upsert";
     const modifyTime = nowUnixNanos();
     // A delete's entry describes the allocation as it was.
@@ -190,9 +190,14 @@ export class AllocationObject extends DurableObject<Env> {
       allocation: compact ?? this.#doc?.compact ?? "{}",
       ...(described ? { entry: catalogEntry(described, key.id, kind, modifyTime) } : {}),
     };
+    const record = JSON.stringify(change);
+    // Before anything is stored (the schema included): a write over the caps changes nothing.
+    const tooLarge = compact === null ? undefined : oversized(compact, record);
+    if (tooLarge) return tooLarge;
+    this.#ensureSchema();
     this.ctx.storage.transactionSync(() => {
       const sql = this.ctx.storage.sql;
-      sql.exec("INSERT INTO catalog_outbox (alloc_index, region, change) VALUES (?, ?, ?)", index, key.region, JSON.stringify(change));
+      sql.exec("INSERT INTO catalog_outbox (alloc_index, region, change) VALUES (?, ?, ?)", index, key.region, record);
       this.#idempotency.remember(idem, JSON.stringify({ ok: true, index }));
       this.#writeClock(index, sourceIndex);
       if (compact === null) {

@@ -32,6 +32,8 @@ export interface Page {
 }
 
 const READ_JOB = ["read-job"] as const;
+/** Hex digits in an allocation ID: a longer prefix names no allocation. */
+const ID_HEX_DIGITS = 32;
 /** Rows read from SQLite at a time while rows are being filtered. */
 const SCAN_BATCH = 256;
 
@@ -49,6 +51,9 @@ function withoutTaskStates(body: string): string {
 }
 
 export function listPage(sql: SqlStorage, selection: ListSelection): Page {
+  // Answered without SQLite: a LIKE pattern has a length limit (50 bytes on Cloudflare), and a
+  // prefix longer than an ID matches nothing anyway.
+  if (selection.prefix.length > ID_HEX_DIGITS) return { stubs: [], ids: [], nextToken: null };
   const limit = selection.perPage === 0 ? Number.MAX_SAFE_INTEGER : Math.max(selection.perPage, 0);
   const everyNamespace = selection.namespace === ALL_NAMESPACES;
   const byAcl = everyNamespace && !selection.acl.management;

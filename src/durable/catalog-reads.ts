@@ -14,7 +14,7 @@
  *   only ≡ k mod K), so the merged stream strictly increases and `index=N` resumes unambiguously.
  */
 import type { Config } from "../config.ts";
-import { shardOf, shardsFor } from "../domain/catalog-shard.ts";
+import { shardsFor } from "../domain/catalog-shard.ts";
 import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
 import { encodeJson, parseJson } from "../json/codec.ts";
 import type { Refusal } from "./allocation-object.ts";
@@ -125,11 +125,20 @@ function assemble(pages: ListResult[], index: number, query: ListQuery): ListRes
   return { index, body, nextToken };
 }
 
-/** The shards an event stream reads: those of the requested allocations, or all of them. */
+/**
+ * The shards an event stream reads: all of them (a key may be a job or deployment ID, whose
+ * allocations are in any shard), or one when no key can match (only heartbeats then).
+ */
 function streamShards(query: StreamQuery, shards: number): number[] {
-  if (query.allocIds === null) return Array.from({ length: shards }, (_, k) => k);
-  if (query.allocIds.length === 0) return [0];
-  return [...new Set(query.allocIds.map((id) => shardOf(hexOf(id), shards)))].sort((a, b) => a - b);
+  if (query.keys !== null && query.keys.length === 0) return [0];
+  return Array.from({ length: shards }, (_, k) => k);
+}
+
+/** The namespaces of the region's allocations over its shards (and `default`), sorted. */
+export async function regionNamespaces(env: Env, cfg: Config, region: string): Promise<string[]> {
+  const shards = Array.from({ length: cfg.catalogShards }, (_, k) => catalogStub(env, cfg, region, k));
+  const names = await Promise.all(shards.map((shard) => shard.namespaceNames()));
+  return [...new Set(names.flat())].sort();
 }
 
 /** Opens the region's event stream over its shards; refusals (410) come from the shard that refused. */
@@ -190,7 +199,9 @@ function mergeShardStreams(
     raisedTo: -1,
     done: false,
   }));
-  let lastSent = Date.now();
+  // Nomad's JSON stream: a heartbeat at once, then one per tick.
+  let greeted = false;
+  let nextBeat = Date.now() + heartbeatMs;
 
   const take = (feed: Feed, text: string) => {
     feed.partial += text;
@@ -252,11 +263,16 @@ function mergeShardStreams(
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        if (!greeted || Date.now() >= nextBeat) {
+          if (greeted) nextBeat = Math.max(nextBeat + heartbeatMs, Date.now());
+          greeted = true;
+          controller.enqueue(encoder.encode("{}\n"));
+          return;
+        }
         for (;;) {
           const out = ready();
           if (out.length > 0) {
             controller.enqueue(encoder.encode(out.join("")));
-            lastSent = Date.now();
             return;
           }
           if (feeds.some((feed) => feed.done)) {
@@ -268,14 +284,14 @@ function mergeShardStreams(
           for (const feed of feeds) fill(feed);
           let timer: ReturnType<typeof setTimeout> | undefined;
           const idle = new Promise<"idle">((resolve) => {
-            timer = setTimeout(() => resolve("idle"), Math.max(0, heartbeatMs - (Date.now() - lastSent)));
+            timer = setTimeout(() => resolve("idle"), Math.max(0, nextBeat - Date.now()));
           });
           const moved = feeds.flatMap((feed) => [feed.reading, feed.raising].filter((p): p is Promise<void> => p !== undefined));
           const why = await Promise.race([idle, ...moved]);
           clearTimeout(timer);
           if (why === "idle") {
+            nextBeat = Math.max(nextBeat + heartbeatMs, Date.now());
             controller.enqueue(encoder.encode("{}\n"));
-            lastSent = Date.now();
             return;
           }
         }

@@ -97,6 +97,11 @@ export const CATALOG_MIGRATIONS: readonly string[] = [
   `ALTER TABLE alloc_stub ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
    ALTER TABLE alloc_stub ADD COLUMN alloc TEXT;
    CREATE INDEX alloc_stub_namespace ON alloc_stub (namespace, id);`,
+  // 3: what an event stream matches on without decoding the event: its namespace and its
+  // FilterKeys (the allocation's JobID and DeploymentID).
+  `ALTER TABLE event ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
+   ALTER TABLE event ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
+   ALTER TABLE event ADD COLUMN deployment_id TEXT NOT NULL DEFAULT '';`,
 ];
 
 export function migrate(sql: SqlStorage, steps: readonly string[]): void {

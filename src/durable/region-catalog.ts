@@ -14,13 +14,16 @@ import { DurableObject } from "cloudflare:workers";
 import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
 import { catalogEntry, eventJson } from "../domain/catalog-entry.ts";
 import { indexInShard } from "../domain/catalog-shard.ts";
-import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
+import { DEFAULT_NAMESPACE } from "../domain/namespace.ts";
 import { encodeJson, type JsonObject, parseJson } from "../json/codec.ts";
 import type { Refusal } from "./allocation-object.ts";
 import type { CatalogChange } from "./catalog-change.ts";
 import { type ListSelection, listPage, type Page } from "./catalog-list.ts";
+import { openEventStream, type StreamQuery, streamStart } from "./event-stream.ts";
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
+
+export type { StreamQuery } from "./event-stream.ts";
 
 export interface ListQuery extends Omit<ListSelection, "matches"> {
   minIndex: string;
@@ -57,19 +60,6 @@ export interface ShardSlot {
 
 export const SINGLE_SHARD: ShardSlot = { shard: 0, shards: 1 };
 
-export interface StreamQuery {
-  /** Start at the first change whose Index is >= this; 0 means only changes from now on. */
-  index: number;
-  /** Allocation IDs to deliver, or null for every allocation. */
-  allocIds: string[] | null;
-  heartbeatMs: number;
-  /**
-   * For the Worker's merge of shards: when caught up, send `{"Index":N}` (no Events), meaning every
-   * event up to N was sent; heartbeats are then the Worker's.
-   */
-  watermarks?: boolean;
-}
-
 interface PendingRecord {
   changes: CatalogChange[];
   resolve: (indexes: number[]) => void;
@@ -78,10 +68,9 @@ interface PendingRecord {
 
 /** Events kept per region when EVENT_HISTORY is unset. */
 const DEFAULT_EVENT_HISTORY = 10_000;
-/** Events read from SQLite per pull of a stream. */
-const STREAM_BATCH = 100;
-
-const encoder = new TextEncoder();
+/** Bytes of event bodies kept per region when EVENT_HISTORY_BYTES is unset. */
+const DEFAULT_EVENT_HISTORY_BYTES = 256 * 1024 * 1024;
+const utf8 = new TextEncoder();
 
 /** The row predicate of a list filter, evaluated on each allocation's full document. */
 function allocationFilter(filter: string): ((allocation: string) => boolean) | undefined {
@@ -96,6 +85,8 @@ export class RegionCatalog extends DurableObject<Env> {
   #floor = 0;
   /** Events in the history table, kept in memory so trimming never counts rows. */
   #eventCount = 0;
+  /** UTF-8 bytes of the events' bodies in the history table, kept in memory like the count. */
+  #eventBytes = 0;
   readonly #waiters = new Waiters();
   readonly #subscribers = new Set<() => void>();
   /** Changes received and not yet recorded: all recorded together in the next task. */
@@ -114,7 +105,11 @@ export class RegionCatalog extends DurableObject<Env> {
         .toArray()[0];
       this.#lastIndex = clock?.last_index ?? 0;
       this.#floor = clock?.history_floor ?? 0;
-      this.#eventCount = ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM event").one().n;
+      const history = ctx.storage.sql
+        .exec<{ n: number; bytes: number }>("SELECT COUNT(*) AS n, COALESCE(SUM(length(CAST(body AS BLOB))), 0) AS bytes FROM event")
+        .one();
+      this.#eventCount = history.n;
+      this.#eventBytes = history.bytes;
     });
   }
 
@@ -168,6 +163,8 @@ export class RegionCatalog extends DurableObject<Env> {
       event: string;
       namespace: string;
       alloc: string | null;
+      jobId: string;
+      deploymentId: string;
     }> = [];
     const indexes: Array<number | undefined> = [];
     let last = this.#lastIndex;
@@ -188,7 +185,7 @@ export class RegionCatalog extends DurableObject<Env> {
     if (rows.length > 0) {
       const keep = Number(this.env.EVENT_HISTORY) || DEFAULT_EVENT_HISTORY;
       this.ctx.storage.transactionSync(() => {
-        for (const { change, index, stub, event, namespace, alloc } of rows) {
+        for (const { change, index, stub, event, namespace, alloc, jobId, deploymentId } of rows) {
           sql.exec(
             `INSERT INTO alloc_stub (id, hex, alloc_index, body, namespace, alloc) VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET alloc_index = excluded.alloc_index, body = excluded.body,
@@ -200,9 +197,18 @@ export class RegionCatalog extends DurableObject<Env> {
             namespace,
             alloc,
           );
-          sql.exec("INSERT INTO event (region_index, alloc_id, body) VALUES (?, ?, ?)", index, change.allocId, event);
+          sql.exec(
+            "INSERT INTO event (region_index, alloc_id, body, namespace, job_id, deployment_id) VALUES (?, ?, ?, ?, ?, ?)",
+            index,
+            change.allocId,
+            event,
+            namespace,
+            jobId,
+            deploymentId,
+          );
         }
         this.#eventCount += rows.length;
+        for (const { event } of rows) this.#eventBytes += utf8.encode(event).byteLength;
         if (this.#eventCount > keep) {
           // Drop the oldest beyond the history (usually as many as were added: a cheap walk from the start).
           const cut = sql
@@ -211,10 +217,9 @@ export class RegionCatalog extends DurableObject<Env> {
               this.#eventCount - keep - 1,
             )
             .one();
-          sql.exec("DELETE FROM event WHERE region_index <= ?", cut.region_index);
-          this.#eventCount = keep;
-          this.#floor = cut.region_index + 1;
+          this.#dropHistoryThrough(cut.region_index);
         }
+        this.#trimHistoryBytes();
         this.#writeClock(last);
       });
       this.#transactions++;
@@ -226,8 +231,48 @@ export class RegionCatalog extends DurableObject<Env> {
     return indexes.map((index) => index ?? last);
   }
 
+  /** Deletes the history through `index` (inside the caller's transaction); the floor moves past it. */
+  #dropHistoryThrough(index: number): void {
+    const sql = this.ctx.storage.sql;
+    const gone = sql
+      .exec<{ n: number; bytes: number }>(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(length(CAST(body AS BLOB))), 0) AS bytes FROM event WHERE region_index <= ?",
+        index,
+      )
+      .one();
+    sql.exec("DELETE FROM event WHERE region_index <= ?", index);
+    this.#eventCount -= gone.n;
+    this.#eventBytes -= gone.bytes;
+    this.#floor = index + 1;
+  }
+
+  /**
+   * Keeps the history's bodies within EVENT_HISTORY_BYTES as well as EVENT_HISTORY events (each
+   * event holds a whole allocation, up to the document cap): drops the oldest until it fits, the
+   * newest event always kept.
+   */
+  #trimHistoryBytes(): void {
+    const budget = Number(this.env.EVENT_HISTORY_BYTES) || DEFAULT_EVENT_HISTORY_BYTES;
+    if (this.#eventBytes <= budget) return;
+    let excess = this.#eventBytes - budget;
+    let cut: number | undefined;
+    const oldest = this.ctx.storage.sql.exec<{ region_index: number; bytes: number }>(
+      "SELECT region_index, length(CAST(body AS BLOB)) AS bytes FROM event ORDER BY region_index LIMIT ?",
+      Math.max(this.#eventCount - 1, 0),
+    );
+    for (const row of oldest) {
+      cut = row.region_index;
+      excess -= row.bytes;
+      if (excess <= 0) break;
+    }
+    if (cut !== undefined) this.#dropHistoryThrough(cut);
+  }
+
   /** The list stub (null for a delete) and the event of a change recorded at `index`. */
-  #entry(change: CatalogChange, index: number): { stub: string | null; event: string; namespace: string; alloc: string | null } {
+  #entry(
+    change: CatalogChange,
+    index: number,
+  ): { stub: string | null; event: string; namespace: string; alloc: string | null; jobId: string; deploymentId: string } {
     const entry =
       change.entry ??
       catalogEntry(parseJson(change.allocation, { maxDepth: 256 }) as JsonObject, change.allocId, change.kind, BigInt(change.modifyTime));
@@ -236,6 +281,9 @@ export class RegionCatalog extends DurableObject<Env> {
       event: eventJson(entry, index),
       namespace: entry.namespace,
       alloc: change.kind === "upsert" ? change.allocation : null,
+      // Entries queued in an outbox before they carried FilterKeys columns have none.
+      jobId: entry.jobId ?? "",
+      deploymentId: entry.deploymentId ?? "",
     };
   }
 
@@ -295,91 +343,27 @@ export class RegionCatalog extends DurableObject<Env> {
     return this.#page(query);
   }
 
+  /** The namespaces of this catalog's allocations (and `default`, which always exists), sorted. */
+  namespaceNames(): string[] {
+    const rows = this.ctx.storage.sql.exec<{ namespace: string }>("SELECT DISTINCT namespace FROM alloc_stub").toArray();
+    return [...new Set([DEFAULT_NAMESPACE, ...rows.map((row) => row.namespace)])].sort();
+  }
+
   /**
    * Streams allocation events as Nomad's newline-delimited batches, from the durable history
-   * and then live, with a `{}` heartbeat after each idle interval. Resuming from below the
-   * history's floor is refused: the client must re-list.
+   * and then live (event-stream.ts). Resuming from below the history's floor is refused: the
+   * client must re-list.
    */
   openStream(query: StreamQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
-    if (query.index > 0 && query.index < this.#floor) {
-      return {
-        ok: false,
-        status: 410,
-        message: `event index ${query.index} is older than the oldest event kept (${this.#floor}): list /v1/allocations again and stream from its X-Nomad-Index + 1`,
-      };
-    }
-    let position = query.index > 0 ? query.index : this.#lastIndex + 1;
-    // No Allocation topic requested: nothing matches, the stream only carries heartbeats.
-    const filter =
-      query.allocIds === null
-        ? ""
-        : query.allocIds.length === 0
-          ? " AND 0"
-          : ` AND alloc_id IN (${query.allocIds.map(() => "?").join(",")})`;
-    let resume: (() => void) | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let marked = -1;
-    const wake = () => resume?.();
-    const cleanup = () => {
-      clearTimeout(timer);
-      this.#subscribers.delete(wake);
-      resume?.();
+    const start = streamStart(query.index, this.#floor, this.#lastIndex);
+    if ("gone" in start) return { ok: false, status: 410, message: start.gone };
+    const source = {
+      sql: this.ctx.storage.sql,
+      lastIndex: () => this.#lastIndex,
+      floor: () => this.#floor,
+      subscribers: this.#subscribers,
     };
-    this.#subscribers.add(wake);
-    signal?.addEventListener("abort", cleanup);
-
-    const stream = new ReadableStream<Uint8Array>(
-      {
-        pull: async (controller) => {
-          for (;;) {
-            if (position < this.#floor) {
-              // This reader fell behind the history while it was slow: end rather than skip events.
-              cleanup();
-              controller.error(new Error("event stream fell behind the retained history"));
-              return;
-            }
-            const scannedUpTo = this.#lastIndex;
-            const rows = this.ctx.storage.sql
-              .exec<{ region_index: number; body: string }>(
-                `SELECT region_index, body FROM event WHERE region_index >= ?${filter} ORDER BY region_index LIMIT ?`,
-                position,
-                ...(query.allocIds ?? []),
-                STREAM_BATCH,
-              )
-              .toArray();
-            if (rows.length > 0) {
-              const lines = rows.map((row) => `{"Events":[${row.body}],"Index":${row.region_index}}\n`).join("");
-              position = (rows.at(-1)?.region_index ?? position) + 1;
-              controller.enqueue(encoder.encode(lines));
-              return;
-            }
-            position = Math.max(position, scannedUpTo + 1);
-            if (query.watermarks && scannedUpTo !== marked) {
-              marked = scannedUpTo;
-              controller.enqueue(encoder.encode(`{"Index":${scannedUpTo}}\n`));
-              return;
-            }
-            if (!this.#subscribers.has(wake)) {
-              controller.close();
-              return;
-            }
-            const why = await new Promise<"event" | "idle">((resolve) => {
-              resume = () => resolve("event");
-              timer = setTimeout(() => resolve("idle"), query.heartbeatMs);
-            });
-            clearTimeout(timer);
-            resume = undefined;
-            if (why === "idle" && !query.watermarks) {
-              controller.enqueue(encoder.encode("{}\n"));
-              return;
-            }
-          }
-        },
-        cancel: cleanup,
-      },
-      { highWaterMark: STREAM_BUFFER_CHUNKS },
-    );
-    return { ok: true, stream };
+    return { ok: true, stream: openEventStream(source, query, start.position, signal) };
   }
 
   /** Live counters for tests and benchmarks. */

@@ -3,6 +3,7 @@
  */
 import { authorize, invalidateAclCache, NEEDS, resolveCaller } from "../acl/caller.ts";
 import { parsePolicyRules } from "../acl/policy.ts";
+import { decodePathText } from "../domain/alloc-id.ts";
 import { type AclOutcome, POLICY_NOT_FOUND, type TokenRequest } from "../durable/acl-store.ts";
 import { aclStub } from "../durable/stub.ts";
 import { decodeJsonBody, readBody } from "../http/body.ts";
@@ -15,7 +16,7 @@ const POLICY_NAME = /^[a-zA-Z0-9-]{1,128}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function lastSegment(request: Request): string {
-  return decodeURIComponent(new URL(request.url).pathname.split("/").pop() ?? "");
+  return decodePathText(new URL(request.url).pathname.split("/").pop() ?? "");
 }
 
 function answer(outcome: AclOutcome): Response {
@@ -68,9 +69,8 @@ export async function putPolicy(request: Request, env: Env): Promise<Response> {
 
 export async function getPolicy(request: Request, env: Env): Promise<Response> {
   await authorize(request, env, NEEDS.management);
-  const store = aclStub(env);
-  const [body, list] = await Promise.all([store.getPolicy(policyName(request)), store.listPolicies()]);
-  return found(body, list.index, POLICY_NOT_FOUND);
+  const { body, index } = await aclStub(env).getPolicy(policyName(request));
+  return found(body, index, POLICY_NOT_FOUND);
 }
 
 export async function deletePolicy(request: Request, env: Env): Promise<Response> {
@@ -101,11 +101,19 @@ function tokenRequest(body: JsonObject): TokenRequest {
   return { Name: name, Type: type, Policies: names };
 }
 
+/**
+ * `POST /v1/acl/token` is Nomad's upsert: without an `AccessorID` it mints a token; with one it
+ * updates that token (404 when there is none), as Nomad's `ACL.UpsertTokens` does.
+ */
 export async function createToken(request: Request, env: Env): Promise<Response> {
   await authorize(request, env, NEEDS.management);
   const { body, bytes } = await jsonObject(request, env);
+  const accessor = optionalString(body, "AccessorID");
+  if (accessor && !UUID.test(accessor)) throw new CodedError(400, `invalid accessor ID ${JSON.stringify(accessor)}`);
+  const token = tokenRequest(body);
   const idem = await idempotencyKey(request, bytes);
-  return answer(await aclStub(env).createToken(tokenRequest(body), idem));
+  const store = aclStub(env);
+  return answer(await (accessor ? store.updateToken(accessor, token, idem) : store.createToken(token, idem)));
 }
 
 function accessorId(request: Request): string {
@@ -126,9 +134,8 @@ export async function updateToken(request: Request, env: Env): Promise<Response>
 
 export async function getToken(request: Request, env: Env): Promise<Response> {
   await authorize(request, env, NEEDS.management);
-  const store = aclStub(env);
-  const [body, list] = await Promise.all([store.getToken(accessorId(request)), store.listTokens()]);
-  return found(body, list.index, ErrorText.aclTokenNotFound);
+  const { body, index } = await aclStub(env).getToken(accessorId(request));
+  return found(body, index, ErrorText.aclTokenNotFound);
 }
 
 export async function deleteToken(request: Request, env: Env): Promise<Response> {

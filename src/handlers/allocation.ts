@@ -4,7 +4,7 @@
  * return a Response or throw a CodedError.
  */
 
-import { authorize, NEEDS, requireNamespace } from "../acl/caller.ts";
+import { authorize, limitKey, NEEDS, requireNamespace, resolveCaller } from "../acl/caller.ts";
 import { type Config, config } from "../config.ts";
 import { type AllocId, allocIdOrNull, parseAllocId } from "../domain/alloc-id.ts";
 import { DEFAULT_NAMESPACE, normalizeNamespace } from "../domain/namespace.ts";
@@ -16,6 +16,7 @@ import { decodeJsonBody, readBody } from "../http/body.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { idempotencyKey } from "../http/idempotency.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
+import { parseBoolParam } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
 import { sourceIndexHeader } from "../http/source-index.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
@@ -123,4 +124,39 @@ export async function deleteAllocation(request: RoutedRequest, env: Env): Promis
   const idem = await idempotencyKey(request, await readBody(request, env));
   const source = sourceIndexHeader(request);
   return writeResponse(await allocationStub(env, cfg, region, alloc.uuid).remove({ region, id: alloc.uuid }, idem, source));
+}
+
+/**
+ * `PUT`/`POST /v1/allocation/<id>/stop` (Nomad 0.9.2+, which the official client calls): checked as
+ * Nomad checks it (its booleans, the allocation, `alloc-lifecycle` in its namespace), then refused
+ * with 409: this server mirrors the cluster and cannot stop anything. Any id that names no
+ * allocation is Nomad's 404 `allocation not found`.
+ */
+export async function stopAllocation(request: RoutedRequest, env: Env): Promise<Response> {
+  const caller = await resolveCaller(request, env);
+  const cfg = config(env);
+  const params = new URL(request.url).searchParams;
+  parseBoolParam(params, "no_shutdown_delay", false);
+  parseBoolParam(params, "reschedule", false);
+  const region = parseRegion(params, cfg);
+  const alloc = allocIdOrNull(decodeURIComponentOr(rawAllocId(request, "/stop")));
+  if (!alloc) throw new CodedError(404, ErrorText.allocationNotFound);
+  const read = { minIndex: "0", waitMs: 0, pretty: false, caller: limitKey(request, caller) };
+  const result = await allocationStub(env, cfg, region, alloc.uuid).read(read);
+  if (result.body === null) throw new CodedError(404, ErrorText.allocationNotFound);
+  requireNamespace(caller, result.namespace ?? DEFAULT_NAMESPACE, ["alloc-lifecycle"]);
+  throw new CodedError(409, ErrorText.readReplica);
+}
+
+/** Sub-resources Nomad has and this server does not (`services`, `checks`): Nomad's 404 for an unknown one. */
+export function missingSubResource(): never {
+  throw new CodedError(404, ErrorText.resourceNotFound);
+}
+
+function decodeURIComponentOr(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }

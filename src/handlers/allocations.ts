@@ -9,7 +9,7 @@ import { listRegion } from "../durable/catalog-reads.ts";
 import { parseBlockingQuery, readSurvivingReset } from "../http/blocking.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
-import { parseGoBool } from "../http/query.ts";
+import { parseBoolParam } from "../http/query.ts";
 
 /** `?prefix`: hex digits and hyphens, any length (Nomad rejects odd lengths; we do not). Returns hex only. */
 export function parsePrefix(raw: string | null): string {
@@ -36,20 +36,6 @@ export function parseNamespace(raw: string | null): string {
   return raw === null || raw === "" ? DEFAULT_NAMESPACE : raw;
 }
 
-/** Go's `parseBool` of Nomad's HTTP layer: absent or empty is `fallback`, anything but a Go boolean a 400. */
-export function parseBoolParam(params: URLSearchParams, name: string, fallback: boolean): boolean {
-  const raw = params.get(name);
-  if (raw === null || raw === "") return fallback;
-  const value = parseGoBool(raw);
-  if (value === undefined) {
-    throw new CodedError(
-      400,
-      `Failed to parse value of ${JSON.stringify(name)} (${raw}) as a bool: strconv.ParseBool: parsing ${JSON.stringify(raw)}: invalid syntax`,
-    );
-  }
-  return value;
-}
-
 /**
  * `?filter`: a go-bexpr expression, evaluated on each allocation before pagination as Nomad's
  * paginator does; a malformed one is Nomad's 400 (nomad/alloc_endpoint.go, paginator.go).
@@ -68,9 +54,8 @@ export function parseListFilter(raw: string | null): string {
 }
 
 export async function listAllocations(request: Request, env: Env): Promise<Response> {
-  const caller = await authorize(request, env, NEEDS.readJob);
-  const query = parseBlockingQuery(request, env, caller);
-  const params = query.params;
+  // Nomad's order: its HTTP layer parses the list's parameters, then its RPC checks the caller.
+  const params = new URL(request.url).searchParams;
   const prefix = parsePrefix(params.get("prefix"));
   const namespace = parseNamespace(params.get("namespace"));
   const perPage = parsePerPage(params.get("per_page"));
@@ -78,6 +63,8 @@ export async function listAllocations(request: Request, env: Env): Promise<Respo
   const reverse = params.get("reverse") === "true";
   const filter = parseListFilter(params.get("filter"));
   const taskStates = parseBoolParam(params, "task_states", true);
+  const caller = await authorize(request, env, NEEDS.readJob);
+  const query = parseBlockingQuery(request, env, caller);
   // Nomad's Alloc.List: read-job in the requested namespace (for `*`: in any), else 403.
   requireNamespace(caller, namespace, NEEDS.readJob.anyOf);
   const list = {

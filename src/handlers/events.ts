@@ -1,49 +1,116 @@
 /**
  * `GET /v1/event/stream`: the region's allocation events as Nomad's newline-delimited batches,
- * resumable from any index still in the durable history.
+ * resumable from any index still in the durable history. Parameters, topics and ACLs as Nomad's
+ * `command/agent/event_endpoint.go` and `nomad/event_endpoint.go` (v1.10.0) check them.
  */
-import { authorize, NEEDS } from "../acl/caller.ts";
+import { type Caller, NEEDS, resolveCaller } from "../acl/caller.ts";
+import { ALL_NAMESPACES, allowsNamespace, allowsNode } from "../acl/policy.ts";
 import { config } from "../config.ts";
 import { allocIdOrNull } from "../domain/alloc-id.ts";
-import { openRegionStream } from "../durable/catalog-reads.ts";
-import { CodedError } from "../http/errors.ts";
-import { parseIndex } from "../http/query.ts";
+import { openRegionStream, regionNamespaces } from "../durable/catalog-reads.ts";
+import { CodedError, ErrorText } from "../http/errors.ts";
 import { parseRegion } from "../http/region.ts";
-import { relayStream, STREAM_HEADERS } from "../http/stream.ts";
+import { abortOnCancel, relayStream, STREAM_HEADERS } from "../http/stream.ts";
+import { parseNamespace } from "./allocations.ts";
+
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
 
 /**
- * `?topic=Topic[:Key]`, repeatable; none means every topic. Returns the allocation IDs to deliver,
- * null for all of them, or [] when no requested topic is Allocation (only heartbeats then).
+ * `?index`: Go's `strconv.Atoi`, as Nomad parses it; absent or empty is 0 (from the oldest event
+ * kept). Nomad then takes `uint64(index)`, so a negative index is a very large one (only events
+ * from now on). Returns the uint64 as a decimal string, exact.
  */
-export function parseTopics(values: string[]): string[] | null {
-  if (values.length === 0) return null;
-  const ids: string[] = [];
-  for (const value of values) {
-    const [topic = "", key = "*"] = value.split(/:(.*)/s);
-    if (topic === "") throw new CodedError(400, `Invalid topic ${JSON.stringify(value)}`);
-    if (topic !== "*" && topic !== "Allocation") continue;
-    if (key === "*" || key === "") return null;
-    const alloc = allocIdOrNull(key);
-    if (!alloc) throw new CodedError(400, `Invalid topic ${JSON.stringify(value)}: the key must be an allocation ID`);
-    ids.push(alloc.uuid);
+export function parseEventIndex(raw: string | null): string {
+  if (raw === null || raw === "") return "0";
+  const syntax = /^[+-]?\d+$/.test(raw);
+  const value = syntax ? BigInt(raw) : 0n;
+  if (!syntax || value < INT64_MIN || value > INT64_MAX) {
+    const why = syntax ? "value out of range" : "invalid syntax";
+    throw new CodedError(400, `Unable to parse index: strconv.Atoi: parsing ${JSON.stringify(raw)}: ${why}`);
   }
-  return ids;
+  return (value < 0n ? value + (1n << 64n) : value).toString();
+}
+
+/** Distinct `topic` values one stream may ask for (repeats count once): bounds each event's match work. */
+export const MAX_TOPICS = 100;
+
+/**
+ * `?topic=Topic[:Key]`, repeatable (Nomad's `parseEventTopics`): none means `*:*`; a value with
+ * more than one `:` is a 400. Returns each topic's keys.
+ */
+export function parseTopics(values: string[]): Map<string, string[]> {
+  if (values.length === 0) return new Map([["*", ["*"]]]);
+  const distinct = [...new Set(values)];
+  if (distinct.length > MAX_TOPICS) {
+    throw new CodedError(400, `Invalid topic query: at most ${MAX_TOPICS} distinct topic values, got ${distinct.length}`);
+  }
+  const topics = new Map<string, string[]>();
+  for (const value of distinct) {
+    const parts = value.split(":");
+    if (parts.length > 2) {
+      throw new CodedError(400, `Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: ${value}`);
+    }
+    const [topic = "", key = "*"] = parts;
+    topics.set(topic, [...(topics.get(topic) ?? []), key]);
+  }
+  return topics;
+}
+
+/** Topics whose events need `read-job` in the namespace (nomad/event_endpoint.go `validateNsOp`). */
+const READ_JOB_TOPICS = new Set(["Deployment", "Evaluation", "Allocation", "Job", "Service", "CSIPlugin"]);
+
+/** Nomad's `validateNsOp`: what each topic needs in `namespace`; `*` and unknown topics need management. */
+function allowsTopics(caller: Caller, namespace: string, topics: Map<string, string[]>): boolean {
+  const acl = caller.acl;
+  for (const topic of topics.keys()) {
+    if (READ_JOB_TOPICS.has(topic)) {
+      if (!allowsNamespace(acl, namespace, NEEDS.readJob.anyOf)) return false;
+    } else if (topic === "Node") {
+      if (!allowsNode(acl, "read")) return false;
+    } else if (topic === "CSIVolume") {
+      if (!allowsNamespace(acl, namespace, ["csi-read-volume"])) return false;
+    } else if (!acl.management) return false;
+  }
+  return true;
+}
+
+/**
+ * The keys an allocation event must match (Nomad's `filter`): the `*` topic's keys and the
+ * `Allocation` topic's; `*` alone matches every event. An allocation key in any UUID spelling
+ * also matches in its canonical form.
+ */
+export function allocationKeys(topics: Map<string, string[]>): string[] | null {
+  const keys = [...(topics.get("*") ?? []), ...(topics.get("Allocation") ?? [])];
+  if (keys.length === 1 && keys[0] === "*") return null;
+  const canonical = keys.flatMap((key) => {
+    const alloc = allocIdOrNull(key);
+    return alloc && alloc.uuid !== key ? [key, alloc.uuid] : [key];
+  });
+  return [...new Set(canonical)];
 }
 
 export async function streamEvents(request: Request, env: Env): Promise<Response> {
-  await authorize(request, env, NEEDS.readJob);
+  // Nomad's order: the index and topics (its HTTP layer), then the caller, whose needs depend on
+  // the topics and namespaces (its RPC).
   const cfg = config(env);
   const params = new URL(request.url).searchParams;
-  const index = parseIndex(params.get("index"));
-  const allocIds = parseTopics(params.getAll("topic"));
+  const index = parseEventIndex(params.get("index"));
+  const topics = parseTopics(params.getAll("topic"));
+  const caller = await resolveCaller(request, env);
   const region = parseRegion(params, cfg);
+  const namespace = parseNamespace(params.get("namespace"));
+  // `*` is every namespace that exists when the stream opens, each of which must be allowed.
+  const namespaces = namespace === ALL_NAMESPACES ? await regionNamespaces(env, cfg, region) : [namespace];
+  if (!namespaces.every((ns) => allowsTopics(caller, ns, topics))) throw new CodedError(403, ErrorText.permissionDenied);
   const gone = new AbortController();
-  const query = { index: Number(index), allocIds, heartbeatMs: cfg.eventHeartbeatMs };
+  const query = { index, keys: allocationKeys(topics), namespaces, heartbeatMs: cfg.eventHeartbeatMs };
   const opened = await openRegionStream(env, cfg, region, query, gone.signal);
   if (!opened.ok) throw new CodedError(opened.status, opened.message);
   // A merged stream is the Worker's own (cancelling it cancels the shards'); one shard's is relayed.
-  const body = opened.merged ? opened.stream : relayStream(opened.stream, gone);
+  const body = opened.merged ? abortOnCancel(opened.stream, gone) : relayStream(opened.stream, gone);
   return new Response(body, {
-    headers: { "Content-Type": "application/json", ...STREAM_HEADERS },
+    // Nomad's event stream sends Cache-Control: no-cache (command/agent/event_endpoint.go).
+    headers: { "Content-Type": "application/json", ...STREAM_HEADERS, "Cache-Control": "no-cache", Vary: "Accept-Encoding" },
   });
 }

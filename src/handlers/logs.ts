@@ -19,7 +19,8 @@ import { relayStream, STREAM_HEADERS } from "../http/stream.ts";
 
 export const LOGS_PREFIX = "/v1/client/fs/logs/";
 
-const LogErrors = {
+export const LogErrors = {
+  allocIdMissing: "must provide a valid alloc id",
   taskMissing: "must provide task name",
   typeMissing: "must provide log type (stdout/stderr)",
   invalidOrigin: "origin must be start or end",
@@ -52,28 +53,24 @@ function target(request: Request, params: URLSearchParams, env: Env) {
 }
 
 export async function getLogs(request: Request, env: Env): Promise<Response> {
-  const caller = await authorize(request, env, NEEDS.readLogs);
+  // Nomad's order (command/agent/fs_endpoint.go `Logs`): the parameters first, then the caller.
   const params = new URL(request.url).searchParams;
   const task = parseTask(params);
+  const follow = parseLogBool(params, "follow");
+  const plain = parseLogBool(params, "plain");
   const type = parseType(params);
+  const offset = parseLogOffset(params.get("offset"));
   const origin = params.get("origin") || "start";
   if (origin !== "start" && origin !== "end") throw new CodedError(400, LogErrors.invalidOrigin);
-  const query: LogQuery = {
-    task,
-    type,
-    origin,
-    follow: parseLogBool(params, "follow"),
-    plain: parseLogBool(params, "plain"),
-    offset: parseLogOffset(params.get("offset")),
-    access: { acl: caller.acl, anyOf: NEEDS.readLogs.anyOf },
-  };
+  const caller = await authorize(request, env, NEEDS.readLogs);
+  const query: LogQuery = { task, type, origin, follow, plain, offset, access: { acl: caller.acl, anyOf: NEEDS.readLogs.anyOf } };
   const { key, stub } = target(request, params, env);
   const gone = new AbortController();
   const opened = await stub.openLogs(key, query, gone.signal);
   if (!opened.ok) refuse(opened);
   const body = relayStream(opened.stream as ReadableStream<Uint8Array>, gone);
   const contentType = query.plain ? "text/plain; charset=utf-8" : "application/json";
-  return new Response(body, { headers: { "Content-Type": contentType, ...STREAM_HEADERS } });
+  return new Response(body, { headers: { "Content-Type": contentType, ...STREAM_HEADERS, Vary: "Accept-Encoding" } });
 }
 
 export async function postLogs(request: Request, env: Env): Promise<Response> {

@@ -19,7 +19,15 @@ export async function readBody(request: Request, env: Env): Promise<Uint8Array> 
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let read: ReadableStreamReadResult<Uint8Array>;
+    try {
+      read = await reader.read();
+    } catch {
+      // The body broke off mid-way (malformed chunked framing, a dropped connection): the
+      // client's mistake or its network's, never an internal error.
+      throw new CodedError(400, ErrorText.bodyCutOff);
+    }
+    const { done, value } = read;
     if (done) break;
     total += value.byteLength;
     if (total > cap) {

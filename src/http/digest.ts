@@ -19,9 +19,20 @@ export async function sha256Hex(input: string | Uint8Array): Promise<string> {
 export function requestToken(request: Request): string | undefined {
   const header = request.headers.get("X-Nomad-Token");
   if (header) return header.trim();
-  const auth = request.headers.get("Authorization");
-  const match = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
-  return match?.[1];
+  return bearerToken(request.headers.get("Authorization"));
+}
+
+/**
+ * The token of an `Authorization: Bearer <token>` header as Nomad's `parseToken` reads it
+ * (command/agent/http.go, v1.10.0): split on spaces, the scheme `Bearer` in any case, and of the
+ * rest (trimmed) only the first word.
+ */
+export function bearerToken(header: string | null): string | undefined {
+  if (!header) return undefined;
+  const parts = header.split(" ");
+  if (parts.length < 2 || parts[0]?.toLowerCase() !== "bearer") return undefined;
+  const token = (parts.slice(1).join(" ").trim().split(" ")[0] ?? "").trim();
+  return token === "" ? undefined : token;
 }
 
 const tokenDigests = new WeakMap<Request, Promise<ArrayBuffer>>();

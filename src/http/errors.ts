@@ -16,6 +16,12 @@ export class CodedError extends Error {
 /** Fixed error texts, worded exactly as Nomad words them. */
 export const ErrorText = {
   allocNotFound: "alloc not found",
+  /** Nomad ≥ 0.9's `allocNotFoundErr` (command/agent/alloc_endpoint.go), for the endpoints it added. */
+  allocationNotFound: "allocation not found",
+  /** command/agent/alloc_endpoint.go `resourceNotFoundErr`. */
+  resourceNotFound: "resource not found",
+  readReplica:
+    "This server is a read replica of the Nomad cluster: it cannot stop allocations. Stop it on the cluster (nomad alloc stop <id>); the change reaches this server through its ingest.",
   invalidMethod: "Invalid method",
   invalidIndex: "Invalid index",
   invalidWait: "Invalid wait time",
@@ -26,6 +32,7 @@ export const ErrorText = {
   aclTokenNotFound: "ACL token not found",
   pageNotFound: "404 page not found",
   requestTooLarge: "Request body too large",
+  bodyCutOff: "failed to read body: the request body ended abnormally (malformed chunked framing or a lost connection)",
   internal: "Internal error",
 } as const;
 

@@ -7,9 +7,12 @@
 import { perEnv } from "../config.ts";
 import { clientAddressKey, requestTokenDigest, toHex } from "./digest.ts";
 import { CodedError } from "./errors.ts";
+import { isKnownValidToken } from "./known-tokens.ts";
 
 /** Methods that only read: CORS for them is governed by CORS_READ_ORIGINS. */
 const READ_METHODS = new Set(["GET"]);
+/** Methods of the writes: CORS for them is governed by CORS_WRITE_ORIGINS. */
+const WRITE_METHODS = new Set(["PUT", "POST", "DELETE"]);
 const EXPOSED_HEADERS = "X-Nomad-Index, X-Nomad-KnownLeader, X-Nomad-LastContact, X-Nomad-NextToken";
 const READ_REQUEST_HEADERS = "X-Nomad-Token, Authorization";
 const WRITE_REQUEST_HEADERS = "X-Nomad-Token, Authorization, Content-Type, Idempotency-Key";
@@ -61,7 +64,9 @@ export function preflight(request: Request, cfg: GateConfig): Response | undefin
   const origin = request.headers.get("Origin");
   const method = request.headers.get("Access-Control-Request-Method");
   if (request.method !== "OPTIONS" || !origin || !method) return undefined;
-  const allowed = allowedOrigin(cfg, origin, method.toUpperCase());
+  // Only methods the API serves can be allowed: HEAD (405 on every API route) and the rest never.
+  const served = READ_METHODS.has(method.toUpperCase()) || WRITE_METHODS.has(method.toUpperCase());
+  const allowed = served ? allowedOrigin(cfg, origin, method.toUpperCase()) : undefined;
   if (!allowed) throw new CodedError(403, `CORS: origin ${JSON.stringify(origin)} may not ${method.toUpperCase()} here`);
   const read = READ_METHODS.has(method.toUpperCase());
   return new Response(null, {
@@ -77,6 +82,17 @@ export function preflight(request: Request, cfg: GateConfig): Response | undefin
 }
 
 /** Adds CORS headers to a response for an allowed cross-origin request (errors included). */
+/**
+ * Every answer varies by `Accept-Encoding`, as Nomad's gzip handler declares on all of its; most
+ * handlers set it already, the rest (documents, pages, redirects) get it here.
+ */
+export function withVary(response: Response): Response {
+  if (response.headers.get("Vary")?.includes("Accept-Encoding")) return response;
+  const headers = new Headers(response.headers);
+  headers.append("Vary", "Accept-Encoding");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
 export function withCors(request: Request, response: Response, cfg: GateConfig): Response {
   const origin = request.headers.get("Origin");
   if (!origin) return response;
@@ -90,12 +106,15 @@ export function withCors(request: Request, response: Response, cfg: GateConfig):
 }
 
 /**
- * The key requests are counted under: the token (hashed, never stored in clear) or, without one,
- * the client address.
+ * The key a request is counted under: its token (hashed, never stored in clear) when this isolate
+ * knows the token to be valid, else its client address — so a request carrying a random token
+ * counts against its address like one without a token (src/http/known-tokens.ts says why).
  */
 export async function callerKey(request: Request): Promise<string> {
   const digest = requestTokenDigest(request);
-  return digest ? `token:${toHex(await digest, 12)}` : clientAddressKey(request);
+  if (!digest) return clientAddressKey(request);
+  const bytes = await digest;
+  return isKnownValidToken(toHex(bytes)) ? `token:${toHex(bytes, 12)}` : clientAddressKey(request);
 }
 
 /** Counts a request under `key` with a rate-limiting binding; 429 with Retry-After past its limit. */

@@ -110,3 +110,17 @@ export function parseExpectedLogOffset(raw: string | null): number | undefined {
   }
   return Number(raw);
 }
+
+/** Go's `parseBool` of Nomad's HTTP layer: absent or empty is `fallback`, anything but a Go boolean a 400. */
+export function parseBoolParam(params: URLSearchParams, name: string, fallback: boolean): boolean {
+  const raw = params.get(name);
+  if (raw === null || raw === "") return fallback;
+  const value = parseGoBool(raw);
+  if (value === undefined) {
+    throw new CodedError(
+      400,
+      `Failed to parse value of ${JSON.stringify(name)} (${raw}) as a bool: strconv.ParseBool: parsing ${JSON.stringify(raw)}: invalid syntax`,
+    );
+  }
+  return value;
+}

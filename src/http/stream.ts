@@ -56,3 +56,23 @@ export function relayStream(source: ReadableStream<Uint8Array>, gone: AbortContr
     { highWaterMark: STREAM_BUFFER_CHUNKS },
   );
 }
+
+/**
+ * The same promise for a stream the Worker built itself (the merge of a sharded region's streams):
+ * cancelling it aborts `gone` too, so every shard frees its subscription at once rather than at
+ * its next write or heartbeat.
+ */
+export function abortOnCancel(source: ReadableStream<Uint8Array>, gone: AbortController): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      gone.abort();
+      return reader.cancel(reason);
+    },
+  });
+}

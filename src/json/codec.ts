@@ -220,9 +220,24 @@ export function encodeString(value: string): string {
   return `"${value.replace(ESCAPABLE, (ch) => SHORT_ESCAPES[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`)}"`;
 }
 
-/** Byte-wise (UTF-8) key order, as Go sorts struct fields. */
+/**
+ * UTF-8 byte order, as Go's `sort.Strings` orders map keys. It equals code point order, which
+ * differs from JS's UTF-16 order only where a surrogate (U+D800–DFFF, the code units of characters
+ * above U+FFFF) meets U+E000–U+FFFF: in UTF-8 the character above U+FFFF sorts last.
+ */
 function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
 }
 
 /**

@@ -27,6 +27,7 @@ import {
   OPEN,
   READ_HEADERS,
   READ_SECURITY,
+  REGION_EXAMPLE,
   ref,
   schemaRef,
   textError,
@@ -294,6 +295,45 @@ const postTaskEvents: OperationObject = {
   },
 };
 
+const STOP_BOOLEANS = ["no_shutdown_delay", "reschedule"].map(
+  (name): ParameterObject => ({
+    name,
+    in: "query",
+    required: false,
+    description: `Nomad's \`${name}\` flag, a Go boolean: checked as Nomad checks it (anything else is a \`400\`), then moot, since nothing is stopped here.`,
+    schema: { type: "string", enum: ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"] },
+  }),
+);
+
+function stopOperation(method: "post" | "put"): OperationObject {
+  return {
+    operationId: method === "post" ? "stopAllocation" : "stopAllocationPut",
+    summary: "Stop an allocation (refused: read replica)",
+    description:
+      "Nomad's stop endpoint (0.9.2+), which the official client calls. This server mirrors a Nomad cluster and cannot stop allocations: the request is checked as Nomad checks it (the booleans, the allocation, `alloc-lifecycle` in its namespace) and then answered `409`. Stop the allocation on the cluster; the change reaches this server through its ingest.",
+    tags: [TAG_ALLOCATIONS],
+    security: WRITE_SECURITY,
+    parameters: [ref("parameters", "AllocId"), ref("parameters", "Region"), ...STOP_BOOLEANS],
+    responses: {
+      "400": textError("A malformed flag or region.", {
+        invalidFlag: example(
+          "`reschedule` is not a Go boolean",
+          'Failed to parse value of "reschedule" (maybe) as a bool: strconv.ParseBool: parsing "maybe": invalid syntax',
+        ),
+        region: REGION_EXAMPLE,
+      }),
+      "403": forbidden("`namespace:alloc-lifecycle` in the allocation's namespace"),
+      "404": textError("No allocation with this ID (any text that is not one, too).", {
+        notFound: example("No such allocation", ErrorText.allocationNotFound),
+      }),
+      "409": textError("The allocation exists, and this server cannot stop it.", {
+        readReplica: example("Read replica", ErrorText.readReplica),
+      }),
+      "500": ref("responses", "InternalError"),
+    },
+  };
+}
+
 const getOpenApi: OperationObject = {
   operationId: "getOpenApiDocument",
   summary: "This OpenAPI document",
@@ -333,6 +373,30 @@ const getRoot: OperationObject = {
   },
 };
 
+const HTML_PAGE = { description: "The HTML page.", content: { "text/html": { schema: { type: "string" } } } };
+
+const getAllocationsPage: OperationObject = {
+  operationId: "getAllocationsPage",
+  summary: "Live status page: the region's allocations (HTML)",
+  description:
+    "A page that lists the region's allocations and keeps the list current through blocking queries on `GET /v1/allocations`, to which it passes `namespace`, `prefix` and `filter` as given. It reads only this origin's public API; when the `anonymous` policy does not allow the reads it asks for a token, kept in the browser tab only (docs/status-page.md).",
+  tags: [TAG_DOCS],
+  security: OPEN,
+  parameters: [ref("parameters", "Region"), ref("parameters", "Namespace"), ref("parameters", "Prefix"), ref("parameters", "Filter")],
+  responses: { "200": HTML_PAGE },
+};
+
+const getAllocationPage: OperationObject = {
+  operationId: "getAllocationPage",
+  summary: "Live status page: one allocation (HTML)",
+  description:
+    "A page that shows one allocation (status, tasks, the task events as a timeline, a log pane per task) and keeps it current through blocking queries on `GET /v1/allocation/{alloc_id}` and log follows on `GET /v1/client/fs/logs/{alloc_id}`. An unknown or malformed id is explained by the page (the HTML itself is always 200).",
+  tags: [TAG_DOCS],
+  security: OPEN,
+  parameters: [ref("parameters", "AllocId"), ref("parameters", "Region")],
+  responses: { "200": HTML_PAGE },
+};
+
 /** The per-path note on methods a path does not declare. */
 const METHODS_NOTE = "Any other method answers `405 Invalid method` (text/plain).";
 
@@ -364,7 +428,7 @@ export function buildOpenApiDocument(): OpenAPIObject {
 
   for (const tag of [...REGION_TAGS, ...ACL_TAGS]) builder.addTag(tag);
   builder.addTag({ name: TAG_BATCH, description: "Many allocation changes in one request, for bridges and bulk loads." });
-  builder.addTag({ name: TAG_DOCS, description: "This document and its interactive reference." });
+  builder.addTag({ name: TAG_DOCS, description: "This document, its interactive reference and the live status pages." });
 
   // The wire schemas the Worker validates with, as they are; then the response-only ones.
   for (const [name, schema] of Object.entries(SCHEMAS)) builder.addSchema(name, schema as SchemaObject);
@@ -389,9 +453,16 @@ export function buildOpenApiDocument(): OpenAPIObject {
       summary: "The task events of one allocation",
       description: `Task state updates of an allocation. ${METHODS_NOTE}`,
       post: postTaskEvents,
+    })
+    .addPath("/v1/allocation/{alloc_id}/stop", {
+      summary: "Stop one allocation",
+      description: `Nomad's stop endpoint, refused here (read replica). Other methods: 405 \`${ErrorText.invalidMethod}\`.`,
+      post: stopOperation("post"),
+      put: stopOperation("put"),
     });
   for (const [path, item] of Object.entries({ ...REGION_PATHS, ...BATCH_PATHS, ...ACL_PATHS })) builder.addPath(path, item);
   builder.addPath("/openapi.json", { get: getOpenApi }).addPath("/docs", { get: getDocs }).addPath("/", { get: getRoot });
+  builder.addPath("/ui/allocations", { get: getAllocationsPage }).addPath("/ui/allocation/{alloc_id}", { get: getAllocationPage });
   return withAclAndLimits(builder.getSpec());
 }
 
@@ -405,9 +476,12 @@ export const ACL_REQUIREMENTS: Record<string, string> = {
   putAllocation: NODE_WRITE,
   deleteAllocation: NODE_WRITE,
   postTaskEvents: NODE_WRITE,
+  stopAllocation: "`namespace:alloc-lifecycle` in the allocation's namespace (checked before the refusal, as Nomad checks it)",
+  stopAllocationPut: "`namespace:alloc-lifecycle` in the allocation's namespace (checked before the refusal, as Nomad checks it)",
   postAllocationBatch: NODE_WRITE,
   listAllocations: READ_JOB,
-  streamEvents: READ_JOB,
+  streamEvents:
+    "per topic, in each namespace streamed, as Nomad's `validateNsOp`: `namespace:read-job` for `Allocation` (and Nomad's other job topics); a management token for `*` (also when no `topic` is given) and for topics this server does not know. Without a token the `anonymous` policy decides",
   readTaskLogs:
     "`namespace:read-logs` or `namespace:read-fs` in the allocation's namespace (neither is in the `read` policy). Without a token the `anonymous` policy decides; `npm start`'s allows it in `default`",
   appendTaskLogs: NODE_WRITE,

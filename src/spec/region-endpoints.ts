@@ -95,15 +95,23 @@ export const REGION_PARAMETERS: Record<string, ParameterObject> = {
     in: "query",
     required: false,
     description:
-      "Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1). Absent or `0`: only events from now on. Below the oldest event kept (`EVENT_HISTORY` per region): `410`.",
-    schema: { type: "integer", format: "uint64", minimum: 0 },
+      "Start with the first event whose index is at least this (e.g. the `X-Nomad-Index` of a list, plus 1); beyond the last event: with the next one. Absent or `0`: from the oldest event still kept (Nomad replays its buffer). Below the oldest event kept (`EVENT_HISTORY` per region): `410`. Parsed as Nomad parses it (`strconv.Atoi`, an int64; a negative index is taken as the uint64 Nomad makes of it).",
+    schema: { type: "integer", format: "int64" },
+  },
+  EventNamespace: {
+    name: "namespace",
+    in: "query",
+    required: false,
+    description:
+      "Deliver the events of this namespace; `*`: of every namespace that exists when the stream opens (each of which the caller must be allowed to read, as Nomad's `validateACL`). Absent or empty: `default`.",
+    schema: { type: "string", default: "default", examples: ["default", "*"] },
   },
   Topic: {
     name: "topic",
     in: "query",
     required: false,
     description:
-      "`Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation, `Allocation:<alloc_id>` for one, `*` for everything. None means every topic. Topics other than `Allocation` exist in Nomad but carry no events here.",
+      "`Topic:Key` filters, repeatable: `Allocation` or `Allocation:*` for every allocation; `Allocation:<key>` for the events whose `Key` (the allocation ID) or `FilterKeys` (its `JobID` and `DeploymentID`) is `<key>`, so `Allocation:<job>` follows a job's allocations; `*` for everything. None means `*`. More than one `:` is a `400`. `*` and topics other than Nomad's read-job topics (`Allocation`, `Job`, `Evaluation`, `Deployment`, `Service`, `CSIPlugin`), `Node` (`node:read`) and `CSIVolume` need a management token, as in Nomad; topics other than `Allocation` carry no events here.",
     schema: { type: "array", items: { type: "string" }, examples: [["Allocation"]] },
     style: "form",
     explode: true,
@@ -232,22 +240,21 @@ const streamEvents: OperationObject = {
   operationId: "streamEvents",
   summary: "Stream allocation events",
   description:
-    'Streams the region\'s allocation changes as Nomad\'s event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat (every 10 s of silence, `EVENT_STREAM_HEARTBEAT`). The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.',
+    'Streams the region\'s allocation changes as Nomad\'s event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat: one at once when the stream opens, then one every 30 s (`EVENT_STREAM_HEARTBEAT`), as Nomad sends them. The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.',
   tags: [TAG_EVENTS],
   security: READ_SECURITY,
-  parameters: ["EventIndex", "Topic", "Region"].map((name) => ref("parameters", name)),
+  parameters: ["EventIndex", "Topic", "EventNamespace", "Region"].map((name) => ref("parameters", name)),
   responses: {
     "200": {
       description: "Newline-delimited `EventBatch` objects, sent as they happen.",
       content: { "application/json": { schema: schemaRef("EventBatch") } },
     },
     "400": textError("A malformed topic, index or region.", {
-      invalidTopic: example("A topic with no name", 'Invalid topic ":x"'),
-      invalidKey: example(
-        "An Allocation topic whose key is not an allocation ID",
-        'Invalid topic "Allocation:abc": the key must be an allocation ID',
+      invalidTopic: example(
+        "A topic with more than one `:`",
+        "Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: a:b:c",
       ),
-      invalidIndex: example("`index` is not a uint64", ErrorText.invalidIndex),
+      invalidIndex: example("`index` is not an int64", 'Unable to parse index: strconv.Atoi: parsing "abc": invalid syntax'),
       region: REGION_EXAMPLE,
     }),
     "403": ref("responses", "ReadForbidden"),

@@ -33,8 +33,11 @@ const allocationEvent = struct("One event of the event stream: an allocation was
     description: "`AllocationUpdated` on every write that changed it (including task events), `AllocationDeleted` on delete.",
   },
   Key: t.string("The allocation ID."),
-  Namespace: t.string("Always `default`."),
-  FilterKeys: t.list({ type: "string" }, "The allocation's `JobID`."),
+  Namespace: t.string("The allocation's namespace."),
+  FilterKeys: t.list(
+    { type: "string" },
+    "The allocation's `JobID` and `DeploymentID` (`\"\"` when it has none), as Nomad's allocation events carry them.",
+  ),
   Index: t.uint("The event's region-wide index; resume the stream from `Index + 1`."),
   Payload: {
     type: "object",
@@ -47,7 +50,7 @@ const allocationEvent = struct("One event of the event stream: an allocation was
 const eventBatch: Schema = {
   type: "object",
   description:
-    "One line of the event stream: a batch of events with the index of the last one, or `{}` (a heartbeat sent after each idle interval, 10 s unless `EVENT_STREAM_HEARTBEAT` says otherwise).",
+    "One line of the event stream: a batch of events with the index of the last one, or `{}` (a heartbeat: one when the stream opens, then one every 30 s unless `EVENT_STREAM_HEARTBEAT` says otherwise).",
   properties: {
     Events: { type: "array", items: { $ref: "#/components/schemas/AllocationEvent" }, description: "The events, in index order." },
     Index: t.uint("Index of the batch's last event."),

@@ -52,7 +52,19 @@ function field(id: string, label: string, value: string, hint: string): HTMLElem
   );
 }
 
-function row(stub: AllocListStub, region: string, changed: boolean): HTMLTableRowElement {
+/** `namespace=*` lists several namespaces: then each row says which. */
+function allNamespaces(query: ListQuery): boolean {
+  return query.namespace === "*";
+}
+
+function columns(withNamespace: boolean): string[] {
+  // Statuses right after the ID: on a narrow screen they stay in view, the rest scrolls.
+  const names = ["ID", "Client status", "Desired status", "Name", "Job", "Task group", "Modified"];
+  if (withNamespace) names.splice(4, 0, "Namespace");
+  return names;
+}
+
+function row(stub: AllocListStub, region: string, changed: boolean, withNamespace: boolean): HTMLTableRowElement {
   const id = stub.ID ?? "";
   const modified = bigOf(stub.ModifyTime) ?? bigOf(stub.CreateTime);
   const time = modified === undefined ? undefined : nanosTime(modified);
@@ -68,6 +80,7 @@ function row(stub: AllocListStub, region: string, changed: boolean): HTMLTableRo
     h("td", {}, badge(stub.ClientStatus)),
     h("td", {}, badge(stub.DesiredStatus)),
     h("td", { class: "name" }, stub.Name ?? ""),
+    withNamespace && h("td", {}, stub.Namespace ?? ""),
     h("td", {}, stub.JobID ?? ""),
     h("td", {}, stub.TaskGroup ?? ""),
     h("td", {}, time ? timeElement(time.ms, time.exact, time.iso) : "—"),
@@ -88,25 +101,11 @@ export function allocationsPage(main: HTMLElement): void {
   );
   const formError = h("p", { class: "form-error", role: "alert" });
   const caption = h("caption", {}, "Allocations");
+  const head = h("thead");
+  const renderHead = () => clear(head, h("tr", {}, ...columns(allNamespaces(query)).map((name) => h("th", { scope: "col" }, name))));
+  renderHead();
   const body = h("tbody");
-  const table = h(
-    "table",
-    { class: "allocs" },
-    caption,
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        // Statuses right after the ID: on a narrow screen they stay in view, the rest scrolls.
-        ...["ID", "Client status", "Desired status", "Name", "Job", "Task group", "Modified"].map((name) =>
-          h("th", { scope: "col" }, name),
-        ),
-      ),
-    ),
-    body,
-  );
+  const table = h("table", { class: "allocs" }, caption, head, body);
   const empty = h("p", { class: "empty", hidden: true });
   const notice = new Notice(
     {
@@ -144,7 +143,7 @@ export function allocationsPage(main: HTMLElement): void {
       now.add(id);
       const changed = !first && seen.get(id) !== version;
       seen.set(id, version);
-      rows.push(row(stub, query.region, changed));
+      rows.push(row(stub, query.region, changed, allNamespaces(query)));
     }
     for (const id of seen.keys()) if (!now.has(id)) seen.delete(id);
     first = false;
@@ -176,7 +175,11 @@ export function allocationsPage(main: HTMLElement): void {
       // A refused filter or prefix is the person's to fix: say so next to the form.
       if (state.kind === "stopped" && state.problem.kind === "bad-request") {
         clear(formError, `The server refused this filter: ${state.problem.text}`);
-        notice.show({ kind: "stopped", problem: state.problem });
+        notice.show(state, false);
+        // The rows on screen answered another filter: do not leave them looking like this one's.
+        clear(body);
+        caption.textContent = `No result: the filter was refused · ${regionLabel()}`;
+        empty.hidden = true;
         return;
       }
       notice.show(state);
@@ -197,6 +200,7 @@ export function allocationsPage(main: HTMLElement): void {
     query = { ...query, namespace: text("namespace"), prefix: text("prefix"), filter: text("filter") };
     history.replaceState(null, "", pageHref("/ui/allocations", query));
     subtitle.textContent = regionLabel();
+    renderHead();
     restart();
   });
 

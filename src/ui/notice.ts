@@ -82,7 +82,8 @@ export class Notice {
     this.#region = region;
   }
 
-  show(state: PollState): void {
+  /** `explain: false` when the page explains a stop itself (a refused filter, next to its form). */
+  show(state: PollState, explain = true): void {
     clearInterval(this.#countdown);
     if (state.kind !== "stopped") clear(this.panel);
     switch (state.kind) {
@@ -118,7 +119,8 @@ export class Notice {
       case "stopped":
         this.element.className = "notice stopped";
         clear(this.element, "Not updating: see below.");
-        void this.#explain(state.problem);
+        if (explain) void this.#explain(state.problem);
+        else clear(this.panel);
         return;
     }
   }

@@ -114,4 +114,83 @@ describe("black-box over HTTP", () => {
     const write = await post(`/v1/allocation/${DEMO_ALLOC_ID}/task-events`, '{"Events":[{"Task":"redis","Event":{"Type":"Driver"}}]}');
     expect(indexOf(write)).toBeGreaterThan(indexOf(before));
   });
+
+  it("namespaces with a namespace-limited token: the list, the allocation read, the event stream and logs", async () => {
+    const asToken = (secret: string, path: string, init: RequestInit = {}) => get(path, { ...init, headers: { "X-Nomad-Token": secret } });
+    const rules = 'namespace "team-*" { policy = "read" capabilities = ["read-logs"] }';
+    const policy = await post("/v1/acl/policy/team-readers", JSON.stringify({ Description: "team namespaces", Rules: rules }));
+    expect(policy.status).toBe(200);
+    const token = await post("/v1/acl/token", JSON.stringify({ Name: "team", Type: "client", Policies: ["team-readers"] }));
+    const secret = ((await token.json()) as { SecretID: string }).SecretID;
+
+    const demo = await (await get(`/v1/allocation/${DEMO_ALLOC_ID}`)).text();
+    const prefix = crypto.randomUUID().slice(0, 8);
+    const team = `${prefix}-0000${crypto.randomUUID().slice(13)}`;
+    const other = `${prefix}-0001${crypto.randomUUID().slice(13)}`;
+    const from = indexOf(await get("/v1/allocations?namespace=*&per_page=1", { headers: { "X-Nomad-Token": server.token } })) + 1;
+    for (const [id, namespace] of [
+      [team, "team-a"],
+      [other, "default"],
+    ] as const) {
+      const body = demo.replaceAll(DEMO_ALLOC_ID, id).replace('"Namespace":"default"', `"Namespace":"${namespace}"`);
+      expect((await put(`/v1/allocation/${id}`, body)).status).toBe(200);
+      expect((await post(`/v1/client/fs/logs/${id}?task=redis&type=stdout`, `${namespace} says hi\n`)).status).toBe(200);
+    }
+
+    // The list: `*` is every namespace the token may read; a namespace it may not read is a 403.
+    const listed = await asToken(secret, `/v1/allocations?namespace=*&prefix=${prefix}`);
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as Array<{ ID: string; Namespace: string }>).map((s) => [s.ID, s.Namespace])).toEqual([[team, "team-a"]]);
+    const defaultList = await asToken(secret, `/v1/allocations?prefix=${prefix}`);
+    expect(defaultList.status).toBe(403);
+    expect(await defaultList.text()).toBe("Permission denied");
+    const filtered = await asToken(secret, `/v1/allocations?namespace=team-a&filter=${encodeURIComponent('Namespace == "team-a"')}`);
+    expect(((await filtered.json()) as Array<{ ID: string }>).map((s) => s.ID)).toContain(team);
+
+    // The allocation read, in its own namespace.
+    const read = await asToken(secret, `/v1/allocation/${team}`);
+    expect(read.status).toBe(200);
+    expect(((await read.json()) as { Namespace: string }).Namespace).toBe("team-a");
+    const denied = await asToken(secret, `/v1/allocation/${other}`);
+    expect(denied.status).toBe(403);
+    expect(await denied.text()).toBe("Permission denied");
+
+    // Logs: read-logs in the allocation's namespace.
+    const logs = await asToken(secret, `/v1/client/fs/logs/${team}?task=redis&type=stdout&plain=true`);
+    expect(logs.status).toBe(200);
+    expect(await logs.text()).toBe("team-a says hi\n");
+    const deniedLogs = await asToken(secret, `/v1/client/fs/logs/${other}?task=redis&type=stdout&plain=true`);
+    expect(deniedLogs.status).toBe(403);
+    await deniedLogs.arrayBuffer();
+
+    // The event stream of the token's namespace: {} at once, then only that namespace's events.
+    const streamAbort = new AbortController();
+    // identity: local `wrangler dev` gzips on request, and a gzip stream holds small writes back.
+    const stream = await get(`/v1/event/stream?topic=Allocation&namespace=team-a&index=${from}`, {
+      signal: streamAbort.signal,
+      headers: { "X-Nomad-Token": secret, "Accept-Encoding": "identity" },
+    });
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get("cache-control")).toBe("no-cache");
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    const deadline = Date.now() + 15_000;
+    while (!text.includes(team) && Date.now() < deadline) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    streamAbort.abort();
+    const lines = text.split("\n").filter((line) => line !== "");
+    expect(lines[0]).toBe("{}");
+    const keys = lines.flatMap((line) =>
+      ((JSON.parse(line) as { Events?: Array<{ Key: string; Namespace: string }> }).Events ?? []).map((e) => `${e.Namespace}/${e.Key}`),
+    );
+    expect(keys).toContain(`team-a/${team}`);
+    expect(keys.every((key) => key.startsWith("team-a/"))).toBe(true);
+    const deniedStream = await asToken(secret, "/v1/event/stream?topic=Allocation");
+    expect(deniedStream.status).toBe(403);
+    await deniedStream.arrayBuffer();
+  });
 });

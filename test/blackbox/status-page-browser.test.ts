@@ -197,6 +197,10 @@ describe("status pages in Chromium", () => {
     await page
       .getByText(/^The server refused this filter: failed to create result paginator: failed to read filter expression/)
       .waitFor({ timeout: LIVE_MS });
+    // Said once, next to the form; no rows of an earlier filter left on screen.
+    expect(await page.getByRole("heading", { name: "The server refused the request" }).count()).toBe(0);
+    expect(await page.locator("tbody tr").count()).toBe(0);
+    await page.getByText(/^No result: the filter was refused/).waitFor();
     await shoot("bad-filter");
     expectedConsoleError = undefined;
     await page.getByLabel("Filter expression").fill("");
@@ -275,6 +279,12 @@ describe("status pages in Chromium", () => {
     await createPending(later);
     await page.locator(".summary .badge", { hasText: "pending" }).first().waitFor({ timeout: LIVE_MS });
     expect(await page.getByRole("heading", { name: "Unknown allocation" }).count()).toBe(0);
+
+    // A malformed id: the server's own words (Nomad's lookup error).
+    expectedConsoleError = /status of 400/;
+    await load("/ui/allocation/not-an-id");
+    await page.getByRole("heading", { name: "The server refused the request" }).waitFor({ timeout: 10_000 });
+    await page.getByText(/^alloc lookup failed: index error: /).waitFor();
     expectedConsoleError = undefined;
   }, 60_000);
 
@@ -364,6 +374,20 @@ describe("status pages in Chromium", () => {
       // The allocation page (and its logs) read with the same token.
       await load(`/ui/allocation/${live}`);
       await page.locator("pre.log", { hasText: "hello from stdout" }).waitFor({ timeout: 10_000 });
+      // Every namespace (namespace=*): a Namespace column says which one each row is in.
+      const ops = uuid();
+      // A string edit, not JSON.parse: CreateTime is above 2^53 and must arrive exact.
+      const opsJson = DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, ops).replace(
+        '"TaskGroup":"cache"',
+        '"Namespace":"ops","TaskGroup":"cache"',
+      );
+      expect(opsJson).toContain('"Namespace":"ops"');
+      await ingest("PUT", `/v1/allocation/${ops}`, opsJson);
+      await load("/ui/allocations?namespace=*");
+      await row(ops).waitFor({ timeout: 10_000 });
+      expect(await page.locator("table thead th[scope=col]").allTextContents()).toContain("Namespace");
+      expect(await row(ops).locator("td").allTextContents()).toContain("ops");
+      expect(await row(DEMO_ALLOC_ID).locator("td").allTextContents()).toContain("default");
       await page.getByRole("button", { name: "Forget token" }).click();
       expect(await page.evaluate(() => sessionStorage.getItem("nomad-token"))).toBeNull();
     } finally {

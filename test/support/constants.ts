@@ -12,3 +12,6 @@ export const TEST_WAITER_CAPS = { perObject: 120, perCaller: 110 };
 
 /** Catalog shards per region in the sharded run of the catalog tests. */
 export const TEST_CATALOG_SHARDS = 4;
+
+/** Bytes of event history per region in tests: small enough to reach with a few large allocations. */
+export const TEST_EVENT_HISTORY_BYTES = 1024 * 1024;

@@ -34,10 +34,12 @@ export interface StartOptions {
   persistTo?: string;
   token?: string;
   vars?: Record<string, string>;
+  /** A fixed port (e.g. to restart a killed server where its clients expect it); default a free one. */
+  port?: number;
 }
 
 export async function startDevServer(options: StartOptions = {}): Promise<DevServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), "nomad-alloc-state-"));
   const token = options.token ?? `blackbox-${port}`;
   const vars = Object.entries({ MANAGEMENT_TOKEN: token, ...options.vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);

@@ -13,13 +13,15 @@ describe("catalogEntry", () => {
     expect(encodeJson(allocation)).toBe(before); // not changed
     expect(entry.stub).toBe(encodeJson(allocListStub(allocation, 7n)));
     expect(entry.namespace).toBe("default");
+    expect([entry.jobId, entry.deploymentId]).toEqual(["example", ""]);
     const event = eventJson(entry, 1764000000123);
     const expected = encodeJson({
       Topic: "Allocation",
       Type: "AllocationUpdated",
       Key: DEMO_ALLOC_ID,
       Namespace: "default",
-      FilterKeys: ["example"],
+      // nomad/state/events.go (v1.10.0): FilterKeys are the JobID and the DeploymentID.
+      FilterKeys: ["example", ""],
       Index: JsonNumber.of(1764000000123),
       Payload: { Allocation: { ...allocation, Job: null } },
     });

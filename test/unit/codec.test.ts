@@ -12,6 +12,21 @@ describe("JSON codec", () => {
     expect(encodeJson(value)).toBe('{"B":[],"a":{},"b":{"A":2,"a":[{"x":null,"y":"<&>"}],"z":1}}');
   });
 
+  it("sorts keys by their UTF-8 bytes, as Go does, where UTF-16 order differs", () => {
+    // U+E000 is EE 80 80 in UTF-8 and U+10000 is F0 90 80 80; in UTF-16 U+10000 starts with D800.
+    const value = parseJson('{"\\ud800\\udc00":1,"\\ue000":2,"\\uffff":3,"a":4,"\\u00e9":5}');
+    expect(encodeJson(value)).toBe('{"a":4,"\u00e9":5,"\ue000":2,"\uffff":3,"\u{10000}":1}');
+    const keys = ["\u{1F600}", "\uFB01", "\u{10000}", "z", "\uE000x", "\uE000"];
+    const bytes = (s: string) => [...new TextEncoder().encode(s)];
+    const byUtf8 = [...keys].sort((a, b) => {
+      const [x, y] = [bytes(a), bytes(b)];
+      for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
+      return x.length - y.length;
+    });
+    const encoded = encodeJson(Object.fromEntries(keys.map((k) => [k, null])));
+    expect(encoded).toBe(`{${byUtf8.map((k) => `${JSON.stringify(k)}:null`).join(",")}}`);
+  });
+
   it("escapes control characters and U+2028 as Go does", () => {
     expect(encodeJson('a"\\\n\r\t\u0001\u2028')).toBe('"a\\"\\\\\\n\\r\\t\\u0001\\u2028"');
   });

@@ -26,6 +26,11 @@ describe("DisplayMessage as Nomad fills it", () => {
     ['{"Type":"Killed","KillError":"no such process"}', "no such process"],
     ['{"Type":"Sibling Task Failed","FailedSibling":"web"}', 'Task\'s sibling "web" failed'],
     ['{"Type":"Leader Task Dead"}', "Leader Task in Group dead"],
+    // nomad/structs/structs.go PopulateEventDisplayMessage (main): the cases added after 0.7.
+    ['{"Type":"Main Tasks Dead"}', "Main tasks in the group died"],
+    ['{"Type":"Reconnected"}', "Client reconnected"],
+    ['{"Type":"Task hook failed","Message":"prestart hook failed"}', "prestart hook failed"],
+    ['{"Type":"Waiting for shutdown delay","Message":""}', ""],
     ['{"Type":"Signaling","TaskSignal":"interrupt","TaskSignalReason":"user"}', "Task being sent signal interrupt: user"],
     ['{"Type":"Signaling"}', "Task being sent a signal"],
     ['{"Type":"Not Restarting","RestartReason":"Policy allows no restarts"}', "Policy allows no restarts"],

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
 import { parseAllocId } from "../../src/domain/alloc-id.ts";
-import { requestToken, requestTokenDigest, sha256Hex, toHex } from "../../src/http/digest.ts";
+import { bearerToken, requestToken, requestTokenDigest, sha256Hex, toHex } from "../../src/http/digest.ts";
 import { CodedError } from "../../src/http/errors.ts";
-import { callerKey } from "../../src/http/gate.ts";
+import { callerKey, preflight } from "../../src/http/gate.ts";
+import { rememberValidToken } from "../../src/http/known-tokens.ts";
 import { jitterMs, parseExpectedLogOffset, parseGoBool, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
 import { formatGoDuration, formatUnixNanos, normalizeRfc3339, parseGoDuration } from "../../src/json/go-time.ts";
 
@@ -194,9 +195,9 @@ describe("config", () => {
     expect(config(env({ MAX_QUERY_TIME: "bogus" })).wait).toEqual({ maxMs: 300_000, defaultMs: 300_000 });
   });
 
-  it("takes the event stream heartbeat from EVENT_STREAM_HEARTBEAT, Nomad's 10s otherwise", () => {
+  it("takes the event stream heartbeat from EVENT_STREAM_HEARTBEAT, Nomad's 30s otherwise", () => {
     expect(config(env({ EVENT_STREAM_HEARTBEAT: "250ms" })).eventHeartbeatMs).toBe(250);
-    expect(config(env({ EVENT_STREAM_HEARTBEAT: undefined })).eventHeartbeatMs).toBe(10_000);
+    expect(config(env({ EVENT_STREAM_HEARTBEAT: undefined })).eventHeartbeatMs).toBe(30_000);
   });
 });
 
@@ -210,7 +211,20 @@ describe("caller keys and token digests", () => {
     expect(requestToken(request({}))).toBeUndefined();
   });
 
-  it("counts a token under one key whichever header carries it, and tokenless callers by address", async () => {
+  it("reads Authorization: Bearer as Nomad's parseToken does (command/agent/http.go, v1.10.0): the first word", () => {
+    expect(bearerToken("Bearer abc extra words")).toBe("abc");
+    expect(bearerToken("bearer  abc")).toBe("abc");
+    expect(bearerToken("BEARER abc ")).toBe("abc");
+    expect(bearerToken("Bearer")).toBeUndefined();
+    expect(bearerToken("Bearer ")).toBeUndefined();
+    expect(bearerToken("Bearer\tabc")).toBeUndefined();
+    expect(bearerToken("Token abc")).toBeUndefined();
+  });
+
+  it("counts a known-valid token under one key whichever header carries it; tokenless and unknown tokens by address", async () => {
+    expect(await callerKey(request({ "CF-Connecting-IP": "192.0.2.8", "X-Nomad-Token": "secret-1" }))).toBe("ip:192.0.2.8");
+    rememberValidToken(await sha256Hex("secret-1"));
+    rememberValidToken(await sha256Hex("secret-2"));
     const viaHeader = await callerKey(request({ "X-Nomad-Token": "secret-1" }));
     expect(viaHeader).toBe(`token:${(await sha256Hex("secret-1")).slice(0, 24)}`);
     expect(await callerKey(request({ Authorization: "Bearer secret-1" }))).toBe(viaHeader);
@@ -237,5 +251,22 @@ describe("parseExpectedLogOffset (X-Log-Offset)", () => {
       400,
       "Invalid X-Log-Offset: a non-negative decimal integer (the bytes appended before this body)",
     ]);
+  });
+});
+
+describe("CORS preflight methods", () => {
+  const open = { maxUrlBytes: 8192, maxHeaderBytes: 16384, readOrigins: new Set(["*"]), writeOrigins: new Set(["*"]) };
+  const ask = (method: string) =>
+    new Request("http://x/v1/allocations", {
+      method: "OPTIONS",
+      headers: { Origin: "https://ui.example", "Access-Control-Request-Method": method },
+    });
+
+  it("allows only methods the API serves, even when every origin may write", () => {
+    expect(preflight(ask("GET"), open)?.headers.get("Access-Control-Allow-Methods")).toBe("GET");
+    expect(preflight(ask("DELETE"), open)?.headers.get("Access-Control-Allow-Methods")).toBe("PUT, POST, DELETE");
+    for (const method of ["HEAD", "PATCH", "TRACE"]) {
+      expect(() => preflight(ask(method), open)).toThrow(`CORS: origin "https://ui.example" may not ${method} here`);
+    }
   });
 });

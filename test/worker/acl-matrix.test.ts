@@ -137,7 +137,7 @@ const ENDPOINTS: Endpoint[] = [
     ok: 200,
     request: async () => {
       const name = `d${crypto.randomUUID().slice(0, 8)}`;
-      await write("POST", `/v1/acl/policy/${name}`, '{"Rules":"{}"}');
+      await write("POST", `/v1/acl/policy/${name}`, JSON.stringify({ Rules: 'node { policy = "read" }' }));
       return [`/v1/acl/policy/${name}`, { method: "DELETE" }];
     },
   },

@@ -75,13 +75,56 @@ node {
     ['{"spaceship":{}}', 'Invalid policy rules: unknown block "spaceship"'],
     ['{"node":{"policy":"all"}}', "Invalid policy rules: node: policy must be one of deny, read, write"],
     ["{nope", "Invalid policy rules: malformed JSON"],
-    ['namespace "x" { policy "read" }', "Invalid policy rules: expected = after policy"],
+    [
+      'namespace "x" { policy "read" }',
+      'Invalid policy rules: Failed to parse ACL Policy: At 1:24: expected = after policy, got string "read"',
+    ],
     ["", "Invalid policy rules: Rules must not be empty"],
   ])("rejects rules %j with 400 %j", async (rules, text) => {
     const r = await putPolicy("bad", rules);
     expect(r.status).toBe(400);
     expect(await r.text()).toBe(text);
     expect((await asManagement("/v1/acl/policy/bad")).status).toBe(404);
+  });
+
+  it("refuses prototype names in rules, and every later request still answers as before", async () => {
+    await putPolicy("proto-reader", 'namespace "default" { policy = "read" }');
+    const { SecretID } = await createToken(["proto-reader"]);
+    const { id } = await createAllocation();
+    for (const rules of [
+      '__proto__ "default" { policy = "read" }',
+      '__proto__ "State" { policy = "write" }',
+      'namespace "__proto__" { policy = "write" }',
+    ]) {
+      expect((await putPolicy("proto", rules)).status).toBe(400);
+    }
+    expect(({} as Record<string, unknown>).default).toBeUndefined();
+    expect((await call(`/v1/allocation/${id}`, { headers: withToken(SecretID) })).status).toBe(200);
+    expect((await call("/v1/allocations", { headers: withToken(SecretID) })).status).toBe(200);
+    const write = await call(`/v1/allocation/${id}`, { method: "DELETE", headers: withToken(SecretID) });
+    expect([write.status, await write.text()]).toEqual([403, "Permission denied"]);
+  });
+
+  it("a namespace named like an Object.prototype member grants only there, across RPC and the cache", async () => {
+    await putPolicy("ctor-ns", 'namespace "constructor" { policy = "write" }\nnode { policy = "read" }');
+    const { SecretID } = await createToken(["ctor-ns"]);
+    const { id } = await createAllocation();
+    const r = await call(`/v1/allocation/${id}`, { headers: withToken(SecretID) });
+    expect([r.status, await r.text()]).toEqual([403, "Permission denied"]);
+  });
+
+  it("reads one policy or token and the store's index in one RPC", async () => {
+    await putPolicy("one-rpc", 'node { policy = "read" }');
+    const { AccessorID } = await createToken(["one-rpc"]);
+    const store = aclStub(env);
+    const policy = await store.getPolicy("one-rpc");
+    const token = await store.getToken(AccessorID);
+    expect(policy.index).toBe((await store.listPolicies()).index);
+    expect(JSON.parse(policy.body ?? "null")).toMatchObject({ Name: "one-rpc" });
+    expect(JSON.parse(token.body ?? "null")).toMatchObject({ AccessorID, SecretID: "" });
+    expect((await store.getPolicy("no-such")).body).toBeNull();
+    const r = await asManagement("/v1/acl/policy/one-rpc");
+    expect(r.headers.get("X-Nomad-Index")).toBe(String(policy.index));
   });
 
   it("rejects a body name that differs from the path, and bad policy names", async () => {

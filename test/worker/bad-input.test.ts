@@ -10,7 +10,18 @@ let F = ""; // the fixture allocation
 const FIXED = "203266e5-e0d6-9486-5e05-397ed2b184af";
 const MGMT = { "X-Nomad-Token": TOKEN };
 
+/**
+ * The snapshots' own management tokens: the rate limit counts per token, and the snapshots (twelve
+ * reads a case) must neither spend the cases' budget nor exceed one token's own.
+ */
+const SNAPSHOT_TOKENS: string[] = [];
+let snapshots = 0;
+
 beforeAll(async () => {
+  for (let i = 0; i < 4; i++) {
+    const minted = await write("POST", "/v1/acl/token", `{"Name":"bad-input snapshots ${i}","Type":"management"}`);
+    SNAPSHOT_TOKENS.push(((await minted.json()) as { SecretID: string }).SecretID);
+  }
   F = (await createAllocation()).id;
   await write("POST", `/v1/allocation/${F}/task-events`, '{"Events":[{"Task":"redis","Event":{"Type":"Started"}}]}');
   await write("POST", `/v1/client/fs/logs/${F}?task=redis&type=stdout`, "fixture log\n");
@@ -18,6 +29,7 @@ beforeAll(async () => {
 });
 
 async function snapshot(): Promise<string> {
+  const token = SNAPSHOT_TOKENS[snapshots++ % SNAPSHOT_TOKENS.length] as string;
   const texts = await Promise.all(
     [
       `/v1/allocation/${F}`,
@@ -27,7 +39,7 @@ async function snapshot(): Promise<string> {
       "/v1/acl/tokens",
       `/v1/client/fs/logs/${F}?task=redis&type=stdout&plain=true`,
     ].map(async (path) => {
-      const r = await call(path, { headers: MGMT });
+      const r = await call(path, { headers: { "X-Nomad-Token": token } });
       return `${r.status} ${r.headers.get("X-Nomad-Index")} ${await r.text()}`;
     }),
   );
@@ -58,6 +70,14 @@ const events = (name: string, body: string, status: number, text: Case[5]): Case
   () => `/v1/allocation/${F}/task-events`,
   { body, headers: MGMT },
   status,
+  text,
+];
+const policy = (name: string, rules: string, text: string): Case => [
+  name,
+  "POST",
+  () => "/v1/acl/policy/p1",
+  { body: JSON.stringify({ Rules: rules }), headers: MGMT },
+  400,
   text,
 ];
 const logs = (name: string, query: string, status: number, text: string): Case =>
@@ -252,7 +272,12 @@ const CASES: Case[] = [
     400,
     'invalid field TaskEventsRequest.Events[0].State: "gone" is not one of "pending", "running", "dead"',
   ),
-  events("extra field", '{"Events":[],"More":1}', 400, "invalid field TaskEventsRequest.More: unknown field"),
+  events(
+    "extra field",
+    '{"Events":[{"Task":"redis","Event":{"Type":"Started"}}],"More":1}',
+    400,
+    "invalid field TaskEventsRequest.More: unknown field",
+  ),
   events(
     "Details number",
     '{"Events":[{"Task":"redis","Event":{"Type":"Started","Details":{"a":1}}}]}',
@@ -352,14 +377,20 @@ const CASES: Case[] = [
     'Failed to parse value of "task_states" (maybe) as a bool: strconv.ParseBool: parsing "maybe": invalid syntax',
   ),
   get("list index", () => "/v1/allocations?index=-5", 400, INVALID_INDEX),
-  get("stream index", () => "/v1/event/stream?index=x", 400, INVALID_INDEX),
+  // command/agent/event_endpoint.go (strconv.Atoi, parseTopic), v1.10.0
+  get("stream index", () => "/v1/event/stream?index=x", 400, 'Unable to parse index: strconv.Atoi: parsing "x": invalid syntax'),
   get(
-    "stream topic key",
-    () => "/v1/event/stream?topic=Allocation:xyz",
+    "stream index beyond int64",
+    () => "/v1/event/stream?index=9223372036854775808",
     400,
-    'Invalid topic "Allocation:xyz": the key must be an allocation ID',
+    'Unable to parse index: strconv.Atoi: parsing "9223372036854775808": value out of range',
   ),
-  get("stream empty topic", () => "/v1/event/stream?topic=:x", 400, 'Invalid topic ":x"'),
+  get(
+    "stream topic with two colons",
+    () => "/v1/event/stream?topic=Allocation:a:b",
+    400,
+    "Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: Allocation:a:b",
+  ),
   // ACL bodies
   [
     `policy bad rules`,
@@ -388,6 +419,130 @@ const CASES: Case[] = [
   [`token bad accessor`, "GET", () => "/v1/acl/token/not-a-uuid", { headers: MGMT }, 400, 'invalid accessor ID "not-a-uuid"'],
   [`token missing`, "GET", () => "/v1/acl/token/00000000-0000-0000-0000-000000000000", { headers: MGMT }, 404, "ACL token not found"],
   [`policy missing`, "DELETE", () => "/v1/acl/policy/nope", { headers: MGMT }, 404, "ACL policy not found"],
+  // Malformed percent-escapes in ACL paths; bytes that are not UTF-8.
+  get("policy %ZZ", () => "/v1/acl/policy/%ZZ", 400, 'invalid URL escape "%ZZ"', MGMT),
+  get("policy lone %", () => "/v1/acl/policy/ab%", 400, 'invalid URL escape "%"', MGMT),
+  get("policy %FF", () => "/v1/acl/policy/%FF", 400, 'invalid policy name "\uFFFD": 1 to 128 letters, digits and hyphens', MGMT),
+  get("token %C0%AF", () => "/v1/acl/token/%C0%AF", 400, 'invalid accessor ID "\uFFFD\uFFFD"', MGMT),
+  [`token delete %ZZ`, "DELETE", () => "/v1/acl/token/%ZZ", { headers: MGMT }, 400, 'invalid URL escape "%ZZ"'],
+  // AccessorID on token creation: Nomad's upsert updates the named token; junk is refused.
+  ...["true", "{}", "5", '"not-a-uuid"'].map(
+    (accessor): Case => [
+      `token create AccessorID ${accessor}`,
+      "POST",
+      () => "/v1/acl/token",
+      { body: `{"AccessorID":${accessor},"Type":"management"}`, headers: MGMT },
+      400,
+      accessor === '"not-a-uuid"' ? 'invalid accessor ID "not-a-uuid"' : "invalid field AccessorID: expected string",
+    ],
+  ),
+  [
+    `token create unknown AccessorID`,
+    "POST",
+    () => "/v1/acl/token",
+    { body: '{"AccessorID":"00000000-0000-0000-0000-000000000000","Type":"management"}', headers: MGMT },
+    404,
+    "ACL token not found",
+  ],
+  // Go struct types at ingest (nomad/structs): float64 range, []byte as base64, uint64 Job.Version.
+  put(
+    "Scores 1e400",
+    '{"Metrics":{"Scores":{"x":1e400}}}',
+    400,
+    "invalid field Allocation.Metrics.Scores.x: 1e400 is out of range for float64",
+  ),
+  put(
+    "Scores -1e309",
+    '{"Metrics":{"Scores":{"x":-1e309}}}',
+    400,
+    "invalid field Allocation.Metrics.Scores.x: -1e309 is out of range for float64",
+  ),
+  put(
+    "Scores 400 digits",
+    `{"Metrics":{"Scores":{"x":1${"0".repeat(400)}}}}`,
+    400,
+    () => `invalid field Allocation.Metrics.Scores.x: 1${"0".repeat(400)} is out of range for float64`,
+  ),
+  put(
+    "Payload not base64",
+    '{"Job":{"Payload":"not base64!"}}',
+    400,
+    "invalid field Allocation.Job.Payload: expected base64 (Go's []byte: standard alphabet, padded)",
+  ),
+  put(
+    "Payload unpadded",
+    '{"Job":{"Payload":"YWI"}}',
+    400,
+    "invalid field Allocation.Job.Payload: expected base64 (Go's []byte: standard alphabet, padded)",
+  ),
+  put(
+    "Payload url alphabet",
+    '{"Job":{"Payload":"-_8="}}',
+    400,
+    "invalid field Allocation.Job.Payload: expected base64 (Go's []byte: standard alphabet, padded)",
+  ),
+  put("Job.Version -1", '{"Job":{"Version":-1}}', 400, "invalid field Allocation.Job.Version: -1 is out of range for uint64"),
+  put("Job.Version 1.5", '{"Job":{"Version":1.5}}', 400, "invalid field Allocation.Job.Version: expected integer (uint64), got number 1.5"),
+  put("Job.Version string", '{"Job":{"Version":"1"}}', 400, "invalid field Allocation.Job.Version: expected integer (uint64), got string"),
+  put(
+    "Restarts above uint64",
+    '{"TaskStates":{"redis":{"Restarts":18446744073709551616}}}',
+    400,
+    "invalid field Allocation.TaskStates.redis.Restarts: 18446744073709551616 is out of range for uint64",
+  ),
+  // A batch with no event would be a change with nothing in it.
+  events("empty Events", '{"Events":[]}', 400, "invalid field TaskEventsRequest.Events: at least 1 item"),
+  // Storage-limit probes: more distinct topics than a stream may ask for.
+  get(
+    "stream 101 topics",
+    () => `/v1/event/stream?${Array.from({ length: 101 }, () => `topic=Allocation:${crypto.randomUUID()}`).join("&")}`,
+    400,
+    "Invalid topic query: at most 100 distinct topic values, got 101",
+    MGMT,
+  ),
+  // Prototype keys, wherever a client's key lands: policy blocks, namespace and key names, the JSON
+  // form, task names, query parameters. None may reach Object.prototype (the state snapshot and
+  // the later cases would see it).
+  ...[
+    ['__proto__ "default" { policy = "read" }', 'Invalid policy rules: unknown block "__proto__"'],
+    ['prototype "x" { policy = "read" }', 'Invalid policy rules: unknown block "prototype"'],
+    ['namespace "__proto__" { policy = "write" }', 'Invalid policy rules: Invalid namespace name: "__proto__"'],
+    ['node { policy = "write"\n constructor = "x" }', 'Invalid policy rules: node: unknown key "constructor"'],
+    ['{"__proto__":{"default":{"policy":"read"}}}', 'Invalid policy rules: unknown block "__proto__"'],
+    ['{"namespace":{"__proto__":{"policy":"read"}}}', 'Invalid policy rules: Invalid namespace name: "__proto__"'],
+    ['{"node":{"__proto__":{"policy":"write"}}}', 'Invalid policy rules: node: unknown key "__proto__"'],
+  ].map(([rules, text]): Case => policy(`policy ${rules}`, rules as string, text as string)),
+  events(
+    "task named __proto__",
+    '{"Events":[{"Task":"__proto__","Event":{"Type":"Started"}}]}',
+    400,
+    'task group "cache" does not have task with name "__proto__"',
+  ),
+  events(
+    "task named constructor",
+    '{"Events":[{"Task":"constructor","Event":{"Type":"Started"}}]}',
+    400,
+    'task group "cache" does not have task with name "constructor"',
+  ),
+  get(
+    "list prefix __proto__",
+    () => "/v1/allocations?prefix=__proto__",
+    400,
+    'Invalid prefix "__proto__": an allocation ID prefix has only hexadecimal digits and hyphens',
+  ),
+  // Policy rules the parser must refuse rather than skip; invalid escapes; rules with no rule.
+  ...[
+    ['node { policy := "write" }', 'Invalid policy rules: Failed to parse ACL Policy: At 1:15: illegal character ":"'],
+    ['node { policy = "write" } ; @@@', 'Invalid policy rules: Failed to parse ACL Policy: At 1:27: illegal character ";"'],
+    [
+      "node { policy = write }",
+      'Invalid policy rules: Failed to parse ACL Policy: At 1:17: expected a quoted string after policy =, got "write"',
+    ],
+    ['node { policy = "\\x" }', "Invalid policy rules: Failed to parse ACL Policy: At 1:18: invalid escape \\x in string"],
+    ["!!!", 'Invalid policy rules: Failed to parse ACL Policy: At 1:1: illegal character "!"'],
+    ["# nothing here", 'Invalid policy rules: Invalid policy: "# nothing here"'],
+    ['{"namespace":{"default":"write"}}', 'Invalid policy rules: namespace "default" must be a block'],
+  ].map(([rules, text]): Case => policy(`policy ${rules}`, rules as string, text as string)),
 ];
 
 describe("bad-input corpus", () => {

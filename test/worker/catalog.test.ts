@@ -5,7 +5,18 @@ import { config } from "../../src/config.ts";
 import { shardOf } from "../../src/domain/catalog-shard.ts";
 import { catalogStub } from "../../src/durable/stub.ts";
 import { TEST_EVENT_HISTORY } from "../support/constants.ts";
-import { allocationJson, call, createAllocation, expectMeta, indexOf, objectFor, postEvents, TOKEN, write } from "../support/worker.ts";
+import {
+  allocationJson,
+  call,
+  createAllocation,
+  expectMeta,
+  indexOf,
+  newAllocId,
+  objectFor,
+  postEvents,
+  TOKEN,
+  write,
+} from "../support/worker.ts";
 
 /** IDs sharing a fresh random prefix, so each test lists only its own allocations. */
 function idsWithPrefix(count: number): { prefix: string; ids: string[] } {
@@ -58,6 +69,18 @@ async function readBatches(
 const eventsOf = (batches: Array<Record<string, unknown>>) => batches.filter((b) => "Index" in b);
 
 describe("GET /v1/allocations", () => {
+  it("a prefix longer than an ID matches nothing and never reaches SQLite's LIKE limit", async () => {
+    const { id } = await createAllocation();
+    const hex = id.replaceAll("-", "");
+    const full = await call(`/v1/allocations?prefix=${id}`, { headers: { "X-Nomad-Token": TOKEN } });
+    expect(((await full.json()) as { ID: string }[]).map((a) => a.ID)).toEqual([id]);
+    for (const prefix of [`${hex}0`, `${hex}${"a".repeat(30)}`, "f".repeat(200)]) {
+      const r = await call(`/v1/allocations?prefix=${prefix}`, { headers: { "X-Nomad-Token": TOKEN } });
+      expect([r.status, await r.text()]).toEqual([200, "[]"]);
+      expectMeta(r);
+    }
+  });
+
   it("answers [] (never null) with the meta headers when nothing matches", async () => {
     const { r, body } = await list(`prefix=${crypto.randomUUID().slice(0, 12)}`);
     expect(body).toEqual([]);
@@ -225,6 +248,40 @@ describe("status endpoints", () => {
 });
 
 describe("GET /v1/event/stream", () => {
+  it("keeps the event history within EVENT_HISTORY_BYTES too: large allocations move the floor long before the count would", async () => {
+    const { ids } = idsWithPrefix(5);
+    const first = ids[0] as string;
+    const before = await catalog(first).stats();
+    const big = JSON.stringify("h".repeat(300 * 1024));
+    for (const id of ids)
+      expect((await write("PUT", `/v1/allocation/${id}`, allocationJson(id, { DesiredDescription: big }))).status).toBe(200);
+    const after = await catalog(first).stats();
+    // Five ~300 KB events exceed the 1 MiB test budget while being far fewer than TEST_EVENT_HISTORY.
+    expect(ids.length).toBeLessThan(TEST_EVENT_HISTORY);
+    expect(after.floor).toBeGreaterThan(Math.max(before.floor, before.index));
+    const r = await call(`/v1/event/stream?index=${before.index + 1}`, { headers: { "X-Nomad-Token": TOKEN } });
+    expect(r.status).toBe(410);
+    await r.body?.cancel();
+  });
+
+  it("frees a stream's subscription in the catalog when the client goes, without waiting for a write", async () => {
+    const cfg = config(env);
+    const subscribers = async () => {
+      let total = 0;
+      for (let k = 0; k < cfg.catalogShards; k++) total += (await catalogStub(env, cfg, "global", k).stats()).subscribers;
+      return total;
+    };
+    const before = await subscribers();
+    const r = await call(`/v1/event/stream?topic=Allocation:${newAllocId()}`);
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read(); // the opening heartbeat: the subscription exists
+    expect(await subscribers()).toBeGreaterThan(before);
+    await reader.cancel();
+    const deadline = Date.now() + 5000;
+    while ((await subscribers()) > before && Date.now() < deadline) await new Promise((done) => setTimeout(done, 20));
+    expect(await subscribers()).toBe(before);
+  });
+
   it("streams Allocation events as newline-delimited batches, filtered by topic key", async () => {
     const start = await streamStart();
     const { id } = await createAllocation();
@@ -235,7 +292,7 @@ describe("GET /v1/event/stream", () => {
     const batches = eventsOf(await readBatches(r, (b) => eventsOf(b).length >= 2));
     const events = batches.map((b) => (b.Events as Array<Record<string, unknown>>)[0] as Record<string, unknown>);
     expect(events.map((e) => e.Key)).toEqual([id, id]);
-    expect(events[0]).toMatchObject({ Topic: "Allocation", Type: "AllocationUpdated", Namespace: "default", FilterKeys: ["example"] });
+    expect(events[0]).toMatchObject({ Topic: "Allocation", Type: "AllocationUpdated", Namespace: "default", FilterKeys: ["example", ""] });
     expect(Object.keys(events[0] as object)).toEqual(["FilterKeys", "Index", "Key", "Namespace", "Payload", "Topic", "Type"]);
     expect(
       ((events[1] as Record<string, unknown>).Payload as { Allocation: { ClientStatus: string; Job: null } }).Allocation,
@@ -268,8 +325,9 @@ describe("GET /v1/event/stream", () => {
     expect(resumed.map((b) => b.Index)).toEqual(indexes.slice(2));
   });
 
-  it("delivers live changes to a subscriber from now on (no index), and heartbeats {} when idle", async () => {
-    const r = await call("/v1/event/stream?topic=Allocation");
+  it("delivers live changes to a subscriber, and heartbeats {} at once and then on each tick", async () => {
+    const from = (await catalog().stats()).index + 1;
+    const r = await call(`/v1/event/stream?topic=Allocation&index=${from}`);
     const read = readBatches(r, (b) => eventsOf(b).length >= 1 && b.some((x) => !("Index" in x)));
     await new Promise((w) => setTimeout(w, 50));
     const { id } = await createAllocation();
@@ -283,7 +341,7 @@ describe("GET /v1/event/stream", () => {
     for (let i = 0; i <= TEST_EVENT_HISTORY; i++) await postEvents(id, '{"Task":"redis","Event":{"Type":"Driver"}}');
     const { floor } = await catalog(id).stats();
     expect(floor).toBeGreaterThan(1);
-    const r = await call("/v1/event/stream?index=1");
+    const r = await call("/v1/event/stream?index=1&topic=Allocation");
     expect(r.status).toBe(410);
     // With shards, the text names the floor of a shard that refused (the lowest resumable index there).
     const said =
@@ -297,9 +355,97 @@ describe("GET /v1/event/stream", () => {
     await ok.body?.cancel();
   });
 
-  it("rejects a malformed index or topic key with 400", async () => {
-    expect(await (await call("/v1/event/stream?index=abc")).text()).toBe("Invalid index");
-    const bad = await call("/v1/event/stream?topic=Allocation:nope");
+  it("starts at the oldest event still kept without an index, or with index=0 (Nomad replays its buffer)", async () => {
+    const { id } = await createAllocation();
+    await postEvents(id, '{"Task":"redis","Event":{"Type":"Started"}}');
+    let ownIndex = 0;
+    for (const query of [`topic=Allocation:${id}`, `topic=Allocation:${id}&index=0`]) {
+      const batches = await readBatches(await call(`/v1/event/stream?${query}`), (b) => eventsOf(b).length >= 2);
+      // The first line is Nomad's initial heartbeat.
+      expect(batches[0]).toEqual({});
+      expect(eventsOf(batches).map((b) => ((b.Events as Array<{ Key: string }>)[0] as { Key: string }).Key)).toEqual([id, id]);
+      ownIndex = eventsOf(batches)[0]?.Index as number;
+    }
+    // Every allocation: the history from its oldest kept event, so older than this test's own.
+    const oldest = await readBatches(await call("/v1/event/stream?topic=Allocation"), (b) => eventsOf(b).length >= 1);
+    expect(eventsOf(oldest)[0]?.Index).toBeLessThan(ownIndex);
+  });
+
+  it("Allocation:<key> matches the event's Key or its FilterKeys (JobID, DeploymentID)", async () => {
+    const job = `job-${crypto.randomUUID()}`;
+    const deployment = crypto.randomUUID();
+    // The documented way to follow without gaps: the list's index + 1 (it covers every shard).
+    const from = indexOf(await call("/v1/allocations?per_page=1")) + 1;
+    const first = newAllocId();
+    const second = newAllocId();
+    await write("PUT", `/v1/allocation/${first}`, allocationJson(first, { JobID: JSON.stringify(job) }));
+    await write(
+      "PUT",
+      `/v1/allocation/${second}`,
+      allocationJson(second, { JobID: JSON.stringify(job), DeploymentID: JSON.stringify(deployment) }),
+    );
+    await createAllocation();
+    const keysOf = (batches: Array<Record<string, unknown>>) =>
+      eventsOf(batches).map((b) => ((b.Events as Array<{ Key: string }>)[0] as { Key: string }).Key);
+    const byJob = await readBatches(await call(`/v1/event/stream?topic=Allocation:${job}&index=${from}`), (b) => eventsOf(b).length >= 2);
+    // Sorted: with a sharded catalog, two allocations' events are ordered by their shards' indexes.
+    expect(keysOf(byJob).sort()).toEqual([first, second].sort());
+    const events = eventsOf(byJob).map((b) => (b.Events as Array<Record<string, unknown>>)[0]);
+    expect(events.find((e) => e?.Key === second)?.FilterKeys).toEqual([job, deployment]);
+    const byDeployment = await readBatches(
+      await call(`/v1/event/stream?topic=Allocation:${deployment}&index=${from}`),
+      (b) => eventsOf(b).length >= 1,
+    );
+    expect(keysOf(byDeployment)).toEqual([second]);
+  });
+
+  it("keeps an index above 2^53 exact: no rounding down into the history", async () => {
+    const from = indexOf(await call("/v1/allocations?per_page=1"));
+    // 2^53 + 1 would round to 2^53 through a JS number; either way it is above every index here.
+    const r = await call("/v1/event/stream?topic=Allocation&index=9007199254740993");
+    expect(r.status).toBe(200);
+    const read = readBatches(r, (b) => eventsOf(b).length >= 1);
+    await new Promise((w) => setTimeout(w, 50));
+    const { id } = await createAllocation();
+    const batches = eventsOf(await read);
+    expect(batches.every((b) => (b.Index as number) > from)).toBe(true);
+    const first = (batches[0] as Record<string, unknown>).Events as Array<{ Key: string }>;
+    expect(first[0]?.Key).toBe(id);
+  });
+
+  it("answers Nomad's texts for a malformed index or topic (command/agent/event_endpoint.go, v1.10.0)", async () => {
+    expect(await (await call("/v1/event/stream?index=abc")).text()).toBe(
+      'Unable to parse index: strconv.Atoi: parsing "abc": invalid syntax',
+    );
+    const bad = await call("/v1/event/stream?topic=a:b:c");
     expect(bad.status).toBe(400);
+    expect(await bad.text()).toBe("Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: a:b:c");
+    // Parameters before the caller, as Nomad's HTTP layer parses them before its RPC checks the token.
+    const unknownToken = await call("/v1/event/stream?index=x", { headers: { "X-Nomad-Token": "unknown-token" } });
+    expect(unknownToken.status).toBe(400);
+    await unknownToken.body?.cancel();
+    // Any key is a key: one that names no allocation, job or deployment matches nothing.
+    const none = await call("/v1/event/stream?topic=Allocation:nope");
+    expect(none.status).toBe(200);
+    await none.body?.cancel();
+  });
+
+  it("without a topic (= *) or with a topic this server does not know, needs a management token", async () => {
+    for (const query of ["", "?topic=*", "?topic=Allocation&topic=Foo", "?topic=Foo", "?topic=:x"]) {
+      const anonymous = await call(`/v1/event/stream${query}`);
+      expect(anonymous.status).toBe(403);
+      expect(await anonymous.text()).toBe("Permission denied");
+      const management = await call(`/v1/event/stream${query}`, { headers: { "X-Nomad-Token": TOKEN } });
+      expect(management.status).toBe(200);
+      await management.body?.cancel();
+    }
+  });
+
+  it("sends Cache-Control: no-cache and Vary: Accept-Encoding, as Nomad", async () => {
+    const r = await call("/v1/event/stream?topic=Allocation");
+    expect(r.headers.get("Cache-Control")).toBe("no-cache");
+    expect(r.headers.get("Vary")).toBe("Accept-Encoding");
+    expect(r.headers.get("Content-Type")).toBe("application/json");
+    await r.body?.cancel();
   });
 });

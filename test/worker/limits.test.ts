@@ -46,6 +46,17 @@ describe("CORS", () => {
     expect(put.headers.get("Access-Control-Allow-Origin")).toBeNull();
   });
 
+  it("refuses a preflight for HEAD (the routes answer HEAD 405) and other methods the API does not serve", async () => {
+    for (const method of ["HEAD", "PATCH"]) {
+      const r = await call("/v1/allocations", {
+        method: "OPTIONS",
+        headers: { Origin: "https://ui.example", "Access-Control-Request-Method": method },
+      });
+      expect([r.status, await r.text()]).toEqual([403, `CORS: origin "https://ui.example" may not ${method} here`]);
+    }
+    expect((await call("/v1/allocations", { method: "HEAD" })).status).toBe(405);
+  });
+
   it("keeps a plain OPTIONS (not a preflight) a 405 as in Nomad", async () => {
     expect((await call(`/v1/allocation/${newAllocId()}`, { method: "OPTIONS" })).status).toBe(405);
   });
@@ -78,6 +89,35 @@ describe("rate limit", () => {
     expect(limited?.headers.get("Retry-After")).toBe("10");
     expect(await limited?.text()).toBe("Rate limit exceeded: too many requests from this caller");
     expect((await call("/v1/regions", { headers: { "CF-Connecting-IP": "203.0.113.9" } })).status).toBe(200);
+  });
+});
+
+describe("rate limit by address", () => {
+  it("counts requests with random tokens against the client address, on public endpoints too; a token known valid keeps its own budget", async () => {
+    const ip = `192.0.2.${Math.floor(Math.random() * 250)}`;
+    // The valid token has resolved once from this address before the flood.
+    expect((await call("/v1/allocations", { headers: { "CF-Connecting-IP": ip, "X-Nomad-Token": TOKEN } })).status).toBe(200);
+    let limited: Response | undefined;
+    for (let sent = 0; sent < 6000 && !limited; sent += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          call("/v1/status/leader", { headers: { "CF-Connecting-IP": ip, "X-Nomad-Token": crypto.randomUUID() } }),
+        ),
+      );
+      for (const r of batch) {
+        if (r.status === 429 && !limited) limited = r;
+        else await r.arrayBuffer();
+      }
+    }
+    expect(limited?.status).toBe(429);
+    expect(await limited?.text()).toBe("Rate limit exceeded: too many requests from this caller");
+    // Still refused for a fresh random token, and without a token, from that address …
+    expect((await call("/v1/status/leader", { headers: { "CF-Connecting-IP": ip, "X-Nomad-Token": crypto.randomUUID() } })).status).toBe(
+      429,
+    );
+    expect((await call("/v1/status/leader", { headers: { "CF-Connecting-IP": ip } })).status).toBe(429);
+    // … but not for the valid token at the same address.
+    expect((await call("/v1/allocations", { headers: { "CF-Connecting-IP": ip, "X-Nomad-Token": TOKEN } })).status).toBe(200);
   });
 });
 

@@ -512,12 +512,15 @@ describe("GET /v1/client/fs/logs/<alloc_id>", () => {
     expect(await r.text()).toBe(text);
   });
 
-  it("checks parameters in order: task, type, origin, then the booleans and offset", async () => {
+  it("checks parameters in Nomad's order: task, follow, plain, type, offset, origin", async () => {
     const id = await startedAlloc();
     const text = async (q: string) => (await call(logPath(id, q))).text();
     expect(await text("type=bad&origin=bad&follow=bad")).toBe("must provide task name");
-    expect(await text("task=redis&type=bad&origin=bad&follow=bad")).toBe("must provide log type (stdout/stderr)");
-    expect(await text("task=redis&type=stdout&origin=bad&follow=bad")).toBe("origin must be start or end");
+    expect(await text("task=redis&type=bad&origin=bad&follow=bad")).toBe(
+      'failed to parse follow field to boolean: strconv.ParseBool: parsing "bad": invalid syntax',
+    );
+    expect(await text("task=redis&type=bad&origin=bad")).toBe("must provide log type (stdout/stderr)");
+    expect(await text("task=redis&type=stdout&origin=bad")).toBe("origin must be start or end");
   });
 
   it("answers 404 `Unknown allocation` for a missing allocation and 400 for malformed ids", async () => {

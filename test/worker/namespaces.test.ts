@@ -245,3 +245,51 @@ describe("GET /v1/allocations?filter=", () => {
     expect(await r.text()).toMatch(/^failed to read result page: error finding value in datum: \/NoSuchField/);
   });
 });
+
+describe("GET /v1/event/stream?namespace=", () => {
+  async function keysFrom(secret: string | null, query: string, enough: number): Promise<string[]> {
+    const r = await as(secret, `/v1/event/stream?${query}`);
+    expect(r.status).toBe(200);
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    const keys: string[] = [];
+    let buffered = "";
+    const deadline = Date.now() + 10_000;
+    while (keys.length < enough && Date.now() < deadline) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffered += decoder.decode(value, { stream: true });
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) {
+        const batch = JSON.parse(line) as { Events?: Array<{ Key: string; Namespace: string }> };
+        for (const event of batch.Events ?? []) keys.push(`${event.Namespace}/${event.Key}`);
+      }
+    }
+    await reader.cancel();
+    return keys;
+  }
+
+  it("delivers the namespace asked for (default when absent); * every namespace, for a token that may read them all", async () => {
+    const from = Number((await asManagement("/v1/allocations?namespace=*&per_page=1")).headers.get("X-Nomad-Index")) + 1;
+    const { ids } = await allocationsIn(["public", "default", "public"]);
+    const base = `topic=Allocation&index=${from}`;
+    expect(await keysFrom(TOKEN, `${base}&namespace=public`, 2)).toEqual([`public/${ids[0]}`, `public/${ids[2]}`]);
+    expect((await keysFrom(TOKEN, base, 1))[0]).toBe(`default/${ids[1]}`);
+    expect(await keysFrom(TOKEN, `${base}&namespace=*`, 3)).toEqual([`public/${ids[0]}`, `default/${ids[1]}`, `public/${ids[2]}`]);
+  });
+
+  it("checks read-job in each namespace streamed (nomad/event_endpoint.go validateACL, v1.10.0)", async () => {
+    const secret = await tokenWith("public-events", 'namespace "public" { policy = "read" }');
+    await allocationsIn(["public"]);
+    const ok = await as(secret, "/v1/event/stream?topic=Allocation&namespace=public");
+    expect(ok.status).toBe(200);
+    await ok.body?.cancel();
+    for (const query of ["topic=Allocation", "topic=Allocation&namespace=default", "topic=Allocation&namespace=*"]) {
+      // `*` is every namespace that exists (default always does), and each must be readable.
+      const denied = await as(secret, `/v1/event/stream?${query}`);
+      expect(denied.status).toBe(403);
+      expect(await denied.text()).toBe("Permission denied");
+    }
+  });
+});

@@ -170,6 +170,11 @@ describe("the OpenAPI document", () => {
     for (const [path, method, operation] of operations()) {
       if (!path.startsWith("/v1/allocation/")) continue;
       const responses = operation.responses as Json;
+      // Nomad's stop endpoint never succeeds here (a read replica): it has no 200 to carry headers.
+      if (path.endsWith("/stop")) {
+        expect(Object.keys(responses)).not.toContain("200");
+        continue;
+      }
       if (method === "get") {
         for (const status of ["200", "404"]) {
           const headers = Object.keys((deref(responses[status]).headers as Json) ?? {});

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { call, createAllocation, newAllocId, postEvents } from "../support/worker.ts";
+import { MAX_EVENT_STRING } from "../../src/domain/schemas.ts";
+import { MAX_DOCUMENT_BYTES } from "../../src/durable/document-cap.ts";
+import { encodeJson, JsonNumber, type JsonObject, parseJson } from "../../src/json/codec.ts";
+import { allocationJson, call, createAllocation, newAllocId, postEvents, write } from "../support/worker.ts";
 
 const ZERO = "0001-01-01T00:00:00Z";
 
@@ -200,5 +203,98 @@ describe("task events", () => {
     const r = await postEvents(newAllocId(), ev("Started", T0));
     expect(r.status).toBe(404);
     expect(await r.text()).toBe("alloc not found");
+  });
+});
+
+describe("Go struct types through task events", () => {
+  it("a Restarting event at Restarts = uint64 max is refused and changes nothing", async () => {
+    const id = newAllocId();
+    const states = '{"redis":{"State":"running","Restarts":18446744073709551615}}';
+    const put = await write("PUT", `/v1/allocation/${id}`, allocationJson(id, { TaskStates: states }));
+    expect(put.status).toBe(200);
+    const before = await (await call(`/v1/allocation/${id}`)).text();
+    const r = await postEvents(id, '{"Task":"redis","Event":{"Type":"Restarting"}}');
+    expect([r.status, await r.text()]).toEqual([400, "invalid event Restarting: TaskState.Restarts is at the uint64 maximum"]);
+    expect(await (await call(`/v1/allocation/${id}`)).text()).toBe(before);
+  });
+
+  it("Job.Version and Payload of the right Go types are accepted; Version reaches the list stub; absent stays absent", async () => {
+    const id = newAllocId();
+    const job = parseJson(allocationJson(id)) as JsonObject;
+    const withVersion = { ...(job.Job as JsonObject), Version: new JsonNumber("7"), Payload: "aGVsbG8=" } as JsonObject;
+    const r = await write("PUT", `/v1/allocation/${id}`, allocationJson(id, { Job: encodeJson(withVersion) }));
+    expect(r.status).toBe(200);
+    const list = (await (await call(`/v1/allocations?prefix=${id}`)).json()) as { JobVersion: number }[];
+    expect(list.map((stub) => stub.JobVersion)).toEqual([7]);
+    const other = (await createAllocation()).id;
+    expect(await (await call(`/v1/allocation/${other}`)).text()).not.toContain('"Version"');
+  });
+});
+
+describe("size caps on what an allocation stores", () => {
+  const STRING_FIELDS = [
+    "RestartReason",
+    "SetupError",
+    "DriverError",
+    "Message",
+    "KillError",
+    "KillReason",
+    "DownloadError",
+    "ValidationError",
+    "FailedSibling",
+    "VaultError",
+    "TaskSignalReason",
+    "TaskSignal",
+    "DriverMessage",
+    "GenericSource",
+  ];
+  const fullEvent = (fill: string) =>
+    JSON.stringify({
+      Task: "redis",
+      Event: { Type: "Driver", ...Object.fromEntries(STRING_FIELDS.map((f) => [f, fill.repeat(MAX_EVENT_STRING)])) },
+    });
+
+  it("refuses an event string over its cap with the field named, and stores nothing", async () => {
+    const { id } = await createAllocation();
+    const before = await (await call(`/v1/allocation/${id}`)).text();
+    const r = await postEvents(
+      id,
+      JSON.stringify({ Task: "redis", Event: { Type: "Driver", DriverMessage: "m".repeat(MAX_EVENT_STRING + 1) } }),
+    );
+    expect([r.status, await r.text()]).toEqual([
+      400,
+      `invalid field TaskEventsRequest.Events[0].Event.DriverMessage: longer than ${MAX_EVENT_STRING} characters`,
+    ]);
+    expect(await (await call(`/v1/allocation/${id}`)).text()).toBe(before);
+  });
+
+  it("answers 413 once the stored document would pass its cap, keeping the state before it, and the region's list and history readable", async () => {
+    const { id } = await createAllocation();
+    let before = "";
+    let refused: Response | undefined;
+    for (let i = 0; i < 10 && !refused; i++) {
+      before = await (await call(`/v1/allocation/${id}`)).text();
+      const r = await postEvents(id, fullEvent(String(i)));
+      if (r.status !== 200) refused = r;
+    }
+    expect(refused?.status).toBe(413);
+    expect(await refused?.text()).toMatch(
+      new RegExp(`^Allocation too large: the stored document would be \\d+ bytes, above the cap of ${MAX_DOCUMENT_BYTES}$`),
+    );
+    expect(await (await call(`/v1/allocation/${id}`)).text()).toBe(before);
+    expect((await call(`/v1/allocations?prefix=${id}`)).status).toBe(200);
+    // Smaller writes still go through.
+    expect((await postEvents(id, '{"Task":"redis","Event":{"Type":"Started"}}')).status).toBe(200);
+  });
+
+  it("refuses a PUT whose stored document would pass the cap, though its body is under 1 MiB; nothing stored", async () => {
+    const id = newAllocId();
+    const r = await write(
+      "PUT",
+      `/v1/allocation/${id}`,
+      allocationJson(id, { DesiredDescription: JSON.stringify("d".repeat(MAX_DOCUMENT_BYTES)) }),
+    );
+    expect(r.status).toBe(413);
+    expect((await call(`/v1/allocation/${id}`)).status).toBe(404);
   });
 });

@@ -2,6 +2,8 @@ import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
+import { readBody } from "../../src/http/body.ts";
+import { CodedError, ErrorText } from "../../src/http/errors.ts";
 import {
   allocationJson,
   call,
@@ -164,6 +166,25 @@ describe("writes", () => {
     const before = await readText(id);
     expect((await write("PUT", `/v1/allocation/${id}`, '{"Name":false}')).status).toBe(400);
     expect(await readText(id)).toBe(before);
+  });
+
+  it("answers 400, never a 500, when the body breaks off while being read", async () => {
+    let sent = false;
+    const broken = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (!sent) {
+          sent = true;
+          controller.enqueue(new TextEncoder().encode('{"ID":'));
+        } else controller.error(new Error("framing"));
+      },
+    });
+    const request = { headers: new Headers(), body: broken } as unknown as Request;
+    const refusal = await readBody(request, env).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(CodedError);
+    expect([(refusal as CodedError).status, (refusal as CodedError).message]).toEqual([400, ErrorText.bodyCutOff]);
   });
 
   it("rejects bodies over 1 MiB with 413, declared or not", async () => {
