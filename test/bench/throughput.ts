@@ -14,7 +14,8 @@
  * - the JS heap per parked waiter over the inspector (HeapProfiler.collectGarbage, then
  *   Runtime.getHeapUsage, at N = 0 and N = 1,000);
  * - etcd 3.4 from Debian (`etcd-server`, v2 API on loopback): GET, PUT, 1,000 watches woken by one PUT;
- * - `--profile`: a CPU profile of the Worker's isolate during single PUTs, summarized by function.
+ * - `--profile`: a CPU profile of the Worker's isolate during single PUTs, summarized by function;
+ * - `--bridge` (alone): the initial load end to end, Nomad stand-in → the sync bridge → this Worker.
  *
  * Bounded: each step has its own duration and deadline; the whole run takes about 3 minutes (smoke:
  * under one). Loopback only; the servers it starts (wrangler's process group, etcd) are killed at the end.
@@ -26,6 +27,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
+import { NomadStandIn } from "../support/nomad-standin/server.ts";
 import { writeBenchConfig } from "./config.ts";
 import { percentile, round, sleep, waitFor } from "./measure.ts";
 import { RawConnection } from "./raw-http.ts";
@@ -35,6 +37,8 @@ const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");
 const profile = args.includes("--profile");
 const withEtcd = !args.includes("--no-etcd");
+/** `--bridge`: only the initial load end to end, Nomad stand-in → `npm run sync -- --once` → this Worker. */
+const bridgeOnly = args.includes("--bridge");
 const outIndex = args.indexOf("--out");
 const outDir = resolve(outIndex >= 0 && args[outIndex + 1] ? (args[outIndex + 1] as string) : join(ROOT, "test-output", "throughput"));
 const S = smoke
@@ -308,6 +312,16 @@ async function main(): Promise<void> {
       route: "straight to the Worker's workerd (no wrangler proxy)",
     },
   };
+  if (bridgeOnly) {
+    try {
+      result.bridge = await bridgeLoad(await server.workerPort(), token);
+      writeFileSync(join(outDir, "bridge.json"), `${JSON.stringify(result, null, 2)}\n`);
+      log(`wrote ${join(outDir, "bridge.json")}`);
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
   try {
     const port = await server.workerPort();
     const auth = { "X-Nomad-Token": token };
@@ -687,6 +701,67 @@ async function main(): Promise<void> {
     log(`wrote ${join(outDir, "result.json")}`);
   } finally {
     await server.stop();
+  }
+}
+
+/**
+ * The initial load end to end: S.initialLoad allocations placed in the Nomad stand-in (the sync
+ * tests' faithful stand-in, test/support/nomad-standin), then one `sync --once` into the empty
+ * region asia of this Worker, straight to its workerd; timed from the bridge's start to its exit.
+ */
+async function bridgeLoad(port: number, token: string): Promise<Record<string, unknown>> {
+  const nomad = new NomadStandIn();
+  await nomad.start();
+  const stateDir = mkdtempSync(join(tmpdir(), "bench-sync-state-"));
+  try {
+    nomad.place(S.initialLoad);
+    const start = performance.now();
+    const child = spawn(
+      process.execPath,
+      [
+        "sync/cli.ts",
+        "sync",
+        "--once",
+        "--nomad-addr",
+        nomad.url,
+        "--edge-addr",
+        `http://${HOST}:${port}`,
+        "--edge-token",
+        token,
+        "--edge-region",
+        "asia",
+        "--state-dir",
+        stateDir,
+      ],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
+    );
+    let output = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr?.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
+    const code = await new Promise<number | null>((ok) => child.once("exit", ok));
+    clearTimeout(timer);
+    const seconds = (performance.now() - start) / 1000;
+    const listed = (await (
+      await fetch(`http://${HOST}:${port}/v1/allocations?region=asia`, { headers: { "X-Nomad-Token": token } })
+    ).json()) as unknown[];
+    const figures = {
+      allocations: S.initialLoad,
+      seconds: round(seconds, 2),
+      perS: round(S.initialLoad / seconds, 1),
+      exitCode: code,
+      listed: listed.length,
+      lastLines: output.trim().split("\n").slice(-3),
+    };
+    log(`  bridge: ${S.initialLoad} allocations in ${figures.seconds} s (${figures.perS}/s), exit ${code}, listed ${listed.length}`);
+    return figures;
+  } finally {
+    await nomad.stop();
+    rmSync(stateDir, { recursive: true, force: true });
   }
 }
 
