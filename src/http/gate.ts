@@ -13,9 +13,9 @@ import { isKnownValidToken } from "./known-tokens.ts";
 const READ_METHODS = new Set(["GET"]);
 /** Methods of the writes: CORS for them is governed by CORS_WRITE_ORIGINS. */
 const WRITE_METHODS = new Set(["PUT", "POST", "DELETE"]);
-const EXPOSED_HEADERS = "X-Nomad-Index, X-Nomad-KnownLeader, X-Nomad-LastContact, X-Nomad-NextToken";
+const EXPOSED_HEADERS = "X-Nomad-Index, X-Nomad-KnownLeader, X-Nomad-LastContact, X-Nomad-NextToken, X-Log-Offset";
 const READ_REQUEST_HEADERS = "X-Nomad-Token, Authorization";
-const WRITE_REQUEST_HEADERS = "X-Nomad-Token, Authorization, Content-Type, Idempotency-Key";
+const WRITE_REQUEST_HEADERS = "X-Nomad-Token, Authorization, Content-Type, Idempotency-Key, X-Log-Offset";
 const PREFLIGHT_MAX_AGE = "600";
 const RATE_LIMIT_PERIOD_S = 10;
 

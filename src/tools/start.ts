@@ -111,9 +111,11 @@ function ensurePortFree(ip: string, port: number): Promise<void> {
   });
 }
 
+/** Throws on any answer but 2xx, except a 404 to a GET (the existence check); a failed write is never silent. */
 async function send(method: string, path: string, body?: string): Promise<Response> {
   const response = await fetch(`${base}${path}`, { method, body, headers: { "X-Nomad-Token": token } });
-  if (!response.ok && response.status !== 404) throw new Error(`${method} ${path}: ${response.status} ${(await response.text()).trim()}`);
+  if (!response.ok && !(method === "GET" && response.status === 404))
+    throw new Error(`${method} ${path}: ${response.status} ${(await response.text()).trim()}`);
   return response;
 }
 

@@ -159,7 +159,14 @@ export async function startBenchServer(options: {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+    // The secret in the environment too (as src/tools/start.ts does): a `--var` alone leaves wrangler warning it is missing.
+    env: {
+      ...process.env,
+      MANAGEMENT_TOKEN: options.token,
+      NO_COLOR: "1",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_SEND_METRICS: "false",
+    },
   });
   let output = "";
   const keep = (d: Buffer) => {

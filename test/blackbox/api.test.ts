@@ -23,7 +23,7 @@ const post = (path: string, body: string) =>
 const indexOf = (r: Response) => Number(r.headers.get("X-Nomad-Index"));
 
 describe("black-box over HTTP", () => {
-  it("serves the seed's demo allocation with its task started, as Nomad writes it", async () => {
+  it("serves the demo allocation (the example of Nomad 0.5.6's allocation API page) with its task started, as Nomad writes it", async () => {
     const r = await get(`/v1/allocation/${DEMO_ALLOC_ID}`);
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toBe("application/json");

@@ -37,7 +37,7 @@ describe("GET /v1/allocation/<id>", () => {
     expect(text.startsWith('{"AllocModifyIndex":')).toBe(true);
   });
 
-  it("carries every seed-era Allocation field, and the full TaskState and TaskEvent", async () => {
+  it("carries every Allocation field of Nomad 0.5.6's allocation API page, and the full TaskState and TaskEvent", async () => {
     const id = await demoLike();
     const body = (await (await call(`/v1/allocation/${id}`)).json()) as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(

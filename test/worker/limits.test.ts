@@ -16,7 +16,7 @@ describe("CORS", () => {
     const read = await call(`/v1/allocation/${id}?index=1`, { headers: { Origin: "https://ui.example" } });
     expect(read.headers.get("Access-Control-Allow-Origin")).toBe("*");
     expect(read.headers.get("Access-Control-Expose-Headers")).toBe(
-      "X-Nomad-Index, X-Nomad-KnownLeader, X-Nomad-LastContact, X-Nomad-NextToken",
+      "X-Nomad-Index, X-Nomad-KnownLeader, X-Nomad-LastContact, X-Nomad-NextToken, X-Log-Offset",
     );
     const missing = await call(`/v1/allocation/${newAllocId()}`, { headers: { Origin: "https://ui.example" } });
     expect(missing.status).toBe(404);

@@ -217,7 +217,7 @@ describe("the OpenAPI document", () => {
     }
   });
 
-  it("carries the blocking-query contract and the seed page's field reference in its description", () => {
+  it("carries the blocking-query contract and the field reference of Nomad 0.5.6's allocation API page in its description", () => {
     const description = get(doc, "info", "description") as string;
     for (const needle of [
       "## Blocking queries",
