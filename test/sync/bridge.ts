@@ -3,7 +3,36 @@
  * in its own process group, so tests can stop it with SIGTERM or kill it with SIGKILL.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ROOT } from "../support/tools.ts";
+
+/** A fresh, empty state directory for one bridge. */
+export const newStateDir = (): string => mkdtempSync(join(tmpdir(), "nomad-sync-state-"));
+
+/** The bridge's arguments between a Nomad (the stand-in) and an edge, for one edge region and state directory. */
+export function bridgeArgs(
+  nomad: { url: string },
+  edge: { url: string; token: string },
+  region: string,
+  stateDir: string,
+  extra: string[] = [],
+): string[] {
+  return [
+    "--nomad-addr",
+    nomad.url,
+    "--edge-addr",
+    edge.url,
+    "--edge-token",
+    edge.token,
+    "--edge-region",
+    region,
+    "--state-dir",
+    stateDir,
+    ...extra,
+  ];
+}
 
 export interface Bridge {
   child: ChildProcess;
