@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { collectOutput } from "../support/process.ts";
 import { ROOT } from "../support/tools.ts";
 
 /** A fresh, empty state directory for one bridge. */
@@ -52,17 +53,11 @@ export function startBridge(args: string[], env: Record<string, string> = {}, en
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env, NO_COLOR: "1" },
   });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
+  const output = collectOutput(child);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return {
     child,
-    output: () => output,
+    output,
     exited,
     kill: async (signal) => {
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
@@ -76,9 +71,9 @@ export function startBridge(args: string[], env: Record<string, string> = {}, en
     },
     waitFor: async (text, timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
-      while (!(typeof text === "string" ? output.includes(text) : text.test(output))) {
-        if (Date.now() > deadline) throw new Error(`bridge never printed ${String(text)}:\n${output}`);
-        if (child.exitCode !== null) throw new Error(`bridge exited (${child.exitCode}) before printing ${String(text)}:\n${output}`);
+      while (!(typeof text === "string" ? output().includes(text) : text.test(output()))) {
+        if (Date.now() > deadline) throw new Error(`bridge never printed ${String(text)}:\n${output()}`);
+        if (child.exitCode !== null) throw new Error(`bridge exited (${child.exitCode}) before printing ${String(text)}:\n${output()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
