@@ -10,7 +10,7 @@ import { type Acl, compileAcl, EMPTY_ACL, type PolicyRules, parsePolicyRules } f
 import { sha256Hex } from "../http/digest.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { encodeJson, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
-import type { Refusal } from "./allocation-object.ts";
+import type { Refusal } from "./contract.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
 import { ACL_MIGRATIONS, migrate } from "./migrations.ts";
 

@@ -9,7 +9,7 @@
  * clock (docs/architecture.md).
  */
 import { DurableObject } from "cloudflare:workers";
-import { type Acl, allowsNamespace } from "../acl/policy.ts";
+import { allowsNamespace } from "../acl/policy.ts";
 import { config } from "../config.ts";
 import { catalogEntry } from "../domain/catalog-entry.ts";
 import { shardOf } from "../domain/catalog-shard.ts";
@@ -19,6 +19,15 @@ import { CodedError, ErrorText } from "../http/errors.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
 import { nowUnixNanos, ZERO_TIME } from "../json/go-time.ts";
 import type { CatalogChange } from "./catalog-change.ts";
+import {
+  type AllocationKey,
+  type LogQuery,
+  logOffsetMismatch,
+  type ReadQuery,
+  type ReadResult,
+  type Refusal,
+  type WriteOutcome,
+} from "./contract.ts";
 import { oversized } from "./document-cap.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
 import { LogStore, type LogType } from "./log-store.ts";
@@ -26,67 +35,6 @@ import { type LogFollower, openLogStream, SharedLogReads } from "./log-stream.ts
 import { ALLOCATION_MIGRATIONS, hasSchema, migrate } from "./migrations.ts";
 import { catalogStub } from "./stub.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
-
-/** What a read returns: the encoded document (when the allocation exists) and its index, or a 429 refusal. */
-export interface ReadResult {
-  index: number;
-  body: string | null;
-  /** The allocation's namespace, when it exists: the Worker checks the caller's capabilities in it. */
-  namespace?: string;
-  /** Set when the query could not park (waiter caps): the text of a 429. */
-  refused?: string;
-}
-
-export interface ReadQuery {
-  /** Block while the allocation's index is <= this (decimal uint64); "0" answers at once. */
-  minIndex: string;
-  /** How long to block at most, jitter included. */
-  waitMs: number;
-  pretty: boolean;
-  /** Who is asking (token hash or client address), for the per-caller cap on parked queries. */
-  caller?: string;
-}
-
-export interface AllocationKey {
-  region: string;
-  id: string;
-}
-
-/** A client error, returned rather than thrown because coded errors do not cross RPC. */
-export interface Refusal {
-  ok: false;
-  status: number;
-  message: string;
-  /** Response headers the refusal carries (e.g. a log stream's current `X-Log-Offset`). */
-  headers?: Record<string, string>;
-}
-
-/**
- * A write either succeeds with its index, is skipped because it carried a source index not above
- * the stored one (`stale`: nothing changed, `index` is the current state's), or is refused.
- */
-export type WriteOutcome = { ok: true; index: number; stale?: true } | Refusal;
-
-export interface LogQuery {
-  task: string;
-  type: LogType;
-  follow: boolean;
-  plain: boolean;
-  offset: number;
-  origin: "start" | "end";
-  /** The caller's ACL and the capabilities (any of) it needs in the allocation's namespace. */
-  access: { acl: Acl; anyOf: readonly string[] };
-}
-
-/** The 409 of a log append whose `X-Log-Offset` is not the stream's current total. */
-export function logOffsetMismatch(expected: number, end: number): Refusal {
-  return {
-    ok: false,
-    status: 409,
-    message: `X-Log-Offset ${expected} does not match the stream's ${end} bytes appended so far; nothing was written`,
-    headers: { "X-Log-Offset": String(end) },
-  };
-}
 
 /** Default bytes kept per log stream when LOG_RETENTION_BYTES is unset: 10 MiB. */
 const DEFAULT_LOG_RETENTION = 10 * 1024 * 1024;

@@ -17,7 +17,7 @@ import type { Config } from "../config.ts";
 import { shardsFor } from "../domain/catalog-shard.ts";
 import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
 import { encodeJson, parseJson } from "../json/codec.ts";
-import type { Refusal } from "./allocation-object.ts";
+import type { Refusal } from "./contract.ts";
 import type { ListItem, ListQuery, ListResult, StreamQuery } from "./region-catalog.ts";
 import { catalogStub } from "./stub.ts";
 

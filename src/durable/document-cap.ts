@@ -5,7 +5,7 @@
  * JSON strings: the document cap keeps the record well inside the platform limit, and the record
  * is checked as well, since escaping can nearly double text full of quotes and backslashes.
  */
-import type { Refusal } from "./allocation-object.ts";
+import type { Refusal } from "./contract.ts";
 
 /** The stored allocation document (its compact JSON), in UTF-8 bytes. */
 export const MAX_DOCUMENT_BYTES = 512 * 1024;

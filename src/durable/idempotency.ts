@@ -4,7 +4,7 @@
  * answer again and applies nothing; the same key with a different request is refused (422).
  * Keys are kept for 25 hours (promised: at least 24).
  */
-import type { Refusal } from "./allocation-object.ts";
+import type { Refusal } from "./contract.ts";
 
 export interface IdempotencyKey {
   key: string;

@@ -5,6 +5,7 @@ import { authorize, invalidateAclCache, NEEDS, resolveCaller } from "../acl/call
 import { parsePolicyRules } from "../acl/policy.ts";
 import { decodePathText } from "../domain/alloc-id.ts";
 import { type AclOutcome, POLICY_NOT_FOUND, type TokenRequest } from "../durable/acl-store.ts";
+import { unwrap } from "../durable/contract.ts";
 import { aclStub } from "../durable/stub.ts";
 import { decodeJsonBody, readBody } from "../http/body.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
@@ -20,12 +21,12 @@ function lastSegment(request: Request): string {
 }
 
 function answer(outcome: AclOutcome): Response {
-  if (!outcome.ok) throw new CodedError(outcome.status, outcome.message);
+  const done = unwrap(outcome);
   invalidateAclCache();
   // Policy writes and deletes answer no body at all, as Nomad's do: no JSON content type either.
-  const headers: Record<string, string> = outcome.body ? { ...JSON_HEADERS } : { Vary: "Accept-Encoding" };
-  headers["X-Nomad-Index"] = String(outcome.index);
-  return new Response(outcome.body || null, { headers });
+  const headers: Record<string, string> = done.body ? { ...JSON_HEADERS } : { Vary: "Accept-Encoding" };
+  headers["X-Nomad-Index"] = String(done.index);
+  return new Response(done.body || null, { headers });
 }
 
 function found(body: string | null, index: number, notFound: string): Response {

@@ -9,7 +9,7 @@ import { type Config, config } from "../config.ts";
 import { type AllocId, allocIdOrNull, parseAllocId } from "../domain/alloc-id.ts";
 import { DEFAULT_NAMESPACE, normalizeNamespace } from "../domain/namespace.ts";
 import { normalizeAs } from "../domain/validate.ts";
-import type { WriteOutcome } from "../durable/allocation-object.ts";
+import { unwrap, type WriteOutcome } from "../durable/contract.ts";
 import { allocationStub } from "../durable/stub.ts";
 import { parseBlockingQuery, readSurvivingReset } from "../http/blocking.ts";
 import { decodeJsonBody, readBody } from "../http/body.ts";
@@ -50,9 +50,9 @@ export function writeAnswer(outcome: WriteOutcome & { ok: true }): JsonObject {
 }
 
 function writeResponse(outcome: WriteOutcome): Response {
-  if (!outcome.ok) throw new CodedError(outcome.status, outcome.message);
-  return new Response(encodeJson(writeAnswer(outcome)), {
-    headers: { ...JSON_HEADERS, "X-Nomad-Index": String(outcome.index) },
+  const written = unwrap(outcome);
+  return new Response(encodeJson(writeAnswer(written)), {
+    headers: { ...JSON_HEADERS, "X-Nomad-Index": String(written.index) },
   });
 }
 

@@ -9,7 +9,7 @@ import { authorize, NEEDS } from "../acl/caller.ts";
 import { config } from "../config.ts";
 import { parseAllocId } from "../domain/alloc-id.ts";
 import { type BatchChange, batchOp, batchSourceIndexText, parseBatchEnvelope } from "../domain/batch.ts";
-import type { WriteOutcome } from "../durable/allocation-object.ts";
+import type { WriteOutcome } from "../durable/contract.ts";
 import type { IdempotencyKey } from "../durable/idempotency.ts";
 import { allocationStub } from "../durable/stub.ts";
 import { decodeJsonBody, readBody } from "../http/body.ts";

@@ -6,7 +6,7 @@
 import { authorize, NEEDS } from "../acl/caller.ts";
 import { config } from "../config.ts";
 import { parseAllocId } from "../domain/alloc-id.ts";
-import type { LogQuery, Refusal } from "../durable/allocation-object.ts";
+import { type LogQuery, unwrap } from "../durable/contract.ts";
 import type { LogType } from "../durable/log-store.ts";
 import { allocationStub } from "../durable/stub.ts";
 import { readBody } from "../http/body.ts";
@@ -25,10 +25,6 @@ export const LogErrors = {
   typeMissing: "must provide log type (stdout/stderr)",
   invalidOrigin: "origin must be start or end",
 } as const;
-
-function refuse(refusal: Refusal): never {
-  throw new CodedError(refusal.status, refusal.message, refusal.headers);
-}
 
 function parseTask(params: URLSearchParams): string {
   const task = params.get("task");
@@ -66,8 +62,7 @@ export async function getLogs(request: Request, env: Env): Promise<Response> {
   const query: LogQuery = { task, type, origin, follow, plain, offset, access: { acl: caller.acl, anyOf: NEEDS.readLogs.anyOf } };
   const { key, stub } = target(request, params, env);
   const gone = new AbortController();
-  const opened = await stub.openLogs(key, query, gone.signal);
-  if (!opened.ok) refuse(opened);
+  const opened = unwrap(await stub.openLogs(key, query, gone.signal));
   const body = relayStream(opened.stream as ReadableStream<Uint8Array>, gone);
   const contentType = query.plain ? "text/plain; charset=utf-8" : "application/json";
   return new Response(body, { headers: { "Content-Type": contentType, ...STREAM_HEADERS, Vary: "Accept-Encoding" } });
@@ -81,7 +76,6 @@ export async function postLogs(request: Request, env: Env): Promise<Response> {
   const { key, stub } = target(request, params, env);
   const expected = parseExpectedLogOffset(request.headers.get("X-Log-Offset"));
   const bytes = await readBody(request, env);
-  const appended = await stub.appendLog(key, task, type, bytes, await idempotencyKey(request, bytes), expected);
-  if (!appended.ok) refuse(appended);
+  const appended = unwrap(await stub.appendLog(key, task, type, bytes, await idempotencyKey(request, bytes), expected));
   return new Response(`{"Offset":${appended.offset}}`, { headers: { ...JSON_HEADERS, "X-Log-Offset": String(appended.offset) } });
 }
