@@ -3,7 +3,7 @@
  * the state store's `alloc lookup failed: index error: ...`). Nomad answers these with 500; we
  * answer 400, a documented deviation.
  */
-import { CodedError } from "../http/errors.ts";
+import { CodedError } from "../errors.ts";
 
 export interface AllocId {
   /** Canonical lower-case 8-4-4-4-12 form: what is stored and returned as `ID`. */

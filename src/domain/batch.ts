@@ -4,7 +4,7 @@
  * item at all); each change's own problems become that change's 4xx, with the texts the single
  * write would answer.
  */
-import { CodedError } from "../http/errors.ts";
+import { CodedError } from "../errors.ts";
 import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
 
 /** Changes per request at most (each also counts as a subrequest of the Worker). */

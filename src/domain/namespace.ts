@@ -2,7 +2,7 @@
  * Nomad namespaces as allocations carry them: `Namespace` names the job's namespace, `default`
  * when unset, and ACL capabilities are checked in it.
  */
-import { CodedError } from "../http/errors.ts";
+import { CodedError } from "../errors.ts";
 import type { JsonObject } from "../json/codec.ts";
 
 /** Nomad's `structs.DefaultNamespace`. */

@@ -3,7 +3,7 @@
  * Sources: Nomad's client `setTaskState`/`appendTaskEvent` (0.5.6 with the 0.6 FinishedAt fix)
  * and `getClientStatus`.
  */
-import { CodedError } from "../http/errors.ts";
+import { CodedError } from "../errors.ts";
 import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
 import { formatUnixNanos, ZERO_TIME } from "../json/go-time.ts";
 import { displayMessage } from "./display-message.ts";

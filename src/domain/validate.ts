@@ -4,7 +4,7 @@
  * carry a decimal point. Unknown fields of structs are kept as sent. Nothing is coerced: a wrong
  * type is a 400 naming the field.
  */
-import { CodedError } from "../http/errors.ts";
+import { CodedError } from "../errors.ts";
 import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
 import { normalizeRfc3339, ZERO_TIME } from "../json/go-time.ts";
 import { refName, type Schema, zeroValueKind } from "./schema-dsl.ts";

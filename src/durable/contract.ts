@@ -4,7 +4,7 @@
  * contract, not on a class file, and so the classes' helpers never import back into them.
  */
 import type { Acl } from "../acl/policy.ts";
-import { CodedError } from "../http/errors.ts";
+import { CodedError } from "../errors.ts";
 import type { LogType } from "./log-store.ts";
 
 /** What a read returns: the encoded document (when the allocation exists) and its index, or a 429 refusal. */
