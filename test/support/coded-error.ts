@@ -1,4 +1,4 @@
-import { CodedError } from "../../src/http/errors.ts";
+import { CodedError } from "../../src/errors.ts";
 
 /** The status and text of the CodedError `fn` throws; fails if it throws anything else or nothing. */
 export function codeOf(fn: () => unknown): [number, string] {
