@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
 import { type DevServer, startDevServer } from "../support/dev-server.ts";
 import { ROOT } from "../support/tools.ts";
+import { ChangeWriter, checkRegion } from "./changes.ts";
 import { JournalFile, type KillRecord, prng, randomUuid } from "./history.ts";
 import { checkFinal, checkRestart, type Findings, readState } from "./verify.ts";
 import { fetchText, type Life, Workload } from "./workload.ts";
@@ -25,6 +26,8 @@ export interface CrashOptions {
   writers: number;
   readers: number;
   allocations: number;
+  /** Allocations the catalog and ACL writer creates, replaces and deletes. */
+  changeAllocations: number;
   /** SIGKILL lands uniformly between these many ms after the writers resume. */
   killMinMs: number;
   killMaxMs: number;
@@ -44,6 +47,7 @@ export const DEFAULTS: Omit<CrashOptions, "seed"> = {
   writers: 4,
   readers: 4,
   allocations: 2,
+  changeAllocations: 3,
   killMinMs: 500,
   killMaxMs: 3500,
   waitMs: 2000,
@@ -63,6 +67,8 @@ export interface CrashReport {
     acknowledged: number;
     logLines: number;
     taskEvents: number;
+    /** Acknowledged changes of the catalog and ACL writer, by kind (put, delete, policy, token, untoken), and stale PUTs. */
+    changes: Record<string, number>;
     attempts: number;
     /** Attempts beyond the first, i.e. retries with the same key and body. */
     retries: number;
@@ -155,6 +161,8 @@ export async function runCrashTest(partial: Partial<CrashOptions> = {}): Promise
   const token = `crash-${randomBytes(12).toString("hex")}`;
   const allocs = Array.from({ length: options.allocations }, () => randomUuid(random));
   const workload = new Workload({ token, runId, allocs, journal, tailWrites: options.tailWrites });
+  // Its own PRNG stream, so the kill plan does not depend on how many changes a life made.
+  const changer = new ChangeWriter(workload, prng(options.seed ^ 0x5bd1e995), options.changeAllocations);
   const findings: Findings = { violations: [], duplicates: 0, lost: 0 };
   const kills: KillRecord[] = [];
   const started = performance.now();
@@ -232,6 +240,7 @@ export async function runCrashTest(partial: Partial<CrashOptions> = {}): Promise
     };
     workload.publish(first);
     for (let w = 0; w < options.writers; w++) tasks.push(workload.writer(w));
+    tasks.push(changer.run());
     readerTasks = Array.from({ length: options.readers }, (_, r) => workload.reader(r, options.waitMs));
 
     for (let cycle = 1; cycle <= options.cycles; cycle++) {
@@ -248,6 +257,7 @@ export async function runCrashTest(partial: Partial<CrashOptions> = {}): Promise
       const restartMs = Math.round(performance.now() - restartBegun);
       const states = await readState(current.url, token, allocs);
       absorb(checkRestart(workload, states, `after kill ${cycle}`));
+      absorb(await checkRegion(current.url, workload, changer, `after kill ${cycle}`, false));
       kills.push({ cycle, afterMs, inFlightWrites, acknowledgedBefore, restartMs });
       const final = cycle === options.cycles || findings.violations.length > 0 || workload.violations.length > 0;
       workload.publish({
@@ -279,6 +289,9 @@ export async function runCrashTest(partial: Partial<CrashOptions> = {}): Promise
       workload.notes.push(`readers had not stopped 10 s after the end (${new Date().toISOString()}): ${states}`);
     }
     absorb(checkFinal(workload, await readState(current.url, token, allocs)));
+    const answered = workload.writes.every((w) => w.ack !== undefined) && changer.pending === undefined;
+    if (changer.pending) findings.violations.push(`final: change ${changer.pending.key} was never acknowledged`);
+    absorb(await checkRegion(current.url, workload, changer, "final", answered));
     await stopServer(options.cycles + 1, "SIGTERM");
   } catch (error) {
     findings.violations.push(`harness error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -292,6 +305,11 @@ export async function runCrashTest(partial: Partial<CrashOptions> = {}): Promise
   }
 
   const writes = workload.writes;
+  const changes: Record<string, number> = { put: 0, delete: 0, policy: 0, token: 0, untoken: 0, stale: 0 };
+  for (const change of changer.changes.filter((c) => c.ack !== undefined)) {
+    changes[change.kind] = (changes[change.kind] ?? 0) + 1;
+    if (change.stale) changes.stale = (changes.stale ?? 0) + 1;
+  }
   const acked = writes.filter((w) => w.ack !== undefined);
   const inDoubt = writes.filter((w) => w.inDoubt);
   const readers = workload.readers;
@@ -309,8 +327,11 @@ export async function runCrashTest(partial: Partial<CrashOptions> = {}): Promise
       acknowledged: acked.length,
       logLines: acked.filter((w) => w.kind === "log").length,
       taskEvents: acked.filter((w) => w.kind === "event").length,
-      attempts: writes.reduce((total, w) => total + w.attempts, 0),
-      retries: writes.reduce((total, w) => total + Math.max(0, w.attempts - 1), 0),
+      changes,
+      attempts: writes.reduce((total, w) => total + w.attempts, 0) + changer.changes.reduce((total, c) => total + c.attempts, 0),
+      retries:
+        writes.reduce((total, w) => total + Math.max(0, w.attempts - 1), 0) +
+        changer.changes.reduce((total, c) => total + Math.max(0, c.attempts - 1), 0),
       inDoubt: inDoubt.length,
       replayed: inDoubt.filter((w) => w.replayed === true).length,
       appliedByRetry: inDoubt.filter((w) => w.replayed === false).length,
@@ -350,6 +371,9 @@ export function summary(report: CrashReport): string {
     `crash test ${report.ok ? "PASSED" : "FAILED"}: seed ${report.seed}, ${report.cycles} kill cycles in ${(report.durationMs / 1000).toFixed(1)} s`,
     `  writes: ${w.acknowledged} acknowledged (${w.logLines} log lines, ${w.taskEvents} task events), ${w.retries} retries; ` +
       `${w.inDoubt} in doubt at a kill (${w.replayed} had been applied and were answered from the idempotency record, ${w.appliedByRetry} applied by the retry)`,
+    `  catalog and ACL changes acknowledged: ${Object.entries(w.changes)
+      .map(([kind, n]) => `${n} ${kind}`)
+      .join(", ")}; list, event history and allocations checked after every restart`,
     `  duplicates: ${report.duplicates}, lost acknowledged writes: ${report.lost}`,
     `  reads: ${r.requests} blocking queries, ${r.ok} answered 200, ${r.distinctIndexes} index changes seen, ` +
       `${r.connectionErrors} connection errors (kills), ${r.fiveXx} 5xx, ${r.fiveXxDuringKill} 5xx during a kill, ${r.hangs} hangs, ${r.rateLimited} 429`,
@@ -370,6 +394,7 @@ function parseArgs(argv: string[]): Partial<CrashOptions> {
     "--writers": "writers",
     "--readers": "readers",
     "--allocations": "allocations",
+    "--change-allocations": "changeAllocations",
     "--kill-min-ms": "killMinMs",
     "--kill-max-ms": "killMaxMs",
     "--wait-ms": "waitMs",
