@@ -6,8 +6,8 @@
  * changed policy takes effect everywhere within that time (at once in the isolate that changed it).
  */
 import { aclStub } from "../durable/stub.ts";
+import { CodedError, ErrorText } from "../errors.ts";
 import { clientAddressKey, requestTokenDigest, sha256, toHex } from "../http/digest.ts";
-import { CodedError, ErrorText } from "../http/errors.ts";
 import { checkRateLimit } from "../http/gate.ts";
 import { forgetToken, isKnownValidToken, rememberValidToken } from "../http/known-tokens.ts";
 import { encodeJson, JsonNumber } from "../json/codec.ts";

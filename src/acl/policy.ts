@@ -2,7 +2,7 @@
  * Nomad ACL policies: rules in Nomad's JSON form (what its HCL decodes to, and what its API accepts)
  * or the HCL subset used for these blocks, compiled into the capabilities this API checks.
  */
-import { CodedError } from "../http/errors.ts";
+import { CodedError } from "../errors.ts";
 import { encodeJson, isJsonObject, type JsonObject, JsonSyntaxError, type JsonValue, parseJson } from "../json/codec.ts";
 import { HclSyntaxError, parsePolicyHcl } from "./hcl.ts";
 

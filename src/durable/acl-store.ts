@@ -7,8 +7,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { type Acl, compileAcl, EMPTY_ACL, type PolicyRules, parsePolicyRules } from "../acl/policy.ts";
+import { CodedError, ErrorText } from "../errors.ts";
 import { sha256Hex } from "../http/digest.ts";
-import { CodedError, ErrorText } from "../http/errors.ts";
 import { encodeJson, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
 import type { Refusal } from "./contract.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";

@@ -15,7 +15,7 @@ import { catalogEntry } from "../domain/catalog-entry.ts";
 import { shardOf } from "../domain/catalog-shard.ts";
 import { namespaceOf } from "../domain/namespace.ts";
 import { applyTaskEvents, type TaskEventUpdate, taskNames } from "../domain/task-state.ts";
-import { CodedError, ErrorText } from "../http/errors.ts";
+import { CodedError, ErrorText } from "../errors.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
 import { nowUnixNanos, ZERO_TIME } from "../json/go-time.ts";
 import type { CatalogChange } from "./catalog-change.ts";

@@ -21,23 +21,14 @@ function bytesOver(text: string, cap: number): number {
   return bound <= cap ? bound : utf8.encode(text).length;
 }
 
+/** 413 naming what a write would store over its cap. */
+function overCap(what: string, text: string, cap: number): Refusal | undefined {
+  const bytes = bytesOver(text, cap);
+  if (bytes <= cap) return undefined;
+  return { ok: false, status: 413, message: `Allocation too large: ${what} would be ${bytes} bytes, above the cap of ${cap}` };
+}
+
 /** 413 when the document or the record a write would store is over its cap; nothing is stored then. */
 export function oversized(document: string, record: string): Refusal | undefined {
-  const documentBytes = bytesOver(document, MAX_DOCUMENT_BYTES);
-  if (documentBytes > MAX_DOCUMENT_BYTES) {
-    return {
-      ok: false,
-      status: 413,
-      message: `Allocation too large: the stored document would be ${documentBytes} bytes, above the cap of ${MAX_DOCUMENT_BYTES}`,
-    };
-  }
-  const recordBytes = bytesOver(record, MAX_RECORD_BYTES);
-  if (recordBytes > MAX_RECORD_BYTES) {
-    return {
-      ok: false,
-      status: 413,
-      message: `Allocation too large: its catalog record would be ${recordBytes} bytes, above the cap of ${MAX_RECORD_BYTES}`,
-    };
-  }
-  return undefined;
+  return overCap("the stored document", document, MAX_DOCUMENT_BYTES) ?? overCap("its catalog record", record, MAX_RECORD_BYTES);
 }

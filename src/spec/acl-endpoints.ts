@@ -5,7 +5,7 @@
 
 import type { OperationObject, PathItemObject, TagObject } from "openapi3-ts/oas31";
 import { type Schema, t, withRequired } from "../domain/schema-dsl.ts";
-import { ErrorText } from "../http/errors.ts";
+import { ErrorText } from "../errors.ts";
 import {
   example,
   forbidden,

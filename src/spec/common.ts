@@ -3,7 +3,7 @@
  * responses with Nomad's exact texts as examples, and the security requirement of writes.
  */
 import type { ExampleObject, ResponseObject, SecurityRequirementObject } from "openapi3-ts/oas31";
-import { ErrorText } from "../http/errors.ts";
+import { ErrorText } from "../errors.ts";
 
 export const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` });
 

@@ -14,7 +14,7 @@ import {
 } from "openapi3-ts/oas31";
 import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
 import { SCHEMAS } from "../domain/schemas.ts";
-import { ErrorText } from "../http/errors.ts";
+import { ErrorText } from "../errors.ts";
 import { ACL_PATHS, ACL_SCHEMAS, ACL_TAGS } from "./acl-endpoints.ts";
 import { BATCH_PATHS, BATCH_SCHEMAS, SOURCE_INDEX_EXAMPLE, SOURCE_INDEX_PARAMETERS, TAG_BATCH } from "./batch-endpoint.ts";
 import {

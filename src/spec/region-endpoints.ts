@@ -5,7 +5,7 @@
  */
 
 import type { HeaderObject, OperationObject, ParameterObject, PathItemObject, TagObject } from "openapi3-ts/oas31";
-import { ErrorText } from "../http/errors.ts";
+import { ErrorText } from "../errors.ts";
 import {
   BAD_ID_EXAMPLES,
   example,

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
 import { freePort } from "../support/dev-server.ts";
+import { collectOutput, stopGroup } from "../support/process.ts";
 import { ROOT } from "../support/tools.ts";
 
 interface Started {
@@ -37,15 +38,9 @@ function npmStart(args: string[]): Started {
     env: env as NodeJS.ProcessEnv,
   });
   running.push(child);
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
+  const output = collectOutput(child);
   const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, output: () => output, exit };
+  return { child, output, exit };
 }
 
 function stateDir(): string {
@@ -55,21 +50,7 @@ function stateDir(): string {
 }
 
 afterEach(async () => {
-  for (const child of running.splice(0)) {
-    if (child.pid === undefined || child.exitCode !== null) continue;
-    const gone = new Promise((resolve) => child.once("exit", resolve));
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      continue;
-    }
-    await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 5000))]);
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
+  for (const child of running.splice(0)) await stopGroup(child);
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
+import { collectOutput, stopGroup } from "./process.ts";
 
 export interface DevServer {
   url: string;
@@ -48,37 +49,17 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
   });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      return;
-    }
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  };
+  const output = collectOutput(child);
+  const stop = (signal: NodeJS.Signals = "SIGTERM") => stopGroup(child, signal);
   // Ready when the demo reads back without a token: what `npm start` waits for before it prints the URLs.
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForDemo(url, () => child.exitCode !== null, 50_000);
   } catch (error) {
     await stop("SIGKILL");
-    throw new Error(`dev server did not start: ${(error as Error).message}\n${output}`);
+    throw new Error(`dev server did not start: ${(error as Error).message}\n${output()}`);
   }
-  return { url, token, persistTo, output: () => output, stop };
+  return { url, token, persistTo, output, stop };
 }
 
 /**

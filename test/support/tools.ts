@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { collectOutput, stopGroup } from "./process.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -70,35 +71,15 @@ export async function startTool(pkg: string, bin: string, args: string[], ready:
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  const stop = async () => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      return;
-    }
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  };
+  const output = collectOutput(child);
+  const stop = () => stopGroup(child, "SIGTERM", 3000);
   const deadline = Date.now() + timeoutMs;
-  while (!ready.test(output)) {
+  while (!ready.test(output())) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
-      throw new Error(`${pkg} ${bin} did not start:\n${output}`);
+      throw new Error(`${pkg} ${bin} did not start:\n${output()}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { output: () => output, stop };
+  return { output, stop };
 }

@@ -3,7 +3,37 @@
  * in its own process group, so tests can stop it with SIGTERM or kill it with SIGKILL.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { collectOutput } from "../support/process.ts";
 import { ROOT } from "../support/tools.ts";
+
+/** A fresh, empty state directory for one bridge. */
+export const newStateDir = (): string => mkdtempSync(join(tmpdir(), "nomad-sync-state-"));
+
+/** The bridge's arguments between a Nomad (the stand-in) and an edge, for one edge region and state directory. */
+export function bridgeArgs(
+  nomad: { url: string },
+  edge: { url: string; token: string },
+  region: string,
+  stateDir: string,
+  extra: string[] = [],
+): string[] {
+  return [
+    "--nomad-addr",
+    nomad.url,
+    "--edge-addr",
+    edge.url,
+    "--edge-token",
+    edge.token,
+    "--edge-region",
+    region,
+    "--state-dir",
+    stateDir,
+    ...extra,
+  ];
+}
 
 export interface Bridge {
   child: ChildProcess;
@@ -23,17 +53,11 @@ export function startBridge(args: string[], env: Record<string, string> = {}, en
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env, NO_COLOR: "1" },
   });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
+  const output = collectOutput(child);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return {
     child,
-    output: () => output,
+    output,
     exited,
     kill: async (signal) => {
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
@@ -47,9 +71,9 @@ export function startBridge(args: string[], env: Record<string, string> = {}, en
     },
     waitFor: async (text, timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
-      while (!(typeof text === "string" ? output.includes(text) : text.test(output))) {
-        if (Date.now() > deadline) throw new Error(`bridge never printed ${String(text)}:\n${output}`);
-        if (child.exitCode !== null) throw new Error(`bridge exited (${child.exitCode}) before printing ${String(text)}:\n${output}`);
+      while (!(typeof text === "string" ? output().includes(text) : text.test(output()))) {
+        if (Date.now() > deadline) throw new Error(`bridge never printed ${String(text)}:\n${output()}`);
+        if (child.exitCode !== null) throw new Error(`bridge exited (${child.exitCode}) before printing ${String(text)}:\n${output()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -1,15 +1,8 @@
-/**
- * The sync bridge under SIGKILL (of itself, mid-load and mid-churn) and with logs across restarts
- * and rotation: the real bridge process, the Nomad stand-in and `wrangler dev`.
- */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JsonNumber } from "../../src/json/codec.ts";
 import { type DevServer, startDevServer } from "../support/dev-server.ts";
 import { NomadStandIn } from "../support/nomad-standin/server.ts";
-import { runOnce, startBridge, until } from "./bridge.ts";
+import { bridgeArgs, newStateDir, runOnce, startBridge, until } from "./bridge.ts";
 import { differences, edgeAllocation, edgeIds, edgeLog } from "./edge-reader.ts";
 
 let edge: DevServer;
@@ -21,24 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await edge?.stop();
 });
-
-const stateDir = () => mkdtempSync(join(tmpdir(), "nomad-sync-state-"));
-
-function args(nomad: NomadStandIn, region: string, dir: string, extra: string[] = []): string[] {
-  return [
-    "--nomad-addr",
-    nomad.url,
-    "--edge-addr",
-    edge.url,
-    "--edge-token",
-    edge.token,
-    "--edge-region",
-    region,
-    "--state-dir",
-    dir,
-    ...extra,
-  ];
-}
 
 /** Nomad's ModifyTime of the state the edge holds, per sampled allocation; fails if one ever goes back. */
 function watchMonotonic(region: string, ids: string[]): { stop: () => Promise<string[]> } {
@@ -81,16 +56,16 @@ describe("sync: SIGKILL of the bridge", () => {
   it("mid-load and mid-churn: no edge allocation ever goes back, nothing is missing after it resumes", async () => {
     const nomad = new NomadStandIn();
     await nomad.start();
-    const dir = stateDir();
+    const dir = newStateDir();
     const ids = [...nomad.place(300), ...nomad.place(200, { namespace: "batch" })];
     const watch = watchMonotonic("global", ids.slice(0, 25));
-    let bridge = startBridge(args(nomad, "global", dir, ["--batch-size", "25", "--max-inflight", "2"]));
+    let bridge = startBridge(bridgeArgs(nomad, edge, "global", dir, ["--batch-size", "25", "--max-inflight", "2"]));
     try {
       await until("part of the load", async () => (await edgeIds(edge, "global")).size >= 50, 60_000);
       await bridge.kill("SIGKILL");
       const loadedBefore = [...(await edgeIds(edge, "global"))].filter((id) => nomad.allocs.has(id)).length;
       expect(loadedBefore).toBeLessThan(500);
-      bridge = startBridge(args(nomad, "global", dir));
+      bridge = startBridge(bridgeArgs(nomad, edge, "global", dir));
       await bridge.waitFor(/writing: [\d,]+\/[\d,]+ allocations|caught up/, 60_000);
       await until(
         "load resumed",
@@ -111,7 +86,7 @@ describe("sync: SIGKILL of the bridge", () => {
       await new Promise((r) => setTimeout(r, 400));
       await bridge.kill("SIGKILL");
       await churn;
-      bridge = startBridge(args(nomad, "global", dir));
+      bridge = startBridge(bridgeArgs(nomad, edge, "global", dir));
       await until("converged after churn", async () => (await converged(nomad, "global")).length === 0, 60_000);
       expect(await watch.stop()).toEqual([]);
       expect(await bridge.kill("SIGTERM")).toBe(0);
@@ -129,13 +104,13 @@ describe("sync: logs", () => {
   it("ships stdout and stderr byte for byte across bridge restarts (SIGKILL too) and Nomad's rotation", async () => {
     const nomad = new NomadStandIn({ logs: { maxFileSize: 2048, maxFiles: 100 } });
     await nomad.start();
-    const dir = stateDir();
+    const dir = newStateDir();
     const [id] = nomad.place(1, { tasks: ["app"] }) as [string];
     nomad.clientUpdate([id], "running");
     const line = (n: number) => `line ${n} ${"x".repeat(n % 97)}\n`;
     for (let n = 0; n < 40; n++) nomad.writeLog(id, "app", "stdout", line(n));
     nomad.writeLog(id, "app", "stderr", Buffer.from([0, 1, 2, 255, 254, 10]));
-    const logArgs = args(nomad, "europe", dir, ["--logs", "running", "--log-poll", "100ms"]);
+    const logArgs = bridgeArgs(nomad, edge, "europe", dir, ["--logs", "running", "--log-poll", "100ms"]);
     let bridge = startBridge(logArgs);
     const stdout = () => nomad.logs.get(`${id}/app/stdout`)?.all() ?? Buffer.alloc(0);
     const shipped = async () => (await edgeLog(edge, "europe", id, "app", "stdout")).equals(stdout());

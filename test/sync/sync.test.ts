@@ -4,15 +4,12 @@
  * (`wrangler dev`). Each scenario has its own edge region, so deletes of one never touch another.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JsonNumber, type JsonObject } from "../../src/json/codec.ts";
 import { type DevServer, freePort, startDevServer } from "../support/dev-server.ts";
 import { NomadStandIn } from "../support/nomad-standin/server.ts";
 import { ROOT } from "../support/tools.ts";
-import { runOnce, startBridge, until } from "./bridge.ts";
+import { bridgeArgs, newStateDir, runOnce, startBridge, until } from "./bridge.ts";
 import { differences, edgeAllocation, edgeIds } from "./edge-reader.ts";
 
 let edge: DevServer;
@@ -24,24 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await edge?.stop();
 });
-
-function args(nomad: NomadStandIn, region: string, stateDir: string, extra: string[] = []): string[] {
-  return [
-    "--nomad-addr",
-    nomad.url,
-    "--edge-addr",
-    edge.url,
-    "--edge-token",
-    edge.token,
-    "--edge-region",
-    region,
-    "--state-dir",
-    stateDir,
-    ...extra,
-  ];
-}
-
-const stateDir = () => mkdtempSync(join(tmpdir(), "nomad-sync-state-"));
 
 async function mirrored(nomad: NomadStandIn, region: string, id: string): Promise<boolean> {
   const want = nomad.allocs.get(id);
@@ -64,8 +43,8 @@ describe("sync: --once", () => {
     try {
       const ids = [...nomad.place(40, { namespace: "default" }), ...nomad.place(20, { namespace: "prod", tasks: ["api", "sidecar"] })];
       nomad.clientUpdate(ids.slice(0, 30), "running");
-      const dir = stateDir();
-      const first = await runOnce(args(nomad, "global", dir));
+      const dir = newStateDir();
+      const first = await runOnce(bridgeArgs(nomad, edge, "global", dir));
       expect(first.output).toContain("the edge matches Nomad (60 allocations");
       expect(first.code).toBe(0);
       for (const id of ids) {
@@ -77,7 +56,7 @@ describe("sync: --once", () => {
       expect(prod?.Job).toMatchObject({ TaskGroups: [{ Name: "web" }] });
       const before = await edgeAllocation(edge, "global", ids[0] as string);
 
-      const second = await runOnce(args(nomad, "global", dir));
+      const second = await runOnce(bridgeArgs(nomad, edge, "global", dir));
       expect(second.code).toBe(0);
       expect(second.output).toContain("0 to write");
       expect(second.output).not.toContain("writing:");
@@ -103,7 +82,7 @@ describe("sync: --once", () => {
           Events: [{ Type: "Not A Nomad Event", Time: new JsonNumber("1") }],
         },
       };
-      const third = await runOnce(args(nomad, "global", dir));
+      const third = await runOnce(bridgeArgs(nomad, edge, "global", dir));
       expect(third.code).toBe(1);
       expect(third.output).toContain(`edge rejected put of allocation ${bad}`);
       expect(third.output).toContain("the edge does not match Nomad");
@@ -123,7 +102,14 @@ describe("sync: following", () => {
     await nomad.start();
     const metricsPort = await freePort();
     const bridge = startBridge(
-      args(nomad, "europe", stateDir(), ["--gc-retain", "0s", "--reconcile-every", "1s", "--metrics-addr", `127.0.0.1:${metricsPort}`]),
+      bridgeArgs(nomad, edge, "europe", newStateDir(), [
+        "--gc-retain",
+        "0s",
+        "--reconcile-every",
+        "1s",
+        "--metrics-addr",
+        `127.0.0.1:${metricsPort}`,
+      ]),
     );
     try {
       const ids = nomad.place(10);
@@ -167,13 +153,13 @@ describe("sync: following", () => {
   it("repairs a gap longer than Nomad's event buffer and a Nomad restart (empty buffer) by listing on every connect", async () => {
     const nomad = new NomadStandIn({ token: "nomad-secret" });
     await nomad.start();
-    const dir = stateDir();
+    const dir = newStateDir();
     const ids = nomad.place(20);
-    const wrongToken = await runOnce(args(nomad, "asia", dir, ["--nomad-token", "wrong"]));
+    const wrongToken = await runOnce(bridgeArgs(nomad, edge, "asia", dir, ["--nomad-token", "wrong"]));
     expect(wrongToken.code).toBe(1);
     expect(wrongToken.output).toContain("403 Permission denied");
     const withToken = (a: string[]) => [...a, "--nomad-token", "nomad-secret"];
-    let bridge = startBridge(withToken(args(nomad, "asia", dir)));
+    let bridge = startBridge(withToken(bridgeArgs(nomad, edge, "asia", dir)));
     try {
       await until("initial load", () => allMirrored(nomad, "asia"));
       expect(await bridge.kill("SIGTERM")).toBe(0);
@@ -181,7 +167,7 @@ describe("sync: following", () => {
       for (const id of ids) nomad.clientUpdate([id], "running");
       nomad.otherWrites(120);
       expect(nomad.bufferedIndexes).toBe(100);
-      bridge = startBridge(withToken(args(nomad, "asia", dir)));
+      bridge = startBridge(withToken(bridgeArgs(nomad, edge, "asia", dir)));
       await until("gap repaired", () => allMirrored(nomad, "asia"));
       // A Nomad restart: every stream closes and the buffer is empty; changes made meanwhile are listed.
       nomad.restart();

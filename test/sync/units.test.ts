@@ -139,6 +139,6 @@ describe("stand-in log rotation (client/logmon/logging/rotator.go)", () => {
     expect(log.files.get(2)?.toString()).toBe("dddddddd\n");
     log.write(Buffer.from("x".repeat(25)));
     expect([...log.files.keys()]).toEqual([3, 4, 5]);
-    expect(log.all().toString()).toBe("aaaa\nbbbb\ncc\ndddddddd\n" + "x".repeat(25));
+    expect(log.all().toString()).toBe(`aaaa\nbbbb\ncc\ndddddddd\n${"x".repeat(25)}`);
   });
 });

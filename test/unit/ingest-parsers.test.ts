@@ -1,18 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { batchOp, batchSourceIndexText, MAX_BATCH_CHANGES, parseBatchEnvelope } from "../../src/domain/batch.ts";
-import { CodedError } from "../../src/http/errors.ts";
 import { parseSourceIndex, sourceIndexOrUndefined } from "../../src/http/source-index.ts";
 import { type JsonObject, parseJson } from "../../src/json/codec.ts";
-
-function codeOf(fn: () => unknown): [number, string] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CodedError) return [error.status, error.message];
-    throw error;
-  }
-  throw new Error("did not throw");
-}
+import { codeOf } from "../support/coded-error.ts";
 
 describe("source index", () => {
   it.each([

@@ -2,23 +2,13 @@ import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
 import { parseAllocId } from "../../src/domain/alloc-id.ts";
 import { bearerToken, requestToken, requestTokenDigest, sha256Hex, toHex } from "../../src/http/digest.ts";
-import { CodedError } from "../../src/http/errors.ts";
 import { callerKey, preflight } from "../../src/http/gate.ts";
 import { rememberValidToken } from "../../src/http/known-tokens.ts";
 import { jitterMs, parseExpectedLogOffset, parseGoBool, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
 import { formatGoDuration, formatUnixNanos, normalizeRfc3339, parseGoDuration } from "../../src/json/go-time.ts";
+import { codeOf } from "../support/coded-error.ts";
 
 const LIMITS = { defaultMs: 300_000, maxMs: 300_000 };
-
-function codeOf(fn: () => unknown): [number, string] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CodedError) return [error.status, error.message];
-    throw error;
-  }
-  throw new Error("did not throw");
-}
 
 describe("parseIndex", () => {
   it.each([

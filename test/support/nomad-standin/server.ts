@@ -390,6 +390,11 @@ export class NomadStandIn {
   }
 }
 
+/**
+ * Nomad's own `Allocation.Stub()` as a current Nomad lists it (more fields than the edge's
+ * src/domain/alloc-stub.ts). Deliberately not shared with that module: the stand-in plays Nomad to
+ * test the bridge and the edge, so it must not be built from the code under test.
+ */
 function stub(alloc: JsonObject, withStates: boolean): JsonObject {
   const spec = alloc.Job as JsonObject;
   const fields = [
