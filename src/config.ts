@@ -3,7 +3,6 @@
  */
 
 import { parseCatalogShards } from "./domain/catalog-shard.ts";
-import type { WaitLimits } from "./http/query.ts";
 import { parseGoDuration } from "./json/go-time.ts";
 
 /** Nomad's default and maximum blocking wait: 300 s. */
@@ -13,6 +12,14 @@ const NOMAD_MAX_QUERY_MS = 300_000;
 const NOMAD_EVENT_HEARTBEAT_MS = 30_000;
 
 const LOCATION_HINTS = new Set(["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"]);
+
+/** Blocking-query waits (`?wait`): the default and the upper clamp. */
+export interface WaitLimits {
+  /** Default wait when `wait` is absent or <= 0, in milliseconds. */
+  defaultMs: number;
+  /** Upper clamp, in milliseconds. */
+  maxMs: number;
+}
 
 export interface Config {
   /** Region name -> Durable Object location hint (undefined: let the runtime place it). */

@@ -8,6 +8,7 @@ import { ALL_NAMESPACES, allowsNamespace, allowsNode } from "../acl/policy.ts";
 import { config } from "../config.ts";
 import { allocIdOrNull } from "../domain/alloc-id.ts";
 import { openRegionStream, regionNamespaces } from "../durable/catalog-reads.ts";
+import { unwrap } from "../durable/contract.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { parseRegion } from "../http/region.ts";
 import { abortOnCancel, relayStream, STREAM_HEADERS } from "../http/stream.ts";
@@ -105,8 +106,7 @@ export async function streamEvents(request: Request, env: Env): Promise<Response
   if (!namespaces.every((ns) => allowsTopics(caller, ns, topics))) throw new CodedError(403, ErrorText.permissionDenied);
   const gone = new AbortController();
   const query = { index, keys: allocationKeys(topics), namespaces, heartbeatMs: cfg.eventHeartbeatMs };
-  const opened = await openRegionStream(env, cfg, region, query, gone.signal);
-  if (!opened.ok) throw new CodedError(opened.status, opened.message);
+  const opened = unwrap(await openRegionStream(env, cfg, region, query, gone.signal));
   // A merged stream is the Worker's own (cancelling it cancels the shards'); one shard's is relayed.
   const body = opened.merged ? abortOnCancel(opened.stream, gone) : relayStream(opened.stream, gone);
   return new Response(body, {

@@ -2,6 +2,8 @@
  * Tiny pure parsers for Nomad's query parameters. Each returns the parsed value, or throws a
  * 400 `CodedError` with Nomad's text for malformed input.
  */
+
+import type { WaitLimits } from "../config.ts";
 import { parseGoDuration } from "../json/go-time.ts";
 import { CodedError, ErrorText } from "./errors.ts";
 
@@ -14,13 +16,6 @@ export function parseIndex(raw: string | null): bigint {
   const value = BigInt(raw);
   if (value > UINT64_MAX) throw new CodedError(400, ErrorText.invalidIndex);
   return value;
-}
-
-export interface WaitLimits {
-  /** Default wait when `wait` is absent or <= 0, in milliseconds. */
-  defaultMs: number;
-  /** Upper clamp, in milliseconds. */
-  maxMs: number;
 }
 
 /**
