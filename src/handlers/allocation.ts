@@ -16,7 +16,7 @@ import { decodeJsonBody, readBody } from "../http/body.ts";
 import { CodedError, ErrorText } from "../http/errors.ts";
 import { idempotencyKey } from "../http/idempotency.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
-import { parseBoolParam } from "../http/query.ts";
+import { decodePathText, parseBoolParam } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
 import { sourceIndexHeader } from "../http/source-index.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
@@ -139,7 +139,7 @@ export async function stopAllocation(request: RoutedRequest, env: Env): Promise<
   parseBoolParam(params, "no_shutdown_delay", false);
   parseBoolParam(params, "reschedule", false);
   const region = parseRegion(params, cfg);
-  const alloc = allocIdOrNull(decodeURIComponentOr(rawAllocId(request, "/stop")));
+  const alloc = allocIdOrNull(decodePathText(rawAllocId(request, "/stop")));
   if (!alloc) throw new CodedError(404, ErrorText.allocationNotFound);
   const read = { minIndex: "0", waitMs: 0, pretty: false, caller: limitKey(request, caller) };
   const result = await allocationStub(env, cfg, region, alloc.uuid).read(read);
@@ -151,12 +151,4 @@ export async function stopAllocation(request: RoutedRequest, env: Env): Promise<
 /** Sub-resources Nomad has and this server does not (`services`, `checks`): Nomad's 404 for an unknown one. */
 export function missingSubResource(): never {
   throw new CodedError(404, ErrorText.resourceNotFound);
-}
-
-function decodeURIComponentOr(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
 }

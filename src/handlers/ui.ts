@@ -5,6 +5,8 @@
  * reads everything from this origin's public API. The Content-Security-Policy holds the page to
  * this origin: no inline code, no other host.
  */
+
+import { decodePathText } from "../http/query.ts";
 import { FAVICON_PATH } from "./docs.ts";
 
 export const UI_PREFIX = "/ui/allocation/";
@@ -64,11 +66,6 @@ export function getAllocationsPage(): Response {
 /** The id is passed on as written; the API answers a malformed or unknown one, and the page says so. */
 export function getAllocationPage(request: Request): Response {
   const raw = new URL(request.url).pathname.slice(UI_PREFIX.length);
-  let id: string;
-  try {
-    id = decodeURIComponent(raw);
-  } catch {
-    id = raw;
-  }
+  const id = decodePathText(raw);
   return page("allocation", `Allocation ${id.slice(0, 8)}`, "Allocation", id);
 }

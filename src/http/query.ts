@@ -119,3 +119,12 @@ export function parseBoolParam(params: URLSearchParams, name: string, fallback: 
   }
   return value;
 }
+
+/** A path segment's text with its percent-escapes decoded, or as written when they are malformed. */
+export function decodePathText(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
