@@ -60,10 +60,10 @@ import { AllocationObject as ProductionAllocationObject } from "../../src/durabl
 import type { ReadResult } from "../../src/durable/contract.ts";
 import { RegionCatalog as ProductionRegionCatalog } from "../../src/durable/region-catalog.ts";
 import { allocationStub, catalogStub } from "../../src/durable/stub.ts";
-import { callerKey, checkRateLimit, checkSizes, gateConfig, withCors } from "../../src/http/gate.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../../src/http/meta.ts";
 import production from "../../src/index.ts";
 import { type JsonObject, parseJson } from "../../src/json/codec.ts";
+import { callerKey, checkRateLimit, checkSizes, gateConfig, withCors } from "../../src/pipeline/gate.ts";
 
 /** The production Durable Object plus the methods of the W1 and park (P1) ceilings. */
 export class AllocationObject extends ProductionAllocationObject {
