@@ -2,8 +2,8 @@
  * Worker entry: the gate, then the router, serves every request; the three Durable Object classes
  * (AllocationObject, RegionCatalog, AclStore) are exported for the runtime. Run locally with `npm start`; regenerate `Env` with `npm run types`.
  */
-import { errorResponse } from "./http/errors.ts";
-import { callerKey, checkRateLimit, checkSizes, gateConfig, preflight, withCors, withVary } from "./http/gate.ts";
+import { errorResponse } from "./http/reply.ts";
+import { callerKey, checkRateLimit, checkSizes, gateConfig, preflight, withCors, withVary } from "./pipeline/gate.ts";
 import { router } from "./router.ts";
 
 export { AclStore } from "./durable/acl-store.ts";

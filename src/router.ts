@@ -3,6 +3,7 @@
  */
 import { Router } from "itty-router";
 import { parseAllocId } from "./domain/alloc-id.ts";
+import { CodedError, ErrorText } from "./errors.ts";
 import {
   createToken,
   deletePolicy,
@@ -32,7 +33,7 @@ import { streamEvents } from "./handlers/events.ts";
 import { getLogs, LOGS_PREFIX, LogErrors, postLogs } from "./handlers/logs.ts";
 import { getAgentSelf, getLeader, getPeers, getRegions } from "./handlers/status.ts";
 import { getAllocationPage, getAllocationsPage } from "./handlers/ui.ts";
-import { CodedError, ErrorText, errorResponse } from "./http/errors.ts";
+import { errorResponse, redirect } from "./http/reply.ts";
 
 /** Path prefixes that end in an allocation id, and the methods each serves. */
 const ID_ROUTES: Array<[string, string[]]> = [
@@ -98,7 +99,7 @@ export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: er
   .all("*", (request) => {
     const { pathname } = new URL(request.url);
     // Go's ServeMux redirects the subtree root without its slash.
-    if (pathname === "/v1/allocation") return new Response(null, { status: 301, headers: { Location: "/v1/allocation/" } });
+    if (pathname === "/v1/allocation") return redirect("/v1/allocation/", 301);
     // Empty ids and extra path segments: Nomad takes the whole rest of the path as the id.
     for (const [prefix, methods] of ID_ROUTES) {
       if (!pathname.startsWith(prefix)) continue;

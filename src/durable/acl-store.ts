@@ -2,7 +2,7 @@
  * Nomad's ACL state — policies and tokens — in one object for the whole deployment (Nomad's ACLs
  * are global too). Secrets are stored only as SHA-256 hashes and looked up by hash, so no secret
  * is ever compared or kept in clear; a SecretID is returned once, when its token is created.
- * The Worker caches resolved tokens for a few seconds (src/acl/caller.ts), so this object is
+ * The Worker caches resolved tokens for a few seconds (src/pipeline/caller.ts), so this object is
  * not on every request's path.
  */
 import { DurableObject } from "cloudflare:workers";

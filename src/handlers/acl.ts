@@ -1,17 +1,18 @@
 /**
  * Nomad's ACL endpoints: policies and tokens. Only management tokens manage ACLs.
  */
-import { authorize, invalidateAclCache, NEEDS, resolveCaller } from "../acl/caller.ts";
+import { NEEDS } from "../acl/needs.ts";
 import { parsePolicyRules } from "../acl/policy.ts";
 import { decodePathText } from "../domain/alloc-id.ts";
 import { type AclOutcome, POLICY_NOT_FOUND, type TokenRequest } from "../durable/acl-store.ts";
 import { unwrap } from "../durable/contract.ts";
 import { aclStub } from "../durable/stub.ts";
+import { CodedError, ErrorText } from "../errors.ts";
 import { decodeJsonBody, readBody } from "../http/body.ts";
-import { CodedError, ErrorText } from "../http/errors.ts";
-import { idempotencyKey } from "../http/idempotency.ts";
-import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
+import { reply, replyEmpty } from "../http/reply.ts";
 import { isJsonObject, type JsonObject } from "../json/codec.ts";
+import { authorize, invalidateAclCache, resolveCaller } from "../pipeline/caller.ts";
+import { idempotencyKey } from "../pipeline/idempotency.ts";
 
 const POLICY_NAME = /^[a-zA-Z0-9-]{1,128}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -23,15 +24,13 @@ function lastSegment(request: Request): string {
 function answer(outcome: AclOutcome): Response {
   const done = unwrap(outcome);
   invalidateAclCache();
-  // Policy writes and deletes answer no body at all, as Nomad's do: no JSON content type either.
-  const headers: Record<string, string> = done.body ? { ...JSON_HEADERS } : { Vary: "Accept-Encoding" };
-  headers["X-Nomad-Index"] = String(done.index);
-  return new Response(done.body || null, { headers });
+  // Policy writes and deletes answer no body at all, as Nomad's do.
+  return done.body ? reply(done.body, { write: done.index }) : replyEmpty({ write: done.index });
 }
 
 function found(body: string | null, index: number, notFound: string): Response {
   if (body === null) throw new CodedError(404, notFound);
-  return new Response(body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(index) } });
+  return reply(body, { read: index });
 }
 
 async function jsonObject(request: Request, env: Env): Promise<{ body: JsonObject; bytes: Uint8Array }> {
@@ -83,7 +82,7 @@ export async function deletePolicy(request: Request, env: Env): Promise<Response
 export async function listPolicies(request: Request, env: Env): Promise<Response> {
   await authorize(request, env, NEEDS.management);
   const { index, body } = await aclStub(env).listPolicies();
-  return new Response(body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(index) } });
+  return reply(body, { read: index });
 }
 
 function tokenRequest(body: JsonObject): TokenRequest {
@@ -148,12 +147,12 @@ export async function deleteToken(request: Request, env: Env): Promise<Response>
 export async function listTokens(request: Request, env: Env): Promise<Response> {
   await authorize(request, env, NEEDS.management);
   const { index, body } = await aclStub(env).listTokens();
-  return new Response(body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(index) } });
+  return reply(body, { read: index });
 }
 
 /** The caller's own token (SecretID blanked); anonymous callers have none. */
 export async function getTokenSelf(request: Request, env: Env): Promise<Response> {
   const caller = await resolveCaller(request, env);
   if (caller.token === null) throw new CodedError(403, ErrorText.aclTokenNotFound);
-  return new Response(caller.token, { headers: JSON_HEADERS });
+  return reply(caller.token);
 }

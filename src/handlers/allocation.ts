@@ -4,22 +4,24 @@
  * return a Response or throw a CodedError.
  */
 
-import { authorize, limitKey, NEEDS, requireNamespace, resolveCaller } from "../acl/caller.ts";
+import { NEEDS } from "../acl/needs.ts";
 import { type Config, config } from "../config.ts";
 import { type AllocId, allocIdOrNull, parseAllocId } from "../domain/alloc-id.ts";
 import { DEFAULT_NAMESPACE, normalizeNamespace } from "../domain/namespace.ts";
 import { normalizeAs } from "../domain/validate.ts";
 import { unwrap, type WriteOutcome } from "../durable/contract.ts";
 import { allocationStub } from "../durable/stub.ts";
-import { parseBlockingQuery, readSurvivingReset } from "../http/blocking.ts";
+import { CodedError, ErrorText } from "../errors.ts";
 import { decodeJsonBody, readBody } from "../http/body.ts";
-import { CodedError, ErrorText } from "../http/errors.ts";
-import { idempotencyKey } from "../http/idempotency.ts";
-import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
+import { queryMetaHeaders } from "../http/meta.ts";
 import { decodePathText, parseBoolParam } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
+import { reply } from "../http/reply.ts";
 import { sourceIndexHeader } from "../http/source-index.ts";
 import { encodeJson, isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
+import { parseBlockingQuery, readSurvivingReset } from "../pipeline/blocking.ts";
+import { authorize, limitKey, requireNamespace, resolveCaller } from "../pipeline/caller.ts";
+import { idempotencyKey } from "../pipeline/idempotency.ts";
 
 /** The routed request: itty fills `params` from the route pattern. */
 export interface RoutedRequest extends Request {
@@ -51,9 +53,7 @@ export function writeAnswer(outcome: WriteOutcome & { ok: true }): JsonObject {
 
 function writeResponse(outcome: WriteOutcome): Response {
   const written = unwrap(outcome);
-  return new Response(encodeJson(writeAnswer(written)), {
-    headers: { ...JSON_HEADERS, "X-Nomad-Index": String(written.index) },
-  });
+  return reply(encodeJson(writeAnswer(written)), { write: written.index });
 }
 
 /**
@@ -91,7 +91,7 @@ export async function getAllocation(request: RoutedRequest, env: Env): Promise<R
   );
   if (result.body === null) notFound(result.index);
   requireNamespace(caller, result.namespace ?? DEFAULT_NAMESPACE, NEEDS.readJob.anyOf);
-  return new Response(result.body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(result.index) } });
+  return reply(result.body, { read: result.index });
 }
 
 export async function putAllocation(request: RoutedRequest, env: Env): Promise<Response> {

@@ -2,14 +2,15 @@
  * `GET /v1/allocations`: the region's allocations as AllocListStubs in ascending ID order, with
  * prefix search of any length, pagination, and blocking queries on the region-wide index.
  */
-import { authorize, NEEDS, requireNamespace } from "../acl/caller.ts";
+import { NEEDS } from "../acl/needs.ts";
 import { FilterError, parseFilter } from "../domain/bexpr.ts";
 import { DEFAULT_NAMESPACE } from "../domain/namespace.ts";
 import { listRegion } from "../durable/catalog-reads.ts";
-import { parseBlockingQuery, readSurvivingReset } from "../http/blocking.ts";
-import { CodedError, ErrorText } from "../http/errors.ts";
-import { JSON_HEADERS, queryMetaHeaders } from "../http/meta.ts";
+import { CodedError, ErrorText } from "../errors.ts";
 import { parseBoolParam } from "../http/query.ts";
+import { reply } from "../http/reply.ts";
+import { parseBlockingQuery, readSurvivingReset } from "../pipeline/blocking.ts";
+import { authorize, requireNamespace } from "../pipeline/caller.ts";
 
 /** `?prefix`: hex digits and hyphens, any length (Nomad rejects odd lengths; we do not). Returns hex only. */
 export function parsePrefix(raw: string | null): string {
@@ -82,7 +83,5 @@ export async function listAllocations(request: Request, env: Env): Promise<Respo
     listRegion(env, query.cfg, query.region, { ...list, minIndex }, signal),
   );
   if (result.invalid) throw new CodedError(400, result.invalid);
-  const headers: Record<string, string> = { ...JSON_HEADERS, ...queryMetaHeaders(result.index) };
-  if (result.nextToken) headers["X-Nomad-NextToken"] = result.nextToken;
-  return new Response(result.body, { headers });
+  return reply(result.body, { read: result.index }, result.nextToken ? { "X-Nomad-NextToken": result.nextToken } : {});
 }

@@ -5,21 +5,22 @@
  * one change's failure never fails or delays the others. The answer lists every change's outcome
  * in request order.
  */
-import { authorize, NEEDS } from "../acl/caller.ts";
+import { NEEDS } from "../acl/needs.ts";
 import { config } from "../config.ts";
 import { parseAllocId } from "../domain/alloc-id.ts";
 import { type BatchChange, batchOp, batchSourceIndexText, parseBatchEnvelope } from "../domain/batch.ts";
 import type { WriteOutcome } from "../durable/contract.ts";
 import type { IdempotencyKey } from "../durable/idempotency.ts";
 import { allocationStub } from "../durable/stub.ts";
+import { CodedError, ErrorText } from "../errors.ts";
 import { decodeJsonBody, readBody } from "../http/body.ts";
 import { sha256Hex } from "../http/digest.ts";
-import { CodedError, ErrorText } from "../http/errors.ts";
-import { checkIdempotencyKey } from "../http/idempotency.ts";
-import { JSON_HEADERS } from "../http/meta.ts";
 import { parseRegion } from "../http/region.ts";
+import { reply } from "../http/reply.ts";
 import { parseSourceIndex } from "../http/source-index.ts";
 import { encodeJson, JsonNumber, type JsonObject } from "../json/codec.ts";
+import { authorize } from "../pipeline/caller.ts";
+import { checkIdempotencyKey } from "../pipeline/idempotency.ts";
 import { allocationDocument, writeAnswer } from "./allocation.ts";
 
 /** Changes applied at once: enough to overlap the objects' round trips, few enough to bound the Worker's memory. */
@@ -84,5 +85,5 @@ export async function postAllocationBatch(request: Request, env: Env): Promise<R
     throw new CodedError(400, "Idempotency-Key is not taken by a batch: give each change its own IdempotencyKey");
   }
   const results = await mapBounded(changes, BATCH_PARALLELISM, (change, i) => applyChange(env, region, change, i));
-  return new Response(encodeJson({ Results: results }), { headers: JSON_HEADERS });
+  return reply(encodeJson({ Results: results }));
 }

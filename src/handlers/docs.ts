@@ -4,6 +4,7 @@
  * The page must make no request to any other host: Scalar's fonts, proxy, telemetry and
  * registry URLs are switched off, and a Content-Security-Policy holds the browser to that.
  */
+import { redirect, replyDocument } from "../http/reply.ts";
 import { API_TITLE, openApiJson } from "../spec/document.ts";
 
 /** Where the postinstall step (`src/tools/copy-scalar.ts`) puts Scalar's browser bundle. */
@@ -67,28 +68,22 @@ let documentJson: string | undefined;
 
 export function getOpenApiDocument(): Response {
   documentJson ??= openApiJson();
-  return new Response(documentJson, {
-    headers: {
-      "Content-Type": "application/json",
-      // Public and static: let other origins' tools (client generators, editors) load it.
-      "Access-Control-Allow-Origin": "*",
-      "Cache-Control": "public, max-age=300",
-    },
+  return replyDocument(documentJson, "application/json", {
+    // Public and static: let other origins' tools (client generators, editors) load it.
+    "Access-Control-Allow-Origin": "*",
+    "Cache-Control": "public, max-age=300",
   });
 }
 
 export function getDocs(): Response {
-  return new Response(DOCS_HTML, {
-    headers: {
-      "Content-Type": "text/html; charset=utf-8",
-      "Content-Security-Policy": DOCS_CSP,
-      "X-Content-Type-Options": "nosniff",
-      "Referrer-Policy": "no-referrer",
-      "Cache-Control": "public, max-age=300",
-    },
+  return replyDocument(DOCS_HTML, "text/html; charset=utf-8", {
+    "Content-Security-Policy": DOCS_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "public, max-age=300",
   });
 }
 
 export function redirectToDocs(): Response {
-  return new Response(null, { status: 302, headers: { Location: "/docs" } });
+  return redirect("/docs", 302);
 }

@@ -3,15 +3,17 @@
  * resumable from any index still in the durable history. Parameters, topics and ACLs as Nomad's
  * `command/agent/event_endpoint.go` and `nomad/event_endpoint.go` (v1.10.0) check them.
  */
-import { type Caller, NEEDS, resolveCaller } from "../acl/caller.ts";
+import { NEEDS } from "../acl/needs.ts";
 import { ALL_NAMESPACES, allowsNamespace, allowsNode } from "../acl/policy.ts";
 import { config } from "../config.ts";
 import { allocIdOrNull } from "../domain/alloc-id.ts";
 import { openRegionStream, regionNamespaces } from "../durable/catalog-reads.ts";
 import { unwrap } from "../durable/contract.ts";
-import { CodedError, ErrorText } from "../http/errors.ts";
+import { CodedError, ErrorText } from "../errors.ts";
 import { parseRegion } from "../http/region.ts";
-import { abortOnCancel, relayStream, STREAM_HEADERS } from "../http/stream.ts";
+import { replyStream } from "../http/reply.ts";
+import { abortOnCancel, relayStream } from "../http/stream.ts";
+import { type Caller, resolveCaller } from "../pipeline/caller.ts";
 import { parseNamespace } from "./allocations.ts";
 
 const INT64_MIN = -(1n << 63n);
@@ -109,8 +111,6 @@ export async function streamEvents(request: Request, env: Env): Promise<Response
   const opened = unwrap(await openRegionStream(env, cfg, region, query, gone.signal));
   // A merged stream is the Worker's own (cancelling it cancels the shards'); one shard's is relayed.
   const body = opened.merged ? abortOnCancel(opened.stream, gone) : relayStream(opened.stream, gone);
-  return new Response(body, {
-    // Nomad's event stream sends Cache-Control: no-cache (command/agent/event_endpoint.go).
-    headers: { "Content-Type": "application/json", ...STREAM_HEADERS, "Cache-Control": "no-cache", Vary: "Accept-Encoding" },
-  });
+  // Nomad's event stream sends Cache-Control: no-cache (command/agent/event_endpoint.go).
+  return replyStream(body, "application/json", { "Cache-Control": "no-cache" });
 }

@@ -3,19 +3,20 @@
  * agents' ingest `POST` to the same path. The allocation's Durable Object stores and streams them.
  */
 
-import { authorize, NEEDS } from "../acl/caller.ts";
+import { NEEDS } from "../acl/needs.ts";
 import { config } from "../config.ts";
 import { parseAllocId } from "../domain/alloc-id.ts";
 import { type LogQuery, unwrap } from "../durable/contract.ts";
 import type { LogType } from "../durable/log-store.ts";
 import { allocationStub } from "../durable/stub.ts";
+import { CodedError } from "../errors.ts";
 import { readBody } from "../http/body.ts";
-import { CodedError } from "../http/errors.ts";
-import { idempotencyKey } from "../http/idempotency.ts";
-import { JSON_HEADERS } from "../http/meta.ts";
 import { parseExpectedLogOffset, parseLogBool, parseLogOffset } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
-import { relayStream, STREAM_HEADERS } from "../http/stream.ts";
+import { reply, replyStream } from "../http/reply.ts";
+import { relayStream } from "../http/stream.ts";
+import { authorize } from "../pipeline/caller.ts";
+import { idempotencyKey } from "../pipeline/idempotency.ts";
 
 export const LOGS_PREFIX = "/v1/client/fs/logs/";
 
@@ -64,8 +65,7 @@ export async function getLogs(request: Request, env: Env): Promise<Response> {
   const gone = new AbortController();
   const opened = unwrap(await stub.openLogs(key, query, gone.signal));
   const body = relayStream(opened.stream as ReadableStream<Uint8Array>, gone);
-  const contentType = query.plain ? "text/plain; charset=utf-8" : "application/json";
-  return new Response(body, { headers: { "Content-Type": contentType, ...STREAM_HEADERS, Vary: "Accept-Encoding" } });
+  return replyStream(body, query.plain ? "text/plain; charset=utf-8" : "application/json");
 }
 
 export async function postLogs(request: Request, env: Env): Promise<Response> {
@@ -77,5 +77,5 @@ export async function postLogs(request: Request, env: Env): Promise<Response> {
   const expected = parseExpectedLogOffset(request.headers.get("X-Log-Offset"));
   const bytes = await readBody(request, env);
   const appended = unwrap(await stub.appendLog(key, task, type, bytes, await idempotencyKey(request, bytes), expected));
-  return new Response(`{"Offset":${appended.offset}}`, { headers: { ...JSON_HEADERS, "X-Log-Offset": String(appended.offset) } });
+  return reply(`{"Offset":${appended.offset}}`, undefined, { "X-Log-Offset": String(appended.offset) });
 }

@@ -2,10 +2,11 @@
  * The status endpoints clients call first. This server is its own leader in every region: one
  * logical server, answering for the regions configured in REGIONS.
  */
-import { authorize, NEEDS } from "../acl/caller.ts";
+import { NEEDS } from "../acl/needs.ts";
 import { config } from "../config.ts";
-import { JSON_HEADERS } from "../http/meta.ts";
+import { reply } from "../http/reply.ts";
 import { encodeJson, JsonNumber } from "../json/codec.ts";
+import { authorize } from "../pipeline/caller.ts";
 
 /** The Nomad API version this server speaks (event stream, pagination: Nomad 1.x features). */
 export const NOMAD_API_VERSION = "1.1.0";
@@ -14,7 +15,7 @@ const DATACENTER = "dc1";
 const RPC_PORT = 4647;
 
 function json(value: Parameters<typeof encodeJson>[0]): Response {
-  return new Response(encodeJson(value), { headers: JSON_HEADERS });
+  return reply(encodeJson(value));
 }
 
 function leaderAddress(request: Request): string {

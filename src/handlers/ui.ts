@@ -7,6 +7,7 @@
  */
 
 import { decodePathText } from "../http/query.ts";
+import { replyDocument } from "../http/reply.ts";
 import { FAVICON_PATH } from "./docs.ts";
 
 export const UI_PREFIX = "/ui/allocation/";
@@ -48,14 +49,11 @@ function page(kind: "allocations" | "allocation", title: string, heading: string
   </body>
 </html>
 `;
-  return new Response(html, {
-    headers: {
-      "Content-Type": "text/html; charset=utf-8",
-      "Content-Security-Policy": UI_CSP,
-      "X-Content-Type-Options": "nosniff",
-      "Referrer-Policy": "no-referrer",
-      "Cache-Control": "no-cache",
-    },
+  return replyDocument(html, "text/html; charset=utf-8", {
+    "Content-Security-Policy": UI_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
   });
 }
 

@@ -2,8 +2,9 @@
  * Reads a request body with a hard byte cap enforced while reading, so neither a lying
  * Content-Length nor an endless chunked body can make the Worker buffer more than the cap.
  */
+
+import { CodedError, ErrorText } from "../errors.ts";
 import { JsonSyntaxError, type JsonValue, parseJson } from "../json/codec.ts";
-import { CodedError, ErrorText } from "./errors.ts";
 
 /** 1 MiB: far below platform limits, far above any real allocation or event batch. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;

@@ -4,8 +4,8 @@
  */
 
 import type { WaitLimits } from "../config.ts";
+import { CodedError, ErrorText } from "../errors.ts";
 import { parseGoDuration } from "../json/go-time.ts";
-import { CodedError, ErrorText } from "./errors.ts";
 
 const UINT64_MAX = (1n << 64n) - 1n;
 

@@ -1,5 +1,5 @@
 import type { Config } from "../config.ts";
-import { CodedError, ErrorText } from "./errors.ts";
+import { CodedError, ErrorText } from "../errors.ts";
 
 /**
  * `?region=`: a configured region name (exact, case-sensitive); absent or empty means the default.

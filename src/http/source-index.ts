@@ -4,7 +4,7 @@
  * was seen gone). Sent as the `X-Source-Index` header of a single write, or as `SourceIndex` of a
  * batched change. A decimal uint64, kept as text so no digit is lost.
  */
-import { CodedError } from "./errors.ts";
+import { CodedError } from "../errors.ts";
 
 export const SOURCE_INDEX_HEADER = "X-Source-Index";
 

@@ -59,10 +59,10 @@ import { catalogEntry } from "../../src/domain/catalog-entry.ts";
 import { shardOf } from "../../src/domain/catalog-shard.ts";
 import type { ReadResult } from "../../src/durable/contract.ts";
 import { allocationStub, catalogStub } from "../../src/durable/stub.ts";
-import { callerKey, checkRateLimit, checkSizes, gateConfig, withCors } from "../../src/http/gate.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../../src/http/meta.ts";
 import production from "../../src/index.ts";
 import { type JsonObject, parseJson } from "../../src/json/codec.ts";
+import { callerKey, checkRateLimit, checkSizes, gateConfig, withCors } from "../../src/pipeline/gate.ts";
 import { type AllocationStats, ObservedAllocationObject, ObservedRegionCatalog } from "../support/observed-objects.ts";
 
 /** The production Durable Object (observed) plus the methods of the W1 and park (P1) ceilings. */

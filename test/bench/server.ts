@@ -159,7 +159,7 @@ export async function startBenchServer(options: {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    // The secret in the environment too (as src/tools/start.ts does): a `--var` alone leaves wrangler warning it is missing.
+    // The secret in the environment too (as scripts/start.ts does): a `--var` alone leaves wrangler warning it is missing.
     env: {
       ...process.env,
       MANAGEMENT_TOKEN: options.token,

@@ -122,7 +122,7 @@ function groupMembers(pgid: number): number[] {
   return members;
 }
 
-/** The process group startDevServer made for the server on `url`: its leader runs src/tools/start.ts. */
+/** The process group startDevServer made for the server on `url`: its leader runs scripts/start.ts. */
 function serverGroup(url: string): number {
   const port = new URL(url).port;
   for (const entry of readdirSync("/proc")) {
@@ -130,7 +130,7 @@ function serverGroup(url: string): number {
     try {
       const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
       const at = args.indexOf("--port");
-      if (args.some((a) => a.endsWith("src/tools/start.ts")) && at >= 0 && args[at + 1] === port) return Number(entry);
+      if (args.some((a) => a.endsWith("scripts/start.ts")) && at >= 0 && args[at + 1] === port) return Number(entry);
     } catch {
       // exited meanwhile
     }

@@ -1,5 +1,5 @@
 /**
- * Starts the real server the way a user does (`npm start`, i.e. src/tools/start.ts → wrangler dev)
+ * Starts the real server the way a user does (`npm start`, i.e. scripts/start.ts → wrangler dev)
  * on a free loopback port with its own state directory, and stops the whole process group after.
  * It is ready when the demo allocation reads back without a token, found by polling.
  */
@@ -44,7 +44,7 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), "nomad-alloc-state-"));
   const token = options.token ?? `blackbox-${port}`;
   const vars = Object.entries({ MANAGEMENT_TOKEN: token, ...options.vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const child: ChildProcess = spawn(process.execPath, ["src/tools/start.ts", "--port", String(port), "--persist-to", persistTo, ...vars], {
+  const child: ChildProcess = spawn(process.execPath, ["scripts/start.ts", "--port", String(port), "--persist-to", persistTo, ...vars], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },

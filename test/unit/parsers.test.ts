@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
 import { parseAllocId } from "../../src/domain/alloc-id.ts";
 import { bearerToken, requestToken, requestTokenDigest, sha256Hex, toHex } from "../../src/http/digest.ts";
-import { callerKey, preflight } from "../../src/http/gate.ts";
-import { rememberValidToken } from "../../src/http/known-tokens.ts";
 import { jitterMs, parseExpectedLogOffset, parseGoBool, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
 import { formatGoDuration, formatUnixNanos, normalizeRfc3339, parseGoDuration } from "../../src/json/go-time.ts";
+import { callerKey, preflight } from "../../src/pipeline/gate.ts";
+import { rememberValidToken } from "../../src/pipeline/known-tokens.ts";
 import { codeOf } from "../support/coded-error.ts";
 
 const LIMITS = { defaultMs: 300_000, maxMs: 300_000 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { allowsNamespace, allowsNode, compileAcl, parsePolicyRules } from "../../src/acl/policy.ts";
-import { CodedError } from "../../src/http/errors.ts";
+import { CodedError } from "../../src/errors.ts";
 
 function refusal(rules: string): string {
   try {

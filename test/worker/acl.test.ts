@@ -1,9 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CACHE_TTL_MS } from "../../src/acl/caller.ts";
 import { ANONYMOUS_READ_RULES } from "../../src/demo/allocation.ts";
 import { aclStub } from "../../src/durable/stub.ts";
+import { CACHE_TTL_MS } from "../../src/pipeline/caller.ts";
 import { allocationJson, call, createAllocation, newAllocId, TOKEN } from "../support/worker.ts";
 
 const asManagement = (path: string, init: RequestInit = {}) =>

@@ -7,7 +7,7 @@ import committed from "../../openapi/openapi.json?raw";
 import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
 import { allocListStub } from "../../src/domain/alloc-stub.ts";
 import { SCHEMAS, TASK_EVENT_TYPES } from "../../src/domain/schemas.ts";
-import { ErrorText } from "../../src/http/errors.ts";
+import { ErrorText } from "../../src/errors.ts";
 import { type JsonObject, parseJson } from "../../src/json/codec.ts";
 import { router } from "../../src/router.ts";
 import { ACL_SCHEMAS } from "../../src/spec/acl-endpoints.ts";

@@ -2,8 +2,8 @@ import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
+import { CodedError, ErrorText } from "../../src/errors.ts";
 import { readBody } from "../../src/http/body.ts";
-import { CodedError, ErrorText } from "../../src/http/errors.ts";
 import {
   allocationJson,
   call,

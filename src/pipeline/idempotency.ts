@@ -3,8 +3,8 @@
  * request, so the object can tell a retry (same request) from a reuse of the key (different one).
  */
 import type { IdempotencyKey } from "../durable/idempotency.ts";
-import { sha256Hex } from "./digest.ts";
-import { CodedError } from "./errors.ts";
+import { CodedError } from "../errors.ts";
+import { sha256Hex } from "../http/digest.ts";
 
 const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
 

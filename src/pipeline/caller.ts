@@ -5,14 +5,15 @@
  * management token. Resolved tokens are cached per isolate for CACHE_TTL_MS: a deleted token or a
  * changed policy takes effect everywhere within that time (at once in the isolate that changed it).
  */
+import { allows, type Need } from "../acl/needs.ts";
+import { type Acl, allowsNamespace, MANAGEMENT_ACL } from "../acl/policy.ts";
 import { aclStub } from "../durable/stub.ts";
 import { CodedError, ErrorText } from "../errors.ts";
 import { clientAddressKey, requestTokenDigest, sha256, toHex } from "../http/digest.ts";
-import { checkRateLimit } from "../http/gate.ts";
-import { forgetToken, isKnownValidToken, rememberValidToken } from "../http/known-tokens.ts";
 import { encodeJson, JsonNumber } from "../json/codec.ts";
 import { parseGoDuration, ZERO_TIME } from "../json/go-time.ts";
-import { type Acl, ALL_NAMESPACES, allowsAgent, allowsNamespace, allowsNode, MANAGEMENT_ACL } from "./policy.ts";
+import { checkRateLimit } from "./gate.ts";
+import { forgetToken, isKnownValidToken, rememberValidToken } from "./known-tokens.ts";
 
 /** Default of ACL_CACHE_TTL. */
 export const CACHE_TTL_MS = 2000;
@@ -100,32 +101,6 @@ export async function resolveCaller(request: Request, env: Env): Promise<Caller>
   }
   rememberValidToken(key);
   return caller;
-}
-
-/** What an operation needs. */
-export type Need =
-  | { namespace: string; anyOf: readonly string[] }
-  | { node: "read" | "write" }
-  | { agent: "read" | "write" }
-  | { management: true };
-
-/**
- * Namespace needs are checked twice: here in any namespace (`*`, so a caller who may read nothing
- * is refused before any lookup or wait), and again in the namespace of what is read.
- */
-export const NEEDS = {
-  readJob: { namespace: ALL_NAMESPACES, anyOf: ["read-job"] },
-  readLogs: { namespace: ALL_NAMESPACES, anyOf: ["read-logs", "read-fs"] },
-  nodeWrite: { node: "write" },
-  agentRead: { agent: "read" },
-  management: { management: true },
-} as const satisfies Record<string, Need>;
-
-export function allows(acl: Acl, need: Need): boolean {
-  if ("namespace" in need) return allowsNamespace(acl, need.namespace, need.anyOf);
-  if ("node" in need) return allowsNode(acl, need.node);
-  if ("agent" in need) return allowsAgent(acl, need.agent);
-  return acl.management;
 }
 
 /** Requires `anyOf` in `namespace` (the namespace of what is read): 403 `Permission denied` otherwise. */

@@ -5,8 +5,8 @@
  * `[[ratelimits]]`) and are documented in docs/security.md.
  */
 import { perEnv } from "../config.ts";
-import { clientAddressKey, requestTokenDigest, toHex } from "./digest.ts";
-import { CodedError } from "./errors.ts";
+import { CodedError } from "../errors.ts";
+import { clientAddressKey, requestTokenDigest, toHex } from "../http/digest.ts";
 import { isKnownValidToken } from "./known-tokens.ts";
 
 /** Methods that only read: CORS for them is governed by CORS_READ_ORIGINS. */
@@ -108,7 +108,7 @@ export function withCors(request: Request, response: Response, cfg: GateConfig):
 /**
  * The key a request is counted under: its token (hashed, never stored in clear) when this isolate
  * knows the token to be valid, else its client address — so a request carrying a random token
- * counts against its address like one without a token (src/http/known-tokens.ts says why).
+ * counts against its address like one without a token (src/pipeline/known-tokens.ts says why).
  */
 export async function callerKey(request: Request): Promise<string> {
   const digest = requestTokenDigest(request);

@@ -3,11 +3,12 @@
  * options parsed in Nomad's order, and the rule that an object reset mid-wait answers the current
  * state instead of an error (a blocking query may always return early; clients re-poll).
  */
-import { type Caller, limitKey } from "../acl/caller.ts";
+
 import { type Config, config } from "../config.ts";
-import { CodedError } from "./errors.ts";
-import { jitterMs, parseIndex, parsePretty, parseStale, parseWait } from "./query.ts";
-import { parseRegion } from "./region.ts";
+import { CodedError } from "../errors.ts";
+import { jitterMs, parseIndex, parsePretty, parseStale, parseWait } from "../http/query.ts";
+import { parseRegion } from "../http/region.ts";
+import { type Caller, limitKey } from "../pipeline/caller.ts";
 
 /** What a blocking read sends its Durable Object (plain data: it crosses RPC). */
 export interface ReadOptions {

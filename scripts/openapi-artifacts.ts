@@ -7,9 +7,9 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import openapiTS, { astToString, COMMENT_HEADER } from "openapi-typescript";
-import { openApiJson } from "../spec/document.ts";
+import { openApiJson } from "../src/spec/document.ts";
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 export const ARTIFACTS = {
   document: "openapi/openapi.json",
