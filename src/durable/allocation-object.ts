@@ -7,9 +7,12 @@
  * - the outbox to the region catalog (catalog-outbox.ts),
  * - the parked blocking queries (waiters.ts), which live in memory and are woken by writes,
  * - the task logs and their followers (task-logs.ts),
- * - the answers of writes sent with an Idempotency-Key (idempotency.ts).
+ * - the answers of writes sent with an Idempotency-Key (idempotency.ts),
+ * - the tombstone's collection once its retention ends, and the admission a creation asks its
+ *   catalog for (tombstone-retention.ts).
  */
 import { DurableObject } from "cloudflare:workers";
+import { config } from "../config.ts";
 import { stampPut } from "../domain/allocation-put.ts";
 import { catalogEntry } from "../domain/catalog-entry.ts";
 import { applyTaskEvents, type TaskEventUpdate } from "../domain/task-state.ts";
@@ -25,7 +28,9 @@ import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
 import { IndexClock } from "./index-clock.ts";
 import type { LogType } from "./log-store.ts";
 import { ALLOCATION_MIGRATIONS, hasSchema, migrate } from "./migrations.ts";
+import { catalogStubFor } from "./stub.ts";
 import { logRetention, TaskLogs } from "./task-logs.ts";
+import { type Admission, belowWatermark, TombstoneRetention } from "./tombstone-retention.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
 /** Index reported when the allocation never existed here: Nomad clients treat 0 as "do not block". */
@@ -40,6 +45,11 @@ export class AllocationObject extends DurableObject<Env> {
   #sourceIndex: bigint | null = null;
   readonly #outbox: CatalogOutbox;
   readonly #idempotency: IdempotencyLog;
+  readonly #retention: TombstoneRetention;
+  /** The allocation's id and region as stored with the clock (a tombstone has no allocation row). */
+  #key: AllocationKey | undefined;
+  /** When the allocation became a tombstone (wall-clock ms), as stored with the clock; null while it exists. */
+  #tombstoneSince: number | null = null;
   #schemaReady = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -50,6 +60,7 @@ export class AllocationObject extends DurableObject<Env> {
     this.clock = new IndexClock(sql);
     this.#outbox = new CatalogOutbox(ctx.storage, env);
     this.#idempotency = new IdempotencyLog(sql);
+    this.#retention = new TombstoneRetention(ctx.storage, env);
     ctx.blockConcurrencyWhile(async () => {
       // An object that was only ever read has no schema and stays that way: reads of unknown ids
       // must not leave anything stored. The schema is created by the first write.
@@ -57,9 +68,15 @@ export class AllocationObject extends DurableObject<Env> {
       this.#ensureSchema();
       const clock = this.clock.load();
       this.#sourceIndex = typeof clock?.source_index === "string" ? BigInt(clock.source_index) : null;
+      if (typeof clock?.alloc_id === "string" && typeof clock.region === "string") this.#key = { id: clock.alloc_id, region: clock.region };
+      this.#tombstoneSince = typeof clock?.tombstone_since === "number" ? clock.tombstone_since : null;
       this.document.load();
       // Changes committed before a crash but not yet delivered go out as soon as possible.
       if (this.#outbox.pending()) await ctx.storage.setAlarm(Date.now());
+      // A tombstone whose alarm was lost (or set before retention existed) gets one.
+      else if (this.document.compact === null && this.#key && (await ctx.storage.getAlarm()) === null) {
+        await this.#retention.schedule(this.#tombstoneSince ?? Date.now());
+      }
     });
   }
 
@@ -74,9 +91,19 @@ export class AllocationObject extends DurableObject<Env> {
     this.#schemaReady = true;
   }
 
-  /** Stores the clock with the source index (`null`: none yet) in its row; inside the change's transaction. */
-  #storeClock(index: number, sourceIndex: bigint | null): void {
-    this.clock.store(index, { source_index: sourceIndex === null ? null : sourceIndex.toString() });
+  /**
+   * Stores the clock with the source index (`null`: none yet) and the allocation's key in its row;
+   * inside the change's transaction.
+   */
+  #storeClock(key: AllocationKey, index: number, sourceIndex: bigint | null, tombstoneSince: number | null): void {
+    this.clock.store(index, {
+      source_index: sourceIndex === null ? null : sourceIndex.toString(),
+      alloc_id: key.id,
+      region: key.region,
+      tombstone_since: tombstoneSince,
+    });
+    this.#key = { id: key.id, region: key.region };
+    this.#tombstoneSince = tombstoneSince;
   }
 
   /**
@@ -117,10 +144,11 @@ export class AllocationObject extends DurableObject<Env> {
       this.#idempotency.remember(idem, JSON.stringify({ ok: true, index }));
       this.document.store(key.id, key.region, index, compact);
       if (compact === null) this.logs.clear();
-      this.#storeClock(index, sourceIndex);
+      this.#storeClock(key, index, sourceIndex, compact === null ? Date.now() : null);
     });
     this.#sourceIndex = sourceIndex;
     this.document.hold(index, compact, document);
+    if (compact === null) await this.#retention.schedule(this.#tombstoneSince ?? Date.now());
     await this.#outbox.deliverOrRetry();
     // Waiters are released in a task of their own, after this write is answered, so the writer's
     // acknowledgement never queues behind the responses of N parked readers. They answer once the
@@ -145,12 +173,59 @@ export class AllocationObject extends DurableObject<Env> {
    */
   #stale(source: bigint | undefined): WriteOutcome | undefined {
     if (source === undefined || this.#sourceIndex === null || source > this.#sourceIndex) return undefined;
+    return this.#staleAnswer();
+  }
+
+  #staleAnswer(): WriteOutcome {
     return { ok: true, index: this.#snapshot(false).index, stale: true };
   }
 
-  /** Retries undelivered catalog changes (after a failed delivery or a restart). */
+  /** Retries undelivered catalog changes (after a failed delivery or a restart), then collects a tombstone that is due. */
   override async alarm(): Promise<void> {
     await this.#outbox.deliver();
+    await this.#collectIfDue();
+  }
+
+  /**
+   * A tombstone past its retention (and with every change delivered) is reported to its catalog
+   * shard, then all of this object's storage is deleted. Nothing else runs meanwhile, so no write
+   * lands between the report and the deletion. Afterwards the object is as if never written: a
+   * creation asks the catalog for its clock (`#admit`), which is above the tombstone's index.
+   */
+  async #collectIfDue(): Promise<void> {
+    await this.ctx.blockConcurrencyWhile(async () => {
+      const key = this.#key;
+      if (!this.#schemaReady || this.document.compact !== null || !key) return;
+      // A tombstone from before retention existed counts from now.
+      const since = this.#tombstoneSince ?? Date.now();
+      const due = this.#retention.dueAt(since);
+      if (Date.now() < due) return this.ctx.storage.setAlarm(due);
+      if (this.#outbox.pending()) return this.#retention.retryLater();
+      const tombstone = { allocId: key.id, allocIndex: this.clock.last, sourceIndex: this.#sourceIndex?.toString() ?? null };
+      try {
+        await catalogStubFor(this.env, config(this.env), key.region, key.id).collect(tombstone);
+      } catch (error) {
+        console.warn("tombstone collection: the catalog did not answer; retrying", error);
+        return this.#retention.retryLater();
+      }
+      await this.ctx.storage.deleteAll();
+      this.#schemaReady = false;
+      this.#sourceIndex = null;
+      this.#key = undefined;
+      this.#tombstoneSince = null;
+      this.clock.reset();
+    });
+  }
+
+  /**
+   * Before a write that would create the allocation (there is no document): its catalog shard's
+   * admission. The clock moves above the shard's index; the caller refuses a conditional create at
+   * or below the collected watermark.
+   */
+  async #admit(key: AllocationKey): Promise<Admission> {
+    const admission = await catalogStubFor(this.env, config(this.env), key.region, key.id).admission();
+    this.clock.seed(admission.index);
+    return admission;
   }
 
   /** The kept answer of an identical earlier write, or a refusal of a reused key; undefined to proceed. */
@@ -191,9 +266,17 @@ export class AllocationObject extends DurableObject<Env> {
     idem?: IdempotencyKey,
     sourceIndex?: string,
   ): Promise<WriteOutcome> {
+    const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
+    if (this.document.compact === null) {
+      const seen = this.#replay<WriteOutcome>(idem);
+      if (seen) return seen;
+      const admission = await this.#admit(key);
+      // Unless a write created it meanwhile, this creates it: below the watermark, it is stale.
+      if (this.document.compact === null && belowWatermark(admission, source)) return this.#staleAnswer();
+    }
+    // After the admission too: an identical write may have been applied meanwhile.
     const seen = this.#replay<WriteOutcome>(idem);
     if (seen) return seen;
-    const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
     const stale = this.#stale(source);
     if (stale) return stale;
     const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
@@ -236,14 +319,24 @@ export class AllocationObject extends DurableObject<Env> {
     const stale = this.#stale(source);
     if (stale) return stale;
     if (this.document.compact === null) {
-      if (source !== undefined) {
-        this.#ensureSchema();
-        this.ctx.storage.transactionSync(() => this.#storeClock(this.clock.last, source));
-        this.#sourceIndex = source;
-      }
+      if (source !== undefined && !belowWatermark(await this.#admit(key), source)) await this.#recordAbsentDelete(key, source);
       return { ok: false, status: 404, message: ErrorText.allocNotFound };
     }
     return this.#commit(key, this.clock.next(), null, idem, source);
+  }
+
+  /**
+   * A conditional delete of an allocation that is not here (and not covered by the watermark)
+   * records its source index: a tombstone without a delete, collected like one.
+   */
+  async #recordAbsentDelete(key: AllocationKey, source: bigint): Promise<void> {
+    // A write may have created it, or raised the source index, while the catalog answered.
+    if (this.document.compact !== null || (this.#sourceIndex !== null && source <= this.#sourceIndex)) return;
+    this.#ensureSchema();
+    const since = this.#tombstoneSince ?? Date.now();
+    this.ctx.storage.transactionSync(() => this.#storeClock(key, this.clock.last, source, since));
+    this.#sourceIndex = source;
+    await this.#retention.schedule(since);
   }
 
   /**

@@ -4,6 +4,7 @@
  * addressed for a junk region or id.
  */
 import type { Config } from "../config.ts";
+import { shardOf } from "../domain/catalog-shard.ts";
 
 export function allocationStub(env: Env, cfg: Config, region: string, uuid: string) {
   const namespace = env.ALLOCATIONS;
@@ -22,6 +23,11 @@ export function catalogStub(env: Env, cfg: Config, region: string, shard = 0) {
   const id = namespace.idFromName(shards <= 1 ? `catalog/${region}` : `catalog/${region}/${shard}-of-${shards}`);
   const locationHint = cfg.regions.get(region);
   return locationHint ? namespace.get(id, { locationHint }) : namespace.get(id);
+}
+
+/** The catalog shard that lists allocation `uuid` of `region`. */
+export function catalogStubFor(env: Env, cfg: Config, region: string, uuid: string) {
+  return catalogStub(env, cfg, region, shardOf(uuid.replaceAll("-", ""), cfg.catalogShards));
 }
 
 /** The deployment's single ACL store (Nomad's ACLs are global, not per region). */
