@@ -218,9 +218,10 @@ export class AllocationObject extends DurableObject<Env> {
   }
 
   /**
-   * Before a write that would create the allocation (there is no document): its catalog shard's
-   * admission. The clock moves above the shard's index; the caller refuses a conditional create at
-   * or below the collected watermark.
+   * Before the first write of an object with no storage (never written, or collected): its catalog
+   * shard's admission. The clock moves above the shard's index; the caller refuses a conditional
+   * create at or below the collected watermark. An object that still holds its clock (a tombstone
+   * included) needs neither: its own clock and source index are the authority.
    */
   async #admit(key: AllocationKey): Promise<Admission> {
     const admission = await catalogStubFor(this.env, config(this.env), key.region, key.id).admission();
@@ -267,12 +268,10 @@ export class AllocationObject extends DurableObject<Env> {
     sourceIndex?: string,
   ): Promise<WriteOutcome> {
     const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
-    if (this.document.compact === null) {
-      const seen = this.#replay<WriteOutcome>(idem);
-      if (seen) return seen;
+    if (!this.#schemaReady) {
       const admission = await this.#admit(key);
       // Unless a write created it meanwhile, this creates it: below the watermark, it is stale.
-      if (this.document.compact === null && belowWatermark(admission, source)) return this.#staleAnswer();
+      if (!this.#schemaReady && belowWatermark(admission, source)) return this.#staleAnswer();
     }
     // After the admission too: an identical write may have been applied meanwhile.
     const seen = this.#replay<WriteOutcome>(idem);
@@ -319,7 +318,9 @@ export class AllocationObject extends DurableObject<Env> {
     const stale = this.#stale(source);
     if (stale) return stale;
     if (this.document.compact === null) {
-      if (source !== undefined && !belowWatermark(await this.#admit(key), source)) await this.#recordAbsentDelete(key, source);
+      if (source !== undefined && (this.#schemaReady || !belowWatermark(await this.#admit(key), source))) {
+        await this.#recordAbsentDelete(key, source);
+      }
       return { ok: false, status: 404, message: ErrorText.allocNotFound };
     }
     return this.#commit(key, this.clock.next(), null, idem, source);
