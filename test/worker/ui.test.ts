@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
-import { STATUS_PAGE_PATH } from "../../src/handlers/docs.ts";
-import { UI_SCRIPT_PATH, UI_STYLE_PATH } from "../../src/handlers/ui.ts";
+import { STATUS_PAGE_PATH } from "../../src/endpoints/docs.ts";
+import { UI_SCRIPT_PATH, UI_STYLE_PATH } from "../../src/endpoints/ui.ts";
 import { call } from "../support/worker.ts";
 
 async function page(path: string): Promise<{ response: Response; html: string }> {
