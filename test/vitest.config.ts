@@ -24,6 +24,9 @@ const WORKER_BINDINGS = {
 // that it is missing although the bindings below set it. The environment is where wrangler looks.
 process.env.MANAGEMENT_TOKEN ??= TEST_MANAGEMENT_TOKEN;
 
+/** The production Worker with its objects' live counters (`stats()`) for the tests to read. */
+const TEST_WORKER = "./test/support/test-worker.ts";
+
 /** Test files that run a second time with the catalog in TEST_CATALOG_SHARDS shards. */
 const SHARDED_TESTS = [
   "test/worker/catalog.test.ts",
@@ -40,6 +43,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
+            main: TEST_WORKER,
             miniflare: {
               bindings: WORKER_BINDINGS,
             },
@@ -57,6 +61,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
+            main: TEST_WORKER,
             miniflare: { bindings: { ...WORKER_BINDINGS, CATALOG_SHARDS: String(TEST_CATALOG_SHARDS) } },
           }),
         ],

@@ -12,6 +12,7 @@ import { sha256Hex } from "../http/digest.ts";
 import { encodeJson, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
 import type { Refusal } from "./contract.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
+import { IndexClock } from "./index-clock.ts";
 import { ACL_MIGRATIONS, migrate } from "./migrations.ts";
 
 export interface TokenRequest {
@@ -71,16 +72,16 @@ function policyJson(row: PolicyRow, stub: boolean): JsonObject {
 }
 
 export class AclStore extends DurableObject<Env> {
-  #lastIndex = 0;
+  readonly #clock: IndexClock;
   readonly #idempotency: IdempotencyLog;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#clock = new IndexClock(ctx.storage.sql);
     this.#idempotency = new IdempotencyLog(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage.sql, ACL_MIGRATIONS);
-      const clock = ctx.storage.sql.exec<{ last_index: number }>("SELECT last_index FROM index_clock").toArray()[0];
-      this.#lastIndex = clock?.last_index ?? 0;
+      this.#clock.load();
     });
   }
 
@@ -93,19 +94,14 @@ export class AclStore extends DurableObject<Env> {
    * holds a secret: a replayed token creation answers the token with its SecretID blanked.
    */
   #write(idem: IdempotencyKey | undefined, apply: (index: number) => AclOutcome): AclOutcome {
-    const seen = this.#idempotency.check(idem);
-    if (seen && "replay" in seen) return JSON.parse(seen.replay) as AclOutcome;
+    const seen = this.#idempotency.replay<AclOutcome>(idem);
     if (seen) return seen;
-    const index = Math.max(this.#lastIndex + 1, Date.now());
+    const index = this.#clock.next();
     return this.ctx.storage.transactionSync(() => {
       const outcome = apply(index);
       if (!outcome.ok) return outcome;
-      this.#sql().exec(
-        "INSERT INTO index_clock (singleton, last_index) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index",
-        index,
-      );
       this.#idempotency.remember(idem, JSON.stringify({ ...outcome, body: outcome.body.replace(/"SecretID":"[^"]*"/, '"SecretID":""') }));
-      this.#lastIndex = index;
+      this.#clock.store(index);
       return outcome;
     });
   }
@@ -136,12 +132,12 @@ export class AclStore extends DurableObject<Env> {
   /** One policy (null when unknown) and the store's index, from one RPC. */
   getPolicy(name: string): { index: number; body: string | null } {
     const row = this.#sql().exec<PolicyRow>("SELECT * FROM acl_policy WHERE name = ?", name).toArray()[0];
-    return { index: this.#lastIndex, body: row ? encodeJson(policyJson(row, false)) : null };
+    return { index: this.#clock.last, body: row ? encodeJson(policyJson(row, false)) : null };
   }
 
   listPolicies(): { index: number; body: string } {
     const rows = this.#sql().exec<PolicyRow>("SELECT * FROM acl_policy ORDER BY name").toArray();
-    return { index: this.#lastIndex, body: encodeJson(rows.map((row) => policyJson(row, true))) };
+    return { index: this.#clock.last, body: encodeJson(rows.map((row) => policyJson(row, true))) };
   }
 
   #missingPolicies(policies: string[]): string | undefined {
@@ -207,12 +203,12 @@ export class AclStore extends DurableObject<Env> {
   /** One token (SecretID blanked; null when unknown) and the store's index, from one RPC. */
   getToken(accessor: string): { index: number; body: string | null } {
     const row = this.#sql().exec<TokenRow>("SELECT * FROM acl_token WHERE accessor_id = ?", accessor).toArray()[0];
-    return { index: this.#lastIndex, body: row ? encodeJson(tokenJson(row, undefined, false)) : null };
+    return { index: this.#clock.last, body: row ? encodeJson(tokenJson(row, undefined, false)) : null };
   }
 
   listTokens(): { index: number; body: string } {
     const rows = this.#sql().exec<TokenRow>("SELECT * FROM acl_token ORDER BY create_index, accessor_id").toArray();
-    return { index: this.#lastIndex, body: encodeJson(rows.map((row) => tokenJson(row, undefined, true))) };
+    return { index: this.#clock.last, body: encodeJson(rows.map((row) => tokenJson(row, undefined, true))) };
   }
 
   /**

@@ -1,91 +1,72 @@
 /**
- * One allocation per Durable Object: its document in SQLite, its index clock, and the waiters of
- * blocking queries, which live in memory and are woken by writes (never by polling).
+ * One allocation per Durable Object: a thin composition of its parts, which this class wires
+ * together in the order a change needs them (write rules, one transaction, delivery, wake-ups):
  *
- * Indexes are a hybrid logical clock in milliseconds: each change takes
- * max(last index + 1, now in ms). That keeps ModifyIndex strictly increasing across writes,
- * deletes and restarts (the last index is stored), never 0, and roughly comparable across
- * allocations; the region's catalog (region-catalog.ts) keeps the region-wide index on the same
- * clock (docs/architecture.md).
+ * - the document and its encodings (allocation-document.ts),
+ * - the index clock (index-clock.ts) and the source index kept in its row,
+ * - the outbox to the region catalog (catalog-outbox.ts),
+ * - the parked blocking queries (waiters.ts), which live in memory and are woken by writes,
+ * - the task logs and their followers (task-logs.ts),
+ * - the answers of writes sent with an Idempotency-Key (idempotency.ts).
  */
 import { DurableObject } from "cloudflare:workers";
-import { allowsNamespace } from "../acl/policy.ts";
-import { config } from "../config.ts";
+import { stampPut } from "../domain/allocation-put.ts";
 import { catalogEntry } from "../domain/catalog-entry.ts";
-import { shardOf } from "../domain/catalog-shard.ts";
-import { namespaceOf } from "../domain/namespace.ts";
-import { applyTaskEvents, type TaskEventUpdate, taskNames } from "../domain/task-state.ts";
+import { applyTaskEvents, type TaskEventUpdate } from "../domain/task-state.ts";
 import { CodedError, ErrorText } from "../errors.ts";
-import { encodeJson, isJsonObject, JsonNumber, type JsonObject, parseJson } from "../json/codec.ts";
-import { nowUnixNanos, ZERO_TIME } from "../json/go-time.ts";
+import { encodeJson, JsonNumber, type JsonObject, type JsonValue, parseJson } from "../json/codec.ts";
+import { nowUnixNanos } from "../json/go-time.ts";
+import { AllocationDocument } from "./allocation-document.ts";
 import type { CatalogChange } from "./catalog-change.ts";
-import {
-  type AllocationKey,
-  type LogQuery,
-  logOffsetMismatch,
-  type ReadQuery,
-  type ReadResult,
-  type Refusal,
-  type WriteOutcome,
-} from "./contract.ts";
+import { CatalogOutbox } from "./catalog-outbox.ts";
+import type { AllocationKey, LogQuery, ReadQuery, ReadResult, Refusal, WriteOutcome } from "./contract.ts";
 import { oversized } from "./document-cap.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
-import { LogStore, type LogType } from "./log-store.ts";
-import { type LogFollower, openLogStream, SharedLogReads } from "./log-stream.ts";
+import { IndexClock } from "./index-clock.ts";
+import type { LogType } from "./log-store.ts";
 import { ALLOCATION_MIGRATIONS, hasSchema, migrate } from "./migrations.ts";
-import { catalogStub } from "./stub.ts";
+import { logRetention, TaskLogs } from "./task-logs.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
-
-/** Default bytes kept per log stream when LOG_RETENTION_BYTES is unset: 10 MiB. */
-const DEFAULT_LOG_RETENTION = 10 * 1024 * 1024;
-
-/** Delay before retrying a failed delivery to the region catalog. */
-const OUTBOX_RETRY_MS = 1000;
-
-interface Document {
-  index: number;
-  compact: string;
-  pretty?: string;
-  /** The decoded document, for read-only use (log appends and follows): decoded once per index. */
-  view?: JsonObject;
-  namespace?: string;
-}
 
 /** Index reported when the allocation never existed here: Nomad clients treat 0 as "do not block". */
 const NEVER_WRITTEN_INDEX = 1;
 
 export class AllocationObject extends DurableObject<Env> {
-  #doc: Document | null = null;
-  #lastIndex = 0;
+  protected readonly document: AllocationDocument;
+  protected readonly waiters = new Waiters();
+  protected readonly logs: TaskLogs;
+  protected readonly clock: IndexClock;
   /** The highest source (Nomad) index applied, also after a delete; null while no write carried one. */
   #sourceIndex: bigint | null = null;
-  /** How many times a document was encoded: once per index (plus once for pretty), never per waiter. */
-  #encodes = 0;
-  readonly #waiters = new Waiters();
-  readonly #logFollowers = new Set<LogFollower>();
-  #draining: Promise<void> | undefined;
-  #drainAgain = false;
-  readonly #logs: LogStore;
-  readonly #logReads: SharedLogReads;
+  readonly #outbox: CatalogOutbox;
   readonly #idempotency: IdempotencyLog;
+  #schemaReady = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#logs = new LogStore(ctx.storage.sql);
-    this.#logReads = new SharedLogReads(this.#logs);
-    this.#idempotency = new IdempotencyLog(ctx.storage.sql);
+    const sql = ctx.storage.sql;
+    this.document = new AllocationDocument(sql, (document, pretty) => this.encodeDocument(document, pretty));
+    this.logs = new TaskLogs(ctx.storage, () => this.document.view());
+    this.clock = new IndexClock(sql);
+    this.#outbox = new CatalogOutbox(ctx.storage, env);
+    this.#idempotency = new IdempotencyLog(sql);
     ctx.blockConcurrencyWhile(async () => {
       // An object that was only ever read has no schema and stays that way: reads of unknown ids
       // must not leave anything stored. The schema is created by the first write.
-      if (!hasSchema(ctx.storage.sql)) return;
+      if (!hasSchema(sql)) return;
       this.#ensureSchema();
-      this.#load();
+      const clock = this.clock.load();
+      this.#sourceIndex = typeof clock?.source_index === "string" ? BigInt(clock.source_index) : null;
+      this.document.load();
       // Changes committed before a crash but not yet delivered go out as soon as possible.
-      if (ctx.storage.sql.exec("SELECT 1 FROM catalog_outbox LIMIT 1").toArray().length > 0) await ctx.storage.setAlarm(Date.now());
+      if (this.#outbox.pending()) await ctx.storage.setAlarm(Date.now());
     });
   }
 
-  #schemaReady = false;
+  /** Every encoding of the document, compact or pretty, goes through here (once per index, never per reader). */
+  protected encodeDocument(document: JsonValue, pretty: boolean): string {
+    return encodeJson(document, pretty);
+  }
 
   #ensureSchema(): void {
     if (this.#schemaReady) return;
@@ -93,20 +74,9 @@ export class AllocationObject extends DurableObject<Env> {
     this.#schemaReady = true;
   }
 
-  #load(): void {
-    const sql = this.ctx.storage.sql;
-    const clock = sql
-      .exec<{ last_index: number; source_index: string | null }>("SELECT last_index, source_index FROM index_clock")
-      .toArray()[0];
-    this.#lastIndex = clock?.last_index ?? 0;
-    this.#sourceIndex = clock?.source_index == null ? null : BigInt(clock.source_index);
-    const row = sql.exec<{ body: string; modify_index: number }>("SELECT body, modify_index FROM allocation").toArray()[0];
-    this.#doc = row ? { index: row.modify_index, compact: row.body } : null;
-  }
-
-  /** The next index of the hybrid logical clock. */
-  #nextIndex(): number {
-    return Math.max(this.#lastIndex + 1, Date.now());
+  /** Stores the clock with the source index (`null`: none yet) in its row; inside the change's transaction. */
+  #storeClock(index: number, sourceIndex: bigint | null): void {
+    this.clock.store(index, { source_index: sourceIndex === null ? null : sourceIndex.toString() });
   }
 
   /**
@@ -123,19 +93,18 @@ export class AllocationObject extends DurableObject<Env> {
     idem?: IdempotencyKey,
     source?: bigint,
   ): Promise<WriteOutcome> {
-    const compact = document ? encodeJson(document) : null;
+    const compact = document ? this.document.encode(document) : null;
     const sourceIndex = this.#raisedSource(source);
-    if (compact !== null) this.#encodes++;
     const kind = compact === null ? "delete" : "upsert";
     const modifyTime = nowUnixNanos();
     // A delete's entry describes the allocation as it was.
-    const described = document ?? this.#view();
+    const described = document ?? this.document.view();
     const change: CatalogChange = {
       allocId: key.id,
       allocIndex: index,
       kind,
       modifyTime: modifyTime.toString(),
-      allocation: compact ?? this.#doc?.compact ?? "{}",
+      allocation: compact ?? this.document.compact ?? "{}",
       ...(described ? { entry: catalogEntry(described, key.id, kind, modifyTime) } : {}),
     };
     const record = JSON.stringify(change);
@@ -144,49 +113,24 @@ export class AllocationObject extends DurableObject<Env> {
     if (tooLarge) return tooLarge;
     this.#ensureSchema();
     this.ctx.storage.transactionSync(() => {
-      const sql = this.ctx.storage.sql;
-      sql.exec("INSERT INTO catalog_outbox (alloc_index, region, change) VALUES (?, ?, ?)", index, key.region, record);
+      this.#outbox.add(index, key.region, record);
       this.#idempotency.remember(idem, JSON.stringify({ ok: true, index }));
-      this.#writeClock(index, sourceIndex);
-      if (compact === null) {
-        sql.exec("DELETE FROM allocation");
-        this.#logs.clear();
-      } else
-        sql.exec(
-          `INSERT INTO allocation (singleton, id, region, body, modify_index) VALUES (1, ?, ?, ?, ?)
-           ON CONFLICT (singleton) DO UPDATE SET id = excluded.id, region = excluded.region, body = excluded.body, modify_index = excluded.modify_index`,
-          key.id,
-          key.region,
-          compact,
-          index,
-        );
+      this.document.store(key.id, key.region, index, compact);
+      if (compact === null) this.logs.clear();
+      this.#storeClock(index, sourceIndex);
     });
-    this.#lastIndex = index;
     this.#sourceIndex = sourceIndex;
-    // The document just encoded is the decoded view of the new state (never changed afterwards).
-    this.#doc = compact === null || document === null ? null : { index, compact, view: document };
-    await this.#deliverOutbox().catch((error: unknown) => {
-      console.warn("catalog delivery failed; retrying from the outbox", error);
-      return this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
-    });
+    this.document.hold(index, compact, document);
+    await this.#outbox.deliverOrRetry();
     // Waiters are released in a task of their own, after this write is answered, so the writer's
     // acknowledgement never queues behind the responses of N parked readers. They answer once the
     // write is durable (the output gate) and its catalog delivery is done: within milliseconds.
     setTimeout(() => {
-      this.#waiters.release(index);
+      this.waiters.release(index);
       // Log followers re-check whether their task died (or the allocation is gone).
-      for (const follower of this.#logFollowers) follower.wake();
+      this.logs.wakeAll();
     }, 0);
     return { ok: true, index };
-  }
-
-  #writeClock(index: number, sourceIndex: bigint | null): void {
-    this.ctx.storage.sql.exec(
-      `INSERT INTO index_clock (singleton, last_index, source_index) VALUES (1, ?, ?)
-       ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index, source_index = excluded.source_index`,
-      index,
-      sourceIndex === null ? null : sourceIndex.toString(),
-    );
   }
 
   /** The stored source index after a write carrying `source` (a write without one never lowers it). */
@@ -204,75 +148,20 @@ export class AllocationObject extends DurableObject<Env> {
     return { ok: true, index: this.#snapshot(false).index, stale: true };
   }
 
-  /**
-   * Delivers outbox entries to the region catalog in index order, one drain at a time; a caller
-   * arriving mid-drain waits for a drain that includes its own entry.
-   */
-  #deliverOutbox(): Promise<void> {
-    this.#drainAgain = true;
-    this.#draining ??= (async () => {
-      try {
-        while (this.#drainAgain) {
-          this.#drainAgain = false;
-          const sql = this.ctx.storage.sql;
-          const rows = sql.exec<{ alloc_index: number; region: string; change: string }>(
-            "SELECT alloc_index, region, change FROM catalog_outbox ORDER BY alloc_index",
-          );
-          const cfg = config(this.env);
-          for (const row of rows.toArray()) {
-            const change = JSON.parse(row.change) as CatalogChange;
-            const slot = { shard: shardOf(change.allocId.replaceAll("-", ""), cfg.catalogShards), shards: cfg.catalogShards };
-            await catalogStub(this.env, cfg, row.region, slot.shard).record(change, slot);
-            sql.exec("DELETE FROM catalog_outbox WHERE alloc_index = ?", row.alloc_index);
-          }
-        }
-      } finally {
-        this.#draining = undefined;
-      }
-    })();
-    return this.#draining;
-  }
-
   /** Retries undelivered catalog changes (after a failed delivery or a restart). */
   override async alarm(): Promise<void> {
-    await this.#deliverOutbox();
+    await this.#outbox.deliver();
   }
 
   /** The kept answer of an identical earlier write, or a refusal of a reused key; undefined to proceed. */
-  #replay(idem: IdempotencyKey | undefined): WriteOutcome | undefined {
+  #replay<Answer>(idem: IdempotencyKey | undefined): Answer | Refusal | undefined {
     // An object without a schema never stored a key.
-    if (!idem || !this.#schemaReady) return undefined;
-    const seen = this.#idempotency.check(idem);
-    if (!seen) return undefined;
-    return "replay" in seen ? (JSON.parse(seen.replay) as WriteOutcome) : seen;
-  }
-
-  /** A fresh decoded copy of the allocation, for a write to change. */
-  #current(): JsonObject | null {
-    if (!this.#doc) return null;
-    const parsed = parseJson(this.#doc.compact, { maxDepth: 256 });
-    return isJsonObject(parsed) ? parsed : null;
-  }
-
-  /** The decoded allocation shared by readers; never to be changed. */
-  #view(): JsonObject | null {
-    const doc = this.#doc;
-    if (!doc) return null;
-    doc.view ??= this.#current() ?? undefined;
-    return doc.view ?? null;
+    if (!this.#schemaReady) return undefined;
+    return this.#idempotency.replay<Answer>(idem);
   }
 
   #snapshot(pretty: boolean): ReadResult {
-    const doc = this.#doc;
-    if (!doc) return { index: Math.max(this.#lastIndex, NEVER_WRITTEN_INDEX), body: null };
-    doc.namespace ??= namespaceOf(this.#view());
-    if (!pretty) return { index: doc.index, body: doc.compact, namespace: doc.namespace };
-    // Encoded once per index and shared by every pretty reader.
-    if (doc.pretty === undefined) {
-      doc.pretty = encodeJson(parseJson(doc.compact, { maxDepth: 256 }), true);
-      this.#encodes++;
-    }
-    return { index: doc.index, body: doc.pretty, namespace: doc.namespace };
+    return this.document.snapshot(pretty, Math.max(this.clock.last, NEVER_WRITTEN_INDEX));
   }
 
   /**
@@ -283,13 +172,12 @@ export class AllocationObject extends DurableObject<Env> {
   async read(query: ReadQuery, signal?: AbortSignal): Promise<ReadResult> {
     const minIndex = BigInt(query.minIndex);
     if (minIndex === 0n || BigInt(this.#snapshot(false).index) > minIndex) return this.#snapshot(query.pretty);
-    const refused = this.#waiters.refusal(query.caller ?? "", waiterLimits(this.env));
+    const refused = this.waiters.refusal(query.caller ?? "", waiterLimits(this.env));
     if (refused) return { ...this.#snapshot(false), body: null, refused };
-    await this.#waiters.wait(minIndex, query.waitMs, signal, query.caller);
+    await this.waiters.wait(minIndex, query.waitMs, signal, query.caller);
     return this.#snapshot(query.pretty);
   }
 
-  /** Creates or replaces the allocation. `document` is a validated, normalized Allocation (JSON text). */
   /**
    * Creates or replaces the allocation. `document` is a validated, normalized Allocation (JSON
    * text); `sourceIndex` (decimal uint64), when given, makes the write conditional: applied only
@@ -303,33 +191,23 @@ export class AllocationObject extends DurableObject<Env> {
     idem?: IdempotencyKey,
     sourceIndex?: string,
   ): Promise<WriteOutcome> {
-    const seen = this.#replay(idem);
+    const seen = this.#replay<WriteOutcome>(idem);
     if (seen) return seen;
     const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
     const stale = this.#stale(source);
     if (stale) return stale;
     const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
+    const index = this.clock.next();
     // Read-only: only values are taken over from it (the next state is a fresh decode of `document`).
-    const current = this.#view();
-    if (keepTaskStates) next.TaskStates = current?.TaskStates ?? null;
-    const index = this.#nextIndex();
-    next.ID = key.id;
-    next.CreateIndex = current?.CreateIndex ?? JsonNumber.of(index);
-    next.ModifyIndex = JsonNumber.of(index);
-    next.AllocModifyIndex = JsonNumber.of(index);
-    const createTime = next.CreateTime instanceof JsonNumber ? next.CreateTime.toBigInt() : 0n;
-    if (createTime === 0n) next.CreateTime = current?.CreateTime ?? JsonNumber.of(nowUnixNanos());
-    // The writer's own time (a mirrored cluster's) is kept; else the time of this write.
-    const modifyTime = next.ModifyTime instanceof JsonNumber ? next.ModifyTime.toBigInt() : 0n;
-    if (modifyTime === 0n) next.ModifyTime = JsonNumber.of(nowUnixNanos());
+    stampPut(next, this.document.view(), { id: key.id, index, keepTaskStates, now: nowUnixNanos });
     return this.#commit(key, index, next, idem, source);
   }
 
   /** Applies a batch of task events as one change. `updates` is a validated TaskEventUpdate[] (JSON text). */
   async appendTaskEvents(key: AllocationKey, updates: string, idem?: IdempotencyKey): Promise<WriteOutcome> {
-    const seen = this.#replay(idem);
+    const seen = this.#replay<WriteOutcome>(idem);
     if (seen) return seen;
-    const allocation = this.#current();
+    const allocation = this.document.current();
     if (!allocation) return { ok: false, status: 404, message: ErrorText.allocNotFound };
     const now = nowUnixNanos();
     try {
@@ -338,7 +216,7 @@ export class AllocationObject extends DurableObject<Env> {
       if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
       throw error;
     }
-    const index = this.#nextIndex();
+    const index = this.clock.next();
     allocation.ModifyIndex = JsonNumber.of(index);
     allocation.ModifyTime = JsonNumber.of(now);
     return this.#commit(key, index, allocation, idem);
@@ -352,53 +230,20 @@ export class AllocationObject extends DurableObject<Env> {
    * (and answers 404), so a PUT that was overtaken by the delete cannot create it afterwards.
    */
   async remove(key: AllocationKey, idem?: IdempotencyKey, sourceIndex?: string): Promise<WriteOutcome> {
-    const seen = this.#replay(idem);
+    const seen = this.#replay<WriteOutcome>(idem);
     if (seen) return seen;
     const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
     const stale = this.#stale(source);
     if (stale) return stale;
-    if (!this.#doc) {
+    if (this.document.compact === null) {
       if (source !== undefined) {
         this.#ensureSchema();
-        this.ctx.storage.transactionSync(() => this.#writeClock(this.#lastIndex, source));
+        this.ctx.storage.transactionSync(() => this.#storeClock(this.clock.last, source));
         this.#sourceIndex = source;
       }
       return { ok: false, status: 404, message: ErrorText.allocNotFound };
     }
-    return this.#commit(key, this.#nextIndex(), null, idem, source);
-  }
-
-  /** The allocation and the task's state, or the refusal Nomad's logs API gives. */
-  #logTask(key: AllocationKey, task: string, requireStarted: boolean, access?: LogQuery["access"]): Refusal | undefined {
-    const allocation = this.#view();
-    if (!allocation) return { ok: false, status: 404, message: `Unknown allocation ${JSON.stringify(key.id)}` };
-    // Nomad checks read-logs/read-fs in the allocation's namespace once it found the allocation.
-    if (access && !allowsNamespace(access.acl, namespaceOf(allocation), access.anyOf)) {
-      return { ok: false, status: 403, message: ErrorText.permissionDenied };
-    }
-    let known: Set<string>;
-    try {
-      known = taskNames(allocation);
-    } catch (error) {
-      if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
-      throw error;
-    }
-    if (!known.has(task)) return { ok: false, status: 400, message: `unknown task name ${JSON.stringify(task)}` };
-    if (!requireStarted) return undefined;
-    const states = isJsonObject(allocation.TaskStates) ? allocation.TaskStates : {};
-    const state = states[task];
-    if (!isJsonObject(state) || state.StartedAt === ZERO_TIME) {
-      return { ok: false, status: 404, message: `task ${JSON.stringify(task)} not started yet. No logs available` };
-    }
-    return undefined;
-  }
-
-  #taskFinished(task: string): boolean {
-    const allocation = this.#view();
-    if (!allocation) return true;
-    const states = isJsonObject(allocation.TaskStates) ? allocation.TaskStates : {};
-    const state = states[task];
-    return isJsonObject(state) && state.State === "dead";
+    return this.#commit(key, this.clock.next(), null, idem, source);
   }
 
   /**
@@ -415,68 +260,15 @@ export class AllocationObject extends DurableObject<Env> {
     idem?: IdempotencyKey,
     expected?: number,
   ): { ok: true; offset: number } | Refusal {
-    const seen = this.#replay(idem);
-    if (seen) return seen as { ok: true; offset: number } | Refusal;
-    const refusal = this.#logTask(key, task, false);
-    if (refusal) return refusal;
-    if (expected !== undefined) {
-      const { end } = this.#logs.bounds(task, type);
-      if (end !== expected) return logOffsetMismatch(expected, end);
-    }
-    const retention = Number(this.env.LOG_RETENTION_BYTES) || DEFAULT_LOG_RETENTION;
-    const offset = this.ctx.storage.transactionSync(() => {
-      const end = this.#logs.append(task, type, bytes, retention);
-      this.#idempotency.remember(idem, JSON.stringify({ ok: true, offset: end }));
-      return end;
-    });
-    for (const follower of this.#logFollowers) {
-      if (follower.task === task && follower.type === type) follower.wake();
-    }
-    return { ok: true, offset };
+    const seen = this.#replay<{ ok: true; offset: number }>(idem);
+    if (seen) return seen;
+    return this.logs.append(key.id, task, type, bytes, logRetention(this.env), expected, (end) =>
+      this.#idempotency.remember(idem, JSON.stringify({ ok: true, offset: end })),
+    );
   }
 
   /** Opens a task's log stream, or refuses with Nomad's logs errors (checked before any byte is sent). */
   openLogs(key: AllocationKey, query: LogQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
-    const refusal = this.#logTask(key, query.task, true, query.access);
-    if (refusal) return refusal;
-    const { floor, end } = this.#logs.bounds(query.task, query.type);
-    const requested = query.origin === "end" ? end - query.offset : query.offset;
-    const start = Math.min(Math.max(requested, floor), end);
-    const stream = openLogStream({
-      store: this.#logs,
-      reads: this.#logReads,
-      task: query.task,
-      type: query.type,
-      start,
-      follow: query.follow,
-      plain: query.plain,
-      finished: () => this.#taskFinished(query.task),
-      followers: this.#logFollowers,
-      signal,
-    });
-    return { ok: true, stream };
-  }
-
-  /** Live counters for tests and benchmarks. */
-  stats(): {
-    waiters: number;
-    index: number;
-    encodes: number;
-    logFollowers: number;
-    /** Log stream reads that went to SQLite, reads answered with bytes another stream read, frames encoded. */
-    logReads: number;
-    logReadsShared: number;
-    logFrames: number;
-  } {
-    const { reads, shared, frames } = this.#logReads.counts;
-    return {
-      waiters: this.#waiters.size,
-      index: this.#snapshot(false).index,
-      encodes: this.#encodes,
-      logFollowers: this.#logFollowers.size,
-      logReads: reads,
-      logReadsShared: shared,
-      logFrames: frames,
-    };
+    return this.logs.open(key.id, query, signal);
   }
 }

@@ -288,7 +288,7 @@ function mergeShardStreams(
           });
           const moved = feeds.flatMap((feed) => [feed.reading, feed.raising].filter((p): p is Promise<void> => p !== undefined));
           const why = await Promise.race([idle, ...moved]);
-          clearTimeout(timer);
+          if (timer !== undefined) clearTimeout(timer);
           if (why === "idle") {
             nextBeat = Math.max(nextBeat + heartbeatMs, Date.now());
             controller.enqueue(encoder.encode("{}\n"));

@@ -87,7 +87,7 @@ export function openEventStream(
   let marked = -1;
   const wake = () => resume?.();
   const cleanup = () => {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
     source.subscribers.delete(wake);
     resume?.();
   };
@@ -147,7 +147,7 @@ export function openEventStream(
             // that its reader went away when the cancel did not reach it, so it is freed within a beat.
             timer = setTimeout(() => resolve("beat"), Math.max(nextBeat - Date.now(), 0));
           });
-          clearTimeout(timer);
+          if (timer !== undefined) clearTimeout(timer);
           resume = undefined;
           if (why === "beat") {
             nextBeat = Math.max(nextBeat + query.heartbeatMs, Date.now());

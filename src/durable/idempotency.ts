@@ -45,6 +45,13 @@ export class IdempotencyLog {
     return { replay: row.response };
   }
 
+  /** The kept answer of an earlier identical request (decoded), a refusal of a reused key, or undefined to proceed. */
+  replay<Answer>(idem: IdempotencyKey | undefined): Answer | Refusal | undefined {
+    const seen = this.check(idem);
+    if (!seen) return undefined;
+    return "replay" in seen ? (JSON.parse(seen.replay) as Answer) : seen;
+  }
+
   /** Keeps the answer; call inside the write's own transaction. */
   remember(idem: IdempotencyKey | undefined, response: string): void {
     if (!idem) return;

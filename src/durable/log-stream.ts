@@ -184,7 +184,7 @@ export function openLogStream(options: LogStreamOptions): ReadableStream<Uint8Ar
   const follower: LogFollower = { task, type, wake: () => resume?.("data") };
   const release = reads.open();
   const cleanup = () => {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
     followers.delete(follower);
     release();
     resume?.("data");
@@ -198,7 +198,7 @@ export function openLogStream(options: LogStreamOptions): ReadableStream<Uint8Ar
         timer = setTimeout(() => resolve("idle"), ms);
       });
     } finally {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
       resume = undefined;
     }
   };

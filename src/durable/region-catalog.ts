@@ -20,6 +20,7 @@ import type { CatalogChange } from "./catalog-change.ts";
 import { type ListSelection, listPage, type Page } from "./catalog-list.ts";
 import type { Refusal } from "./contract.ts";
 import { openEventStream, type StreamQuery, streamStart } from "./event-stream.ts";
+import { IndexClock, indexAfter } from "./index-clock.ts";
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
@@ -80,31 +81,27 @@ function allocationFilter(filter: string): ((allocation: string) => boolean) | u
 }
 
 export class RegionCatalog extends DurableObject<Env> {
-  #lastIndex = 0;
-  /** The lowest index a stream may resume from; 0 while no history was ever dropped. */
+  protected readonly clock: IndexClock;
+  /** The lowest index a stream may resume from; 0 while no history was ever dropped. Stored in the clock's row. */
   #floor = 0;
   /** Events in the history table, kept in memory so trimming never counts rows. */
   #eventCount = 0;
   /** UTF-8 bytes of the events' bodies in the history table, kept in memory like the count. */
   #eventBytes = 0;
-  readonly #waiters = new Waiters();
-  readonly #subscribers = new Set<() => void>();
+  protected readonly waiters = new Waiters();
+  /** Open event streams: each is called when a change is recorded. */
+  protected readonly subscribers = new Set<() => void>();
   /** Changes received and not yet recorded: all recorded together in the next task. */
   #pending: PendingRecord[] = [];
   #slot: ShardSlot = SINGLE_SHARD;
-  /** Transactions that recorded changes, and the changes they recorded (for tests and benchmarks). */
-  #transactions = 0;
-  #recorded = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.clock = new IndexClock(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage.sql, CATALOG_MIGRATIONS);
-      const clock = ctx.storage.sql
-        .exec<{ last_index: number; history_floor: number }>("SELECT last_index, history_floor FROM index_clock")
-        .toArray()[0];
-      this.#lastIndex = clock?.last_index ?? 0;
-      this.#floor = clock?.history_floor ?? 0;
+      const clock = this.clock.load();
+      this.#floor = typeof clock?.history_floor === "number" ? clock.history_floor : 0;
       const history = ctx.storage.sql
         .exec<{ n: number; bytes: number }>("SELECT COUNT(*) AS n, COALESCE(SUM(length(CAST(body AS BLOB))), 0) AS bytes FROM event")
         .one();
@@ -121,7 +118,7 @@ export class RegionCatalog extends DurableObject<Env> {
    */
   async record(change: CatalogChange, slot: ShardSlot = SINGLE_SHARD): Promise<number> {
     const [index] = await this.recordMany([change], slot);
-    return index ?? this.#lastIndex;
+    return index ?? this.clock.last;
   }
 
   /** Records many changes (in order, one index each) in one transaction with whatever else arrived meanwhile. */
@@ -140,7 +137,7 @@ export class RegionCatalog extends DurableObject<Env> {
     this.#pending = [];
     let indexes: number[];
     try {
-      indexes = this.#apply(batch.flatMap((pending) => pending.changes));
+      indexes = this.applyChanges(batch.flatMap((pending) => pending.changes));
     } catch (error) {
       for (const pending of batch) pending.reject(error);
       return;
@@ -153,7 +150,7 @@ export class RegionCatalog extends DurableObject<Env> {
   }
 
   /** One transaction for all `changes`; answers each change's index (the current one for those ignored). */
-  #apply(changes: CatalogChange[]): number[] {
+  protected applyChanges(changes: CatalogChange[]): number[] {
     const sql = this.ctx.storage.sql;
     const recordedIndex = new Map<string, number>();
     const rows: Array<{
@@ -167,7 +164,7 @@ export class RegionCatalog extends DurableObject<Env> {
       deploymentId: string;
     }> = [];
     const indexes: Array<number | undefined> = [];
-    let last = this.#lastIndex;
+    let last = this.clock.last;
     for (const change of changes) {
       const known =
         recordedIndex.get(change.allocId) ??
@@ -177,7 +174,7 @@ export class RegionCatalog extends DurableObject<Env> {
         continue;
       }
       recordedIndex.set(change.allocId, change.allocIndex);
-      const index = indexInShard(Math.max(last + 1, change.allocIndex), this.#slot.shard, this.#slot.shards);
+      const index = indexInShard(indexAfter(last, change.allocIndex), this.#slot.shard, this.#slot.shards);
       last = index;
       rows.push({ change, index, ...this.#entry(change, index) });
       indexes.push(index);
@@ -220,13 +217,10 @@ export class RegionCatalog extends DurableObject<Env> {
           this.#dropHistoryThrough(cut.region_index);
         }
         this.#trimHistoryBytes();
-        this.#writeClock(last);
+        this.#storeClock(last);
       });
-      this.#transactions++;
-      this.#recorded += rows.length;
-      this.#lastIndex = last;
-      this.#waiters.release(last);
-      for (const wake of this.#subscribers) wake();
+      this.waiters.release(last);
+      for (const wake of this.subscribers) wake();
     }
     return indexes.map((index) => index ?? last);
   }
@@ -287,13 +281,9 @@ export class RegionCatalog extends DurableObject<Env> {
     };
   }
 
-  #writeClock(last: number): void {
-    this.ctx.storage.sql.exec(
-      `INSERT INTO index_clock (singleton, last_index, history_floor) VALUES (1, ?, ?)
-       ON CONFLICT (singleton) DO UPDATE SET last_index = excluded.last_index, history_floor = excluded.history_floor`,
-      last,
-      this.#floor,
-    );
+  /** Stores the clock with the history's floor in its row. */
+  #storeClock(last: number): void {
+    this.clock.store(last, { history_floor: this.#floor });
   }
 
   /**
@@ -303,16 +293,15 @@ export class RegionCatalog extends DurableObject<Env> {
    */
   raise(index: number, seen: number): { index: number; moved: boolean } {
     const moved = this.#currentIndex() !== seen;
-    if (index > this.#lastIndex) {
-      this.#lastIndex = index;
-      this.#writeClock(index);
-      for (const wake of this.#subscribers) wake();
+    if (index > this.clock.last) {
+      this.#storeClock(index);
+      for (const wake of this.subscribers) wake();
     }
     return { index: this.#currentIndex(), moved };
   }
 
   #currentIndex(): number {
-    return Math.max(this.#lastIndex, 1);
+    return Math.max(this.clock.last, 1);
   }
 
   #page(query: ListQuery): ListResult {
@@ -336,9 +325,9 @@ export class RegionCatalog extends DurableObject<Env> {
   async list(query: ListQuery, signal?: AbortSignal): Promise<ListResult> {
     const minIndex = BigInt(query.minIndex);
     if (minIndex !== 0n && BigInt(this.#currentIndex()) <= minIndex) {
-      const refused = this.#waiters.refusal(query.caller ?? "", waiterLimits(this.env));
+      const refused = this.waiters.refusal(query.caller ?? "", waiterLimits(this.env));
       if (refused) return { index: this.#currentIndex(), body: "", nextToken: null, refused };
-      await this.#waiters.wait(minIndex, query.waitMs, signal, query.caller);
+      await this.waiters.wait(minIndex, query.waitMs, signal, query.caller);
     }
     return this.#page(query);
   }
@@ -355,26 +344,14 @@ export class RegionCatalog extends DurableObject<Env> {
    * client must re-list.
    */
   openStream(query: StreamQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
-    const start = streamStart(query.index, this.#floor, this.#lastIndex);
+    const start = streamStart(query.index, this.#floor, this.clock.last);
     if ("gone" in start) return { ok: false, status: 410, message: start.gone };
     const source = {
       sql: this.ctx.storage.sql,
-      lastIndex: () => this.#lastIndex,
+      lastIndex: () => this.clock.last,
       floor: () => this.#floor,
-      subscribers: this.#subscribers,
+      subscribers: this.subscribers,
     };
     return { ok: true, stream: openEventStream(source, query, start.position, signal) };
-  }
-
-  /** Live counters for tests and benchmarks. */
-  stats(): { waiters: number; subscribers: number; index: number; floor: number; transactions: number; recorded: number } {
-    return {
-      waiters: this.#waiters.size,
-      subscribers: this.#subscribers.size,
-      index: this.#lastIndex,
-      floor: this.#floor,
-      transactions: this.#transactions,
-      recorded: this.#recorded,
-    };
   }
 }

@@ -10,7 +10,7 @@ import { TAG } from "../openapi/tags.ts";
 import { ACCESS } from "../pipeline/access.ts";
 import type { Endpoint } from "../pipeline/endpoint.ts";
 
-/** Where the postinstall step (`src/tools/copy-scalar.ts`) puts Scalar's browser bundle. */
+/** Where the postinstall step (`scripts/copy-scalar.ts`) puts Scalar's browser bundle. */
 export const SCALAR_BUNDLE_PATH = "/vendor/scalar-standalone.js";
 export const FAVICON_PATH = "/favicon.svg";
 /** The live status page (src/endpoints/ui.ts), linked above the reference. */

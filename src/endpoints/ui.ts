@@ -1,7 +1,7 @@
 /**
  * The status pages' HTML: `/ui/allocations` and `/ui/allocation/<id>`. The Worker sends a small
  * shell (one `<h1>`, the page's name and id in data attributes); the bundled script
- * (`/ui/status.js`, built from `src/ui/` by src/tools/build-ui.ts, served from the static assets)
+ * (`/ui/status.js`, built from `src/ui/` by scripts/build-ui.ts, served from the static assets)
  * reads everything from this origin's public API. The Content-Security-Policy holds the page to
  * this origin: no inline code, no other host.
  */

@@ -1,5 +1,5 @@
 /**
- * The status pages' script (bundled into /ui/status.js by src/tools/build-ui.ts). The Worker's
+ * The status pages' script (bundled into /ui/status.js by scripts/build-ui.ts). The Worker's
  * HTML names the page in `data-page`; everything shown comes from this origin's public API.
  */
 import "./status.css";

@@ -1,8 +1,9 @@
 /**
  * BENCHMARK ONLY: the Worker of the benchmark configuration (config.ts, derived from wrangler.toml).
  * It runs the production code unchanged (the real default fetch and every production Durable Object
- * class, under the same class and binding names; AllocationObject gains one read-only method) and
- * adds the ceiling routes the benchmark compares against:
+ * class, under the same class and binding names, observed as in the tests (their `stats()`:
+ * test/support/observed-objects.ts), with the ceilings' methods added) and adds the ceiling routes
+ * the benchmark compares against:
  *
  * - `GET /__bench/w0`: W0, a trivial Worker route answering constant bytes: the same body and headers
  *   as a real read of the allocation it was primed with (`GET /__bench/w0?prime=<uuid>` first).
@@ -56,17 +57,16 @@ import { config, perEnv } from "../../src/config.ts";
 import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
 import { catalogEntry } from "../../src/domain/catalog-entry.ts";
 import { shardOf } from "../../src/domain/catalog-shard.ts";
-import { AllocationObject as ProductionAllocationObject } from "../../src/durable/allocation-object.ts";
 import type { ReadResult } from "../../src/durable/contract.ts";
-import { RegionCatalog as ProductionRegionCatalog } from "../../src/durable/region-catalog.ts";
 import { allocationStub, catalogStub } from "../../src/durable/stub.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../../src/http/meta.ts";
 import production from "../../src/index.ts";
 import { type JsonObject, parseJson } from "../../src/json/codec.ts";
 import { callerKey, checkRateLimit, checkSizes, gateConfig, withCors } from "../../src/pipeline/gate.ts";
+import { type AllocationStats, ObservedAllocationObject, ObservedRegionCatalog } from "../support/observed-objects.ts";
 
-/** The production Durable Object plus the methods of the W1 and park (P1) ceilings. */
-export class AllocationObject extends ProductionAllocationObject {
+/** The production Durable Object (observed) plus the methods of the W1 and park (P1) ceilings. */
+export class AllocationObject extends ObservedAllocationObject {
   #cached: ReadResult | undefined;
   #parked: (() => void)[] = [];
 
@@ -96,7 +96,7 @@ export class AllocationObject extends ProductionAllocationObject {
     return parked.length;
   }
 
-  override stats(): ReturnType<ProductionAllocationObject["stats"]> & { ceilingParked: number } {
+  override stats(): AllocationStats & { ceilingParked: number } {
     return { ...super.stats(), ceilingParked: this.#parked.length };
   }
 
@@ -114,8 +114,8 @@ function floorInsert(sql: SqlStorage): void {
   sql.exec("INSERT INTO bench_floor (at) VALUES (?)", Date.now());
 }
 
-/** The production catalog plus the floor's region-object write. */
-export class RegionCatalog extends ProductionRegionCatalog {
+/** The production catalog (observed) plus the floor's region-object write. */
+export class RegionCatalog extends ObservedRegionCatalog {
   floorWrite(): number {
     floorInsert(this.ctx.storage.sql);
     return 1;
@@ -301,7 +301,8 @@ async function benchRoute(request: Request, env: Env, ctx: ExecutionContext, pat
     });
   }
   if (path.startsWith("catalog-stats/")) {
-    return Response.json(await catalogStub(env, config(env), path.slice(14)).stats());
+    const catalog = catalogStub(env, config(env), path.slice(14)) as unknown as DurableObjectStub<RegionCatalog>;
+    return Response.json(await catalog.stats());
   }
   if (path.startsWith("stats/")) {
     return Response.json({ ...(await benchStub(env, path.slice(6)).stats()), workerParked: workerParked.length });

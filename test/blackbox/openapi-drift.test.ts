@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ARTIFACTS, generateArtifacts } from "../../src/tools/openapi-artifacts.ts";
+import { ARTIFACTS, generateArtifacts } from "../../scripts/openapi-artifacts.ts";
 import { ROOT } from "../support/tools.ts";
 
 describe("committed OpenAPI artefacts", () => {

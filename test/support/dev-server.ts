@@ -1,5 +1,5 @@
 /**
- * Starts the real server the way a user does (`npm start`, i.e. src/tools/start.ts → wrangler dev)
+ * Starts the real server the way a user does (`npm start`, i.e. scripts/start.ts → wrangler dev)
  * on a free loopback port with its own state directory, and stops the whole process group after.
  * It is ready when the demo allocation reads back without a token, found by polling.
  */
@@ -13,6 +13,8 @@ import { collectOutput, stopGroup } from "./process.ts";
 
 export interface DevServer {
   url: string;
+  /** The process group of `npm start` and everything it runs (wrangler, its two workerd processes). */
+  pgid: number;
   token: string;
   persistTo: string;
   output: () => string;
@@ -44,7 +46,7 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), "nomad-alloc-state-"));
   const token = options.token ?? `blackbox-${port}`;
   const vars = Object.entries({ MANAGEMENT_TOKEN: token, ...options.vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const child: ChildProcess = spawn(process.execPath, ["src/tools/start.ts", "--port", String(port), "--persist-to", persistTo, ...vars], {
+  const child: ChildProcess = spawn(process.execPath, ["scripts/start.ts", "--port", String(port), "--persist-to", persistTo, ...vars], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
@@ -59,7 +61,7 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
     await stop("SIGKILL");
     throw new Error(`dev server did not start: ${(error as Error).message}\n${output()}`);
   }
-  return { url, token, persistTo, output, stop };
+  return { url, pgid: child.pid as number, token, persistTo, output, stop };
 }
 
 /**

@@ -5,9 +5,10 @@
 import { env, exports } from "cloudflare:workers";
 import { config } from "../../src/config.ts";
 import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
-import { allocationStub } from "../../src/durable/stub.ts";
+import { allocationStub, catalogStub } from "../../src/durable/stub.ts";
 import { encodeJson, type JsonObject, parseJson } from "../../src/json/codec.ts";
 import { TEST_MANAGEMENT_TOKEN } from "./constants.ts";
+import type { ObservedAllocationObject, ObservedRegionCatalog } from "./observed-objects.ts";
 
 export const ORIGIN = "http://alloc.test";
 export const TOKEN = TEST_MANAGEMENT_TOKEN;
@@ -59,9 +60,14 @@ export function expectMeta(response: Response): number {
   return index;
 }
 
-/** The allocation's Durable Object, addressed exactly as the Worker addresses it. */
-export function objectFor(id: string, region = "global") {
-  return allocationStub(env, config(env), region, id);
+/** The allocation's Durable Object, addressed exactly as the Worker addresses it (with the tests' `stats()`). */
+export function objectFor(id: string, region = "global"): DurableObjectStub<ObservedAllocationObject> {
+  return allocationStub(env, config(env), region, id) as unknown as DurableObjectStub<ObservedAllocationObject>;
+}
+
+/** Shard `shard` of the region's catalog, addressed exactly as the Worker addresses it (with the tests' `stats()`). */
+export function catalogFor(region = "global", shard = 0): DurableObjectStub<ObservedRegionCatalog> {
+  return catalogStub(env, config(env), region, shard) as unknown as DurableObjectStub<ObservedRegionCatalog>;
 }
 
 /** Resolves once the object has `count` parked waiters (polling only the test's own view). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { devDefaults, localUrl, parseStartArguments } from "../../src/tools/start-args.ts";
+import { devDefaults, localUrl, parseStartArguments } from "../../scripts/start-args.ts";
 import wranglerToml from "../../wrangler.toml?raw";
 
 const DEFAULTS = { ip: "127.0.0.1", port: 8787 };

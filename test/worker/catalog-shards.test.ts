@@ -7,8 +7,7 @@ import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
 import { shardOf } from "../../src/domain/catalog-shard.ts";
 import type { CatalogChange } from "../../src/durable/catalog-change.ts";
-import { catalogStub } from "../../src/durable/stub.ts";
-import { call, createAllocation, indexOf, postEvents } from "../support/worker.ts";
+import { call, catalogFor, createAllocation, indexOf, postEvents } from "../support/worker.ts";
 
 const SHARDS = config(env).catalogShards;
 const shardOfId = (id: string) => shardOf(id.replaceAll("-", ""), SHARDS);
@@ -107,7 +106,7 @@ describe(`the region catalog in ${SHARDS} shard(s)`, () => {
     for (const id of [spreadIds()[15] as string, spreadIds()[0] as string]) {
       const before = (await fullList("?per_page=1")).index;
       const pending = call(`/v1/allocations?per_page=1&index=${before}&wait=20s`);
-      const parkedIn = catalogStub(env, config(env), "global", shardOfId(id));
+      const parkedIn = catalogFor("global", shardOfId(id));
       const deadline = Date.now() + 5000;
       while ((await parkedIn.stats()).waiters < 1 && Date.now() < deadline) await new Promise((w) => setTimeout(w, 5));
       const { index: written } = await createAllocation(id);
@@ -155,7 +154,7 @@ describe(`the region catalog in ${SHARDS} shard(s)`, () => {
   });
 
   it("records changes that arrive together in one transaction, one index each", async () => {
-    const shard = catalogStub(env, config(env), "global", 0);
+    const shard = catalogFor("global", 0);
     const before = await shard.stats();
     const base = Date.now();
     const changes: CatalogChange[] = Array.from({ length: 10 }, (_, i) => ({

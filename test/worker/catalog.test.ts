@@ -3,11 +3,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
 import { shardOf } from "../../src/domain/catalog-shard.ts";
-import { catalogStub } from "../../src/durable/stub.ts";
 import { TEST_EVENT_HISTORY } from "../support/constants.ts";
 import {
   allocationJson,
   call,
+  catalogFor,
   createAllocation,
   expectMeta,
   indexOf,
@@ -28,7 +28,7 @@ function idsWithPrefix(count: number): { prefix: string; ids: string[] } {
 const SHARDS = config(env).catalogShards;
 const slotOf = (id: string) => ({ shard: shardOf(id.replaceAll("-", ""), SHARDS), shards: SHARDS });
 /** The catalog (shard) that holds `id`; shard 0 when no id is given. */
-const catalog = (id?: string, region = "global") => catalogStub(env, config(env), region, id ? slotOf(id).shard : 0);
+const catalog = (id?: string, region = "global") => catalogFor(region, id ? slotOf(id).shard : 0);
 /** Where a client following every change starts its stream: the region list's index + 1. */
 async function streamStart(): Promise<number> {
   return indexOf(await call("/v1/allocations?per_page=1")) + 1;
@@ -268,7 +268,7 @@ describe("GET /v1/event/stream", () => {
     const cfg = config(env);
     const subscribers = async () => {
       let total = 0;
-      for (let k = 0; k < cfg.catalogShards; k++) total += (await catalogStub(env, cfg, "global", k).stats()).subscribers;
+      for (let k = 0; k < cfg.catalogShards; k++) total += (await catalogFor("global", k).stats()).subscribers;
       return total;
     };
     const before = await subscribers();

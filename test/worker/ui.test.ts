@@ -1,5 +1,5 @@
 /**
- * The status pages' HTML as the Worker serves it (src/handlers/ui.ts): one `<h1>`, the bundled
+ * The status pages' HTML as the Worker serves it (src/endpoints/ui.ts): one `<h1>`, the bundled
  * script and style from this origin, a strict Content-Security-Policy, the id escaped. The pages
  * running in Chromium are tested in test/blackbox/status-page-browser.test.ts.
  */

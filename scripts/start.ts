@@ -14,10 +14,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ANONYMOUS_READ_RULES, DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../demo/allocation.ts";
+import { ANONYMOUS_READ_RULES, DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../src/demo/allocation.ts";
 import { devDefaults, localUrl, parseStartArguments } from "./start-args.ts";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** A cold `wrangler dev` (bundling, workerd start) on a busy machine takes tens of seconds. */
 const SERVER_TIMEOUT_MS = 120_000;
 /** The `anonymous` policy reaches a cached anonymous token within ACL_CACHE_TTL (2 s by default). */

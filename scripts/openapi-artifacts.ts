@@ -7,9 +7,9 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import openapiTS, { astToString, COMMENT_HEADER } from "openapi-typescript";
-import { apiDocument } from "../endpoints/index.ts";
+import { apiDocument } from "../src/endpoints/index.ts";
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 export const ARTIFACTS = {
   document: "openapi/openapi.json",

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const HOST = "127.0.0.1";
 
 export interface WorkerdPids {
@@ -159,7 +159,7 @@ export async function startBenchServer(options: {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    // The secret in the environment too (as src/tools/start.ts does): a `--var` alone leaves wrangler warning it is missing.
+    // The secret in the environment too (as scripts/start.ts does): a `--var` alone leaves wrangler warning it is missing.
     env: {
       ...process.env,
       MANAGEMENT_TOKEN: options.token,

@@ -11,7 +11,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-export const UI_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const UI_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const UI_OUT_DIR = join(UI_ROOT, "public", "ui");
 
 /** Builds the bundle in memory: `{ "status.js": …, "status.css": …, "status.js.map": … }`. */

@@ -1,0 +1,83 @@
+/**
+ * TEST AND BENCHMARK ONLY: the production Durable Objects with live counters (`stats()`), so tests
+ * and benchmarks can see what the objects hold in memory (parked waiters, followers, subscribers)
+ * and count their work (encodings, transactions) without any of it in the production classes.
+ * The test Worker (test-worker.ts) and the benchmark's (test/bench/bench-worker.ts) export these
+ * under the production class names, so the objects run the production code unchanged.
+ */
+import { AllocationObject } from "../../src/durable/allocation-object.ts";
+import type { CatalogChange } from "../../src/durable/catalog-change.ts";
+import { RegionCatalog } from "../../src/durable/region-catalog.ts";
+import type { JsonValue } from "../../src/json/codec.ts";
+
+export interface AllocationStats {
+  waiters: number;
+  index: number;
+  /** How many times a document was encoded: once per index (plus once for pretty), never per waiter. */
+  encodes: number;
+  logFollowers: number;
+  /** Log stream reads that went to SQLite, reads answered with bytes another stream read, frames encoded. */
+  logReads: number;
+  logReadsShared: number;
+  logFrames: number;
+}
+
+export class ObservedAllocationObject extends AllocationObject {
+  #encodes = 0;
+
+  protected override encodeDocument(document: JsonValue, pretty: boolean): string {
+    this.#encodes++;
+    return super.encodeDocument(document, pretty);
+  }
+
+  stats(): AllocationStats {
+    const { reads, shared, frames } = this.logs.reads.counts;
+    return {
+      waiters: this.waiters.size,
+      index: this.document.snapshot(false, Math.max(this.clock.last, 1)).index,
+      encodes: this.#encodes,
+      logFollowers: this.logs.followers.size,
+      logReads: reads,
+      logReadsShared: shared,
+      logFrames: frames,
+    };
+  }
+}
+
+export interface CatalogStats {
+  waiters: number;
+  subscribers: number;
+  index: number;
+  floor: number;
+  /** Transactions that recorded changes, and the changes they recorded. */
+  transactions: number;
+  recorded: number;
+}
+
+export class ObservedRegionCatalog extends RegionCatalog {
+  #transactions = 0;
+  #recorded = 0;
+
+  protected override applyChanges(changes: CatalogChange[]): number[] {
+    const before = this.clock.last;
+    const indexes = super.applyChanges(changes);
+    // Each recorded change has an index of its own above the clock's; ignored ones answer the
+    // last of those (or the unchanged clock when nothing was recorded).
+    const recorded = new Set(indexes.filter((index) => index > before)).size;
+    if (recorded > 0) this.#transactions++;
+    this.#recorded += recorded;
+    return indexes;
+  }
+
+  stats(): CatalogStats {
+    const row = this.ctx.storage.sql.exec<{ history_floor: number }>("SELECT history_floor FROM index_clock").toArray()[0];
+    return {
+      waiters: this.waiters.size,
+      subscribers: this.subscribers.size,
+      index: this.clock.last,
+      floor: row?.history_floor ?? 0,
+      transactions: this.#transactions,
+      recorded: this.#recorded,
+    };
+  }
+}
