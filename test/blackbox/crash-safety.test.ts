@@ -2,8 +2,9 @@
  * Crash safety: the kill-test harness (test/crash/run.ts, `npm run crash`) for 10 cycles.
  * `wrangler dev` on its own state directory is SIGKILLed (the whole process group) at random
  * moments while writers ingest log lines and task events with idempotency keys and readers
- * long-poll, and a catalog and ACL writer PUTs (with and without X-Source-Index), DELETEs and
- * writes ACL policies and tokens; after each restart every unanswered write is retried unchanged.
+ * long-poll, and a catalog and ACL writer PUTs (with and without X-Source-Index), DELETEs (single
+ * and in `POST /v1/allocations/batch`), and writes, deletes and updates ACL policies and tokens;
+ * after each restart every unanswered write is retried unchanged.
  * Every acknowledged write must be present exactly once (in the list, the event history and the
  * allocation) and no allocation's index may go back. CRASH_SEED=<n>
  * replays a failing run's plan; the seed is printed either way. Longer runs: docs/reliability.md.
@@ -22,7 +23,8 @@ describe("crash safety: SIGKILL of wrangler dev under load", () => {
     expect(report.duplicates, context).toBe(0);
     expect(report.writes.acknowledged, context).toBeGreaterThan(100);
     // The catalog and ACL writer made each kind of change (its checks ran after every restart).
-    for (const kind of ["put", "delete", "policy", "token"]) expect(report.writes.changes[kind], `${kind}: ${context}`).toBeGreaterThan(0);
+    for (const kind of ["put", "delete", "batched", "policy", "unpolicy", "token", "retoken", "untoken"])
+      expect(report.writes.changes[kind], `${kind}: ${context}`).toBeGreaterThan(0);
     // Kills land while writes are in flight; their retries are what idempotency keys are for.
     expect(report.writes.inDoubt, context).toBeGreaterThan(0);
     expect(report.writes.replayed + report.writes.appliedByRetry, context).toBe(report.writes.inDoubt);

@@ -67,7 +67,10 @@ export interface CrashReport {
     acknowledged: number;
     logLines: number;
     taskEvents: number;
-    /** Acknowledged changes of the catalog and ACL writer, by kind (put, delete, policy, token, untoken), and stale PUTs. */
+    /**
+     * Acknowledged changes of the catalog and ACL writer, by kind (put, delete, policy, unpolicy,
+     * token, retoken, untoken); stale PUTs; changes sent in batches and the batches themselves.
+     */
     changes: Record<string, number>;
     attempts: number;
     /** Attempts beyond the first, i.e. retries with the same key and body. */
@@ -289,8 +292,8 @@ export async function runCrashTest(partial: Partial<CrashOptions> = {}): Promise
       workload.notes.push(`readers had not stopped 10 s after the end (${new Date().toISOString()}): ${states}`);
     }
     absorb(checkFinal(workload, await readState(current.url, token, allocs)));
-    const answered = workload.writes.every((w) => w.ack !== undefined) && changer.pending === undefined;
-    if (changer.pending) findings.violations.push(`final: change ${changer.pending.key} was never acknowledged`);
+    const answered = workload.writes.every((w) => w.ack !== undefined) && changer.pending.length === 0;
+    for (const change of changer.pending) findings.violations.push(`final: change ${change.key} was never acknowledged`);
     absorb(await checkRegion(current.url, workload, changer, "final", answered));
     await stopServer(options.cycles + 1, "SIGTERM");
   } catch (error) {
@@ -305,11 +308,31 @@ export async function runCrashTest(partial: Partial<CrashOptions> = {}): Promise
   }
 
   const writes = workload.writes;
-  const changes: Record<string, number> = { put: 0, delete: 0, policy: 0, token: 0, untoken: 0, stale: 0 };
+  const changes: Record<string, number> = {
+    put: 0,
+    delete: 0,
+    stale: 0,
+    batched: 0,
+    batches: 0,
+    policy: 0,
+    unpolicy: 0,
+    token: 0,
+    retoken: 0,
+    untoken: 0,
+  };
+  const batches = new Set<number>();
   for (const change of changer.changes.filter((c) => c.ack !== undefined)) {
     changes[change.kind] = (changes[change.kind] ?? 0) + 1;
     if (change.stale) changes.stale = (changes.stale ?? 0) + 1;
+    if (change.batch !== undefined) {
+      changes.batched = (changes.batched ?? 0) + 1;
+      batches.add(change.batch);
+    }
   }
+  changes.batches = batches.size;
+  // A request per attempt: a batch's changes share their requests.
+  const changeRequests = changer.requests;
+  const changeFirstSends = new Set(changer.changes.map((c) => c.batch ?? `single ${c.seq}`)).size;
   const acked = writes.filter((w) => w.ack !== undefined);
   const inDoubt = writes.filter((w) => w.inDoubt);
   const readers = workload.readers;
@@ -328,10 +351,8 @@ export async function runCrashTest(partial: Partial<CrashOptions> = {}): Promise
       logLines: acked.filter((w) => w.kind === "log").length,
       taskEvents: acked.filter((w) => w.kind === "event").length,
       changes,
-      attempts: writes.reduce((total, w) => total + w.attempts, 0) + changer.changes.reduce((total, c) => total + c.attempts, 0),
-      retries:
-        writes.reduce((total, w) => total + Math.max(0, w.attempts - 1), 0) +
-        changer.changes.reduce((total, c) => total + Math.max(0, c.attempts - 1), 0),
+      attempts: writes.reduce((total, w) => total + w.attempts, 0) + changeRequests,
+      retries: writes.reduce((total, w) => total + Math.max(0, w.attempts - 1), 0) + changeRequests - changeFirstSends,
       inDoubt: inDoubt.length,
       replayed: inDoubt.filter((w) => w.replayed === true).length,
       appliedByRetry: inDoubt.filter((w) => w.replayed === false).length,

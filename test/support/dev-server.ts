@@ -13,6 +13,8 @@ import { collectOutput, stopGroup } from "./process.ts";
 
 export interface DevServer {
   url: string;
+  /** The process group of `npm start` and everything it runs (wrangler, its two workerd processes). */
+  pgid: number;
   token: string;
   persistTo: string;
   output: () => string;
@@ -59,7 +61,7 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
     await stop("SIGKILL");
     throw new Error(`dev server did not start: ${(error as Error).message}\n${output()}`);
   }
-  return { url, token, persistTo, output, stop };
+  return { url, pgid: child.pid as number, token, persistTo, output, stop };
 }
 
 /**
