@@ -116,7 +116,7 @@ const putAllocation: Handler = async (request, { env }) => {
   const idem = await idempotencyKey(request, bytes);
   const source = sourceIndexHeader(request);
   const stub = allocationStub(env, cfg, region, alloc.uuid);
-  return writeReply(await stub.put({ region, id: alloc.uuid }, document, keepTaskStates, idem, source));
+  return writeReply(await stub.put(document, keepTaskStates, idem, source));
 };
 
 const postTaskEvents: Handler = async (request, { env }) => {
@@ -126,7 +126,7 @@ const postTaskEvents: Handler = async (request, { env }) => {
   const body = normalizeAs("TaskEventsRequest", decodeJsonBody(bytes, env)) as JsonObject;
   const idem = await idempotencyKey(request, bytes);
   const stub = allocationStub(env, cfg, region, alloc.uuid);
-  return writeReply(await stub.appendTaskEvents({ region, id: alloc.uuid }, encodeJson(body.Events ?? []), idem));
+  return writeReply(await stub.appendTaskEvents(encodeJson(body.Events ?? []), idem));
 };
 
 const deleteAllocation: Handler = async (request, { env }) => {
@@ -134,7 +134,7 @@ const deleteAllocation: Handler = async (request, { env }) => {
   const { region, alloc } = writeTarget(request, cfg);
   const idem = await idempotencyKey(request, await readBody(request, env));
   const source = sourceIndexHeader(request);
-  return writeReply(await allocationStub(env, cfg, region, alloc.uuid).remove({ region, id: alloc.uuid }, idem, source));
+  return writeReply(await allocationStub(env, cfg, region, alloc.uuid).remove(idem, source));
 };
 
 /**
