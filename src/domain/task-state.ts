@@ -15,7 +15,7 @@ const UINT64_MAX = (1n << 64n) - 1n;
 /** Nomad keeps the latest 10 events per task. */
 export const MAX_TASK_EVENTS = 10;
 
-/** The state an event moves its task to when the sender does not say (nomad-semantics §5.5). */
+/** The state an event moves its task to when the sender does not say (docs/nomad-compatibility.md, Task-state tracking). */
 const STATE_BY_EVENT_TYPE: Record<string, TaskStateName> = {
   Received: "pending",
   "Task Setup": "pending",

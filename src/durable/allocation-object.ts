@@ -1,6 +1,8 @@
 /**
- * One allocation per Durable Object: a thin composition of its parts, which this class wires
- * together in the order a change needs them (write rules, one transaction, delivery, wake-ups):
+ * One allocation per Durable Object, named `<region>/<uuid>` (object-names.ts): it knows which
+ * allocation it is from its own name, so no RPC carries it. A thin composition of its parts, which
+ * this class wires together in the order a change needs them (write rules, one transaction,
+ * delivery, wake-ups):
  *
  * - the document and its encodings (allocation-document.ts),
  * - the index clock (index-clock.ts) and the source index kept in its row,
@@ -8,8 +10,8 @@
  * - the parked blocking queries (waiters.ts), which live in memory and are woken by writes,
  * - the task logs and their followers (task-logs.ts),
  * - the answers of writes sent with an Idempotency-Key (idempotency.ts),
- * - the tombstone's collection once its retention ends, and the admission a creation asks its
- *   catalog for (tombstone-retention.ts).
+ * - the tombstone's collection once its retention ends, and the admission the first write of an
+ *   object with no storage asks its catalog for (tombstone-retention.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import { config } from "../config.ts";
@@ -22,12 +24,13 @@ import { nowUnixNanos } from "../json/go-time.ts";
 import { AllocationDocument } from "./allocation-document.ts";
 import type { CatalogChange } from "./catalog-change.ts";
 import { CatalogOutbox } from "./catalog-outbox.ts";
-import type { AllocationKey, LogQuery, ReadQuery, ReadResult, Refusal, WriteOutcome } from "./contract.ts";
+import type { LogQuery, ReadQuery, ReadResult, Refusal, WriteOutcome } from "./contract.ts";
 import { oversized } from "./document-cap.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
 import { IndexClock } from "./index-clock.ts";
 import type { LogType } from "./log-store.ts";
 import { ALLOCATION_MIGRATIONS, hasSchema, migrate } from "./migrations.ts";
+import { type AllocationKey, allocationOfName, ownName } from "./object-names.ts";
 import { catalogStubFor } from "./stub.ts";
 import { logRetention, TaskLogs } from "./task-logs.ts";
 import { type Admission, belowWatermark, TombstoneRetention } from "./tombstone-retention.ts";
@@ -46,11 +49,10 @@ export class AllocationObject extends DurableObject<Env> {
   readonly #outbox: CatalogOutbox;
   readonly #idempotency: IdempotencyLog;
   readonly #retention: TombstoneRetention;
-  /** The allocation's id and region as stored with the clock (a tombstone has no allocation row). */
+  #schemaReady = false;
   #key: AllocationKey | undefined;
   /** When the allocation became a tombstone (wall-clock ms), as stored with the clock; null while it exists. */
   #tombstoneSince: number | null = null;
-  #schemaReady = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -68,13 +70,14 @@ export class AllocationObject extends DurableObject<Env> {
       this.#ensureSchema();
       const clock = this.clock.load();
       this.#sourceIndex = typeof clock?.source_index === "string" ? BigInt(clock.source_index) : null;
+      // Stored too, for an alarm that wakes the object without its name.
       if (typeof clock?.alloc_id === "string" && typeof clock.region === "string") this.#key = { id: clock.alloc_id, region: clock.region };
       this.#tombstoneSince = typeof clock?.tombstone_since === "number" ? clock.tombstone_since : null;
       this.document.load();
       // Changes committed before a crash but not yet delivered go out as soon as possible.
       if (this.#outbox.pending()) await ctx.storage.setAlarm(Date.now());
-      // A tombstone whose alarm was lost (or set before retention existed) gets one.
-      else if (this.document.compact === null && this.#key && (await ctx.storage.getAlarm()) === null) {
+      // A tombstone whose alarm was lost (or that predates retention) gets one.
+      else if (this.document.compact === null && (await ctx.storage.getAlarm()) === null) {
         await this.#retention.schedule(this.#tombstoneSince ?? Date.now());
       }
     });
@@ -85,6 +88,12 @@ export class AllocationObject extends DurableObject<Env> {
     return encodeJson(document, pretty);
   }
 
+  /** Which allocation this object is, from the name it was addressed by. */
+  #own(): AllocationKey {
+    this.#key ??= allocationOfName(ownName(this.ctx));
+    return this.#key;
+  }
+
   #ensureSchema(): void {
     if (this.#schemaReady) return;
     migrate(this.ctx.storage.sql, ALLOCATION_MIGRATIONS);
@@ -92,17 +101,17 @@ export class AllocationObject extends DurableObject<Env> {
   }
 
   /**
-   * Stores the clock with the source index (`null`: none yet) and the allocation's key in its row;
-   * inside the change's transaction.
+   * Stores the clock with the source index (`null`: none yet), the allocation's key and when it
+   * became a tombstone (`null`: it exists) in its row; inside the change's transaction.
    */
-  #storeClock(key: AllocationKey, index: number, sourceIndex: bigint | null, tombstoneSince: number | null): void {
+  #storeClock(index: number, sourceIndex: bigint | null, tombstoneSince: number | null): void {
+    const key = this.#own();
     this.clock.store(index, {
       source_index: sourceIndex === null ? null : sourceIndex.toString(),
       alloc_id: key.id,
       region: key.region,
       tombstone_since: tombstoneSince,
     });
-    this.#key = { id: key.id, region: key.region };
     this.#tombstoneSince = tombstoneSince;
   }
 
@@ -113,13 +122,8 @@ export class AllocationObject extends DurableObject<Env> {
    * A failed delivery does not fail the write: the change is durable in the outbox and an alarm
    * retries it.
    */
-  async #commit(
-    key: AllocationKey,
-    index: number,
-    document: JsonObject | null,
-    idem?: IdempotencyKey,
-    source?: bigint,
-  ): Promise<WriteOutcome> {
+  async #commit(index: number, document: JsonObject | null, idem?: IdempotencyKey, source?: bigint): Promise<WriteOutcome> {
+    const key = this.#own();
     const compact = document ? this.document.encode(document) : null;
     const sourceIndex = this.#raisedSource(source);
     const kind = compact === null ? "delete" : "upsert";
@@ -144,7 +148,7 @@ export class AllocationObject extends DurableObject<Env> {
       this.#idempotency.remember(idem, JSON.stringify({ ok: true, index }));
       this.document.store(key.id, key.region, index, compact);
       if (compact === null) this.logs.clear();
-      this.#storeClock(key, index, sourceIndex, compact === null ? Date.now() : null);
+      this.#storeClock(index, sourceIndex, compact === null ? Date.now() : null);
     });
     this.#sourceIndex = sourceIndex;
     this.document.hold(index, compact, document);
@@ -189,18 +193,17 @@ export class AllocationObject extends DurableObject<Env> {
   /**
    * A tombstone past its retention (and with every change delivered) is reported to its catalog
    * shard, then all of this object's storage is deleted. Nothing else runs meanwhile, so no write
-   * lands between the report and the deletion. Afterwards the object is as if never written: a
-   * creation asks the catalog for its clock (`#admit`), which is above the tombstone's index.
+   * lands between the report and the deletion. Afterwards the object is as if never written: its
+   * next write asks the catalog for its clock (`#admit`), which is above the tombstone's index.
    */
   async #collectIfDue(): Promise<void> {
     await this.ctx.blockConcurrencyWhile(async () => {
-      const key = this.#key;
-      if (!this.#schemaReady || this.document.compact !== null || !key) return;
+      if (!this.#schemaReady || this.document.compact !== null) return;
       // A tombstone from before retention existed counts from now.
-      const since = this.#tombstoneSince ?? Date.now();
-      const due = this.#retention.dueAt(since);
+      const due = this.#retention.dueAt(this.#tombstoneSince ?? Date.now());
       if (Date.now() < due) return this.ctx.storage.setAlarm(due);
       if (this.#outbox.pending()) return this.#retention.retryLater();
+      const key = this.#own();
       const tombstone = { allocId: key.id, allocIndex: this.clock.last, sourceIndex: this.#sourceIndex?.toString() ?? null };
       try {
         await catalogStubFor(this.env, config(this.env), key.region, key.id).collect(tombstone);
@@ -211,7 +214,6 @@ export class AllocationObject extends DurableObject<Env> {
       await this.ctx.storage.deleteAll();
       this.#schemaReady = false;
       this.#sourceIndex = null;
-      this.#key = undefined;
       this.#tombstoneSince = null;
       this.clock.reset();
     });
@@ -223,7 +225,8 @@ export class AllocationObject extends DurableObject<Env> {
    * create at or below the collected watermark. An object that still holds its clock (a tombstone
    * included) needs neither: its own clock and source index are the authority.
    */
-  async #admit(key: AllocationKey): Promise<Admission> {
+  async #admit(): Promise<Admission> {
+    const key = this.#own();
     const admission = await catalogStubFor(this.env, config(this.env), key.region, key.id).admission();
     this.clock.seed(admission.index);
     return admission;
@@ -260,20 +263,14 @@ export class AllocationObject extends DurableObject<Env> {
    * when above the stored source index, so a retried or reordered write never replaces newer
    * state nor resurrects a newer delete.
    */
-  async put(
-    key: AllocationKey,
-    document: string,
-    keepTaskStates: boolean,
-    idem?: IdempotencyKey,
-    sourceIndex?: string,
-  ): Promise<WriteOutcome> {
+  async put(document: string, keepTaskStates: boolean, idem?: IdempotencyKey, sourceIndex?: string): Promise<WriteOutcome> {
     const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
     if (!this.#schemaReady) {
-      const admission = await this.#admit(key);
+      const admission = await this.#admit();
       // Unless a write created it meanwhile, this creates it: below the watermark, it is stale.
       if (!this.#schemaReady && belowWatermark(admission, source)) return this.#staleAnswer();
     }
-    // After the admission too: an identical write may have been applied meanwhile.
+    // An object without storage holds no key; one written while the catalog answered may.
     const seen = this.#replay<WriteOutcome>(idem);
     if (seen) return seen;
     const stale = this.#stale(source);
@@ -281,12 +278,12 @@ export class AllocationObject extends DurableObject<Env> {
     const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
     const index = this.clock.next();
     // Read-only: only values are taken over from it (the next state is a fresh decode of `document`).
-    stampPut(next, this.document.view(), { id: key.id, index, keepTaskStates, now: nowUnixNanos });
-    return this.#commit(key, index, next, idem, source);
+    stampPut(next, this.document.view(), { id: this.#own().id, index, keepTaskStates, now: nowUnixNanos });
+    return this.#commit(index, next, idem, source);
   }
 
   /** Applies a batch of task events as one change. `updates` is a validated TaskEventUpdate[] (JSON text). */
-  async appendTaskEvents(key: AllocationKey, updates: string, idem?: IdempotencyKey): Promise<WriteOutcome> {
+  async appendTaskEvents(updates: string, idem?: IdempotencyKey): Promise<WriteOutcome> {
     const seen = this.#replay<WriteOutcome>(idem);
     if (seen) return seen;
     const allocation = this.document.current();
@@ -301,7 +298,7 @@ export class AllocationObject extends DurableObject<Env> {
     const index = this.clock.next();
     allocation.ModifyIndex = JsonNumber.of(index);
     allocation.ModifyTime = JsonNumber.of(now);
-    return this.#commit(key, index, allocation, idem);
+    return this.#commit(index, allocation, idem);
   }
 
   /**
@@ -311,31 +308,31 @@ export class AllocationObject extends DurableObject<Env> {
    * stale. A conditional delete of an allocation that is not here still records its source index
    * (and answers 404), so a PUT that was overtaken by the delete cannot create it afterwards.
    */
-  async remove(key: AllocationKey, idem?: IdempotencyKey, sourceIndex?: string): Promise<WriteOutcome> {
+  async remove(idem?: IdempotencyKey, sourceIndex?: string): Promise<WriteOutcome> {
     const seen = this.#replay<WriteOutcome>(idem);
     if (seen) return seen;
     const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
     const stale = this.#stale(source);
     if (stale) return stale;
     if (this.document.compact === null) {
-      if (source !== undefined && (this.#schemaReady || !belowWatermark(await this.#admit(key), source))) {
-        await this.#recordAbsentDelete(key, source);
+      if (source !== undefined && (this.#schemaReady || !belowWatermark(await this.#admit(), source))) {
+        await this.#recordAbsentDelete(source);
       }
       return { ok: false, status: 404, message: ErrorText.allocNotFound };
     }
-    return this.#commit(key, this.clock.next(), null, idem, source);
+    return this.#commit(this.clock.next(), null, idem, source);
   }
 
   /**
    * A conditional delete of an allocation that is not here (and not covered by the watermark)
    * records its source index: a tombstone without a delete, collected like one.
    */
-  async #recordAbsentDelete(key: AllocationKey, source: bigint): Promise<void> {
+  async #recordAbsentDelete(source: bigint): Promise<void> {
     // A write may have created it, or raised the source index, while the catalog answered.
     if (this.document.compact !== null || (this.#sourceIndex !== null && source <= this.#sourceIndex)) return;
     this.#ensureSchema();
     const since = this.#tombstoneSince ?? Date.now();
-    this.ctx.storage.transactionSync(() => this.#storeClock(key, this.clock.last, source, since));
+    this.ctx.storage.transactionSync(() => this.#storeClock(this.clock.last, source, since));
     this.#sourceIndex = source;
     await this.#retention.schedule(since);
   }
@@ -347,7 +344,6 @@ export class AllocationObject extends DurableObject<Env> {
    * 409 carrying the current total, so a retried append is never written twice.
    */
   appendLog(
-    key: AllocationKey,
     task: string,
     type: LogType,
     bytes: Uint8Array,
@@ -356,13 +352,13 @@ export class AllocationObject extends DurableObject<Env> {
   ): { ok: true; offset: number } | Refusal {
     const seen = this.#replay<{ ok: true; offset: number }>(idem);
     if (seen) return seen;
-    return this.logs.append(key.id, task, type, bytes, logRetention(this.env), expected, (end) =>
+    return this.logs.append(this.#own().id, task, type, bytes, logRetention(this.env), expected, (end) =>
       this.#idempotency.remember(idem, JSON.stringify({ ok: true, offset: end })),
     );
   }
 
   /** Opens a task's log stream, or refuses with Nomad's logs errors (checked before any byte is sent). */
-  openLogs(key: AllocationKey, query: LogQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
-    return this.logs.open(key.id, query, signal);
+  openLogs(query: LogQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
+    return this.logs.open(this.#own().id, query, signal);
   }
 }

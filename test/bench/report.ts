@@ -1,19 +1,15 @@
 /**
- * Turns the scenarios' figures into the issue's target checks and a Markdown report.
+ * Turns the scenarios' figures into the checks against the performance targets (docs/benchmarks.md) and a Markdown report.
  */
-import type { CpuUse } from "./measure.ts";
-import type { EventsResult, ListResult, RegionWritesResult } from "./region.ts";
-import type {
-  GetResult,
-  IngestResult,
-  LogsResult,
-  MemoryKind,
-  MemoryPoint,
-  MemoryResult,
-  ParkCeiling,
-  WakePoint,
-  WakeResult,
-} from "./scenarios.ts";
+import type { CpuUse } from "./lib/measure.ts";
+import type { EventsResult } from "./scenarios/events.ts";
+import type { GetResult } from "./scenarios/get.ts";
+import type { IngestResult } from "./scenarios/ingest.ts";
+import type { ListResult } from "./scenarios/list.ts";
+import type { LogsResult } from "./scenarios/logs.ts";
+import type { MemoryKind, MemoryPoint, MemoryResult } from "./scenarios/memory.ts";
+import type { RegionWritesResult } from "./scenarios/region-writes.ts";
+import type { ParkCeiling, WakePoint, WakeResult } from "./scenarios/wake.ts";
 
 export interface Meta {
   mode: "full" | "smoke";

@@ -2,7 +2,7 @@
  * `npm run bench [-- --smoke] [-- --out <dir>]`: the benchmark (docs/benchmarks.md). Starts `wrangler dev`
  * with the benchmark configuration (config.ts: production's wrangler.toml with the Worker swapped
  * for bench-worker.ts, which adds the W0/W1 ceiling routes) on a loopback port with a fresh state directory, loads allocations through the
- * write API, runs the scenarios (scenarios.ts), and writes result.json and result.md to
+ * write API, runs the scenarios (scenarios/, one file each, on the helpers in lib/), and writes result.json and result.md to
  * test-output/bench/ (or --out). `--smoke` (or BENCH_SMOKE=1) runs every scenario with tiny N and
  * ~1 s durations. Bounded: the full run starts no scenario after ~4 minutes 10 s (so it ends within 5), the smoke run none after
  * ~75 s, and every wait has its own deadline. `--only a,b` runs just those scenarios. The server's whole process group is always killed.
@@ -13,22 +13,20 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { BENCH_NAME, writeBenchConfig } from "./config.ts";
-import { cpuSample, cpuUse, round } from "./measure.ts";
-import { eventsScenario, listScenario, loadRegionIds, type RegionIds, regionWritesScenario } from "./region.ts";
+import type { Context } from "./lib/context.ts";
+import { cpuSample, cpuUse, round } from "./lib/measure.ts";
+import { ROOT, startBenchServer } from "./lib/server.ts";
+import { FULL, type Settings, SMOKE } from "./lib/settings.ts";
+import { loadAllocations, loadRegionIds, type RegionIds } from "./lib/writes.ts";
 import { evaluateTargets, type Results, renderMarkdown } from "./report.ts";
-import {
-  type Context,
-  FULL,
-  getScenario,
-  ingestScenario,
-  loadAllocations,
-  logsScenario,
-  memoryScenario,
-  type Settings,
-  SMOKE,
-  wakeScenario,
-} from "./scenarios.ts";
-import { ROOT, startBenchServer } from "./server.ts";
+import { eventsScenario } from "./scenarios/events.ts";
+import { getScenario } from "./scenarios/get.ts";
+import { ingestScenario } from "./scenarios/ingest.ts";
+import { listScenario } from "./scenarios/list.ts";
+import { logsScenario } from "./scenarios/logs.ts";
+import { memoryScenario } from "./scenarios/memory.ts";
+import { regionWritesScenario } from "./scenarios/region-writes.ts";
+import { wakeScenario } from "./scenarios/wake.ts";
 
 const args = process.argv.slice(2);
 const smoke = args.includes("--smoke") || process.env.BENCH_SMOKE === "1";

@@ -29,9 +29,9 @@ import { performance } from "node:perf_hooks";
 import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
 import { NomadStandIn } from "../support/nomad-standin/server.ts";
 import { writeBenchConfig } from "./config.ts";
-import { percentile, round, sleep, waitFor } from "./measure.ts";
-import { RawConnection } from "./raw-http.ts";
-import { freePort, HOST, ROOT, startBenchServer } from "./server.ts";
+import { percentile, round, sleep, waitFor } from "./lib/measure.ts";
+import { RawConnection } from "./lib/raw-http.ts";
+import { freePort, HOST, ROOT, startBenchServer } from "./lib/server.ts";
 
 const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");

@@ -28,7 +28,7 @@ function runSmoke(timeoutMs: number): Promise<{ code: number | null; output: str
     child.stderr.on("data", (d: Buffer) => {
       output += d.toString();
     });
-    // On SIGTERM the harness kills its server's process group before exiting (test/bench/server.ts).
+    // On SIGTERM the harness kills its server's process group before exiting (test/bench/lib/server.ts).
     const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
     child.on("error", reject);
     child.on("close", (code) => {

@@ -20,7 +20,7 @@ import { type DevServer, startDevServer } from "../support/dev-server.ts";
 import { ROOT } from "../support/tools.ts";
 
 const SHOTS = join(ROOT, "test-output");
-/** What the issue allows a page's first load to cost in our own code (HTML, script, style, icon). */
+/** What a page's first load may cost in our own code (HTML, script, style, icon). */
 const BUDGET_BYTES = 100 * 1024;
 /** A write must be on the open page within this. */
 const LIVE_MS = 2000;

@@ -26,7 +26,7 @@ function runSmoke(timeoutMs: number): Promise<{ code: number | null; output: str
     };
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
-    // On SIGTERM the harness kills its server's process group before exiting (test/bench/server.ts).
+    // On SIGTERM the harness kills its server's process group before exiting (test/bench/lib/server.ts).
     const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
     child.on("error", reject);
     child.on("close", (code) => {
