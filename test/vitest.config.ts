@@ -33,6 +33,7 @@ const SHARDED_TESTS = [
   "test/worker/catalog-shards.test.ts",
   "test/worker/batch.test.ts",
   "test/worker/namespaces.test.ts",
+  "test/worker/object-names.test.ts",
 ];
 
 export default defineConfig({

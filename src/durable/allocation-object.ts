@@ -1,6 +1,8 @@
 /**
- * One allocation per Durable Object: a thin composition of its parts, which this class wires
- * together in the order a change needs them (write rules, one transaction, delivery, wake-ups):
+ * One allocation per Durable Object, named `<region>/<uuid>` (object-names.ts): it knows which
+ * allocation it is from its own name, so no RPC carries it. A thin composition of its parts, which
+ * this class wires together in the order a change needs them (write rules, one transaction,
+ * delivery, wake-ups):
  *
  * - the document and its encodings (allocation-document.ts),
  * - the index clock (index-clock.ts) and the source index kept in its row,
@@ -19,12 +21,13 @@ import { nowUnixNanos } from "../json/go-time.ts";
 import { AllocationDocument } from "./allocation-document.ts";
 import type { CatalogChange } from "./catalog-change.ts";
 import { CatalogOutbox } from "./catalog-outbox.ts";
-import type { AllocationKey, LogQuery, ReadQuery, ReadResult, Refusal, WriteOutcome } from "./contract.ts";
+import type { LogQuery, ReadQuery, ReadResult, Refusal, WriteOutcome } from "./contract.ts";
 import { oversized } from "./document-cap.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
 import { IndexClock } from "./index-clock.ts";
 import type { LogType } from "./log-store.ts";
 import { ALLOCATION_MIGRATIONS, hasSchema, migrate } from "./migrations.ts";
+import { type AllocationKey, allocationOfName, ownName } from "./object-names.ts";
 import { logRetention, TaskLogs } from "./task-logs.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
@@ -41,6 +44,7 @@ export class AllocationObject extends DurableObject<Env> {
   readonly #outbox: CatalogOutbox;
   readonly #idempotency: IdempotencyLog;
   #schemaReady = false;
+  #key: AllocationKey | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -68,6 +72,12 @@ export class AllocationObject extends DurableObject<Env> {
     return encodeJson(document, pretty);
   }
 
+  /** Which allocation this object is, from the name it was addressed by. */
+  #own(): AllocationKey {
+    this.#key ??= allocationOfName(ownName(this.ctx));
+    return this.#key;
+  }
+
   #ensureSchema(): void {
     if (this.#schemaReady) return;
     migrate(this.ctx.storage.sql, ALLOCATION_MIGRATIONS);
@@ -86,13 +96,8 @@ export class AllocationObject extends DurableObject<Env> {
    * A failed delivery does not fail the write: the change is durable in the outbox and an alarm
    * retries it.
    */
-  async #commit(
-    key: AllocationKey,
-    index: number,
-    document: JsonObject | null,
-    idem?: IdempotencyKey,
-    source?: bigint,
-  ): Promise<WriteOutcome> {
+  async #commit(index: number, document: JsonObject | null, idem?: IdempotencyKey, source?: bigint): Promise<WriteOutcome> {
+    const key = this.#own();
     const compact = document ? this.document.encode(document) : null;
     const sourceIndex = this.#raisedSource(source);
     const kind = compact === null ? "delete" : "upsert";
@@ -184,13 +189,7 @@ export class AllocationObject extends DurableObject<Env> {
    * when above the stored source index, so a retried or reordered write never replaces newer
    * state nor resurrects a newer delete.
    */
-  async put(
-    key: AllocationKey,
-    document: string,
-    keepTaskStates: boolean,
-    idem?: IdempotencyKey,
-    sourceIndex?: string,
-  ): Promise<WriteOutcome> {
+  async put(document: string, keepTaskStates: boolean, idem?: IdempotencyKey, sourceIndex?: string): Promise<WriteOutcome> {
     const seen = this.#replay<WriteOutcome>(idem);
     if (seen) return seen;
     const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
@@ -199,12 +198,12 @@ export class AllocationObject extends DurableObject<Env> {
     const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
     const index = this.clock.next();
     // Read-only: only values are taken over from it (the next state is a fresh decode of `document`).
-    stampPut(next, this.document.view(), { id: key.id, index, keepTaskStates, now: nowUnixNanos });
-    return this.#commit(key, index, next, idem, source);
+    stampPut(next, this.document.view(), { id: this.#own().id, index, keepTaskStates, now: nowUnixNanos });
+    return this.#commit(index, next, idem, source);
   }
 
   /** Applies a batch of task events as one change. `updates` is a validated TaskEventUpdate[] (JSON text). */
-  async appendTaskEvents(key: AllocationKey, updates: string, idem?: IdempotencyKey): Promise<WriteOutcome> {
+  async appendTaskEvents(updates: string, idem?: IdempotencyKey): Promise<WriteOutcome> {
     const seen = this.#replay<WriteOutcome>(idem);
     if (seen) return seen;
     const allocation = this.document.current();
@@ -219,7 +218,7 @@ export class AllocationObject extends DurableObject<Env> {
     const index = this.clock.next();
     allocation.ModifyIndex = JsonNumber.of(index);
     allocation.ModifyTime = JsonNumber.of(now);
-    return this.#commit(key, index, allocation, idem);
+    return this.#commit(index, allocation, idem);
   }
 
   /**
@@ -229,7 +228,7 @@ export class AllocationObject extends DurableObject<Env> {
    * stale. A conditional delete of an allocation that is not here still records its source index
    * (and answers 404), so a PUT that was overtaken by the delete cannot create it afterwards.
    */
-  async remove(key: AllocationKey, idem?: IdempotencyKey, sourceIndex?: string): Promise<WriteOutcome> {
+  async remove(idem?: IdempotencyKey, sourceIndex?: string): Promise<WriteOutcome> {
     const seen = this.#replay<WriteOutcome>(idem);
     if (seen) return seen;
     const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
@@ -243,7 +242,7 @@ export class AllocationObject extends DurableObject<Env> {
       }
       return { ok: false, status: 404, message: ErrorText.allocNotFound };
     }
-    return this.#commit(key, this.clock.next(), null, idem, source);
+    return this.#commit(this.clock.next(), null, idem, source);
   }
 
   /**
@@ -253,7 +252,6 @@ export class AllocationObject extends DurableObject<Env> {
    * 409 carrying the current total, so a retried append is never written twice.
    */
   appendLog(
-    key: AllocationKey,
     task: string,
     type: LogType,
     bytes: Uint8Array,
@@ -262,13 +260,13 @@ export class AllocationObject extends DurableObject<Env> {
   ): { ok: true; offset: number } | Refusal {
     const seen = this.#replay<{ ok: true; offset: number }>(idem);
     if (seen) return seen;
-    return this.logs.append(key.id, task, type, bytes, logRetention(this.env), expected, (end) =>
+    return this.logs.append(this.#own().id, task, type, bytes, logRetention(this.env), expected, (end) =>
       this.#idempotency.remember(idem, JSON.stringify({ ok: true, offset: end })),
     );
   }
 
   /** Opens a task's log stream, or refuses with Nomad's logs errors (checked before any byte is sent). */
-  openLogs(key: AllocationKey, query: LogQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
-    return this.logs.open(key.id, query, signal);
+  openLogs(query: LogQuery, signal?: AbortSignal): { ok: true; stream: ReadableStream<Uint8Array> } | Refusal {
+    return this.logs.open(this.#own().id, query, signal);
   }
 }

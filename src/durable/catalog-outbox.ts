@@ -71,8 +71,7 @@ export class CatalogOutbox {
     const cfg = config(this.#env);
     for (const row of rows.toArray()) {
       const change = JSON.parse(row.change) as CatalogChange;
-      const slot = { shard: shardOf(change.allocId.replaceAll("-", ""), cfg.catalogShards), shards: cfg.catalogShards };
-      await catalogStub(this.#env, cfg, row.region, slot.shard).record(change, slot);
+      await catalogStub(this.#env, cfg, row.region, shardOf(change.allocId.replaceAll("-", ""), cfg.catalogShards)).record(change);
       sql.exec("DELETE FROM catalog_outbox WHERE alloc_index = ?", row.alloc_index);
     }
   }

@@ -27,11 +27,6 @@ export interface ReadQuery {
   caller?: string;
 }
 
-export interface AllocationKey {
-  region: string;
-  id: string;
-}
-
 /** A client error, returned rather than thrown because coded errors do not cross RPC. */
 export interface Refusal {
   ok: false;

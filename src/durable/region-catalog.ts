@@ -8,7 +8,8 @@
  * The index is the same hybrid logical clock as the allocations': max(last + 1, change's
  * allocation index), so it strictly increases on every change and is >= the ModifyIndex of every
  * allocation listed; shard k of K rounds it up to the next value ≡ k (mod K), so indexes are unique
- * across a region's shards. The Worker merges shards (catalog-reads.ts).
+ * across a region's shards; which shard it is, the object reads from its own name
+ * (`catalog/<region>/<k>-of-<K>`, object-names.ts). The Worker merges shards (catalog-reads.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
@@ -22,6 +23,7 @@ import type { Refusal } from "./contract.ts";
 import { openEventStream, type StreamQuery, streamStart } from "./event-stream.ts";
 import { IndexClock, indexAfter } from "./index-clock.ts";
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
+import { ownName, type ShardSlot, shardOfName } from "./object-names.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
 export type { StreamQuery } from "./event-stream.ts";
@@ -52,14 +54,6 @@ export interface ListItem {
   id: string;
   body: string;
 }
-
-/** Which shard of its region a catalog object is: shard k of K hands out only indexes ≡ k (mod K). */
-export interface ShardSlot {
-  shard: number;
-  shards: number;
-}
-
-export const SINGLE_SHARD: ShardSlot = { shard: 0, shards: 1 };
 
 interface PendingRecord {
   changes: CatalogChange[];
@@ -93,7 +87,8 @@ export class RegionCatalog extends DurableObject<Env> {
   protected readonly subscribers = new Set<() => void>();
   /** Changes received and not yet recorded: all recorded together in the next task. */
   #pending: PendingRecord[] = [];
-  #slot: ShardSlot = SINGLE_SHARD;
+  /** Which shard of its region this is, from the name it was addressed by. */
+  #slot: ShardSlot | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -116,14 +111,13 @@ export class RegionCatalog extends DurableObject<Env> {
    * the current index. Resolves once the change is recorded together with the others that arrived
    * in the same moment.
    */
-  async record(change: CatalogChange, slot: ShardSlot = SINGLE_SHARD): Promise<number> {
-    const [index] = await this.recordMany([change], slot);
+  async record(change: CatalogChange): Promise<number> {
+    const [index] = await this.recordMany([change]);
     return index ?? this.clock.last;
   }
 
   /** Records many changes (in order, one index each) in one transaction with whatever else arrived meanwhile. */
-  recordMany(changes: CatalogChange[], slot: ShardSlot = SINGLE_SHARD): Promise<number[]> {
-    this.#slot = slot;
+  recordMany(changes: CatalogChange[]): Promise<number[]> {
     return new Promise<number[]>((resolve, reject) => {
       this.#pending.push({ changes, resolve, reject });
       // A macrotask, not a microtask: deliveries that arrived together (each its own RPC) are all
@@ -164,6 +158,7 @@ export class RegionCatalog extends DurableObject<Env> {
       deploymentId: string;
     }> = [];
     const indexes: Array<number | undefined> = [];
+    const slot = this.#shard();
     let last = this.clock.last;
     for (const change of changes) {
       const known =
@@ -174,7 +169,7 @@ export class RegionCatalog extends DurableObject<Env> {
         continue;
       }
       recordedIndex.set(change.allocId, change.allocIndex);
-      const index = indexInShard(indexAfter(last, change.allocIndex), this.#slot.shard, this.#slot.shards);
+      const index = indexInShard(indexAfter(last, change.allocIndex), slot.shard, slot.shards);
       last = index;
       rows.push({ change, index, ...this.#entry(change, index) });
       indexes.push(index);
@@ -223,6 +218,11 @@ export class RegionCatalog extends DurableObject<Env> {
       for (const wake of this.subscribers) wake();
     }
     return indexes.map((index) => index ?? last);
+  }
+
+  #shard(): ShardSlot {
+    this.#slot ??= shardOfName(ownName(this.ctx));
+    return this.#slot;
   }
 
   /** Deletes the history through `index` (inside the caller's transaction); the floor moves past it. */

@@ -1,30 +1,29 @@
 /**
- * The one place that turns names into Durable Object stubs: (region, allocation id) for an
- * allocation, region for its catalog, and the ACL store. Callers must have validated both first: no object is ever
- * addressed for a junk region or id.
+ * The one place that turns names into Durable Object stubs (`getByName`, with the region's location
+ * hint): (region, allocation id) for an allocation, region and shard for its catalog, and the ACL
+ * store. The names are object-names.ts's. Callers must have validated region and id first: no
+ * object is ever addressed for a junk region or id.
  */
 import type { Config } from "../config.ts";
+import { ACL_STORE_NAME, allocationName, catalogName } from "./object-names.ts";
+
+function named<T extends Rpc.DurableObjectBranded | undefined>(
+  namespace: DurableObjectNamespace<T>,
+  name: string,
+  locationHint: DurableObjectLocationHint | undefined,
+): DurableObjectStub<T> {
+  return locationHint ? namespace.getByName(name, { locationHint }) : namespace.getByName(name);
+}
 
 export function allocationStub(env: Env, cfg: Config, region: string, uuid: string) {
-  const namespace = env.ALLOCATIONS;
-  const id = namespace.idFromName(`${region}/${uuid}`);
-  const locationHint = cfg.regions.get(region);
-  return locationHint ? namespace.get(id, { locationHint }) : namespace.get(id);
+  return named(env.ALLOCATIONS, allocationName({ region, id: uuid }), cfg.regions.get(region));
 }
 
-/**
- * Shard `shard` of the region's catalog. With one shard (the default) it is `catalog/<region>`, the
- * name an unsharded deployment always had; with K it is `catalog/<region>/<k>-of-<K>`.
- */
+/** Shard `shard` of the region's catalog (of the deployment's `CATALOG_SHARDS`). */
 export function catalogStub(env: Env, cfg: Config, region: string, shard = 0) {
-  const namespace = env.CATALOGS;
-  const shards = cfg.catalogShards;
-  const id = namespace.idFromName(shards <= 1 ? `catalog/${region}` : `catalog/${region}/${shard}-of-${shards}`);
-  const locationHint = cfg.regions.get(region);
-  return locationHint ? namespace.get(id, { locationHint }) : namespace.get(id);
+  return named(env.CATALOGS, catalogName(region, { shard, shards: cfg.catalogShards }), cfg.regions.get(region));
 }
 
-/** The deployment's single ACL store (Nomad's ACLs are global, not per region). */
 export function aclStub(env: Env) {
-  return env.ACL.getByName("acl");
+  return env.ACL.getByName(ACL_STORE_NAME);
 }

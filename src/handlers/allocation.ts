@@ -103,7 +103,7 @@ export async function putAllocation(request: RoutedRequest, env: Env): Promise<R
   const idem = await idempotencyKey(request, bytes);
   const source = sourceIndexHeader(request);
   const stub = allocationStub(env, cfg, region, alloc.uuid);
-  return writeResponse(await stub.put({ region, id: alloc.uuid }, document, keepTaskStates, idem, source));
+  return writeResponse(await stub.put(document, keepTaskStates, idem, source));
 }
 
 export async function postTaskEvents(request: RoutedRequest, env: Env): Promise<Response> {
@@ -114,7 +114,7 @@ export async function postTaskEvents(request: RoutedRequest, env: Env): Promise<
   const body = normalizeAs("TaskEventsRequest", decodeJsonBody(bytes, env)) as JsonObject;
   const idem = await idempotencyKey(request, bytes);
   const stub = allocationStub(env, cfg, region, alloc.uuid);
-  return writeResponse(await stub.appendTaskEvents({ region, id: alloc.uuid }, encodeJson(body.Events ?? []), idem));
+  return writeResponse(await stub.appendTaskEvents(encodeJson(body.Events ?? []), idem));
 }
 
 export async function deleteAllocation(request: RoutedRequest, env: Env): Promise<Response> {
@@ -123,7 +123,7 @@ export async function deleteAllocation(request: RoutedRequest, env: Env): Promis
   const { region, alloc } = writeTarget(request, cfg);
   const idem = await idempotencyKey(request, await readBody(request, env));
   const source = sourceIndexHeader(request);
-  return writeResponse(await allocationStub(env, cfg, region, alloc.uuid).remove({ region, id: alloc.uuid }, idem, source));
+  return writeResponse(await allocationStub(env, cfg, region, alloc.uuid).remove(idem, source));
 }
 
 /**

@@ -60,15 +60,14 @@ async function applyChange(env: Env, region: string, { id, change }: BatchChange
     if (change.IdempotencyKey !== undefined && key === undefined)
       throw new CodedError(400, `invalid field BatchRequest.Changes[${i}].IdempotencyKey: expected string`);
     const stub = allocationStub(env, config(env), region, alloc.uuid);
-    const target = { region, id: alloc.uuid };
     // A change's fingerprint for its idempotency key: what it does, to what, with what.
     const fingerprint = async (document: string): Promise<IdempotencyKey | undefined> =>
       key === undefined
         ? undefined
         : { key, requestHash: await sha256Hex(`batch ${op} ${region} ${alloc.uuid} ${source ?? ""}\n${document}`) };
-    if (op === "delete") return outcomeResult(id, await stub.remove(target, await fingerprint(""), source));
+    if (op === "delete") return outcomeResult(id, await stub.remove(await fingerprint(""), source));
     const { document, keepTaskStates } = allocationDocument(change.Allocation ?? null, alloc.uuid);
-    return outcomeResult(id, await stub.put(target, document, keepTaskStates, await fingerprint(document), source));
+    return outcomeResult(id, await stub.put(document, keepTaskStates, await fingerprint(document), source));
   } catch (error) {
     if (error instanceof CodedError) return failure(id, error.status, error.message);
     // Not this change's fault (an object reset, an overloaded runtime): the client may retry it.

@@ -39,14 +39,14 @@ function parseType(params: URLSearchParams): LogType {
   return type;
 }
 
-/** Region and allocation of a logs request; an id that names no allocation is Nomad's 404. */
+/** The allocation's object of a logs request; an id that names no allocation is Nomad's 404. */
 function target(request: Request, params: URLSearchParams, env: Env) {
   const cfg = config(env);
   const region = parseRegion(params, cfg);
   const raw = new URL(request.url).pathname.slice(LOGS_PREFIX.length);
   const alloc = parseAllocId(raw);
   if (!alloc) throw new CodedError(404, `Unknown allocation ${JSON.stringify(decodeURIComponent(raw))}`);
-  return { key: { region, id: alloc.uuid }, stub: allocationStub(env, cfg, region, alloc.uuid) };
+  return allocationStub(env, cfg, region, alloc.uuid);
 }
 
 export async function getLogs(request: Request, env: Env): Promise<Response> {
@@ -61,9 +61,9 @@ export async function getLogs(request: Request, env: Env): Promise<Response> {
   if (origin !== "start" && origin !== "end") throw new CodedError(400, LogErrors.invalidOrigin);
   const caller = await authorize(request, env, NEEDS.readLogs);
   const query: LogQuery = { task, type, origin, follow, plain, offset, access: { acl: caller.acl, anyOf: NEEDS.readLogs.anyOf } };
-  const { key, stub } = target(request, params, env);
+  const stub = target(request, params, env);
   const gone = new AbortController();
-  const opened = unwrap(await stub.openLogs(key, query, gone.signal));
+  const opened = unwrap(await stub.openLogs(query, gone.signal));
   const body = relayStream(opened.stream as ReadableStream<Uint8Array>, gone);
   return replyStream(body, query.plain ? "text/plain; charset=utf-8" : "application/json");
 }
@@ -73,9 +73,9 @@ export async function postLogs(request: Request, env: Env): Promise<Response> {
   const params = new URL(request.url).searchParams;
   const task = parseTask(params);
   const type = parseType(params);
-  const { key, stub } = target(request, params, env);
+  const stub = target(request, params, env);
   const expected = parseExpectedLogOffset(request.headers.get("X-Log-Offset"));
   const bytes = await readBody(request, env);
-  const appended = unwrap(await stub.appendLog(key, task, type, bytes, await idempotencyKey(request, bytes), expected));
+  const appended = unwrap(await stub.appendLog(task, type, bytes, await idempotencyKey(request, bytes), expected));
   return reply(`{"Offset":${appended.offset}}`, undefined, { "X-Log-Offset": String(appended.offset) });
 }

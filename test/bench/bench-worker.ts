@@ -37,7 +37,7 @@
  * - `GET /__bench/catalog-stats/<region>`: the region catalog's live counters (`stats()`: list
  *   waiters, event stream subscribers, region index).
  * - `GET /__bench/catalog-shards/<region>?n=N&c=C&shards=K`: the catalog-only ceiling over K shards of
- *   their own (`bench-catalog/<region>/<k>-of-<K>`): N synthetic upserts over 4,096 ids, each
+ *   their own (`bench-catalog/<region>/<k>-of-<K>`: each reads its shard from that name, as a catalog does): N synthetic upserts over 4,096 ids, each
  *   delivered to the shard of its id, C in flight — what the allocation objects of a region
  *   deliver, without them.
  * - `POST /__bench/floor/<uuid>` (F1): the bare write floor: Worker → a Durable Object (the
@@ -278,16 +278,13 @@ async function benchRoute(request: Request, env: Env, ctx: ExecutionContext, pat
       Array.from({ length: inFlight }, async () => {
         for (let i = next++; i < n; i = next++) {
           const allocation = allocations[i % allocations.length] as (typeof allocations)[number];
-          await (stubs[allocation.shard] as DurableObjectStub<RegionCatalog>).record(
-            {
-              allocId: allocation.id,
-              allocIndex: base + i,
-              kind: "upsert",
-              modifyTime: `${BigInt(base + i) * 1_000_000n}`,
-              allocation: allocation.json,
-            },
-            { shard: allocation.shard, shards },
-          );
+          await (stubs[allocation.shard] as DurableObjectStub<RegionCatalog>).record({
+            allocId: allocation.id,
+            allocIndex: base + i,
+            kind: "upsert",
+            modifyTime: `${BigInt(base + i) * 1_000_000n}`,
+            allocation: allocation.json,
+          });
         }
       }),
     );

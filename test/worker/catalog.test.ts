@@ -222,7 +222,7 @@ describe("GET /v1/allocations", () => {
     const after = (await catalog(id).stats()).index;
     expect(after).toBeGreaterThan(before);
     // Redelivery of the same change is ignored.
-    await catalog(id).record(change as Parameters<ReturnType<typeof catalog>["record"]>[0], slotOf(id));
+    await catalog(id).record(change as Parameters<ReturnType<typeof catalog>["record"]>[0]);
     expect((await catalog(id).stats()).index).toBe(after);
     const left = await runInDurableObject(
       objectFor(id),
