@@ -3,7 +3,7 @@
  * Schema 2020-12 object (what OpenAPI 3.1 embeds), and the same objects drive:
  * - validation of write bodies (`validate.ts`),
  * - filling Go zero values for omitted struct fields (`validate.ts`),
- * - the OpenAPI document's `components.schemas` (`src/spec`).
+ * - the OpenAPI document's `components.schemas` (`src/openapi`).
  */
 import { ZERO_TIME } from "../json/go-time.ts";
 

@@ -5,6 +5,7 @@
 
 import type { WaitLimits } from "../config.ts";
 import { CodedError, ErrorText } from "../errors.ts";
+import { parseGoBool } from "../json/go-bool.ts";
 import { parseGoDuration } from "../json/go-time.ts";
 
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -39,16 +40,6 @@ export function jitterMs(waitMs: number, random: () => number = Math.random): nu
 /** `?pretty`: present with any value other than `0` turns pretty-printing on (Nomad's rule). */
 export function parsePretty(params: URLSearchParams): boolean {
   return params.has("pretty") && params.get("pretty") !== "0";
-}
-
-/**
- * Go's strconv.ParseBool. Returns undefined when the text is not a boolean, so each caller can
- * word its own error.
- */
-export function parseGoBool(raw: string): boolean | undefined {
-  if (["1", "t", "T", "TRUE", "true", "True"].includes(raw)) return true;
-  if (["0", "f", "F", "FALSE", "false", "False"].includes(raw)) return false;
-  return undefined;
 }
 
 /**
