@@ -7,7 +7,7 @@
  */
 import { ZERO_TIME } from "../json/go-time.ts";
 
-export type JsonType = "string" | "integer" | "number" | "boolean" | "object" | "array" | "null";
+type JsonType = "string" | "integer" | "number" | "boolean" | "object" | "array" | "null";
 
 export interface Schema {
   $ref?: string;
@@ -38,7 +38,7 @@ export interface Schema {
   "x-checked-when-present"?: boolean;
 }
 
-export const COMPONENT_PREFIX = "#/components/schemas/";
+const COMPONENT_PREFIX = "#/components/schemas/";
 
 const INT64_WARNING =
   "Serialized as a plain JSON integer that can exceed 2^53: parse it with a big-integer aware JSON decoder, or the low digits are lost.";

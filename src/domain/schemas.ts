@@ -50,7 +50,7 @@ export const TASK_EVENT_TYPES: Record<string, string> = {
   Pausing: "The task is being paused by its schedule (newer Nomad). No state change.",
 };
 
-export const TASK_STATES = ["pending", "running", "dead"] as const;
+const TASK_STATES = ["pending", "running", "dead"] as const;
 export type TaskStateName = (typeof TASK_STATES)[number];
 
 const port = struct("A port: a label and its number.", {
