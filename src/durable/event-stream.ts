@@ -5,6 +5,7 @@
  * then live events; an event is delivered when its namespace is one of the subscription's and one
  * of the subscription's keys is the event's `Key` or one of its `FilterKeys`.
  */
+import { RefusalText } from "../errors.ts";
 import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
 
 export interface StreamQuery {
@@ -59,7 +60,7 @@ export function streamStart(index: string, floor: number, lastIndex: number): { 
   const requested = BigInt(index);
   if (requested > 0n && requested < BigInt(floor)) {
     return {
-      gone: `event index ${index} is older than the oldest event kept (${floor}): list /v1/allocations again and stream from its X-Nomad-Index + 1`,
+      gone: RefusalText.eventIndexGone(index, String(floor)),
     };
   }
   // 0 is Nomad's "from the buffer's head": here the oldest event still kept.

@@ -16,6 +16,7 @@ import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
 import { catalogEntry, eventJson } from "../domain/catalog-entry.ts";
 import { indexInShard } from "../domain/catalog-shard.ts";
 import { DEFAULT_NAMESPACE } from "../domain/namespace.ts";
+import { RefusalText } from "../errors.ts";
 import { encodeJson, type JsonObject, parseJson } from "../json/codec.ts";
 import type { CatalogChange } from "./catalog-change.ts";
 import { type ListSelection, listPage, type Page } from "./catalog-list.ts";
@@ -310,7 +311,7 @@ export class RegionCatalog extends DurableObject<Env> {
       page = listPage(this.ctx.storage.sql, { ...query, matches: allocationFilter(query.filter) });
     } catch (error) {
       if (!(error instanceof FilterError)) throw error;
-      return { index: this.#currentIndex(), body: "", nextToken: null, invalid: `failed to read result page: ${error.message}` };
+      return { index: this.#currentIndex(), body: "", nextToken: null, invalid: RefusalText.resultPage(error.message) };
     }
     if (query.items) {
       const items = page.ids.map((id, i) => ({ id, body: page.stubs[i] as string }));
