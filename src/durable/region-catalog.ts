@@ -29,7 +29,8 @@ import { Waiters, waiterLimits } from "./waiters.ts";
 export type { StreamQuery } from "./event-stream.ts";
 
 export interface ListQuery extends Omit<ListSelection, "matches"> {
-  minIndex: string;
+  /** Block while the region's index is <= this (the client's uint64 `index`, exact); 0n answers at once. */
+  minIndex: bigint;
   waitMs: number;
   pretty: boolean;
   caller?: string;
@@ -323,7 +324,7 @@ export class RegionCatalog extends DurableObject<Env> {
 
   /** Lists the region's allocations, blocking Nomad-style on the region index. */
   async list(query: ListQuery, signal?: AbortSignal): Promise<ListResult> {
-    const minIndex = BigInt(query.minIndex);
+    const { minIndex } = query;
     if (minIndex !== 0n && BigInt(this.#currentIndex()) <= minIndex) {
       const refused = this.waiters.refusal(query.caller ?? "", waiterLimits(this.env));
       if (refused) return { index: this.#currentIndex(), body: "", nextToken: null, refused };

@@ -141,7 +141,7 @@ export async function stopAllocation(request: RoutedRequest, env: Env): Promise<
   const region = parseRegion(params, cfg);
   const alloc = allocIdOrNull(decodePathText(rawAllocId(request, "/stop")));
   if (!alloc) throw new CodedError(404, ErrorText.allocationNotFound);
-  const read = { minIndex: "0", waitMs: 0, pretty: false, caller: limitKey(request, caller) };
+  const read = { minIndex: 0n, waitMs: 0, pretty: false, caller: limitKey(request, caller) };
   const result = await allocationStub(env, cfg, region, alloc.uuid).read(read);
   if (result.body === null) throw new CodedError(404, ErrorText.allocationNotFound);
   requireNamespace(caller, result.namespace ?? DEFAULT_NAMESPACE, ["alloc-lifecycle"]);

@@ -10,30 +10,12 @@ import { allocIdOrNull } from "../domain/alloc-id.ts";
 import { openRegionStream, regionNamespaces } from "../durable/catalog-reads.ts";
 import { unwrap } from "../durable/contract.ts";
 import { CodedError, ErrorText } from "../errors.ts";
+import { parseEventIndex } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
 import { replyStream } from "../http/reply.ts";
 import { abortOnCancel, relayStream } from "../http/stream.ts";
 import { type Caller, resolveCaller } from "../pipeline/caller.ts";
 import { parseNamespace } from "./allocations.ts";
-
-const INT64_MIN = -(1n << 63n);
-const INT64_MAX = (1n << 63n) - 1n;
-
-/**
- * `?index`: Go's `strconv.Atoi`, as Nomad parses it; absent or empty is 0 (from the oldest event
- * kept). Nomad then takes `uint64(index)`, so a negative index is a very large one (only events
- * from now on). Returns the uint64 as a decimal string, exact.
- */
-export function parseEventIndex(raw: string | null): string {
-  if (raw === null || raw === "") return "0";
-  const syntax = /^[+-]?\d+$/.test(raw);
-  const value = syntax ? BigInt(raw) : 0n;
-  if (!syntax || value < INT64_MIN || value > INT64_MAX) {
-    const why = syntax ? "value out of range" : "invalid syntax";
-    throw new CodedError(400, `Unable to parse index: strconv.Atoi: parsing ${JSON.stringify(raw)}: ${why}`);
-  }
-  return (value < 0n ? value + (1n << 64n) : value).toString();
-}
 
 /** Distinct `topic` values one stream may ask for (repeats count once): bounds each event's match work. */
 export const MAX_TOPICS = 100;
