@@ -11,11 +11,11 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-export const UI_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-export const UI_OUT_DIR = join(UI_ROOT, "public", "ui");
+const UI_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const UI_OUT_DIR = join(UI_ROOT, "public", "ui");
 
 /** Builds the bundle in memory: `{ "status.js": …, "status.css": …, "status.js.map": … }`. */
-export async function bundleUi(): Promise<Map<string, Uint8Array>> {
+async function bundleUi(): Promise<Map<string, Uint8Array>> {
   const result = await build({
     absWorkingDir: UI_ROOT,
     entryPoints: { status: "src/ui/main.ts" },

@@ -7,7 +7,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import openapiTS, { astToString, COMMENT_HEADER } from "openapi-typescript";
-import { openApiJson } from "../src/spec/document.ts";
+import { apiDocument } from "../src/endpoints/index.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -17,7 +17,7 @@ export const ARTIFACTS = {
 } as const;
 
 export async function generateArtifacts(): Promise<Record<string, string>> {
-  const json = openApiJson();
+  const json = apiDocument();
   const ast = await openapiTS(JSON.parse(json), { alphabetize: false });
   return {
     [ARTIFACTS.document]: json,

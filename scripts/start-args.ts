@@ -5,12 +5,12 @@
  * to wrangler as a secret in its environment instead (see start.ts).
  */
 
-export interface DevDefaults {
+interface DevDefaults {
   ip: string;
   port: number;
 }
 
-export interface StartArguments {
+interface StartArguments {
   /** The arguments for `wrangler dev`, without the management token's `--var`. */
   wranglerArgs: string[];
   /** The token given with `--var MANAGEMENT_TOKEN:…`, if any. */

@@ -30,8 +30,17 @@ export const ErrorText = {
   /** command/agent/http.go `parsePagination`. */
   invalidPerPage: "Expect a number for `per_page` query string parameter",
   aclTokenNotFound: "ACL token not found",
+  aclPolicyNotFound: "ACL policy not found",
   pageNotFound: "404 page not found",
   requestTooLarge: "Request body too large",
   bodyCutOff: "failed to read body: the request body ended abnormally (malformed chunked framing or a lost connection)",
   internal: "Internal error",
+} as const;
+
+/** The texts of Nomad's logs endpoint (command/agent/fs_endpoint.go). */
+export const LogErrors = {
+  allocIdMissing: "must provide a valid alloc id",
+  taskMissing: "must provide task name",
+  typeMissing: "must provide log type (stdout/stderr)",
+  invalidOrigin: "origin must be start or end",
 } as const;

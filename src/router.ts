@@ -1,114 +1,40 @@
 /**
- * The route table. Handlers return a Response or throw; `errorResponse` writes every error.
+ * The router, built from the endpoint table (src/endpoints/index.ts): each declared operation is
+ * routed through the pipeline (`serve`: its caller checked, then its handler), each path's other
+ * methods get its declared answer, and a catch-all handles what no route matches. Handlers return
+ * a reply or throw; `errorResponse` writes every error.
  */
 import { Router } from "itty-router";
-import { parseAllocId } from "./domain/alloc-id.ts";
+import { ENDPOINTS } from "./endpoints/index.ts";
 import { CodedError, ErrorText } from "./errors.ts";
-import {
-  createToken,
-  deletePolicy,
-  deleteToken,
-  getPolicy,
-  getToken,
-  getTokenSelf,
-  listPolicies,
-  listTokens,
-  putPolicy,
-  updateToken,
-} from "./handlers/acl.ts";
-import {
-  ALLOCATION_PREFIX,
-  deleteAllocation,
-  getAllocation,
-  missingSubResource,
-  postTaskEvents,
-  putAllocation,
-  type RoutedRequest,
-  stopAllocation,
-} from "./handlers/allocation.ts";
-import { listAllocations } from "./handlers/allocations.ts";
-import { postAllocationBatch } from "./handlers/batch.ts";
-import { getDocs, getOpenApiDocument, redirectToDocs } from "./handlers/docs.ts";
-import { streamEvents } from "./handlers/events.ts";
-import { getLogs, LOGS_PREFIX, LogErrors, postLogs } from "./handlers/logs.ts";
-import { getAgentSelf, getLeader, getPeers, getRegions } from "./handlers/status.ts";
-import { getAllocationPage, getAllocationsPage } from "./handlers/ui.ts";
 import { errorResponse, redirect } from "./http/reply.ts";
+import { type Endpoint, type RoutedRequest, routePattern, serve } from "./pipeline/endpoint.ts";
 
-/** Path prefixes that end in an allocation id, and the methods each serves. */
-const ID_ROUTES: Array<[string, string[]]> = [
-  [ALLOCATION_PREFIX, ["GET", "PUT", "DELETE"]],
-  [LOGS_PREFIX, ["GET", "POST"]],
-];
+/** Nomad's ServeMux registers `/v1/allocation/` as a subtree; Go redirects its root without the slash. */
+const SUBTREE_ROOT_REDIRECTS: Record<string, string> = { "/v1/allocation": "/v1/allocation/" };
 
-const invalidMethod = () => {
-  throw new CodedError(405, ErrorText.invalidMethod);
-};
-
-export const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: errorResponse })
-  .get("/v1/allocation/:alloc_id", getAllocation)
-  .put("/v1/allocation/:alloc_id", putAllocation)
-  .delete("/v1/allocation/:alloc_id", deleteAllocation)
-  .all("/v1/allocation/:alloc_id", invalidMethod)
-  .post("/v1/allocation/:alloc_id/task-events", postTaskEvents)
-  .all("/v1/allocation/:alloc_id/task-events", invalidMethod)
-  .post("/v1/allocation/:alloc_id/stop", stopAllocation)
-  .put("/v1/allocation/:alloc_id/stop", stopAllocation)
-  .all("/v1/allocation/:alloc_id/stop", invalidMethod)
-  .all("/v1/allocation/:alloc_id/services", missingSubResource)
-  .all("/v1/allocation/:alloc_id/checks", missingSubResource)
-  .get("/v1/client/fs/logs/:alloc_id", getLogs)
-  .post("/v1/client/fs/logs/:alloc_id", postLogs)
-  .all("/v1/client/fs/logs/:alloc_id", invalidMethod)
-  .get("/v1/allocations", listAllocations)
-  .all("/v1/allocations", invalidMethod)
-  .post("/v1/allocations/batch", postAllocationBatch)
-  .all("/v1/allocations/batch", invalidMethod)
-  .get("/v1/event/stream", streamEvents)
-  .all("/v1/event/stream", invalidMethod)
-  .post("/v1/acl/policy/:name", putPolicy)
-  .put("/v1/acl/policy/:name", putPolicy)
-  .get("/v1/acl/policy/:name", getPolicy)
-  .delete("/v1/acl/policy/:name", deletePolicy)
-  .all("/v1/acl/policy/:name", invalidMethod)
-  .get("/v1/acl/policies", listPolicies)
-  .all("/v1/acl/policies", invalidMethod)
-  .post("/v1/acl/token", createToken)
-  .put("/v1/acl/token", createToken)
-  .all("/v1/acl/token", invalidMethod)
-  .get("/v1/acl/tokens", listTokens)
-  .all("/v1/acl/tokens", invalidMethod)
-  .get("/v1/acl/token/self", getTokenSelf)
-  .all("/v1/acl/token/self", invalidMethod)
-  .get("/v1/acl/token/:accessor_id", getToken)
-  .post("/v1/acl/token/:accessor_id", updateToken)
-  .put("/v1/acl/token/:accessor_id", updateToken)
-  .delete("/v1/acl/token/:accessor_id", deleteToken)
-  .all("/v1/acl/token/:accessor_id", invalidMethod)
-  .get("/v1/status/leader", getLeader)
-  .get("/v1/status/peers", getPeers)
-  .get("/v1/regions", getRegions)
-  .get("/v1/agent/self", getAgentSelf)
-  // The API's documentation (src/handlers/docs.ts); its static assets are served before the Worker.
-  .get("/openapi.json", getOpenApiDocument)
-  .get("/docs", getDocs)
-  .get("/", redirectToDocs)
-  // The live status pages (src/handlers/ui.ts); their script and style are static assets.
-  .get("/ui/allocations", getAllocationsPage)
-  .get("/ui/allocation/:alloc_id", getAllocationPage)
-  .all("*", (request) => {
+function buildRouter(endpoints: readonly Endpoint[]) {
+  const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: errorResponse });
+  for (const endpoint of endpoints) {
+    const pattern = routePattern(endpoint.path);
+    for (const operation of endpoint.operations) router[operation.method](pattern, serve(operation));
+    if (endpoint.otherMethods) router.all(pattern, endpoint.otherMethods);
+  }
+  const subtrees = endpoints.flatMap((endpoint) =>
+    endpoint.subtree ? [{ ...endpoint.subtree, methods: endpoint.operations.map((op) => op.method.toUpperCase()), endpoint }] : [],
+  );
+  return router.all("*", (request) => {
     const { pathname } = new URL(request.url);
-    // Go's ServeMux redirects the subtree root without its slash.
-    if (pathname === "/v1/allocation") return redirect("/v1/allocation/", 301);
+    const root = SUBTREE_ROOT_REDIRECTS[pathname];
+    if (root) return redirect(root, 301);
     // Empty ids and extra path segments: Nomad takes the whole rest of the path as the id.
-    for (const [prefix, methods] of ID_ROUTES) {
+    for (const { prefix, unmatched, methods, endpoint } of subtrees) {
       if (!pathname.startsWith(prefix)) continue;
-      if (!methods.includes(request.method)) invalidMethod();
-      // Nomad's logs endpoint checks for an id before anything else.
-      if (prefix === LOGS_PREFIX && pathname === LOGS_PREFIX && request.method === "GET") {
-        throw new CodedError(400, LogErrors.allocIdMissing);
-      }
-      parseAllocId(pathname.slice(prefix.length));
+      if (!methods.includes(request.method)) endpoint.otherMethods?.();
+      unmatched(request, pathname.slice(prefix.length));
     }
     throw new CodedError(404, ErrorText.pageNotFound);
   });
+}
+
+export const router = buildRouter(ENDPOINTS);

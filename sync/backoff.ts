@@ -1,11 +1,11 @@
 /** Retry pacing: exponential backoff with full jitter, and Retry-After as the server asks. */
 
-export interface Backoff {
+interface Backoff {
   baseMs: number;
   maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: Backoff = { baseMs: 250, maxMs: 30_000 };
+const DEFAULT_BACKOFF: Backoff = { baseMs: 250, maxMs: 30_000 };
 
 /** Delay before retry number `attempt` (0-based): uniform in [0, min(max, base * 2^attempt)). */
 export function backoffMs(attempt: number, policy: Backoff = DEFAULT_BACKOFF, random: () => number = Math.random): number {

@@ -29,18 +29,18 @@ export type EdgeOutcome =
   /** The batch answered this change with a 429 or 5xx of its own: send it again later. */
   | { kind: "retry"; error: string };
 
-export type LogAppendOutcome =
+type LogAppendOutcome =
   | { kind: "appended"; total: number }
   | { kind: "mismatch"; total: number }
   | { kind: "rejected"; status: number; error: string };
 
-export interface EdgeStub {
+interface EdgeStub {
   id: string;
   namespace: string;
 }
 
 /** Stopped while waiting to retry. */
-export class Stopped extends Error {}
+class Stopped extends Error {}
 
 export class EdgeClient {
   readonly #http: HttpEndpoint;

@@ -22,7 +22,7 @@ import type { SyncState } from "./state.ts";
 /** No byte (not even Nomad's 30 s `{}` heartbeat) for this long means the connection is dead. */
 const WATCHDOG_MS = 75_000;
 
-export interface FollowDeps {
+interface FollowDeps {
   config: SyncConfig;
   nomad: NomadClient;
   edge: EdgeClient;

@@ -14,7 +14,7 @@ export interface HttpAnswer {
   body: Buffer;
 }
 
-export interface RequestOptions {
+interface RequestOptions {
   method?: string;
   headers?: Record<string, string>;
   body?: Buffer | string;

@@ -18,7 +18,7 @@ import { loadState, saveState } from "./state.ts";
 /** State is saved at most this often while running (and always at exit). */
 const SAVE_EVERY_MS = 1000;
 
-export async function runSync(config: SyncConfig): Promise<number> {
+async function runSync(config: SyncConfig): Promise<number> {
   const progress = new Progress();
   const metrics = new Metrics();
   const stop = new AbortController();

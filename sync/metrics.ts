@@ -29,7 +29,7 @@ class Family {
   }
 }
 
-export class Counter extends Family {
+class Counter extends Family {
   constructor(name: string, help: string) {
     super(name, help, "counter");
   }
@@ -42,7 +42,7 @@ export class Counter extends Family {
   }
 }
 
-export class Gauge extends Family {
+class Gauge extends Family {
   constructor(name: string, help: string) {
     super(name, help, "gauge");
   }

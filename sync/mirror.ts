@@ -41,7 +41,7 @@ interface PendingDelete {
 
 type Pending = PendingPut | PendingDelete;
 
-export interface ReconcileSummary {
+interface ReconcileSummary {
   nomad: number;
   edge: number;
   queued: number;
@@ -51,7 +51,7 @@ export interface ReconcileSummary {
 }
 
 /** Callback for an allocation state the edge acknowledged (the log shipper follows its tasks). */
-export type OnMirrored = (id: string, doc: JsonObject) => void;
+type OnMirrored = (id: string, doc: JsonObject) => void;
 
 const JOB_CACHE_ENTRIES = 256;
 

@@ -5,9 +5,9 @@
  */
 import { type JsonValue, parseJson } from "../src/json/codec.ts";
 
-export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
-export class LineTooLong extends Error {}
+class LineTooLong extends Error {}
 
 export async function* ndjson(source: AsyncIterable<Buffer>, maxLine = MAX_LINE_BYTES): AsyncGenerator<JsonValue> {
   let pending: Buffer[] = [];

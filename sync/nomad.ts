@@ -32,7 +32,7 @@ export interface FileInfo {
 }
 
 /** An HTTP answer from Nomad that is not a success. */
-export class NomadError extends Error {
+class NomadError extends Error {
   readonly status: number;
   constructor(status: number, message: string) {
     super(message);

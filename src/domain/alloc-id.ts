@@ -10,7 +10,8 @@ export interface AllocId {
   readonly uuid: string;
 }
 
-const LOOKUP_PREFIX = "alloc lookup failed: index error: ";
+/** What go-memdb's UUID index errors start with, as Nomad's state store wraps them. */
+export const LOOKUP_PREFIX = "alloc lookup failed: index error: ";
 
 /** Percent-decodes a URL path segment to bytes, as Go's URL.Path does. */
 export function percentDecode(raw: string): Uint8Array | undefined {
@@ -53,7 +54,12 @@ function goRuneQuote(byte: number): string {
 
 const HYPHEN = 0x2d;
 
-const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A UUID in its canonical 8-4-4-4-12 form, lower case: how ids are issued and returned. */
+export const UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+/** The canonical form in either hex case (what an allocation path takes without rewriting). */
+export const UUID_ANY_CASE_PATTERN = UUID_PATTERN.replaceAll("0-9a-f", "0-9a-fA-F");
+
+const CANONICAL_UUID = new RegExp(UUID_PATTERN, "i");
 
 function isHex(byte: number): boolean {
   return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46);

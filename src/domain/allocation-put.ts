@@ -5,7 +5,7 @@
  */
 import { JsonNumber, type JsonObject } from "../json/codec.ts";
 
-export interface PutStamp {
+interface PutStamp {
   /** The allocation's canonical id (the body's must match it; the stored one is this). */
   id: string;
   index: number;

@@ -10,7 +10,7 @@ import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../js
 /** Changes per request at most (each also counts as a subrequest of the Worker). */
 export const MAX_BATCH_CHANGES = 500;
 
-export type BatchOp = "put" | "delete";
+type BatchOp = "put" | "delete";
 
 /** One change as sent: its `ID` text and the object itself, to be checked by the handler. */
 export interface BatchChange {

@@ -6,6 +6,7 @@
  * operator's "not present" answer; values are coerced to the selected field's kind.
  */
 import { isJsonObject, JsonNumber, type JsonValue } from "../json/codec.ts";
+import { parseGoBool } from "../json/go-bool.ts";
 
 export type MatchOperator =
   | "=="
@@ -701,8 +702,8 @@ const GO_KIND: Record<Kind, string> = {
 /** strconv.ParseBool, ParseInt(…, 0, 64) and ParseFloat as go-bexpr's coercions use them. */
 function coerce(raw: string, kind: "bool" | "int" | "float"): boolean | bigint | number {
   if (kind === "bool") {
-    if (["1", "t", "T", "TRUE", "true", "True"].includes(raw)) return true;
-    if (["0", "f", "F", "FALSE", "false", "False"].includes(raw)) return false;
+    const value = parseGoBool(raw);
+    if (value !== undefined) return value;
     throw new FilterError(`error getting match value in expression: strconv.ParseBool: parsing ${JSON.stringify(raw)}: invalid syntax`);
   }
   if (kind === "int") {

@@ -9,7 +9,7 @@
 const SHARD_DIGITS = 4;
 const SHARD_SPACE = 16 ** SHARD_DIGITS;
 /** Shards per region at most (each is one more object a full list or a stream reads). */
-export const MAX_CATALOG_SHARDS = 64;
+const MAX_CATALOG_SHARDS = 64;
 
 /** The shard (0 ≤ k < shards) holding the allocation whose id, without hyphens, is `hex`. */
 export function shardOf(hex: string, shards: number): number {

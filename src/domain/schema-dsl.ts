@@ -3,11 +3,11 @@
  * Schema 2020-12 object (what OpenAPI 3.1 embeds), and the same objects drive:
  * - validation of write bodies (`validate.ts`),
  * - filling Go zero values for omitted struct fields (`validate.ts`),
- * - the OpenAPI document's `components.schemas` (`src/spec`).
+ * - the OpenAPI document's `components.schemas` (`src/openapi`).
  */
 import { ZERO_TIME } from "../json/go-time.ts";
 
-export type JsonType = "string" | "integer" | "number" | "boolean" | "object" | "array" | "null";
+type JsonType = "string" | "integer" | "number" | "boolean" | "object" | "array" | "null";
 
 export interface Schema {
   $ref?: string;
@@ -38,7 +38,7 @@ export interface Schema {
   "x-checked-when-present"?: boolean;
 }
 
-export const COMPONENT_PREFIX = "#/components/schemas/";
+const COMPONENT_PREFIX = "#/components/schemas/";
 
 const INT64_WARNING =
   "Serialized as a plain JSON integer that can exceed 2^53: parse it with a big-integer aware JSON decoder, or the low digits are lost.";

@@ -2,7 +2,7 @@
  * The wire schemas, named and shaped as Nomad names them (Nomad 0.5.6, plus the fields
  * its allocation API page omits and the TaskEvent fields of 0.7). Consumers:
  * - `validate.ts` checks write bodies against them and fills Go zero values;
- * - `src/spec` publishes them as the OpenAPI `components.schemas`.
+ * - `src/openapi` publishes them as the OpenAPI `components.schemas`.
  * There is no other copy: change a field here and both follow.
  */
 import { type Schema, struct, t, withRequired } from "./schema-dsl.ts";
@@ -50,7 +50,7 @@ export const TASK_EVENT_TYPES: Record<string, string> = {
   Pausing: "The task is being paused by its schedule (newer Nomad). No state change.",
 };
 
-export const TASK_STATES = ["pending", "running", "dead"] as const;
+const TASK_STATES = ["pending", "running", "dead"] as const;
 export type TaskStateName = (typeof TASK_STATES)[number];
 
 const port = struct("A port: a label and its number.", {

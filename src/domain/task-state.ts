@@ -4,16 +4,16 @@
  * and `getClientStatus`.
  */
 import { CodedError } from "../errors.ts";
-import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
+import { isJsonObject, JsonNumber, type JsonObject } from "../json/codec.ts";
 import { formatUnixNanos, ZERO_TIME } from "../json/go-time.ts";
 import { displayMessage } from "./display-message.ts";
-import { TASK_STATES, type TaskStateName } from "./schemas.ts";
+import type { TaskStateName } from "./schemas.ts";
 import { zeroValue } from "./validate.ts";
 
 const UINT64_MAX = (1n << 64n) - 1n;
 
 /** Nomad keeps the latest 10 events per task. */
-export const MAX_TASK_EVENTS = 10;
+const MAX_TASK_EVENTS = 10;
 
 /** The state an event moves its task to when the sender does not say (docs/nomad-compatibility.md, Task-state tracking). */
 const STATE_BY_EVENT_TYPE: Record<string, TaskStateName> = {
@@ -61,7 +61,7 @@ export function taskNames(allocation: JsonObject): Set<string> {
  * Applies one event to a task state (mutating `state`), exactly in Nomad's order: the event is
  * appended first, then the state transition sets StartedAt/FinishedAt.
  */
-export function applyTaskEvent(state: JsonObject, event: JsonObject, explicitState: TaskStateName | undefined, now: bigint): void {
+function applyTaskEvent(state: JsonObject, event: JsonObject, explicitState: TaskStateName | undefined, now: bigint): void {
   if (nanosOf(event) === 0n) event.Time = JsonNumber.of(now);
   const time = nanosOf(event);
   if (event.DisplayMessage === "") event.DisplayMessage = displayMessage(event);
@@ -89,7 +89,7 @@ export function applyTaskEvent(state: JsonObject, event: JsonObject, explicitSta
 }
 
 /** The allocation's ClientStatus and ClientDescription, as Nomad's client derives them. */
-export function clientStatus(taskStates: JsonObject): [string, string] | undefined {
+function clientStatus(taskStates: JsonObject): [string, string] | undefined {
   let failed = false;
   let running = false;
   let pending = false;
@@ -131,8 +131,4 @@ export function applyTaskEvents(allocation: JsonObject, updates: TaskEventUpdate
   allocation.TaskStates = states;
   const status = clientStatus(states);
   if (status) [allocation.ClientStatus, allocation.ClientDescription] = status;
-}
-
-export function isTaskStateName(value: JsonValue | undefined): value is TaskStateName {
-  return typeof value === "string" && (TASK_STATES as readonly string[]).includes(value);
 }

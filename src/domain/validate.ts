@@ -93,7 +93,7 @@ function typeMatches(type: string, value: JsonValue): boolean {
 }
 
 /** Validates `value` at `path` and returns its normalized copy. */
-export function normalize(value: JsonValue, schema: Schema, path: string): JsonValue {
+function normalize(value: JsonValue, schema: Schema, path: string): JsonValue {
   if (schema.oneOf) {
     if (value === null && schema.oneOf.some((s) => s.type === "null")) return null;
     const nonNull = schema.oneOf.find((s) => s.type !== "null");

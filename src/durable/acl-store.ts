@@ -43,7 +43,6 @@ type PolicyRow = {
 };
 
 export const ANONYMOUS_POLICY = "anonymous";
-export const POLICY_NOT_FOUND = "ACL policy not found";
 
 function tokenJson(row: TokenRow, secret: string | undefined, stub: boolean): JsonObject {
   const token: JsonObject = {
@@ -126,7 +125,7 @@ export class AclStore extends DurableObject<Env> {
   deletePolicy(name: string, idem?: IdempotencyKey): AclOutcome {
     return this.#write(idem, (index) => {
       const deleted = this.#sql().exec("DELETE FROM acl_policy WHERE name = ?", name).rowsWritten;
-      return deleted ? { ok: true, index, body: "" } : { ok: false, status: 404, message: POLICY_NOT_FOUND };
+      return deleted ? { ok: true, index, body: "" } : { ok: false, status: 404, message: ErrorText.aclPolicyNotFound };
     });
   }
 

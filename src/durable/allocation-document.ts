@@ -9,7 +9,7 @@ import { isJsonObject, type JsonObject, type JsonValue, parseJson } from "../jso
 import type { ReadResult } from "./contract.ts";
 
 /** Encodes a document (compact, or pretty): the object's one encoder, for every state and reader. */
-export type EncodeDocument = (document: JsonValue, pretty: boolean) => string;
+type EncodeDocument = (document: JsonValue, pretty: boolean) => string;
 
 interface Held {
   index: number;

@@ -10,7 +10,7 @@ import type { Refusal } from "./contract.ts";
 /** The stored allocation document (its compact JSON), in UTF-8 bytes. */
 export const MAX_DOCUMENT_BYTES = 512 * 1024;
 /** The outbox record of one change, in UTF-8 bytes (below Cloudflare's 2 MB per value). */
-export const MAX_RECORD_BYTES = 1536 * 1024;
+const MAX_RECORD_BYTES = 1536 * 1024;
 
 const utf8 = new TextEncoder();
 

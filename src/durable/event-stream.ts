@@ -26,7 +26,7 @@ export interface StreamQuery {
 }
 
 /** What the stream needs from its region catalog. */
-export interface EventSource {
+interface EventSource {
   sql: SqlStorage;
   /** The last index recorded, and the lowest index still in the history. */
   lastIndex(): number;

@@ -9,7 +9,7 @@ export const MAX_CHUNK_BYTES = 64 * 1024;
 
 export type LogType = "stdout" | "stderr";
 
-export interface StreamBounds {
+interface StreamBounds {
   floor: number;
   end: number;
 }

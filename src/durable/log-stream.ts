@@ -11,16 +11,16 @@ import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
 import { encodeString } from "../json/codec.ts";
 import { type LogStore, type LogType, MAX_CHUNK_BYTES } from "./log-store.ts";
 
-export const HEARTBEAT_MS = 1000;
+const HEARTBEAT_MS = 1000;
 /** Appends arriving within this gap of each other join the same frame... */
-export const BATCH_QUIET_MS = 25;
+const BATCH_QUIET_MS = 25;
 /** ...for at most this long (Nomad's framer flushes every 200 ms) or until a frame is full. */
-export const BATCH_MAX_MS = 200;
+const BATCH_MAX_MS = 200;
 
 /** Plain streams have no frame size to keep: a chunk takes up to this much of what is pending. */
-export const PLAIN_CHUNK_BYTES = 4 * MAX_CHUNK_BYTES;
+const PLAIN_CHUNK_BYTES = 4 * MAX_CHUNK_BYTES;
 /** Bytes a stream reads ahead of its reader (the RPC hop's pipeline). */
-export const STREAM_BUFFER_BYTES = STREAM_BUFFER_CHUNKS * MAX_CHUNK_BYTES;
+const STREAM_BUFFER_BYTES = STREAM_BUFFER_CHUNKS * MAX_CHUNK_BYTES;
 
 /** Someone waiting for new bytes of one stream; `wake` is called by appends and allocation changes. */
 export interface LogFollower {
@@ -29,7 +29,7 @@ export interface LogFollower {
   wake: () => void;
 }
 
-export interface LogStreamOptions {
+interface LogStreamOptions {
   store: LogStore;
   /** The object's shared reads: streams at the same offset share one read and one frame. */
   reads: SharedLogReads;
@@ -54,7 +54,7 @@ function base64(bytes: Uint8Array): string {
 }
 
 /** One frame with Nomad's key order (Data, File, FileEvent, Offset) and omitempty fields. */
-export function encodeFrame(data: Uint8Array, file: string, offset: number): string {
+function encodeFrame(data: Uint8Array, file: string, offset: number): string {
   const fields: string[] = [];
   if (data.byteLength > 0) fields.push(`"Data":"${base64(data)}"`);
   if (file) fields.push(`"File":${encodeString(file)}`);
@@ -76,7 +76,7 @@ interface SharedChunk {
  * isolate (128 MB on Cloudflare), so this stays small; a follower that falls further behind reads
  * from SQLite again.
  */
-export const SHARED_READ_BYTES = 2 * 1024 * 1024;
+const SHARED_READ_BYTES = 2 * 1024 * 1024;
 
 /**
  * Reads shared by every log stream of one object. Followers woken by the same append stand at the

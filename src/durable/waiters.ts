@@ -9,7 +9,7 @@ interface Waiter {
 }
 
 /** Caps on parked queries: per object, and per caller (token, or client address) within it. */
-export interface WaiterLimits {
+interface WaiterLimits {
   perObject: number;
   perCaller: number;
 }
@@ -18,7 +18,7 @@ export interface WaiterLimits {
  * Defaults sized to the isolate's memory: a parked query costs about 6.6 KiB of JS heap (measured
  * over the inspector, docs/benchmarks.md), so 5,000 at the cap stay within 32 MiB of the 128 MB limit.
  */
-export const DEFAULT_WAITER_LIMITS: WaiterLimits = { perObject: 5000, perCaller: 2500 };
+const DEFAULT_WAITER_LIMITS: WaiterLimits = { perObject: 5000, perCaller: 2500 };
 
 export function waiterLimits(env: Env): WaiterLimits {
   return {

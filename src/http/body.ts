@@ -48,6 +48,11 @@ export async function readBody(request: Request, env: Env): Promise<Uint8Array> 
 
 /** Decodes a JSON body already read; malformed JSON or invalid UTF-8 is a 400. */
 export function decodeJsonBody(bytes: Uint8Array, env: Env): JsonValue {
+  return decodeJson(bytes, Number(env.MAX_JSON_DEPTH) || DEFAULT_MAX_JSON_DEPTH);
+}
+
+/** `decodeJsonBody` with the depth limit given. */
+export function decodeJson(bytes: Uint8Array, maxDepth = DEFAULT_MAX_JSON_DEPTH): JsonValue {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
@@ -55,7 +60,7 @@ export function decodeJsonBody(bytes: Uint8Array, env: Env): JsonValue {
     throw new CodedError(400, "failed to decode body: invalid UTF-8");
   }
   try {
-    return parseJson(text, { maxDepth: Number(env.MAX_JSON_DEPTH) || DEFAULT_MAX_JSON_DEPTH });
+    return parseJson(text, { maxDepth });
   } catch (error) {
     if (error instanceof JsonSyntaxError) throw new CodedError(400, `failed to decode body: ${error.message}`);
     throw error;

@@ -5,6 +5,7 @@
 
 import type { WaitLimits } from "../config.ts";
 import { CodedError, ErrorText } from "../errors.ts";
+import { parseGoBool } from "../json/go-bool.ts";
 import { parseGoDuration } from "../json/go-time.ts";
 
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -42,16 +43,6 @@ export function parsePretty(params: URLSearchParams): boolean {
 }
 
 /**
- * Go's strconv.ParseBool. Returns undefined when the text is not a boolean, so each caller can
- * word its own error.
- */
-export function parseGoBool(raw: string): boolean | undefined {
-  if (["1", "t", "T", "TRUE", "true", "True"].includes(raw)) return true;
-  if (["0", "f", "F", "FALSE", "false", "False"].includes(raw)) return false;
-  return undefined;
-}
-
-/**
  * `?stale`: accepted for compatibility; this server has no leader to forward to, so every read is
  * already answered locally. As on Nomad main, an empty value means true and a bad value is a 400.
  */
@@ -81,30 +72,13 @@ export function parseLogBool(params: URLSearchParams, name: string): boolean {
 }
 
 const INT64_MAX = (1n << 63n) - 1n;
-const INT64_MIN = -INT64_MAX - 1n;
-
-/**
- * `?index` of the event stream: Go's `strconv.Atoi`, as Nomad parses it; absent or empty is 0
- * (from the oldest event kept). Nomad then takes `uint64(index)`, so a negative index is a very
- * large one (only events from now on). The uint64, exact.
- */
-export function parseEventIndex(raw: string | null): bigint {
-  if (raw === null || raw === "") return 0n;
-  const syntax = /^[+-]?\d+$/.test(raw);
-  const value = syntax ? BigInt(raw) : 0n;
-  if (!syntax || value < INT64_MIN || value > INT64_MAX) {
-    const why = syntax ? "value out of range" : "invalid syntax";
-    throw new CodedError(400, `Unable to parse index: strconv.Atoi: parsing ${JSON.stringify(raw)}: ${why}`);
-  }
-  return value < 0n ? value + (1n << 64n) : value;
-}
 
 /** `offset` of the logs API: int64 (Go's strconv.ParseInt), and not negative here. */
 export function parseLogOffset(raw: string | null): number {
   if (raw === null || raw === "") return 0;
   if (!/^[+-]?\d+$/.test(raw)) throw new CodedError(400, `error parsing offset: strconv.ParseInt: parsing ${goQuote(raw)}: invalid syntax`);
   const value = BigInt(raw);
-  if (value > INT64_MAX || value < INT64_MIN) {
+  if (value > INT64_MAX || value < -INT64_MAX - 1n) {
     throw new CodedError(400, `error parsing offset: strconv.ParseInt: parsing ${goQuote(raw)}: value out of range`);
   }
   if (value < 0n) throw new CodedError(400, "error parsing offset: offset must not be negative");

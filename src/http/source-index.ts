@@ -8,11 +8,14 @@ import { CodedError } from "../errors.ts";
 
 export const SOURCE_INDEX_HEADER = "X-Source-Index";
 
+/** At most 20 decimal digits (and at most 2^64 - 1). */
+export const SOURCE_INDEX_PATTERN = "^[0-9]{1,20}$";
+const VALID_TEXT = new RegExp(SOURCE_INDEX_PATTERN);
 const MAX_UINT64 = (1n << 64n) - 1n;
 
 /** Canonical decimal text of a uint64, or undefined when `raw` is not one. */
 export function sourceIndexOrUndefined(raw: string): string | undefined {
-  if (!/^\d{1,20}$/.test(raw)) return undefined;
+  if (!VALID_TEXT.test(raw)) return undefined;
   const value = BigInt(raw);
   return value <= MAX_UINT64 ? value.toString() : undefined;
 }

@@ -18,6 +18,7 @@ const READ_REQUEST_HEADERS = "X-Nomad-Token, Authorization";
 const WRITE_REQUEST_HEADERS = "X-Nomad-Token, Authorization, Content-Type, Idempotency-Key, X-Log-Offset";
 const PREFLIGHT_MAX_AGE = "600";
 const RATE_LIMIT_PERIOD_S = 10;
+export const RATE_LIMITED = "Rate limit exceeded: too many requests from this caller";
 
 export interface GateConfig {
   maxUrlBytes: number;
@@ -122,6 +123,5 @@ export async function checkRateLimit(limiter: RateLimit | undefined, key: string
   // Optional: a configuration without the binding (e.g. the benchmark's) is not rate limited.
   if (!limiter) return;
   const { success } = await limiter.limit({ key });
-  if (!success)
-    throw new CodedError(429, "Rate limit exceeded: too many requests from this caller", { "Retry-After": String(RATE_LIMIT_PERIOD_S) });
+  if (!success) throw new CodedError(429, RATE_LIMITED, { "Retry-After": String(RATE_LIMIT_PERIOD_S) });
 }

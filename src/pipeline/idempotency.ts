@@ -6,7 +6,9 @@ import type { IdempotencyKey } from "../durable/idempotency.ts";
 import { CodedError } from "../errors.ts";
 import { sha256Hex } from "../http/digest.ts";
 
-const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
+/** 1 to 255 printable ASCII characters, no spaces. */
+export const IDEMPOTENCY_KEY_PATTERN = "^[\\x21-\\x7e]{1,255}$";
+const VALID_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
 /** Checks a key's syntax (the header's, or a batched change's `IdempotencyKey`). */
 export function checkIdempotencyKey(key: string): string {

@@ -10,7 +10,7 @@ export function shortId(id: string): string {
 }
 
 /** Milliseconds since the epoch from unix nanoseconds (for display only; the exact value is kept). */
-export function nanosToMs(nanos: bigint): number {
+function nanosToMs(nanos: bigint): number {
   return Number(nanos / 1_000_000n);
 }
 

@@ -21,7 +21,7 @@ const KEEP_CHARS = 262_144;
 /** Heartbeats come every second: this much silence means the connection is dead. */
 const SILENCE_MS = 5000;
 
-export const NOT_STARTED_TEXT = "No logs yet: the task has not started.";
+const NOT_STARTED_TEXT = "No logs yet: the task has not started.";
 
 /** The server's "not started yet" text (Nomad's): `task "<task>" not started yet. No logs available`. */
 function isNotStarted(problem: Problem): boolean {

@@ -8,7 +8,7 @@ import { clear, h } from "./dom.ts";
 import type { PollState } from "./poll.ts";
 import { NO_REGION_TEXT, type Problem } from "./problem.ts";
 
-export interface NoticeActions {
+interface NoticeActions {
   retryNow: () => void;
   /** A token was pasted or forgotten: start over with it. */
   restart: () => void;

@@ -15,7 +15,7 @@ export type PollState =
   | { kind: "retrying"; problem: Problem; attempt: number; at: number } // `at`: Date.now() of the next try
   | { kind: "stopped"; problem: Problem }; // needs the person: a token, another region, another id
 
-export interface PollOptions<T> {
+interface PollOptions<T> {
   /** One query; `index` 0 means "answer at once". */
   request: (index: bigint, signal: AbortSignal) => Promise<PollAnswer<T>>;
   /** A new state of the watched thing (only on news). */

@@ -4,7 +4,7 @@
  */
 
 /** What went wrong, in the terms the page explains it. */
-export type ProblemKind =
+type ProblemKind =
   | "forbidden" // 403: a token (or a better one) is needed
   | "not-found" // 404: no such allocation (or task logs)
   | "bad-region" // 400 No path to region

@@ -10,7 +10,7 @@ import { isJsonObject, JsonNumber, type JsonValue, parseJson } from "../json/cod
 type Schemas = components["schemas"];
 
 /** `T` as the codec parses it: numbers become `JsonNumber`, everything else keeps its shape. */
-export type Exact<T> = T extends number
+type Exact<T> = T extends number
   ? JsonNumber
   : T extends string | boolean | null | undefined
     ? T
@@ -24,10 +24,10 @@ export type Allocation = Exact<Schemas["Allocation"]>;
 export type AllocListStub = Exact<Schemas["AllocListStub"]>;
 export type TaskState = Exact<Schemas["TaskState"]>;
 export type TaskEvent = Exact<Schemas["TaskEvent"]>;
-export type TaskLogFrame = Exact<Schemas["TaskLogFrame"]>;
+type TaskLogFrame = Exact<Schemas["TaskLogFrame"]>;
 
 /** Raised when an answer is not the JSON shape the page expects. */
-export class WireError extends Error {}
+class WireError extends Error {}
 
 /** The response's JSON, exactly; `check` confirms the outer shape before the page trusts it. */
 function parse(text: string): JsonValue {

@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { ROOT } from "./tools.ts";
 
-export interface LaunchOptions {
+interface LaunchOptions {
   /** Page size of every page in the context; 1400×1000 unless given. */
   viewport?: { width: number; height: number };
 }
@@ -38,7 +38,7 @@ export interface LaunchedBrowser {
   close: () => Promise<void>;
 }
 
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",

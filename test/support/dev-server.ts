@@ -33,7 +33,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface StartOptions {
+interface StartOptions {
   persistTo?: string;
   token?: string;
   vars?: Record<string, string>;
@@ -68,7 +68,7 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
  * Polls `url` until the demo allocation answers 200 without a token (the `anonymous` read policy is
  * in place), at most `timeoutMs`; throws early when `gone()` says the server process has exited.
  */
-export async function waitForDemo(url: string, gone: () => boolean, timeoutMs: number): Promise<void> {
+async function waitForDemo(url: string, gone: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "no answer yet";
   while (Date.now() < deadline) {

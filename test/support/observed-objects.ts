@@ -44,7 +44,7 @@ export class ObservedAllocationObject extends AllocationObject {
   }
 }
 
-export interface CatalogStats {
+interface CatalogStats {
   waiters: number;
   subscribers: number;
   index: number;

@@ -12,7 +12,7 @@ import { collectOutput, stopGroup } from "./process.ts";
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** Environment for tools: no telemetry, no update checks, no colours. */
-export const TOOL_ENV: NodeJS.ProcessEnv = {
+const TOOL_ENV: NodeJS.ProcessEnv = {
   ...process.env,
   NO_COLOR: "1",
   FORCE_COLOR: "0",
@@ -23,7 +23,7 @@ export const TOOL_ENV: NodeJS.ProcessEnv = {
 };
 
 /** The JavaScript file behind `bin` of an installed package. */
-export function binScript(pkg: string, bin: string): string {
+function binScript(pkg: string, bin: string): string {
   const dir = join(ROOT, "node_modules", pkg);
   const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { bin: string | Record<string, string> };
   const rel = typeof manifest.bin === "string" ? manifest.bin : manifest.bin[bin];
@@ -31,7 +31,7 @@ export function binScript(pkg: string, bin: string): string {
   return join(dir, rel);
 }
 
-export interface RunResult {
+interface RunResult {
   code: number | null;
   stdout: string;
   stderr: string;

@@ -10,7 +10,7 @@ import { encodeJson, type JsonObject, parseJson } from "../../src/json/codec.ts"
 import { TEST_MANAGEMENT_TOKEN } from "./constants.ts";
 import type { ObservedAllocationObject, ObservedRegionCatalog } from "./observed-objects.ts";
 
-export const ORIGIN = "http://alloc.test";
+const ORIGIN = "http://alloc.test";
 export const TOKEN = TEST_MANAGEMENT_TOKEN;
 
 export function call(path: string, init?: RequestInit): Promise<Response> {

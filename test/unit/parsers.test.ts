@@ -3,16 +3,9 @@ import { config } from "../../src/config.ts";
 import { parseAllocId } from "../../src/domain/alloc-id.ts";
 import { streamStart } from "../../src/durable/event-stream.ts";
 import { bearerToken, requestToken, requestTokenDigest, sha256Hex, toHex } from "../../src/http/digest.ts";
-import {
-  jitterMs,
-  parseEventIndex,
-  parseExpectedLogOffset,
-  parseGoBool,
-  parseIndex,
-  parsePretty,
-  parseStale,
-  parseWait,
-} from "../../src/http/query.ts";
+import { parseEventIndex } from "../../src/http/event-query.ts";
+import { jitterMs, parseExpectedLogOffset, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
+import { parseGoBool } from "../../src/json/go-bool.ts";
 import { formatGoDuration, formatUnixNanos, normalizeRfc3339, parseGoDuration } from "../../src/json/go-time.ts";
 import { callerKey, preflight } from "../../src/pipeline/gate.ts";
 import { rememberValidToken } from "../../src/pipeline/known-tokens.ts";

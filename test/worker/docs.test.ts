@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { FAVICON_PATH, SCALAR_BUNDLE_PATH } from "../../src/handlers/docs.ts";
+import { FAVICON_PATH, SCALAR_BUNDLE_PATH } from "../../src/endpoints/docs.ts";
 import { call } from "../support/worker.ts";
 
 describe("GET /docs", () => {

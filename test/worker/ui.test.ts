@@ -1,12 +1,12 @@
 /**
- * The status pages' HTML as the Worker serves it (src/handlers/ui.ts): one `<h1>`, the bundled
+ * The status pages' HTML as the Worker serves it (src/endpoints/ui.ts): one `<h1>`, the bundled
  * script and style from this origin, a strict Content-Security-Policy, the id escaped. The pages
  * running in Chromium are tested in test/blackbox/status-page-browser.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
-import { STATUS_PAGE_PATH } from "../../src/handlers/docs.ts";
-import { UI_SCRIPT_PATH, UI_STYLE_PATH } from "../../src/handlers/ui.ts";
+import { STATUS_PAGE_PATH } from "../../src/endpoints/docs.ts";
+import { UI_SCRIPT_PATH, UI_STYLE_PATH } from "../../src/endpoints/ui.ts";
 import { call } from "../support/worker.ts";
 
 async function page(path: string): Promise<{ response: Response; html: string }> {

@@ -19,7 +19,7 @@ export function rfc3339(nanos: bigint): string {
   return `${new Date(ms).toISOString().slice(0, 19)}${frac ? `.${frac}` : ""}Z`;
 }
 
-export const ZERO_TIME = "0001-01-01T00:00:00Z";
+const ZERO_TIME = "0001-01-01T00:00:00Z";
 
 export function job(namespace: string, id: string, version: number, tasks: string[], modifyIndex: bigint): JsonObject {
   return {

@@ -24,13 +24,13 @@ export interface StandInEvent {
   Payload: string;
 }
 
-export interface BufferItem {
+interface BufferItem {
   index: bigint;
   events: StandInEvent[];
   seq: number;
 }
 
-export const DEFAULT_EVENT_BUFFER_SIZE = 100;
+const DEFAULT_EVENT_BUFFER_SIZE = 100;
 
 export class EventBuffer {
   readonly #size: number;

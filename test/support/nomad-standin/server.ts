@@ -38,7 +38,7 @@ import { allocation, job, nowNanos, rfc3339, taskEvent, taskState } from "./allo
 import { EventBuffer, type StandInEvent } from "./event-buffer.ts";
 import { RotatingLog, type RotationLimits } from "./log-files.ts";
 
-export const HEARTBEAT_MS = 30_000;
+const HEARTBEAT_MS = 30_000;
 const FRAME_BYTES = 64 * 1024;
 
 interface Subscriber {
@@ -48,7 +48,7 @@ interface Subscriber {
   namespaces: Set<string> | "all";
 }
 
-export interface StandInOptions {
+interface StandInOptions {
   token?: string;
   bufferSize?: number;
   logs?: RotationLimits;

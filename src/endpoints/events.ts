@@ -10,37 +10,18 @@ import { allocIdOrNull } from "../domain/alloc-id.ts";
 import { openRegionStream, regionNamespaces } from "../durable/catalog-reads.ts";
 import { unwrap } from "../durable/contract.ts";
 import { CodedError, ErrorText } from "../errors.ts";
-import { parseEventIndex } from "../http/query.ts";
+import { parseEventIndex, parseTopics } from "../http/event-query.ts";
+import { parseNamespace } from "../http/list-query.ts";
 import { parseRegion } from "../http/region.ts";
 import { replyStream } from "../http/reply.ts";
 import { abortOnCancel, relayStream } from "../http/stream.ts";
-import { type Caller, resolveCaller } from "../pipeline/caller.ts";
-import { parseNamespace } from "./allocations.ts";
-
-/** Distinct `topic` values one stream may ask for (repeats count once): bounds each event's match work. */
-export const MAX_TOPICS = 100;
-
-/**
- * `?topic=Topic[:Key]`, repeatable (Nomad's `parseEventTopics`): none means `*:*`; a value with
- * more than one `:` is a 400. Returns each topic's keys.
- */
-export function parseTopics(values: string[]): Map<string, string[]> {
-  if (values.length === 0) return new Map([["*", ["*"]]]);
-  const distinct = [...new Set(values)];
-  if (distinct.length > MAX_TOPICS) {
-    throw new CodedError(400, `Invalid topic query: at most ${MAX_TOPICS} distinct topic values, got ${distinct.length}`);
-  }
-  const topics = new Map<string, string[]>();
-  for (const value of distinct) {
-    const parts = value.split(":");
-    if (parts.length > 2) {
-      throw new CodedError(400, `Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: ${value}`);
-    }
-    const [topic = "", key = "*"] = parts;
-    topics.set(topic, [...(topics.get(topic) ?? []), key]);
-  }
-  return topics;
-}
+import { example, REGION_EXAMPLE, ref, schemaRef, textError, thrownText } from "../openapi/common.ts";
+import { param } from "../openapi/parameters.ts";
+import { TAG } from "../openapi/tags.ts";
+import { ACCESS } from "../pipeline/access.ts";
+import type { Caller } from "../pipeline/caller.ts";
+import type { Endpoint, Handler } from "../pipeline/endpoint.ts";
+import { invalidMethod } from "./methods.ts";
 
 /** Topics whose events need `read-job` in the namespace (nomad/event_endpoint.go `validateNsOp`). */
 const READ_JOB_TOPICS = new Set(["Deployment", "Evaluation", "Allocation", "Job", "Service", "CSIPlugin"]);
@@ -65,7 +46,7 @@ function allowsTopics(caller: Caller, namespace: string, topics: Map<string, str
  * `Allocation` topic's; `*` alone matches every event. An allocation key in any UUID spelling
  * also matches in its canonical form.
  */
-export function allocationKeys(topics: Map<string, string[]>): string[] | null {
+function allocationKeys(topics: Map<string, string[]>): string[] | null {
   const keys = [...(topics.get("*") ?? []), ...(topics.get("Allocation") ?? [])];
   if (keys.length === 1 && keys[0] === "*") return null;
   const canonical = keys.flatMap((key) => {
@@ -75,19 +56,19 @@ export function allocationKeys(topics: Map<string, string[]>): string[] | null {
   return [...new Set(canonical)];
 }
 
-export async function streamEvents(request: Request, env: Env): Promise<Response> {
+const streamEvents: Handler = async (request, { env, caller }) => {
   // Nomad's order: the index and topics (its HTTP layer), then the caller, whose needs depend on
   // the topics and namespaces (its RPC).
   const cfg = config(env);
   const params = new URL(request.url).searchParams;
   const index = parseEventIndex(params.get("index"));
   const topics = parseTopics(params.getAll("topic"));
-  const caller = await resolveCaller(request, env);
+  const who = await caller();
   const region = parseRegion(params, cfg);
   const namespace = parseNamespace(params.get("namespace"));
   // `*` is every namespace that exists when the stream opens, each of which must be allowed.
   const namespaces = namespace === ALL_NAMESPACES ? await regionNamespaces(env, cfg, region) : [namespace];
-  if (!namespaces.every((ns) => allowsTopics(caller, ns, topics))) throw new CodedError(403, ErrorText.permissionDenied);
+  if (!namespaces.every((ns) => allowsTopics(who, ns, topics))) throw new CodedError(403, ErrorText.permissionDenied);
   const gone = new AbortController();
   const query = { index, keys: allocationKeys(topics), namespaces, heartbeatMs: cfg.eventHeartbeatMs };
   const opened = unwrap(await openRegionStream(env, cfg, region, query, gone.signal));
@@ -95,4 +76,54 @@ export async function streamEvents(request: Request, env: Env): Promise<Response
   const body = opened.merged ? abortOnCancel(opened.stream, gone) : relayStream(opened.stream, gone);
   // Nomad's event stream sends Cache-Control: no-cache (command/agent/event_endpoint.go).
   return replyStream(body, "application/json", { "Cache-Control": "no-cache" });
-}
+};
+
+export const EVENT_ENDPOINTS: Endpoint[] = [
+  {
+    path: "/v1/event/stream",
+    summary: "The region's event stream",
+    otherMethods: invalidMethod,
+    operations: [
+      {
+        method: "get",
+        access: ACCESS.eventTopics,
+        afterParameters: true,
+        handler: streamEvents,
+        doc: {
+          operationId: "streamEvents",
+          summary: "Stream allocation events",
+          description:
+            'Streams the region\'s allocation changes as Nomad\'s event stream: one JSON object per line, `{"Events":[...],"Index":N}`, or `{}` as a heartbeat: one at once when the stream opens, then one every 30 s (`EVENT_STREAM_HEARTBEAT`), as Nomad sends them. The stream never ends by itself. To follow every change without gaps: list `/v1/allocations`, then stream from its `X-Nomad-Index` + 1; after a disconnect, resume from the last `Index` + 1. The most recent `EVENT_HISTORY` events per region are kept for resuming.',
+          tags: [TAG.events],
+          parameters: (["EventIndex", "Topic", "EventNamespace", "Region"] as const).map(param),
+          responses: {
+            "200": {
+              description: "Newline-delimited `EventBatch` objects, sent as they happen.",
+              content: { "application/json": { schema: schemaRef("EventBatch") } },
+            },
+            "400": textError("A malformed topic, index or region.", {
+              invalidTopic: example(
+                "A topic with more than one `:`",
+                thrownText(() => parseTopics(["a:b:c"])),
+              ),
+              invalidIndex: example(
+                "`index` is not an int64",
+                thrownText(() => parseEventIndex("abc")),
+              ),
+              region: REGION_EXAMPLE,
+            }),
+            "403": ref("responses", "ReadForbidden"),
+            // Answered by the catalog (src/durable/event-stream.ts) from the history it keeps.
+            "410": textError("The requested index is older than the oldest event kept: list again and stream from the list's index + 1.", {
+              gone: example(
+                "Index below the history kept",
+                "event index 5 is older than the oldest event kept (1764000000123): list /v1/allocations again and stream from its X-Nomad-Index + 1",
+              ),
+            }),
+            "500": ref("responses", "InternalError"),
+          },
+        },
+      },
+    ],
+  },
+];

@@ -5,23 +5,30 @@
  * one change's failure never fails or delays the others. The answer lists every change's outcome
  * in request order.
  */
-import { NEEDS } from "../acl/needs.ts";
 import { config } from "../config.ts";
+import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
 import { parseAllocId } from "../domain/alloc-id.ts";
-import { type BatchChange, batchOp, batchSourceIndexText, parseBatchEnvelope } from "../domain/batch.ts";
+import { type BatchChange, batchOp, batchSourceIndexText, MAX_BATCH_CHANGES, parseBatchEnvelope } from "../domain/batch.ts";
 import type { WriteOutcome } from "../durable/contract.ts";
 import type { IdempotencyKey } from "../durable/idempotency.ts";
 import { allocationStub } from "../durable/stub.ts";
 import { CodedError, ErrorText } from "../errors.ts";
-import { decodeJsonBody, readBody } from "../http/body.ts";
+import { decodeJson, decodeJsonBody, readBody } from "../http/body.ts";
 import { sha256Hex } from "../http/digest.ts";
 import { parseRegion } from "../http/region.ts";
 import { reply } from "../http/reply.ts";
 import { parseSourceIndex } from "../http/source-index.ts";
 import { encodeJson, JsonNumber, type JsonObject } from "../json/codec.ts";
-import { authorize } from "../pipeline/caller.ts";
+import { example, REGION_EXAMPLE, ref, schemaRef, textError, thrownText } from "../openapi/common.ts";
+import { param } from "../openapi/parameters.ts";
+import { TAG } from "../openapi/tags.ts";
+import { ACCESS } from "../pipeline/access.ts";
+import type { Endpoint, Handler } from "../pipeline/endpoint.ts";
 import { checkIdempotencyKey } from "../pipeline/idempotency.ts";
 import { allocationDocument, writeAnswer } from "./allocation.ts";
+import { invalidMethod } from "./methods.ts";
+
+const BATCH_IDEMPOTENCY_KEY = "Idempotency-Key is not taken by a batch: give each change its own IdempotencyKey";
 
 /** Changes applied at once: enough to overlap the objects' round trips, few enough to bound the Worker's memory. */
 const BATCH_PARALLELISM = 32;
@@ -76,13 +83,69 @@ async function applyChange(env: Env, region: string, { id, change }: BatchChange
   }
 }
 
-export async function postAllocationBatch(request: Request, env: Env): Promise<Response> {
-  await authorize(request, env, NEEDS.nodeWrite);
+const postAllocationBatch: Handler = async (request, { env }) => {
   const region = parseRegion(new URL(request.url).searchParams, config(env));
   const changes = parseBatchEnvelope(decodeJsonBody(await readBody(request, env), env));
-  if (request.headers.has("Idempotency-Key")) {
-    throw new CodedError(400, "Idempotency-Key is not taken by a batch: give each change its own IdempotencyKey");
-  }
+  if (request.headers.has("Idempotency-Key")) throw new CodedError(400, BATCH_IDEMPOTENCY_KEY);
   const results = await mapBounded(changes, BATCH_PARALLELISM, (change, i) => applyChange(env, region, change, i));
   return reply(encodeJson({ Results: results }));
-}
+};
+
+export const BATCH_ENDPOINTS: Endpoint[] = [
+  {
+    path: "/v1/allocations/batch",
+    summary: "Batched ingest of allocation changes",
+    otherMethods: invalidMethod,
+    operations: [
+      {
+        method: "post",
+        access: ACCESS.nodeWrite,
+        handler: postAllocationBatch,
+        doc: {
+          operationId: "postAllocationBatch",
+          summary: "Apply many allocation changes",
+          description: `Applies up to ${MAX_BATCH_CHANGES} allocation creates, replaces and deletes of one region in one request, for bridges and bulk loads. Each change is validated and applied exactly as its single write (same error texts, same \`SourceIndex\` rule, same idempotency), atomically on its own allocation, several in parallel; a change that fails never fails or delays the others. The answer is \`200\` with each change's outcome in request order; only a malformed envelope (not an object, no \`Changes\` array, more than ${MAX_BATCH_CHANGES} changes, a change that is not an object or has no string \`ID\`) fails the whole request with \`400\`, and then nothing is written. As for single writes, once the answer is received a list of the region reflects every applied change. The whole request's \`Idempotency-Key\` header is refused: each change carries its own.`,
+          tags: [TAG.batch],
+          parameters: [param("Region")],
+          requestBody: { required: true, content: { "application/json": { schema: schemaRef("BatchRequest") } } },
+          responses: {
+            "200": {
+              description: "Each change's outcome.",
+              content: {
+                "application/json": {
+                  schema: schemaRef("BatchResponse"),
+                  example: {
+                    Results: [
+                      { ID: DEMO_ALLOC_ID, Index: 1764000000123 },
+                      { ID: "5b1e6c2d-6f57-4a5e-a7b0-2f3c1a4d9e10", Index: 1764000000101, Stale: true },
+                      { ID: "x", Status: 400, Error: thrownText(() => parseAllocId("x")) },
+                    ],
+                  },
+                },
+              },
+            },
+            "400": textError("A malformed envelope or region, or an `Idempotency-Key` header. Nothing was written.", {
+              decode: example(
+                "The body is not JSON",
+                thrownText(() => decodeJson(new Uint8Array())),
+              ),
+              notArray: example(
+                "No `Changes` array",
+                thrownText(() => parseBatchEnvelope({})),
+              ),
+              tooMany: example(
+                "Too many changes",
+                thrownText(() => parseBatchEnvelope({ Changes: Array.from({ length: MAX_BATCH_CHANGES + 1 }, () => ({})) })),
+              ),
+              region: REGION_EXAMPLE,
+              idempotencyKey: example("An `Idempotency-Key` header on the whole request", BATCH_IDEMPOTENCY_KEY),
+            }),
+            "403": ref("responses", "Forbidden"),
+            "413": ref("responses", "TooLarge"),
+            "500": ref("responses", "InternalError"),
+          },
+        },
+      },
+    ],
+  },
+];
