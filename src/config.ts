@@ -33,7 +33,7 @@ export interface Config {
 }
 
 /** Catalog shards per region when CATALOG_SHARDS is unset (see docs/benchmarks.md for why). */
-export const DEFAULT_CATALOG_SHARDS = 1;
+const DEFAULT_CATALOG_SHARDS = 1;
 
 /**
  * `build` run once per `Env` object (the runtime hands every request of an isolate the same one),

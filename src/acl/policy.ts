@@ -6,9 +6,9 @@ import { CodedError } from "../errors.ts";
 import { encodeJson, isJsonObject, type JsonObject, JsonSyntaxError, type JsonValue, parseJson } from "../json/codec.ts";
 import { HclSyntaxError, parsePolicyHcl } from "./hcl.ts";
 
-export type Level = "deny" | "read" | "write" | "";
+type Level = "deny" | "read" | "write" | "";
 
-export interface NamespaceRule {
+interface NamespaceRule {
   policy: Level | "scale";
   capabilities: string[];
 }

@@ -14,7 +14,7 @@ export interface AllocId {
 export const LOOKUP_PREFIX = "alloc lookup failed: index error: ";
 
 /** Percent-decodes a URL path segment to bytes, as Go's URL.Path does. */
-export function percentDecode(raw: string): Uint8Array | undefined {
+function percentDecode(raw: string): Uint8Array | undefined {
   const encoded = new TextEncoder().encode(raw);
   const out: number[] = [];
   for (let i = 0; i < encoded.length; i++) {

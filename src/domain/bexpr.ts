@@ -8,19 +8,9 @@
 import { isJsonObject, JsonNumber, type JsonValue } from "../json/codec.ts";
 import { parseGoBool } from "../json/go-bool.ts";
 
-export type MatchOperator =
-  | "=="
-  | "!="
-  | "in"
-  | "not in"
-  | "is empty"
-  | "is not empty"
-  | "matches"
-  | "not matches"
-  | "is nil"
-  | "is not nil";
+type MatchOperator = "==" | "!=" | "in" | "not in" | "is empty" | "is not empty" | "matches" | "not matches" | "is nil" | "is not nil";
 
-export type Expression =
+type Expression =
   | { kind: "and" | "or"; left: Expression; right: Expression }
   | { kind: "not"; operand: Expression }
   | { kind: "match"; selector: string[]; operator: MatchOperator; value?: string }

@@ -42,7 +42,7 @@ type PolicyRow = {
   modify_index: number;
 };
 
-export const ANONYMOUS_POLICY = "anonymous";
+const ANONYMOUS_POLICY = "anonymous";
 
 function tokenJson(row: TokenRow, secret: string | undefined, stub: boolean): JsonObject {
   const token: JsonObject = {

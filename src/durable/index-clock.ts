@@ -11,7 +11,7 @@
  */
 
 /** Other columns of the clock's row, by column name (names are the code's own, never input). */
-export type ClockColumns = Readonly<Record<string, SqlStorageValue>>;
+type ClockColumns = Readonly<Record<string, SqlStorageValue>>;
 
 /** The clock's rule: the index of a change after `last`, made at (or arriving with) `at`. */
 export function indexAfter(last: number, at: number): number {

@@ -27,7 +27,7 @@ export interface ShardSlot {
   shards: number;
 }
 
-export const SINGLE_SHARD: ShardSlot = { shard: 0, shards: 1 };
+const SINGLE_SHARD: ShardSlot = { shard: 0, shards: 1 };
 
 /**
  * A region's catalog: `catalog/<region>` with one shard (the name an unsharded deployment always

@@ -42,7 +42,7 @@ import type { Endpoint, Handler, RoutedRequest } from "../pipeline/endpoint.ts";
 import { idempotencyKey } from "../pipeline/idempotency.ts";
 import { invalidMethod } from "./methods.ts";
 
-export const ALLOCATION_PREFIX = "/v1/allocation/";
+const ALLOCATION_PREFIX = "/v1/allocation/";
 
 /**
  * The raw id text of the path: everything after the prefix, minus a known sub-resource. Taken from

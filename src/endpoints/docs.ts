@@ -17,7 +17,7 @@ export const FAVICON_PATH = "/favicon.svg";
 export const STATUS_PAGE_PATH = "/ui/allocations";
 
 /** Scalar's configuration: same-origin "Try it", nothing fetched from scalar.com or elsewhere. */
-export const SCALAR_CONFIG = {
+const SCALAR_CONFIG = {
   url: "/openapi.json",
   withDefaultFonts: false,
   telemetry: false,
@@ -32,7 +32,7 @@ export const SCALAR_CONFIG = {
 };
 
 /** Only this origin, for everything; inline script and styles for Scalar's bootstrap and CSS-in-JS. */
-export const DOCS_CSP = [
+const DOCS_CSP = [
   "default-src 'self'",
   "script-src 'self' 'unsafe-inline'",
   "style-src 'self' 'unsafe-inline'",
@@ -47,7 +47,7 @@ export const DOCS_CSP = [
 
 const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
-export const DOCS_HTML = `<!doctype html>
+const DOCS_HTML = `<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8" />

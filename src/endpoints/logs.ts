@@ -21,7 +21,7 @@ import type { Endpoint, Handler } from "../pipeline/endpoint.ts";
 import { idempotencyKey } from "../pipeline/idempotency.ts";
 import { invalidMethod } from "./methods.ts";
 
-export const LOGS_PREFIX = "/v1/client/fs/logs/";
+const LOGS_PREFIX = "/v1/client/fs/logs/";
 
 function parseTask(params: URLSearchParams): string {
   const task = params.get("task");

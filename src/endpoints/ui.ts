@@ -13,11 +13,11 @@ import { ACCESS } from "../pipeline/access.ts";
 import type { Endpoint } from "../pipeline/endpoint.ts";
 import { FAVICON_PATH } from "./docs.ts";
 
-export const UI_PREFIX = "/ui/allocation/";
+const UI_PREFIX = "/ui/allocation/";
 export const UI_SCRIPT_PATH = "/ui/status.js";
 export const UI_STYLE_PATH = "/ui/status.css";
 
-export const UI_CSP = [
+const UI_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",

@@ -7,9 +7,9 @@ import { CodedError, ErrorText } from "../errors.ts";
 import { JsonSyntaxError, type JsonValue, parseJson } from "../json/codec.ts";
 
 /** 1 MiB: far below platform limits, far above any real allocation or event batch. */
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Nesting depth of JSON bodies: Nomad's structs nest about 8 deep; driver configs may add some. */
-export const DEFAULT_MAX_JSON_DEPTH = 64;
+const DEFAULT_MAX_JSON_DEPTH = 64;
 
 export async function readBody(request: Request, env: Env): Promise<Uint8Array> {
   const cap = Number(env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;

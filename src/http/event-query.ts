@@ -24,7 +24,7 @@ export function parseEventIndex(raw: string | null): bigint {
 }
 
 /** Distinct `topic` values one stream may ask for (repeats count once): bounds each event's match work. */
-export const MAX_TOPICS = 100;
+const MAX_TOPICS = 100;
 
 /**
  * `?topic=Topic[:Key]`, repeatable (Nomad's `parseEventTopics`): none means `*:*`; a value with

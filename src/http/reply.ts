@@ -24,7 +24,7 @@ export function errorResponse(error: unknown): Response {
  * The index an answer reports: a read's carries Nomad's query meta headers (`X-Nomad-Index`,
  * `X-Nomad-KnownLeader`, `X-Nomad-LastContact`), a write's only `X-Nomad-Index`.
  */
-export type AnswerIndex = { read: number } | { write: number | bigint };
+type AnswerIndex = { read: number } | { write: number | bigint };
 
 function indexHeaders(index: AnswerIndex | undefined): Record<string, string> {
   if (index === undefined) return {};

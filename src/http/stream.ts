@@ -15,7 +15,7 @@ export const STREAM_BUFFER_CHUNKS = 4;
  * 64 KiB chunk cost 16 trips through this relay's JS; a BYOB read takes whatever the object wrote,
  * up to this (the RPC byte stream delivers at most 64 KiB per write).
  */
-export const RELAY_READ_BYTES = 64 * 1024;
+const RELAY_READ_BYTES = 64 * 1024;
 
 /** Reads below this are copied out and their buffer reused, so a queued chunk never holds much more memory than its bytes. */
 const RELAY_COPY_BELOW = RELAY_READ_BYTES / 2;

@@ -43,7 +43,7 @@ function formatSafeInteger(value: number): string {
 /** Raised for malformed JSON; `message` is safe to show to the client. */
 export class JsonSyntaxError extends Error {}
 
-export interface ParseLimits {
+interface ParseLimits {
   /** Deepest array/object nesting accepted; bounds recursion and CPU on hostile input. */
   maxDepth: number;
 }

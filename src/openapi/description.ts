@@ -9,13 +9,13 @@ import { TASK_EVENT_TYPES } from "../domain/schemas.ts";
 import { ZERO_TIME } from "../json/go-time.ts";
 
 /** Nomad's default and maximum blocking wait, and this server's default `MAX_QUERY_TIME`. */
-export const DEFAULT_MAX_QUERY_TIME = "300s";
+const DEFAULT_MAX_QUERY_TIME = "300s";
 
 const eventTypeList = Object.entries(TASK_EVENT_TYPES)
   .map(([type, meaning]) => `- **\`${type}\`**: ${meaning}`)
   .join("\n");
 
-export const BLOCKING_QUERIES = `## Blocking queries
+const BLOCKING_QUERIES = `## Blocking queries
 
 Reads of an allocation support Nomad's **blocking queries** (long polling), so a client can watch an
 allocation without hammering the server:
@@ -67,7 +67,7 @@ curl -i "http://127.0.0.1:8787/v1/allocation/${DEMO_ALLOC_ID}?index=176400000000
 \`\`\`
 `;
 
-export const FIELD_REFERENCE = `## Field reference
+const FIELD_REFERENCE = `## Field reference
 
 An allocation is the placement of one task group of a job on a node. Most fields are set by the
 servers when the allocation is made; \`TaskStates\` is what the client reports as the tasks run. Every
@@ -111,7 +111,7 @@ holds exactly. Decode them with a big-integer aware parser if the low digits mat
 stores and returns them digit for digit.
 `;
 
-export const ERRORS_AND_AUTH = `## Errors
+const ERRORS_AND_AUTH = `## Errors
 
 Errors are answered as Nomad answers them: a status code and a **\`text/plain\`** body holding the
 bare message, no JSON envelope and no trailing newline (e.g. \`alloc not found\`, \`Invalid index\`,

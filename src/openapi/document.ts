@@ -19,7 +19,7 @@ import { RESPONSES } from "./responses.ts";
 import { TAGS } from "./tags.ts";
 
 export const API_TITLE = "Nomad Allocation API";
-export const API_VERSION = "0.1.0";
+const API_VERSION = "0.1.0";
 
 /**
  * One operation as the document shows it: its declaration, the security its access implies, its

@@ -16,7 +16,7 @@ import { IDEMPOTENCY_KEY_PATTERN } from "../pipeline/idempotency.ts";
  * Go's `time.ParseDuration` syntax (what `parseGoDuration` accepts). The micro signs are written as
  * `\u` escapes so the pattern stays ASCII (Prism echoes patterns into HTTP headers). Empty means the default.
  */
-export const GO_DURATION_PATTERN = "^([-+]?(0|((\\d+(\\.\\d*)?|\\.\\d+)(ns|us|\\u00b5s|\\u03bcs|ms|s|m|h))+))?$";
+const GO_DURATION_PATTERN = "^([-+]?(0|((\\d+(\\.\\d*)?|\\.\\d+)(ns|us|\\u00b5s|\\u03bcs|ms|s|m|h))+))?$";
 
 export const SOURCE_INDEX_RULE =
   "the index at which the writer saw this state in the system it mirrors (Nomad's `ModifyIndex`; for a delete, the Nomad index at which the allocation was seen gone). The allocation keeps the highest source index applied, also after a delete. A write whose source index is not above the stored one is **not applied** and answers `200` with `Stale: true` and the index of the current state, so a retried or reordered write never replaces newer state, and a late PUT never brings back an allocation deleted at a newer source index. A conditional delete of an allocation that is not there answers `404` but still records its source index. Writes without one are applied as always and leave the stored source index as it is";

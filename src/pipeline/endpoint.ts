@@ -8,14 +8,14 @@ import type { OperationObject } from "openapi3-ts/oas31";
 import type { Access } from "./access.ts";
 import { authorize, type Caller, resolveCaller } from "./caller.ts";
 
-export type Method = "get" | "put" | "post" | "delete";
+type Method = "get" | "put" | "post" | "delete";
 
 /** The routed request: itty fills `params` from the route pattern. */
 export interface RoutedRequest extends Request {
   params: Record<string, string | undefined>;
 }
 
-export interface RequestContext {
+interface RequestContext {
   env: Env;
   /**
    * The caller, checked against the operation's declared need (resolved once per request). The

@@ -20,7 +20,7 @@ const PREFLIGHT_MAX_AGE = "600";
 const RATE_LIMIT_PERIOD_S = 10;
 export const RATE_LIMITED = "Rate limit exceeded: too many requests from this caller";
 
-export interface GateConfig {
+interface GateConfig {
   maxUrlBytes: number;
   maxHeaderBytes: number;
   readOrigins: Set<string>;
