@@ -30,7 +30,15 @@ export interface Config {
   eventHeartbeatMs: number;
   /** Catalog shards per region (`CATALOG_SHARDS`); fixed for a deployment's lifetime. */
   catalogShards: number;
+  /** How long a deleted allocation's tombstone and list row are kept (`TOMBSTONE_RETENTION`). */
+  tombstoneRetentionMs: number;
 }
+
+/**
+ * Tombstone retention when TOMBSTONE_RETENTION is unset, invalid or not positive: 25 h, as long as
+ * an Idempotency-Key is kept, so no key a tombstone holds is forgotten early.
+ */
+export const DEFAULT_TOMBSTONE_RETENTION_MS = 25 * 60 * 60 * 1000;
 
 /** Catalog shards per region when CATALOG_SHARDS is unset (see docs/benchmarks.md for why). */
 const DEFAULT_CATALOG_SHARDS = 1;
@@ -59,11 +67,14 @@ export const config = perEnv((env): Config => {
   const maxNanos = parseGoDuration(String(env.MAX_QUERY_TIME ?? ""));
   const maxMs = maxNanos !== undefined && maxNanos > 0n ? Number(maxNanos / 1_000_000n) : NOMAD_MAX_QUERY_MS;
   const heartbeatNanos = parseGoDuration(String(env.EVENT_STREAM_HEARTBEAT ?? ""));
+  const retentionNanos = parseGoDuration(String(env.TOMBSTONE_RETENTION ?? ""));
   return {
     regions,
     defaultRegion: env.DEFAULT_REGION,
     wait: { maxMs, defaultMs: Math.min(NOMAD_MAX_QUERY_MS, maxMs) },
     eventHeartbeatMs: heartbeatNanos !== undefined && heartbeatNanos > 0n ? Number(heartbeatNanos / 1_000_000n) : NOMAD_EVENT_HEARTBEAT_MS,
     catalogShards: parseCatalogShards(env.CATALOG_SHARDS, DEFAULT_CATALOG_SHARDS),
+    tombstoneRetentionMs:
+      retentionNanos !== undefined && retentionNanos > 0n ? Number(retentionNanos / 1_000_000n) : DEFAULT_TOMBSTONE_RETENTION_MS,
   };
 });

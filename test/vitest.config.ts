@@ -6,6 +6,7 @@ import {
   TEST_EVENT_HISTORY_BYTES,
   TEST_LOG_RETENTION_BYTES,
   TEST_MANAGEMENT_TOKEN,
+  TEST_TOMBSTONE_RETENTION_MS,
   TEST_WAITER_CAPS,
 } from "./support/constants.ts";
 
@@ -26,6 +27,9 @@ process.env.MANAGEMENT_TOKEN ??= TEST_MANAGEMENT_TOKEN;
 
 /** The production Worker with its objects' live counters (`stats()`) for the tests to read. */
 const TEST_WORKER = "./test/support/test-worker.ts";
+
+/** Tests that need tombstones collected within seconds: a project of their own, so no other test's tombstone goes. */
+const RETENTION_TESTS = ["test/worker/tombstone-retention.test.ts"];
 
 /** Test files that run a second time with the catalog in TEST_CATALOG_SHARDS shards. */
 const SHARDED_TESTS = [
@@ -53,6 +57,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
+          exclude: RETENTION_TESTS,
           setupFiles: ["test/support/setup-acl.ts"],
           testTimeout: 20_000,
         },
@@ -69,6 +74,22 @@ export default defineConfig({
         test: {
           name: "workers-sharded",
           include: SHARDED_TESTS,
+          setupFiles: ["test/support/setup-acl.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        // Tombstone retention cut to TEST_TOMBSTONE_RETENTION_MS, with one catalog shard and with several.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            main: TEST_WORKER,
+            miniflare: { bindings: { ...WORKER_BINDINGS, TOMBSTONE_RETENTION: `${TEST_TOMBSTONE_RETENTION_MS}ms` } },
+          }),
+        ],
+        test: {
+          name: "workers-retention",
+          include: RETENTION_TESTS,
           setupFiles: ["test/support/setup-acl.ts"],
           testTimeout: 20_000,
         },

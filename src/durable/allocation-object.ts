@@ -9,9 +9,12 @@
  * - the outbox to the region catalog (catalog-outbox.ts),
  * - the parked blocking queries (waiters.ts), which live in memory and are woken by writes,
  * - the task logs and their followers (task-logs.ts),
- * - the answers of writes sent with an Idempotency-Key (idempotency.ts).
+ * - the answers of writes sent with an Idempotency-Key (idempotency.ts),
+ * - the tombstone's collection once its retention ends, and the admission the first write of an
+ *   object with no storage asks its catalog for (tombstone-retention.ts).
  */
 import { DurableObject } from "cloudflare:workers";
+import { config } from "../config.ts";
 import { stampPut } from "../domain/allocation-put.ts";
 import { catalogEntry } from "../domain/catalog-entry.ts";
 import { applyTaskEvents, type TaskEventUpdate } from "../domain/task-state.ts";
@@ -28,7 +31,9 @@ import { IndexClock } from "./index-clock.ts";
 import type { LogType } from "./log-store.ts";
 import { ALLOCATION_MIGRATIONS, hasSchema, migrate } from "./migrations.ts";
 import { type AllocationKey, allocationOfName, ownName } from "./object-names.ts";
+import { catalogStubFor } from "./stub.ts";
 import { logRetention, TaskLogs } from "./task-logs.ts";
+import { type Admission, belowWatermark, TombstoneRetention } from "./tombstone-retention.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
 /** Index reported when the allocation never existed here: Nomad clients treat 0 as "do not block". */
@@ -43,8 +48,11 @@ export class AllocationObject extends DurableObject<Env> {
   #sourceIndex: bigint | null = null;
   readonly #outbox: CatalogOutbox;
   readonly #idempotency: IdempotencyLog;
+  readonly #retention: TombstoneRetention;
   #schemaReady = false;
   #key: AllocationKey | undefined;
+  /** When the allocation became a tombstone (wall-clock ms), as stored with the clock; null while it exists. */
+  #tombstoneSince: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -54,6 +62,7 @@ export class AllocationObject extends DurableObject<Env> {
     this.clock = new IndexClock(sql);
     this.#outbox = new CatalogOutbox(ctx.storage, env);
     this.#idempotency = new IdempotencyLog(sql);
+    this.#retention = new TombstoneRetention(ctx.storage, env);
     ctx.blockConcurrencyWhile(async () => {
       // An object that was only ever read has no schema and stays that way: reads of unknown ids
       // must not leave anything stored. The schema is created by the first write.
@@ -61,9 +70,16 @@ export class AllocationObject extends DurableObject<Env> {
       this.#ensureSchema();
       const clock = this.clock.load();
       this.#sourceIndex = typeof clock?.source_index === "string" ? BigInt(clock.source_index) : null;
+      // Stored too, for an alarm that wakes the object without its name.
+      if (typeof clock?.alloc_id === "string" && typeof clock.region === "string") this.#key = { id: clock.alloc_id, region: clock.region };
+      this.#tombstoneSince = typeof clock?.tombstone_since === "number" ? clock.tombstone_since : null;
       this.document.load();
       // Changes committed before a crash but not yet delivered go out as soon as possible.
       if (this.#outbox.pending()) await ctx.storage.setAlarm(Date.now());
+      // A tombstone whose alarm was lost (or that predates retention) gets one.
+      else if (this.document.compact === null && (await ctx.storage.getAlarm()) === null) {
+        await this.#retention.schedule(this.#tombstoneSince ?? Date.now());
+      }
     });
   }
 
@@ -84,9 +100,19 @@ export class AllocationObject extends DurableObject<Env> {
     this.#schemaReady = true;
   }
 
-  /** Stores the clock with the source index (`null`: none yet) in its row; inside the change's transaction. */
-  #storeClock(index: number, sourceIndex: bigint | null): void {
-    this.clock.store(index, { source_index: sourceIndex === null ? null : sourceIndex.toString() });
+  /**
+   * Stores the clock with the source index (`null`: none yet), the allocation's key and when it
+   * became a tombstone (`null`: it exists) in its row; inside the change's transaction.
+   */
+  #storeClock(index: number, sourceIndex: bigint | null, tombstoneSince: number | null): void {
+    const key = this.#own();
+    this.clock.store(index, {
+      source_index: sourceIndex === null ? null : sourceIndex.toString(),
+      alloc_id: key.id,
+      region: key.region,
+      tombstone_since: tombstoneSince,
+    });
+    this.#tombstoneSince = tombstoneSince;
   }
 
   /**
@@ -122,10 +148,11 @@ export class AllocationObject extends DurableObject<Env> {
       this.#idempotency.remember(idem, JSON.stringify({ ok: true, index }));
       this.document.store(key.id, key.region, index, compact);
       if (compact === null) this.logs.clear();
-      this.#storeClock(index, sourceIndex);
+      this.#storeClock(index, sourceIndex, compact === null ? Date.now() : null);
     });
     this.#sourceIndex = sourceIndex;
     this.document.hold(index, compact, document);
+    if (compact === null) await this.#retention.schedule(this.#tombstoneSince ?? Date.now());
     await this.#outbox.deliverOrRetry();
     // Waiters are released in a task of their own, after this write is answered, so the writer's
     // acknowledgement never queues behind the responses of N parked readers. They answer once the
@@ -150,12 +177,59 @@ export class AllocationObject extends DurableObject<Env> {
    */
   #stale(source: bigint | undefined): WriteOutcome | undefined {
     if (source === undefined || this.#sourceIndex === null || source > this.#sourceIndex) return undefined;
+    return this.#staleAnswer();
+  }
+
+  #staleAnswer(): WriteOutcome {
     return { ok: true, index: this.#snapshot(false).index, stale: true };
   }
 
-  /** Retries undelivered catalog changes (after a failed delivery or a restart). */
+  /** Retries undelivered catalog changes (after a failed delivery or a restart), then collects a tombstone that is due. */
   override async alarm(): Promise<void> {
     await this.#outbox.deliver();
+    await this.#collectIfDue();
+  }
+
+  /**
+   * A tombstone past its retention (and with every change delivered) is reported to its catalog
+   * shard, then all of this object's storage is deleted. Nothing else runs meanwhile, so no write
+   * lands between the report and the deletion. Afterwards the object is as if never written: its
+   * next write asks the catalog for its clock (`#admit`), which is above the tombstone's index.
+   */
+  async #collectIfDue(): Promise<void> {
+    await this.ctx.blockConcurrencyWhile(async () => {
+      if (!this.#schemaReady || this.document.compact !== null) return;
+      // A tombstone from before retention existed counts from now.
+      const due = this.#retention.dueAt(this.#tombstoneSince ?? Date.now());
+      if (Date.now() < due) return this.ctx.storage.setAlarm(due);
+      if (this.#outbox.pending()) return this.#retention.retryLater();
+      const key = this.#own();
+      const tombstone = { allocId: key.id, allocIndex: this.clock.last, sourceIndex: this.#sourceIndex?.toString() ?? null };
+      try {
+        await catalogStubFor(this.env, config(this.env), key.region, key.id).collect(tombstone);
+      } catch (error) {
+        console.warn("tombstone collection: the catalog did not answer; retrying", error);
+        return this.#retention.retryLater();
+      }
+      await this.ctx.storage.deleteAll();
+      this.#schemaReady = false;
+      this.#sourceIndex = null;
+      this.#tombstoneSince = null;
+      this.clock.reset();
+    });
+  }
+
+  /**
+   * Before the first write of an object with no storage (never written, or collected): its catalog
+   * shard's admission. The clock moves above the shard's index; the caller refuses a conditional
+   * create at or below the collected watermark. An object that still holds its clock (a tombstone
+   * included) needs neither: its own clock and source index are the authority.
+   */
+  async #admit(): Promise<Admission> {
+    const key = this.#own();
+    const admission = await catalogStubFor(this.env, config(this.env), key.region, key.id).admission();
+    this.clock.seed(admission.index);
+    return admission;
   }
 
   /** The kept answer of an identical earlier write, or a refusal of a reused key; undefined to proceed. */
@@ -175,7 +249,7 @@ export class AllocationObject extends DurableObject<Env> {
    * goes away (`signal`). Either way the answer is the state at that moment.
    */
   async read(query: ReadQuery, signal?: AbortSignal): Promise<ReadResult> {
-    const minIndex = BigInt(query.minIndex);
+    const { minIndex } = query;
     if (minIndex === 0n || BigInt(this.#snapshot(false).index) > minIndex) return this.#snapshot(query.pretty);
     const refused = this.waiters.refusal(query.caller ?? "", waiterLimits(this.env));
     if (refused) return { ...this.#snapshot(false), body: null, refused };
@@ -190,9 +264,15 @@ export class AllocationObject extends DurableObject<Env> {
    * state nor resurrects a newer delete.
    */
   async put(document: string, keepTaskStates: boolean, idem?: IdempotencyKey, sourceIndex?: string): Promise<WriteOutcome> {
+    const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
+    if (!this.#schemaReady) {
+      const admission = await this.#admit();
+      // Unless a write created it meanwhile, this creates it: below the watermark, it is stale.
+      if (!this.#schemaReady && belowWatermark(admission, source)) return this.#staleAnswer();
+    }
+    // An object without storage holds no key; one written while the catalog answered may.
     const seen = this.#replay<WriteOutcome>(idem);
     if (seen) return seen;
-    const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
     const stale = this.#stale(source);
     if (stale) return stale;
     const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
@@ -235,14 +315,26 @@ export class AllocationObject extends DurableObject<Env> {
     const stale = this.#stale(source);
     if (stale) return stale;
     if (this.document.compact === null) {
-      if (source !== undefined) {
-        this.#ensureSchema();
-        this.ctx.storage.transactionSync(() => this.#storeClock(this.clock.last, source));
-        this.#sourceIndex = source;
+      if (source !== undefined && (this.#schemaReady || !belowWatermark(await this.#admit(), source))) {
+        await this.#recordAbsentDelete(source);
       }
       return { ok: false, status: 404, message: ErrorText.allocNotFound };
     }
     return this.#commit(this.clock.next(), null, idem, source);
+  }
+
+  /**
+   * A conditional delete of an allocation that is not here (and not covered by the watermark)
+   * records its source index: a tombstone without a delete, collected like one.
+   */
+  async #recordAbsentDelete(source: bigint): Promise<void> {
+    // A write may have created it, or raised the source index, while the catalog answered.
+    if (this.document.compact !== null || (this.#sourceIndex !== null && source <= this.#sourceIndex)) return;
+    this.#ensureSchema();
+    const since = this.#tombstoneSince ?? Date.now();
+    this.ctx.storage.transactionSync(() => this.#storeClock(this.clock.last, source, since));
+    this.#sourceIndex = source;
+    await this.#retention.schedule(since);
   }
 
   /**

@@ -38,6 +38,19 @@ export class IndexClock {
     return this.#last;
   }
 
+  /**
+   * The receive rule for an index learnt elsewhere (the catalog's, when an allocation is created):
+   * the next change is above it. Held in memory; stored with the next change.
+   */
+  seed(index: number): void {
+    if (index > this.#last) this.#last = index;
+  }
+
+  /** After the object's storage was deleted: as if no index was ever handed out here. */
+  reset(): void {
+    this.#last = 0;
+  }
+
   /** The index of a change made now. */
   next(): number {
     return indexAfter(this.#last, Date.now());

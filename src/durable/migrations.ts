@@ -44,6 +44,12 @@ export const ALLOCATION_MIGRATIONS: readonly string[] = [
   // 5: the highest source (Nomad) index applied, a decimal uint64 (TEXT: SQLite integers are
   // signed 64-bit); NULL until a write carries one. Kept across DELETE like the clock itself.
   "ALTER TABLE index_clock ADD COLUMN source_index TEXT;",
+  // 6: the allocation's id and region beside its clock, so a tombstone (no allocation row) can be
+  // reported to its catalog when its retention ends, and when it became one (wall-clock ms; NULL
+  // while the allocation exists) (tombstone-retention.ts).
+  `ALTER TABLE index_clock ADD COLUMN alloc_id TEXT;
+   ALTER TABLE index_clock ADD COLUMN region TEXT;
+   ALTER TABLE index_clock ADD COLUMN tombstone_since INTEGER;`,
 ];
 
 /** The ACL store's schema (one object for the whole deployment, as Nomad's ACLs are global). */
@@ -102,6 +108,9 @@ export const CATALOG_MIGRATIONS: readonly string[] = [
   `ALTER TABLE event ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
    ALTER TABLE event ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
    ALTER TABLE event ADD COLUMN deployment_id TEXT NOT NULL DEFAULT '';`,
+  // 4: the collected watermark: the highest source index of the tombstones collected here, decimal
+  // text; NULL while none with a source index was (tombstone-retention.ts).
+  "ALTER TABLE index_clock ADD COLUMN collected_source TEXT;",
 ];
 
 export function migrate(sql: SqlStorage, steps: readonly string[]): void {

@@ -25,12 +25,14 @@ import { openEventStream, type StreamQuery, streamStart } from "./event-stream.t
 import { IndexClock, indexAfter } from "./index-clock.ts";
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
 import { ownName, type ShardSlot, shardOfName } from "./object-names.ts";
+import { type Admission, type CollectedTombstone, CollectedWatermark } from "./tombstone-retention.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
 export type { StreamQuery } from "./event-stream.ts";
 
 export interface ListQuery extends Omit<ListSelection, "matches"> {
-  minIndex: string;
+  /** Block while the region's index is <= this (the client's uint64 `index`, exact); 0n answers at once. */
+  minIndex: bigint;
   waitMs: number;
   pretty: boolean;
   caller?: string;
@@ -90,14 +92,18 @@ export class RegionCatalog extends DurableObject<Env> {
   #pending: PendingRecord[] = [];
   /** Which shard of its region this is, from the name it was addressed by. */
   #slot: ShardSlot | undefined;
+  /** The highest source index of the tombstones collected here. Stored in the clock's row. */
+  readonly #collected: CollectedWatermark;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.clock = new IndexClock(ctx.storage.sql);
+    this.#collected = new CollectedWatermark(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage.sql, CATALOG_MIGRATIONS);
       const clock = this.clock.load();
       this.#floor = typeof clock?.history_floor === "number" ? clock.history_floor : 0;
+      this.#collected.load(clock);
       const history = ctx.storage.sql
         .exec<{ n: number; bytes: number }>("SELECT COUNT(*) AS n, COALESCE(SUM(length(CAST(body AS BLOB))), 0) AS bytes FROM event")
         .one();
@@ -301,6 +307,24 @@ export class RegionCatalog extends DurableObject<Env> {
     return { index: this.#currentIndex(), moved };
   }
 
+  /**
+   * For an allocation object about to create its allocation: this shard's index (the new
+   * allocation's clock starts above it, so above every tombstone recorded here, collected ones
+   * included) and the collected watermark (a conditional create at or below it is stale).
+   */
+  admission(): Admission {
+    return { index: this.#currentIndex(), collected: this.#collected.value };
+  }
+
+  /**
+   * A tombstone whose retention ended, reported by its object before it deletes its storage: its
+   * list row goes and its source index raises the watermark. The list, its index and the history
+   * do not change (the row listed nothing; the delete's event stays until the history drops it).
+   */
+  collect(tombstone: CollectedTombstone): void {
+    this.#collected.collect(this.ctx.storage, tombstone, this.clock.last);
+  }
+
   #currentIndex(): number {
     return Math.max(this.clock.last, 1);
   }
@@ -324,7 +348,7 @@ export class RegionCatalog extends DurableObject<Env> {
 
   /** Lists the region's allocations, blocking Nomad-style on the region index. */
   async list(query: ListQuery, signal?: AbortSignal): Promise<ListResult> {
-    const minIndex = BigInt(query.minIndex);
+    const { minIndex } = query;
     if (minIndex !== 0n && BigInt(this.#currentIndex()) <= minIndex) {
       const refused = this.waiters.refusal(query.caller ?? "", waiterLimits(this.env));
       if (refused) return { index: this.#currentIndex(), body: "", nextToken: null, refused };

@@ -5,6 +5,7 @@
  * object is ever addressed for a junk region or id.
  */
 import type { Config } from "../config.ts";
+import { shardOf } from "../domain/catalog-shard.ts";
 import { ACL_STORE_NAME, allocationName, catalogName } from "./object-names.ts";
 
 function named<T extends Rpc.DurableObjectBranded | undefined>(
@@ -22,6 +23,11 @@ export function allocationStub(env: Env, cfg: Config, region: string, uuid: stri
 /** Shard `shard` of the region's catalog (of the deployment's `CATALOG_SHARDS`). */
 export function catalogStub(env: Env, cfg: Config, region: string, shard = 0) {
   return named(env.CATALOGS, catalogName(region, { shard, shards: cfg.catalogShards }), cfg.regions.get(region));
+}
+
+/** The catalog shard that lists allocation `uuid` of `region`. */
+export function catalogStubFor(env: Env, cfg: Config, region: string, uuid: string) {
+  return catalogStub(env, cfg, region, shardOf(uuid.replaceAll("-", ""), cfg.catalogShards));
 }
 
 export function aclStub(env: Env) {

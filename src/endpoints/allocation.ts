@@ -152,7 +152,7 @@ const stopAllocation: Handler = async (request, { env, caller }) => {
   const region = parseRegion(params, cfg);
   const alloc = allocIdOrNull(decodePathText(rawAllocId(request, "/stop")));
   if (!alloc) throw new CodedError(404, ErrorText.allocationNotFound);
-  const read = { minIndex: "0", waitMs: 0, pretty: false, caller: limitKey(request, who) };
+  const read = { minIndex: 0n, waitMs: 0, pretty: false, caller: limitKey(request, who) };
   const result = await allocationStub(env, cfg, region, alloc.uuid).read(read);
   if (result.body === null) throw new CodedError(404, ErrorText.allocationNotFound);
   requireNamespace(who, result.namespace ?? DEFAULT_NAMESPACE, ALLOC_LIFECYCLE);

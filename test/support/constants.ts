@@ -15,3 +15,6 @@ export const TEST_CATALOG_SHARDS = 4;
 
 /** Bytes of event history per region in tests: small enough to reach with a few large allocations. */
 export const TEST_EVENT_HISTORY_BYTES = 1024 * 1024;
+
+/** Tombstone retention in the retention tests' project (the other projects keep the default). */
+export const TEST_TOMBSTONE_RETENTION_MS = 1000;

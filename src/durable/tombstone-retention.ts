@@ -1,0 +1,114 @@
+/**
+ * Collection of deleted allocations after TOMBSTONE_RETENTION, without letting an index go back or
+ * a late write resurrect them (docs/reliability.md#tombstone-retention).
+ *
+ * A deleted allocation's object keeps a tombstone: its index clock and its source (Nomad) index.
+ * When the retention has passed since the delete (wall-clock time, kept with the tombstone), the
+ * object's alarm reports the tombstone to its catalog shard, which in one
+ * transaction raises its *collected watermark* (the highest source index of any tombstone it
+ * collected) and drops the allocation's list row; then the object deletes all its storage.
+ *
+ * Creating an allocation asks its catalog shard first (`Admission`): the new object's clock starts
+ * above the shard's index (which is at or above every index the shard ever recorded, the collected
+ * tombstone's included), and a conditional create whose source index is at or below the watermark
+ * is answered stale, as the tombstone would have answered it.
+ */
+import { config } from "../config.ts";
+
+/** Delay before trying a collection again (an outbox still undelivered, an unreachable catalog). */
+const COLLECT_RETRY_MS = 60_000;
+
+/** What a catalog shard tells an object about to create an allocation. */
+export interface Admission {
+  /** The shard's index: the created allocation's first index is above it. */
+  index: number;
+  /** The shard's collected watermark (decimal uint64), null while it collected no tombstone with a source index. */
+  collected: string | null;
+}
+
+/** A tombstone reported for collection. */
+export interface CollectedTombstone {
+  allocId: string;
+  /** The tombstone's index (the delete's); the list row goes only if it is not newer. */
+  allocIndex: number;
+  /** Its source index (decimal uint64), null when no write carried one. */
+  sourceIndex: string | null;
+}
+
+/** Whether a conditional create with `source` is at or below the watermark: stale. */
+export function belowWatermark(admission: Admission, source: bigint | undefined): boolean {
+  return source !== undefined && admission.collected !== null && source <= BigInt(admission.collected);
+}
+
+/**
+ * The catalog's side: the watermark, kept in the `collected_source` column of its clock row, and
+ * the collection of a tombstone's list row.
+ */
+export class CollectedWatermark {
+  readonly #sql: SqlStorage;
+  #value: bigint | null = null;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+  }
+
+  /** Takes the stored value from the clock's row (as loaded by the catalog). */
+  load(row: Record<string, SqlStorageValue> | undefined): void {
+    const stored = row?.collected_source;
+    this.#value = typeof stored === "string" ? BigInt(stored) : null;
+  }
+
+  get value(): string | null {
+    return this.#value === null ? null : this.#value.toString();
+  }
+
+  /**
+   * Drops the tombstone's list row (only a deleted one, not newer than the tombstone) and raises
+   * the watermark to its source index, in one transaction. Idempotent: a repeated report changes
+   * nothing more. `clockIndex` is the catalog's current index, for the clock row's upsert.
+   */
+  collect(storage: DurableObjectStorage, tombstone: CollectedTombstone, clockIndex: number): void {
+    const source = tombstone.sourceIndex === null ? null : BigInt(tombstone.sourceIndex);
+    const raised = source !== null && (this.#value === null || source > this.#value) ? source : this.#value;
+    storage.transactionSync(() => {
+      this.#sql.exec("DELETE FROM alloc_stub WHERE id = ? AND body IS NULL AND alloc_index <= ?", tombstone.allocId, tombstone.allocIndex);
+      if (raised !== this.#value) {
+        this.#sql.exec(
+          `INSERT INTO index_clock (singleton, last_index, history_floor, collected_source) VALUES (1, ?, 0, ?)
+           ON CONFLICT (singleton) DO UPDATE SET collected_source = excluded.collected_source`,
+          clockIndex,
+          (raised as bigint).toString(),
+        );
+      }
+    });
+    this.#value = raised;
+  }
+}
+
+/** The allocation object's side: when its tombstone is due, and the alarm that collects it. */
+export class TombstoneRetention {
+  readonly #storage: DurableObjectStorage;
+  readonly #retentionMs: number;
+
+  constructor(storage: DurableObjectStorage, env: Env) {
+    this.#storage = storage;
+    this.#retentionMs = config(env).tombstoneRetentionMs;
+  }
+
+  /** When a tombstone made at `since` (wall-clock ms) may be collected. */
+  dueAt(since: number): number {
+    return since + this.#retentionMs;
+  }
+
+  /** Sets the alarm for a tombstone made at `since`, unless an earlier alarm (an outbox retry) is set. */
+  async schedule(since: number): Promise<void> {
+    const at = this.dueAt(since);
+    const current = await this.#storage.getAlarm();
+    if (current === null || current > at) await this.#storage.setAlarm(at);
+  }
+
+  /** Tries again later (the outbox is not yet delivered, or the catalog did not answer). */
+  retryLater(): Promise<void> {
+    return this.#storage.setAlarm(Date.now() + COLLECT_RETRY_MS);
+  }
+}
