@@ -256,7 +256,7 @@ export class AllocationObject extends DurableObject<Env> {
    * goes away (`signal`). Either way the answer is the state at that moment.
    */
   async read(query: ReadQuery, signal?: AbortSignal): Promise<ReadResult> {
-    const minIndex = BigInt(query.minIndex);
+    const { minIndex } = query;
     if (minIndex === 0n || BigInt(this.#snapshot(false).index) > minIndex) return this.#snapshot(query.pretty);
     const refused = this.waiters.refusal(query.caller ?? "", waiterLimits(this.env));
     if (refused) return { ...this.#snapshot(false), body: null, refused };

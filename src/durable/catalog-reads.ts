@@ -43,7 +43,7 @@ export async function listRegion(
   );
   if (shards.length === 1) return (shards[0] as Shard).list(query, signal);
   let merged = await consistentPage(shards, query);
-  if (query.minIndex !== "0" && BigInt(merged.index) <= BigInt(query.minIndex)) {
+  if (query.minIndex !== 0n && BigInt(merged.index) <= query.minIndex) {
     const refused = await parkInEvery(shards, query, signal);
     if (refused) return { ...merged, refused };
     merged = await consistentPage(shards, query);
@@ -74,7 +74,7 @@ async function parkInEvery(shards: Shard[], query: ListQuery, signal: AbortSigna
 
 async function consistentPage(shards: Shard[], query: ListQuery): Promise<ListResult> {
   const read = async (shard: Shard): Promise<ListResult> => {
-    const { index, body, nextToken, items, invalid } = await shard.list({ ...query, minIndex: "0", items: true });
+    const { index, body, nextToken, items, invalid } = await shard.list({ ...query, minIndex: 0n, items: true });
     return { index, body, nextToken, items, invalid };
   };
   const pages: ListResult[] = await Promise.all(shards.map(read));

@@ -18,8 +18,8 @@ export interface ReadResult {
 }
 
 export interface ReadQuery {
-  /** Block while the allocation's index is <= this (decimal uint64); "0" answers at once. */
-  minIndex: string;
+  /** Block while the allocation's index is <= this (the client's uint64 `index`, exact); 0n answers at once. */
+  minIndex: bigint;
   /** How long to block at most, jitter included. */
   waitMs: number;
   pretty: boolean;

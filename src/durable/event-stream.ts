@@ -5,11 +5,12 @@
  * then live events; an event is delivered when its namespace is one of the subscription's and one
  * of the subscription's keys is the event's `Key` or one of its `FilterKeys`.
  */
+import { RefusalText } from "../errors.ts";
 import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
 
 export interface StreamQuery {
-  /** Decimal uint64: start at the first event whose Index is >= this; "0" from the oldest kept. */
-  index: string;
+  /** Start at the first event whose Index is >= this (uint64, exact); 0n from the oldest kept. */
+  index: bigint;
   /**
    * The keys to match against an event's Key and FilterKeys, as Nomad's `filter`; null when every
    * event matches (the topic `*` or `Allocation` with the key `*` alone), [] when none can.
@@ -55,16 +56,16 @@ type EventRow = {
  * `StartAtClosest`: at the first event whose Index is >= `index`, and an index beyond the last
  * event starts with the next one (compared as uint64, exactly).
  */
-export function streamStart(index: string, floor: number, lastIndex: number): { position: number } | { gone: string } {
-  const requested = BigInt(index);
+export function streamStart(requested: bigint, floor: number, lastIndex: number): { position: number } | { gone: string } {
   if (requested > 0n && requested < BigInt(floor)) {
     return {
-      gone: `event index ${index} is older than the oldest event kept (${floor}): list /v1/allocations again and stream from its X-Nomad-Index + 1`,
+      gone: RefusalText.eventIndexGone(String(requested), String(floor)),
     };
   }
   // 0 is Nomad's "from the buffer's head": here the oldest event still kept.
   const from = requested === 0n ? BigInt(floor) : requested;
   const next = BigInt(lastIndex) + 1n;
+  // At most the next index the catalog hands out: a safe integer, as every index it stores.
   return { position: Number(from < next ? from : next) };
 }
 

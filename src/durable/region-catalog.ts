@@ -16,6 +16,7 @@ import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
 import { catalogEntry, eventJson } from "../domain/catalog-entry.ts";
 import { indexInShard } from "../domain/catalog-shard.ts";
 import { DEFAULT_NAMESPACE } from "../domain/namespace.ts";
+import { RefusalText } from "../errors.ts";
 import { encodeJson, type JsonObject, parseJson } from "../json/codec.ts";
 import type { CatalogChange } from "./catalog-change.ts";
 import { type ListSelection, listPage, type Page } from "./catalog-list.ts";
@@ -30,7 +31,8 @@ import { Waiters, waiterLimits } from "./waiters.ts";
 export type { StreamQuery } from "./event-stream.ts";
 
 export interface ListQuery extends Omit<ListSelection, "matches"> {
-  minIndex: string;
+  /** Block while the region's index is <= this (the client's uint64 `index`, exact); 0n answers at once. */
+  minIndex: bigint;
   waitMs: number;
   pretty: boolean;
   caller?: string;
@@ -333,7 +335,7 @@ export class RegionCatalog extends DurableObject<Env> {
       page = listPage(this.ctx.storage.sql, { ...query, matches: allocationFilter(query.filter) });
     } catch (error) {
       if (!(error instanceof FilterError)) throw error;
-      return { index: this.#currentIndex(), body: "", nextToken: null, invalid: `failed to read result page: ${error.message}` };
+      return { index: this.#currentIndex(), body: "", nextToken: null, invalid: RefusalText.resultPage(error.message) };
     }
     if (query.items) {
       const items = page.ids.map((id, i) => ({ id, body: page.stubs[i] as string }));
@@ -346,7 +348,7 @@ export class RegionCatalog extends DurableObject<Env> {
 
   /** Lists the region's allocations, blocking Nomad-style on the region index. */
   async list(query: ListQuery, signal?: AbortSignal): Promise<ListResult> {
-    const minIndex = BigInt(query.minIndex);
+    const { minIndex } = query;
     if (minIndex !== 0n && BigInt(this.#currentIndex()) <= minIndex) {
       const refused = this.waiters.refusal(query.caller ?? "", waiterLimits(this.env));
       if (refused) return { index: this.#currentIndex(), body: "", nextToken: null, refused };

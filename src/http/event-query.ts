@@ -10,17 +10,17 @@ const INT64_MAX = (1n << 63n) - 1n;
 /**
  * `?index`: Go's `strconv.Atoi`, as Nomad parses it; absent or empty is 0 (from the oldest event
  * kept). Nomad then takes `uint64(index)`, so a negative index is a very large one (only events
- * from now on). Returns the uint64 as a decimal string, exact.
+ * from now on). The uint64, exact (it stays a bigint as far as the catalog's comparison).
  */
-export function parseEventIndex(raw: string | null): string {
-  if (raw === null || raw === "") return "0";
+export function parseEventIndex(raw: string | null): bigint {
+  if (raw === null || raw === "") return 0n;
   const syntax = /^[+-]?\d+$/.test(raw);
   const value = syntax ? BigInt(raw) : 0n;
   if (!syntax || value < INT64_MIN || value > INT64_MAX) {
     const why = syntax ? "value out of range" : "invalid syntax";
     throw new CodedError(400, `Unable to parse index: strconv.Atoi: parsing ${JSON.stringify(raw)}: ${why}`);
   }
-  return (value < 0n ? value + (1n << 64n) : value).toString();
+  return value < 0n ? value + (1n << 64n) : value;
 }
 
 /** Distinct `topic` values one stream may ask for (repeats count once): bounds each event's match work. */

@@ -12,8 +12,8 @@ import { type Caller, limitKey } from "../pipeline/caller.ts";
 
 /** What a blocking read sends its Durable Object (plain data: it crosses RPC). */
 export interface ReadOptions {
-  /** Decimal uint64; "0" answers at once. */
-  minIndex: string;
+  /** The `index` the client waits past, as parsed once here (uint64, exact); 0n answers at once. */
+  minIndex: bigint;
   /** The wait with Nomad's jitter (up to wait/16) already added. */
   waitMs: number;
   pretty: boolean;
@@ -36,7 +36,7 @@ export function parseBlockingQuery(request: Request, env: Env, caller: Caller): 
   parseStale(params);
   const pretty = parsePretty(params);
   const region = parseRegion(params, cfg);
-  const options = { minIndex: minIndex.toString(), waitMs: waitMs + jitterMs(waitMs), pretty, caller: limitKey(request, caller) };
+  const options = { minIndex, waitMs: waitMs + jitterMs(waitMs), pretty, caller: limitKey(request, caller) };
   return { cfg, params, region, options };
 }
 
@@ -46,17 +46,17 @@ export function parseBlockingQuery(request: Request, env: Env, caller: Caller): 
  * query that may park gets the client's abort signal (it costs a wrapper over RPC).
  */
 export async function readSurvivingReset<T extends { refused?: string }>(
-  minIndex: string,
+  minIndex: bigint,
   signal: AbortSignal,
-  read: (minIndex: string, signal: AbortSignal | undefined) => Promise<T>,
+  read: (minIndex: bigint, signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
   let result: T;
   try {
-    result = await read(minIndex, minIndex === "0" ? undefined : signal);
+    result = await read(minIndex, minIndex === 0n ? undefined : signal);
   } catch (error) {
-    if (minIndex === "0") throw error;
+    if (minIndex === 0n) throw error;
     console.warn("blocking read interrupted; answering current state", error);
-    result = await read("0", undefined);
+    result = await read(0n, undefined);
   }
   if (result.refused) throw new CodedError(429, result.refused, { "Retry-After": "1" });
   return result;

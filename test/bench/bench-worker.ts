@@ -72,7 +72,7 @@ export class AllocationObject extends ObservedAllocationObject {
 
   /** The encoded allocation, read once and kept (the ceiling route never writes the allocation). */
   async cachedBytes(): Promise<ReadResult> {
-    this.#cached ??= await this.read({ minIndex: "0", waitMs: 0, pretty: false });
+    this.#cached ??= await this.read({ minIndex: 0n, waitMs: 0, pretty: false });
     return this.#cached;
   }
 
@@ -143,7 +143,7 @@ async function benchRoute(request: Request, env: Env, ctx: ExecutionContext, pat
   if (path === "w0") {
     const prime = new URL(request.url).searchParams.get("prime");
     if (prime) {
-      const read = await benchStub(env, prime).read({ minIndex: "0", waitMs: 0, pretty: false });
+      const read = await benchStub(env, prime).read({ minIndex: 0n, waitMs: 0, pretty: false });
       if (read.body === null) return new Response("no such allocation", { status: 404 });
       w0 = { body: new TextEncoder().encode(read.body), headers: { ...JSON_HEADERS, ...queryMetaHeaders(read.index) } };
     }

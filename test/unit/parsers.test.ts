@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
 import { parseAllocId } from "../../src/domain/alloc-id.ts";
+import { streamStart } from "../../src/durable/event-stream.ts";
 import { bearerToken, requestToken, requestTokenDigest, sha256Hex, toHex } from "../../src/http/digest.ts";
+import { parseEventIndex } from "../../src/http/event-query.ts";
 import { jitterMs, parseExpectedLogOffset, parseIndex, parsePretty, parseStale, parseWait } from "../../src/http/query.ts";
 import { parseGoBool } from "../../src/json/go-bool.ts";
 import { formatGoDuration, formatUnixNanos, normalizeRfc3339, parseGoDuration } from "../../src/json/go-time.ts";
@@ -23,6 +25,46 @@ describe("parseIndex", () => {
 
   it.each(["abc", "-1", "1.5", "1e3", "0x10", " 5", "+5", "18446744073709551616"])("rejects %j", (raw) => {
     expect(codeOf(() => parseIndex(raw))).toEqual([400, "Invalid index"]);
+  });
+});
+
+describe("parseEventIndex (Go's strconv.Atoi, then uint64)", () => {
+  it.each([
+    [null, 0n],
+    ["", 0n],
+    ["0", 0n],
+    ["9007199254740993", 9007199254740993n],
+    ["+7", 7n],
+    ["9223372036854775807", 9223372036854775807n],
+    ["-1", 18446744073709551615n],
+    ["-9223372036854775808", 9223372036854775808n],
+  ])("%j → %s", (raw, value) => expect(parseEventIndex(raw)).toBe(value));
+
+  it.each([
+    ["abc", "invalid syntax"],
+    ["1.5", "invalid syntax"],
+    ["9223372036854775808", "value out of range"],
+    ["-9223372036854775809", "value out of range"],
+  ])("rejects %j (%s)", (raw, why) => {
+    expect(codeOf(() => parseEventIndex(raw))).toEqual([
+      400,
+      `Unable to parse index: strconv.Atoi: parsing ${JSON.stringify(raw)}: ${why}`,
+    ]);
+  });
+});
+
+describe("streamStart (exact uint64 against the catalog's indexes)", () => {
+  it("starts at the requested index, at the floor for 0, and at the next index beyond the last", () => {
+    expect(streamStart(42n, 10, 100)).toEqual({ position: 42 });
+    expect(streamStart(0n, 10, 100)).toEqual({ position: 10 });
+    expect(streamStart(9007199254740993n, 10, 100)).toEqual({ position: 101 });
+    expect(streamStart(18446744073709551615n, 10, 100)).toEqual({ position: 101 });
+  });
+
+  it("refuses below the floor, naming the index exactly as asked", () => {
+    expect(streamStart(9n, 10, 100)).toEqual({
+      gone: "event index 9 is older than the oldest event kept (10): list /v1/allocations again and stream from its X-Nomad-Index + 1",
+    });
   });
 });
 

@@ -89,6 +89,25 @@ describe("blocking queries", () => {
     expect(indexOf(r)).toBeGreaterThan(index);
   });
 
+  it("carries an index above 2^53 exactly (a bigint from the query to the objects): index=9007199254740993 waits, on one allocation and on the list", async () => {
+    const { id } = await createAllocation();
+    const above = "9007199254740993"; // 2^53 + 1: no JS number has this value
+    const pending = call(`/v1/allocation/${id}?index=${above}&wait=300ms`);
+    await untilWaiters(id, 1);
+    const wrote = await postEvents(id, STARTED);
+    const written = ((await wrote.json()) as { Index: number }).Index;
+    // The write is below the index asked for: the query still waits, then answers the current state.
+    expect((await objectFor(id).stats()).waiters).toBe(1);
+    const r = await pending;
+    expect(r.status).toBe(200);
+    expect(indexOf(r)).toBe(written);
+    const started = Date.now();
+    const listed = await call(`/v1/allocations?index=${above}&wait=300ms&per_page=1`);
+    expect(listed.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(indexOf(listed)).toBeGreaterThanOrEqual(written);
+  });
+
   it("answers 404 for a missing allocation when the wait times out", async () => {
     const id = newAllocId();
     const r = await call(`/v1/allocation/${id}?index=1&wait=200ms`);
@@ -132,7 +151,7 @@ describe("blocking queries", () => {
   it("drops the waiter when its caller's signal aborts (the Worker passes the client's request.signal)", async () => {
     const { id, index } = await createAllocation();
     const controller = new AbortController();
-    const pending = objectFor(id).read({ minIndex: String(index), waitMs: 30_000, pretty: false }, controller.signal);
+    const pending = objectFor(id).read({ minIndex: BigInt(index), waitMs: 30_000, pretty: false }, controller.signal);
     await untilWaiters(id, 1);
     controller.abort();
     await untilWaiters(id, 0);

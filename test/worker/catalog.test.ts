@@ -325,6 +325,19 @@ describe("GET /v1/event/stream", () => {
     expect(resumed.map((b) => b.Index)).toEqual(indexes.slice(2));
   });
 
+  it("starts an index above 2^53, at int64's top, or at uint64's (index=-1) exactly: with the next change, as an index beyond the last event", async () => {
+    for (const index of ["9007199254740993", "9223372036854775807", "-1"]) {
+      const id = newAllocId();
+      const r = await call(`/v1/event/stream?topic=Allocation:${id}&index=${index}`);
+      expect(r.status).toBe(200);
+      const read = readBatches(r, (b) => eventsOf(b).length >= 1);
+      await new Promise((w) => setTimeout(w, 50));
+      await createAllocation(id);
+      const events = eventsOf(await read).map((b) => ((b.Events as Array<{ Key: string }>)[0] as { Key: string }).Key);
+      expect(events).toEqual([id]);
+    }
+  });
+
   it("delivers live changes to a subscriber, and heartbeats {} at once and then on each tick", async () => {
     const from = (await catalog().stats()).index + 1;
     const r = await call(`/v1/event/stream?topic=Allocation&index=${from}`);
