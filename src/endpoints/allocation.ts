@@ -233,7 +233,8 @@ export const ALLOCATION_ENDPOINTS: Endpoint[] = [
     summary: "One allocation",
     description: "An allocation by ID.",
     otherMethods: invalidMethod,
-    subtree: { prefix: ALLOCATION_PREFIX, unmatched: unmatchedAllocationPath },
+    // Nomad's ServeMux serves `/v1/allocation/` as a subtree: Go redirects `/v1/allocation` to it.
+    subtree: { prefix: ALLOCATION_PREFIX, unmatched: unmatchedAllocationPath, redirectRoot: true },
     operations: [
       {
         method: "get",
