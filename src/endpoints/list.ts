@@ -4,7 +4,8 @@
  * region-wide index.
  */
 import { listRegion } from "../durable/catalog-reads.ts";
-import { CodedError, ErrorText } from "../errors.ts";
+import type { ListPage } from "../durable/contract.ts";
+import { ErrorText } from "../errors.ts";
 import { parseListFilter, parseNamespace, parsePerPage, parsePrefix } from "../http/list-query.ts";
 import { parseBoolParam } from "../http/query.ts";
 import { reply } from "../http/reply.ts";
@@ -42,10 +43,9 @@ const listAllocations: Handler = async (request, { env, caller }) => {
     taskStates,
     filter,
   };
-  const result = await readSurvivingReset(query.options.minIndex, request.signal, (minIndex, signal) =>
+  const result = await readSurvivingReset<ListPage>(query.options.minIndex, request.signal, (minIndex, signal) =>
     listRegion(env, query.cfg, query.region, { ...list, minIndex }, signal),
   );
-  if (result.invalid) throw new CodedError(400, result.invalid);
   return reply(result.body, { read: result.index }, result.nextToken ? { "X-Nomad-NextToken": result.nextToken } : {});
 };
 
