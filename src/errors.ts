@@ -37,6 +37,25 @@ export const ErrorText = {
   internal: "Internal error",
 } as const;
 
+/**
+ * Texts that name what they refuse, one builder each, so the code that answers them and the
+ * OpenAPI document's examples cannot word them differently.
+ */
+export const RefusalText = {
+  /** Nomad's logs endpoint, for an id that names no allocation. */
+  unknownAllocation: (id: string) => `Unknown allocation ${JSON.stringify(id)}`,
+  unknownTask: (task: string) => `unknown task name ${JSON.stringify(task)}`,
+  taskNotStarted: (task: string) => `task ${JSON.stringify(task)} not started yet. No logs available`,
+  /** A task event for a task its allocation's group does not have (Nomad's `UpdateAllocsFromClient`). */
+  taskNotInGroup: (group: string, task: string) =>
+    `task group ${JSON.stringify(group)} does not have task with name ${JSON.stringify(task)}`,
+  unknownPolicy: (name: string) => `policy ${JSON.stringify(name)} does not exist`,
+  /** Nomad's paginator, for a filter that fails on an allocation. */
+  resultPage: (why: string) => `failed to read result page: ${why}`,
+  eventIndexGone: (index: string, floor: string) =>
+    `event index ${index} is older than the oldest event kept (${floor}): list /v1/allocations again and stream from its X-Nomad-Index + 1`,
+} as const;
+
 /** The texts of Nomad's logs endpoint (command/agent/fs_endpoint.go). */
 export const LogErrors = {
   allocIdMissing: "must provide a valid alloc id",

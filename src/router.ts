@@ -10,9 +10,6 @@ import { CodedError, ErrorText } from "./errors.ts";
 import { errorResponse, redirect } from "./http/reply.ts";
 import { type Endpoint, type RoutedRequest, routePattern, serve } from "./pipeline/endpoint.ts";
 
-/** Nomad's ServeMux registers `/v1/allocation/` as a subtree; Go redirects its root without the slash. */
-const SUBTREE_ROOT_REDIRECTS: Record<string, string> = { "/v1/allocation": "/v1/allocation/" };
-
 function buildRouter(endpoints: readonly Endpoint[]) {
   const router = Router<RoutedRequest, [Env, ExecutionContext]>({ catch: errorResponse });
   for (const endpoint of endpoints) {
@@ -25,10 +22,9 @@ function buildRouter(endpoints: readonly Endpoint[]) {
   );
   return router.all("*", (request) => {
     const { pathname } = new URL(request.url);
-    const root = SUBTREE_ROOT_REDIRECTS[pathname];
-    if (root) return redirect(root, 301);
     // Empty ids and extra path segments: Nomad takes the whole rest of the path as the id.
-    for (const { prefix, unmatched, methods, endpoint } of subtrees) {
+    for (const { prefix, unmatched, redirectRoot, methods, endpoint } of subtrees) {
+      if (redirectRoot && `${pathname}/` === prefix) return redirect(prefix, 301);
       if (!pathname.startsWith(prefix)) continue;
       if (!methods.includes(request.method)) endpoint.otherMethods?.();
       unmatched(request, pathname.slice(prefix.length));

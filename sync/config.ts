@@ -5,6 +5,7 @@
  * `NOMAD_CLIENT_KEY`, `NOMAD_TLS_SERVER_NAME`, `NOMAD_SKIP_VERIFY`: hashicorp/nomad api/api.go
  * `DefaultConfig` and `ConfigureTLS`), the edge ones as `EDGE_ADDR` and `EDGE_TOKEN`.
  */
+import { parseGoBool } from "../src/json/go-bool.ts";
 import { parseDurationMs, UsageError } from "./duration.ts";
 
 export type LogsMode = "none" | "running" | "all";
@@ -94,7 +95,7 @@ function hostPort(text: string): { host: string; port: number } {
 }
 
 function goBool(text: string | undefined): boolean {
-  return text !== undefined && ["1", "t", "T", "TRUE", "true", "True"].includes(text);
+  return text !== undefined && parseGoBool(text) === true;
 }
 
 function checkUrl(text: string, flag: string): string {

@@ -3,7 +3,7 @@
  * Sources: Nomad's client `setTaskState`/`appendTaskEvent` (0.5.6 with the 0.6 FinishedAt fix)
  * and `getClientStatus`.
  */
-import { CodedError } from "../errors.ts";
+import { CodedError, RefusalText } from "../errors.ts";
 import { isJsonObject, JsonNumber, type JsonObject } from "../json/codec.ts";
 import { formatUnixNanos, ZERO_TIME } from "../json/go-time.ts";
 import { displayMessage } from "./display-message.ts";
@@ -119,7 +119,7 @@ export function applyTaskEvents(allocation: JsonObject, updates: TaskEventUpdate
   const group = allocation.TaskGroup as string;
   for (const update of updates) {
     if (!known.has(update.Task)) {
-      throw new CodedError(400, `task group ${JSON.stringify(group)} does not have task with name ${JSON.stringify(update.Task)}`);
+      throw new CodedError(400, RefusalText.taskNotInGroup(group, update.Task));
     }
   }
   const states: JsonObject = isJsonObject(allocation.TaskStates) ? allocation.TaskStates : Object.create(null);

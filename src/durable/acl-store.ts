@@ -7,7 +7,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { type Acl, compileAcl, EMPTY_ACL, type PolicyRules, parsePolicyRules } from "../acl/policy.ts";
-import { CodedError, ErrorText } from "../errors.ts";
+import { CodedError, ErrorText, RefusalText } from "../errors.ts";
 import { sha256Hex } from "../http/digest.ts";
 import { encodeJson, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
 import type { AclOutcome, TokenRequest } from "./contract.ts";
@@ -141,7 +141,7 @@ export class AclStore extends DurableObject<Env> {
     const accessor = crypto.randomUUID();
     return this.#write(idem, (index) => {
       const missing = this.#missingPolicies(request.Policies);
-      if (missing) return { ok: false, status: 400, message: `policy ${JSON.stringify(missing)} does not exist` };
+      if (missing) return { ok: false, status: 400, message: RefusalText.unknownPolicy(missing) };
       const row: TokenRow = {
         accessor_id: accessor,
         name: request.Name,
@@ -169,7 +169,7 @@ export class AclStore extends DurableObject<Env> {
   updateToken(accessor: string, request: TokenRequest, idem?: IdempotencyKey): AclOutcome {
     return this.#write(idem, (index) => {
       const missing = this.#missingPolicies(request.Policies);
-      if (missing) return { ok: false, status: 400, message: `policy ${JSON.stringify(missing)} does not exist` };
+      if (missing) return { ok: false, status: 400, message: RefusalText.unknownPolicy(missing) };
       const updated = this.#sql().exec(
         "UPDATE acl_token SET name = ?, type = ?, policies = ?, modify_index = ? WHERE accessor_id = ?",
         request.Name,

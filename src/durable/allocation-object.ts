@@ -59,6 +59,8 @@ export class AllocationObject extends DurableObject<Env> {
   readonly #retention: TombstoneRetention;
   #schemaReady = false;
   #key: AllocationKey | undefined;
+  /** Whether the clock's row holds the key: rows last written before migration 6 do not, and their tombstones are not collected. */
+  #keyStored = false;
   /** When the allocation became a tombstone (wall-clock ms), as stored with the clock; null while it exists. */
   #tombstoneSince: number | null = null;
 
@@ -79,13 +81,16 @@ export class AllocationObject extends DurableObject<Env> {
       const clock = this.clock.load();
       this.#sourceIndex = typeof clock?.source_index === "string" ? BigInt(clock.source_index) : null;
       // Stored too, for an alarm that wakes the object without its name.
-      if (typeof clock?.alloc_id === "string" && typeof clock.region === "string") this.#key = { id: clock.alloc_id, region: clock.region };
+      if (typeof clock?.alloc_id === "string" && typeof clock.region === "string") {
+        this.#key = { id: clock.alloc_id, region: clock.region };
+        this.#keyStored = true;
+      }
       this.#tombstoneSince = typeof clock?.tombstone_since === "number" ? clock.tombstone_since : null;
       this.document.load();
       // Changes committed before a crash but not yet delivered go out as soon as possible.
       if (this.#outbox.pending()) await ctx.storage.setAlarm(Date.now());
-      // A tombstone whose alarm was lost (or that predates retention) gets one.
-      else if (this.document.compact === null && (await ctx.storage.getAlarm()) === null) {
+      // A tombstone whose alarm was lost gets one.
+      else if (this.document.compact === null && this.#keyStored && (await ctx.storage.getAlarm()) === null) {
         await this.#retention.schedule(this.#tombstoneSince ?? Date.now());
       }
     });
@@ -121,6 +126,7 @@ export class AllocationObject extends DurableObject<Env> {
       tombstone_since: tombstoneSince,
     });
     this.#tombstoneSince = tombstoneSince;
+    this.#keyStored = true;
   }
 
   /**
@@ -206,7 +212,7 @@ export class AllocationObject extends DurableObject<Env> {
    */
   async #collectIfDue(): Promise<void> {
     await this.ctx.blockConcurrencyWhile(async () => {
-      if (!this.#schemaReady || this.document.compact !== null) return;
+      if (!this.#schemaReady || this.document.compact !== null || !this.#keyStored) return;
       // A tombstone from before retention existed counts from now.
       const due = this.#retention.dueAt(this.#tombstoneSince ?? Date.now());
       if (Date.now() < due) return this.ctx.storage.setAlarm(due);
@@ -223,6 +229,7 @@ export class AllocationObject extends DurableObject<Env> {
       this.#schemaReady = false;
       this.#sourceIndex = null;
       this.#tombstoneSince = null;
+      this.#keyStored = false;
       this.clock.reset();
     });
   }

@@ -5,6 +5,7 @@
  * then live events; an event is delivered when its namespace is one of the subscription's and one
  * of the subscription's keys is the event's `Key` or one of its `FilterKeys`.
  */
+import { RefusalText } from "../errors.ts";
 import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
 import type { StreamQuery } from "./contract.ts";
 
@@ -41,7 +42,7 @@ type EventRow = {
 export function streamStart(requested: bigint, floor: number, lastIndex: number): { position: number } | { gone: string } {
   if (requested > 0n && requested < BigInt(floor)) {
     return {
-      gone: `event index ${requested} is older than the oldest event kept (${floor}): list /v1/allocations again and stream from its X-Nomad-Index + 1`,
+      gone: RefusalText.eventIndexGone(String(requested), String(floor)),
     };
   }
   // 0 is Nomad's "from the buffer's head": here the oldest event still kept.

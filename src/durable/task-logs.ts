@@ -7,7 +7,7 @@
 import { allowsNamespace } from "../acl/policy.ts";
 import { namespaceOf } from "../domain/namespace.ts";
 import { taskNames } from "../domain/task-state.ts";
-import { CodedError, ErrorText } from "../errors.ts";
+import { CodedError, ErrorText, RefusalText } from "../errors.ts";
 import { isJsonObject, type JsonObject } from "../json/codec.ts";
 import { ZERO_TIME } from "../json/go-time.ts";
 import { type LogQuery, logOffsetMismatch, type Refusal } from "./contract.ts";
@@ -41,7 +41,7 @@ export class TaskLogs {
   /** The refusal Nomad's logs API gives for `task` of allocation `id`, or undefined to proceed. */
   #refusal(id: string, task: string, requireStarted: boolean, access?: LogQuery["access"]): Refusal | undefined {
     const allocation = this.#allocation();
-    if (!allocation) return { ok: false, status: 404, message: `Unknown allocation ${JSON.stringify(id)}` };
+    if (!allocation) return { ok: false, status: 404, message: RefusalText.unknownAllocation(id) };
     // Nomad checks read-logs/read-fs in the allocation's namespace once it found the allocation.
     if (access && !allowsNamespace(access.acl, namespaceOf(allocation), access.anyOf)) {
       return { ok: false, status: 403, message: ErrorText.permissionDenied };
@@ -53,12 +53,12 @@ export class TaskLogs {
       if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
       throw error;
     }
-    if (!known.has(task)) return { ok: false, status: 400, message: `unknown task name ${JSON.stringify(task)}` };
+    if (!known.has(task)) return { ok: false, status: 400, message: RefusalText.unknownTask(task) };
     if (!requireStarted) return undefined;
     const states = isJsonObject(allocation.TaskStates) ? allocation.TaskStates : {};
     const state = states[task];
     if (!isJsonObject(state) || state.StartedAt === ZERO_TIME) {
-      return { ok: false, status: 404, message: `task ${JSON.stringify(task)} not started yet. No logs available` };
+      return { ok: false, status: 404, message: RefusalText.taskNotStarted(task) };
     }
     return undefined;
   }

@@ -8,7 +8,7 @@ import { decodePathText, UUID_PATTERN } from "../domain/alloc-id.ts";
 import type { AclOutcome, TokenRequest } from "../durable/contract.ts";
 import { unwrap } from "../durable/contract.ts";
 import { aclStub } from "../durable/stub.ts";
-import { CodedError, ErrorText } from "../errors.ts";
+import { CodedError, ErrorText, RefusalText } from "../errors.ts";
 import { decodeJsonBody, readBody } from "../http/body.ts";
 import { reply, replyEmpty } from "../http/reply.ts";
 import { isJsonObject, type JsonObject } from "../json/codec.ts";
@@ -260,7 +260,7 @@ function upsertTokenDoc(operationId: string, method: string, update: boolean): O
         noPolicies: example("A client token without policies", AclErrors.clientWithoutPolicies),
         managementPolicies: example("A management token with policies", AclErrors.managementWithPolicies),
         // Checked by the ACL store, which knows the policies.
-        unknownPolicy: example("A policy that does not exist", 'policy "ops" does not exist'),
+        unknownPolicy: example("A policy that does not exist", RefusalText.unknownPolicy("ops")),
         ...(update ? { mismatch: example("`AccessorID` differs from the path", AclErrors.accessorMismatch) } : {}),
       }),
       "403": forbiddenManagement,

@@ -12,7 +12,7 @@ import { DEFAULT_NAMESPACE, normalizeNamespace } from "../domain/namespace.ts";
 import { normalizeAs } from "../domain/validate.ts";
 import { type AllocationRead, unwrap, type WriteOutcome } from "../durable/contract.ts";
 import { allocationStub } from "../durable/stub.ts";
-import { CodedError, ErrorText } from "../errors.ts";
+import { CodedError, ErrorText, RefusalText } from "../errors.ts";
 import { decodeJson, decodeJsonBody, readBody } from "../http/body.ts";
 import { queryMetaHeaders } from "../http/meta.ts";
 import { decodePathText, parseBoolParam } from "../http/query.ts";
@@ -235,7 +235,8 @@ export const ALLOCATION_ENDPOINTS: Endpoint[] = [
     summary: "One allocation",
     description: "An allocation by ID.",
     otherMethods: invalidMethod,
-    subtree: { prefix: ALLOCATION_PREFIX, unmatched: unmatchedAllocationPath },
+    // Nomad's ServeMux serves `/v1/allocation/` as a subtree: Go redirects `/v1/allocation` to it.
+    subtree: { prefix: ALLOCATION_PREFIX, unmatched: unmatchedAllocationPath, redirectRoot: true },
     operations: [
       {
         method: "get",
@@ -341,12 +342,11 @@ export const ALLOCATION_ENDPOINTS: Endpoint[] = [
           responses: {
             "200": ref("responses", "WriteOk"),
             "400": bodyErrors({
-              // Abbreviated: the real text lists every event type.
               invalidField: example(
                 "A field has the wrong type or value",
-                'invalid field TaskEventsRequest.Events[0].Event.Type: "Exploded" is not one of ...',
+                thrownText(() => normalizeAs("TaskEventsRequest", { Events: [{ Task: "redis", Event: { Type: "Exploded" } }] })),
               ),
-              unknownTask: example("The task is not in the allocation's group", 'task group "cache" does not have task with name "web"'),
+              unknownTask: example("The task is not in the allocation's group", RefusalText.taskNotInGroup("cache", "web")),
             }),
             "403": ref("responses", "Forbidden"),
             "404": ref("responses", "WriteNotFound"),

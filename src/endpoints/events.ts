@@ -9,7 +9,7 @@ import { config } from "../config.ts";
 import { allocIdOrNull } from "../domain/alloc-id.ts";
 import { openRegionStream, regionNamespaces } from "../durable/catalog-reads.ts";
 import { unwrap } from "../durable/contract.ts";
-import { CodedError, ErrorText } from "../errors.ts";
+import { CodedError, ErrorText, RefusalText } from "../errors.ts";
 import { parseEventIndex, parseTopics } from "../http/event-query.ts";
 import { parseNamespace } from "../http/list-query.ts";
 import { parseRegion } from "../http/region.ts";
@@ -115,10 +115,7 @@ export const EVENT_ENDPOINTS: Endpoint[] = [
             "403": ref("responses", "ReadForbidden"),
             // Answered by the catalog (src/durable/event-stream.ts) from the history it keeps.
             "410": textError("The requested index is older than the oldest event kept: list again and stream from the list's index + 1.", {
-              gone: example(
-                "Index below the history kept",
-                "event index 5 is older than the oldest event kept (1764000000123): list /v1/allocations again and stream from its X-Nomad-Index + 1",
-              ),
+              gone: example("Index below the history kept", RefusalText.eventIndexGone("5", "1764000000123")),
             }),
             "500": ref("responses", "InternalError"),
           },

@@ -3,12 +3,15 @@
  * prefix search of any length, namespaces, filters, pagination, and blocking queries on the
  * region-wide index.
  */
+import { DEMO_ALLOCATION_JSON } from "../demo/allocation.ts";
+import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
 import { listRegion } from "../durable/catalog-reads.ts";
 import type { ListPage } from "../durable/contract.ts";
-import { ErrorText } from "../errors.ts";
+import { ErrorText, RefusalText } from "../errors.ts";
 import { parseListFilter, parseNamespace, parsePerPage, parsePrefix } from "../http/list-query.ts";
 import { parseBoolParam } from "../http/query.ts";
 import { reply } from "../http/reply.ts";
+import { parseJson } from "../json/codec.ts";
 import { example, READ_HEADERS, REGION_EXAMPLE, ref, schemaRef, textError, thrownText } from "../openapi/common.ts";
 import { param } from "../openapi/parameters.ts";
 import { TAG } from "../openapi/tags.ts";
@@ -48,6 +51,17 @@ const listAllocations: Handler = async (request, { env, caller }) => {
   );
   return reply(result.body, { read: result.index }, result.nextToken ? { "X-Nomad-NextToken": result.nextToken } : {});
 };
+
+/** What the list answers for a filter that fails on an allocation (the demo allocation here). */
+function filterFailure(filter: string): string {
+  try {
+    evaluateFilter(parseFilter(filter), parseJson(DEMO_ALLOCATION_JSON));
+  } catch (error) {
+    if (error instanceof FilterError) return RefusalText.resultPage(error.message);
+    throw error;
+  }
+  throw new Error(`the filter ${filter} does not fail: the document's example of its error is wrong`);
+}
 
 export const LIST_ENDPOINTS: Endpoint[] = [
   {
@@ -101,10 +115,7 @@ export const LIST_ENDPOINTS: Endpoint[] = [
                 thrownText(() => parseListFilter("ClientStatus ==")),
               ),
               // Found while the list is read (src/durable/region-catalog.ts), not when the filter is parsed.
-              failedFilter: example(
-                "`filter` fails on an allocation",
-                'failed to read result page: error finding value in datum: /NoSuchField at part 0: couldn\'t find key: struct field with name "NoSuchField"',
-              ),
+              failedFilter: example("`filter` fails on an allocation", filterFailure('NoSuchField == "x"')),
               invalidTaskStates: example(
                 "`task_states` is not a Go boolean",
                 thrownText(() => parseBoolParam(new URLSearchParams("task_states=maybe"), "task_states", true)),

@@ -7,7 +7,7 @@ import { parseAllocId } from "../domain/alloc-id.ts";
 import { type LogQuery, logOffsetMismatch, unwrap } from "../durable/contract.ts";
 import type { LogType } from "../durable/log-store.ts";
 import { allocationStub } from "../durable/stub.ts";
-import { CodedError, LogErrors } from "../errors.ts";
+import { CodedError, LogErrors, RefusalText } from "../errors.ts";
 import { readBody } from "../http/body.ts";
 import { parseExpectedLogOffset, parseLogBool, parseLogOffset } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
@@ -41,7 +41,7 @@ function target(request: Request, params: URLSearchParams, env: Env) {
   const region = parseRegion(params, cfg);
   const raw = new URL(request.url).pathname.slice(LOGS_PREFIX.length);
   const alloc = parseAllocId(raw);
-  if (!alloc) throw new CodedError(404, `Unknown allocation ${JSON.stringify(decodeURIComponent(raw))}`);
+  if (!alloc) throw new CodedError(404, RefusalText.unknownAllocation(decodeURIComponent(raw)));
   return allocationStub(env, cfg, region, alloc.uuid);
 }
 
@@ -85,9 +85,9 @@ function unmatchedLogsPath(request: Request, rest: string): void {
 // ---------------------------------------------------------------------------------------------
 // The document's side of the declarations
 
-/** Answered by the allocation object (src/durable/allocation-object.ts), which knows the tasks. */
-const UNKNOWN_TASK = example("The task is not in the allocation's group", 'unknown task name "web"');
-const UNKNOWN_ALLOCATION = example("No such allocation", 'Unknown allocation "00000000-0000-0000-0000-000000000000"');
+/** Answered by the allocation object (src/durable/task-logs.ts), which knows the tasks. */
+const UNKNOWN_TASK = example("The task is not in the allocation's group", RefusalText.unknownTask("web"));
+const UNKNOWN_ALLOCATION = example("No such allocation", RefusalText.unknownAllocation("00000000-0000-0000-0000-000000000000"));
 
 const LOG_PARAMETER_EXAMPLES = {
   taskMissing: example("No `task`", LogErrors.taskMissing),
@@ -138,7 +138,7 @@ export const LOG_ENDPOINTS: Endpoint[] = [
             "403": forbidden("`namespace:read-logs` or `namespace:read-fs` (for anonymous callers: the `anonymous` policy)"),
             "404": textError("No such allocation, or the task never started (so it has no logs yet).", {
               unknownAllocation: UNKNOWN_ALLOCATION,
-              notStarted: example("The task has not started", 'task "redis" not started yet. No logs available'),
+              notStarted: example("The task has not started", RefusalText.taskNotStarted("redis")),
             }),
             "500": ref("responses", "InternalError"),
           },

@@ -5,8 +5,14 @@
  */
 
 import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
+import { parseAllocId } from "../domain/alloc-id.ts";
 import { TASK_EVENT_TYPES } from "../domain/schemas.ts";
+import { ErrorText } from "../errors.ts";
 import { ZERO_TIME } from "../json/go-time.ts";
+import { thrownText } from "./common.ts";
+
+/** What a malformed id is answered with (the id parser's own text). */
+const ID_LENGTH_ERROR = thrownText(() => parseAllocId("203266e5"));
 
 /** Nomad's default and maximum blocking wait, and this server's default `MAX_QUERY_TIME`. */
 const DEFAULT_MAX_QUERY_TIME = "300s";
@@ -28,9 +34,9 @@ allocation without hammering the server:
 3. Take the new \`X-Nomad-Index\` and repeat.
 
 - **\`index\`**: uint64, base 10. Absent or \`0\` means "do not block": answer at once. Not a
-  number: \`400 Invalid index\`.
+  number: \`400 ${ErrorText.invalidIndex}\`.
 - **\`wait\`**: Go duration syntax (\`10s\`, \`5m\`, \`1.5m\`, \`300000ms\`, \`1h\`; a bare number such as
-  \`10\` is \`400 Invalid wait time\`). Absent, \`0\` or negative means the **default, 300 s**. The
+  \`10\` is \`400 ${ErrorText.invalidWait}\`). Absent, \`0\` or negative means the **default, 300 s**. The
   **maximum is 300 s** (Nomad's limit); longer waits are clamped. The maximum is configurable per
   deployment with the \`MAX_QUERY_TIME\` variable (default \`${DEFAULT_MAX_QUERY_TIME}\`; the default wait
   is never above it).
@@ -48,7 +54,7 @@ What to expect:
   allocation and the same \`X-Nomad-Index\`** you sent (there is no \`304\`). A blocking query may also
   return early; it is no guarantee of a change. Compare indexes and poll again.
 - **Missing allocation.** A blocking read of an allocation that does not exist waits the same way
-  and then answers \`404 alloc not found\`, with the blocking headers set; creating the allocation
+  and then answers \`404 ${ErrorText.allocNotFound}\`, with the blocking headers set; creating the allocation
   wakes it.
 - **Index sent too high.** An \`index\` above the current one (e.g. copied from another allocation)
   blocks for the full wait and then returns the smaller current index: reset to it.
@@ -114,17 +120,17 @@ stores and returns them digit for digit.
 const ERRORS_AND_AUTH = `## Errors
 
 Errors are answered as Nomad answers them: a status code and a **\`text/plain\`** body holding the
-bare message, no JSON envelope and no trailing newline (e.g. \`alloc not found\`, \`Invalid index\`,
-\`Invalid wait time\`, \`No path to region\`, \`Permission denied\`). A method a path does not support is
-\`405 Invalid method\`; an unknown path is \`404 404 page not found\`; \`/v1/allocation\` without a slash
+bare message, no JSON envelope and no trailing newline (e.g. \`${ErrorText.allocNotFound}\`, \`${ErrorText.invalidIndex}\`,
+\`${ErrorText.invalidWait}\`, \`${ErrorText.noRegionPath}\`, \`${ErrorText.permissionDenied}\`). A method a path does not support is
+\`405 ${ErrorText.invalidMethod}\`; an unknown path is \`404 ${ErrorText.pageNotFound}\`; \`/v1/allocation\` without a slash
 redirects (301) to \`/v1/allocation/\` as Go's router does. Malformed allocation ids get
-go-memdb's texts (\`alloc lookup failed: index error: UUID must be 36 characters\`) with status 400
-(Nomad answers 500; documented deviation), as does an unknown region (\`No path to region\`).
+go-memdb's texts (\`${ID_LENGTH_ERROR}\`) with status 400
+(Nomad answers 500; documented deviation), as does an unknown region (\`${ErrorText.noRegionPath}\`).
 
 ## Regions
 
 By default the server's default region is used; another region can be named with \`?region=\`.
-A region this deployment does not serve answers \`400 No path to region\`.
+A region this deployment does not serve answers \`400 ${ErrorText.noRegionPath}\`.
 
 ## Authentication and ACLs
 
@@ -135,7 +141,7 @@ Nomad's ACL system: a token is sent as \`X-Nomad-Token: <secret>\` or \`Authoriz
 token. A request without a token is Nomad's anonymous caller, governed by the policy named
 \`anonymous\` (none: no capabilities). \`npm start\` creates an \`anonymous\` policy that allows reads
 and prints the management token (\`MANAGEMENT_TOKEN\`) that writes and ACL management need.
-A refused request answers \`403 Permission denied\`; an unknown secret \`403 ACL token not found\`.
+A refused request answers \`403 ${ErrorText.permissionDenied}\`; an unknown secret \`403 ${ErrorText.aclTokenNotFound}\`.
 Token and policy changes take effect everywhere within 2 s.
 
 Writes accept an \`Idempotency-Key\` header: a retry with the same key and request answers the

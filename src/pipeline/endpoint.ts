@@ -55,9 +55,10 @@ export interface Endpoint {
    * A path that ends in an allocation id takes, as Nomad does, the whole rest of the path as the
    * id: a request under `prefix` that no route matched (an empty id, extra segments) is checked
    * by `unmatched` (which throws the id's error), else answered 404. Its methods are the
-   * endpoint's own.
+   * endpoint's own. With `redirectRoot`, the prefix without its slash is redirected (301) to it,
+   * as Go's ServeMux does for a subtree it serves.
    */
-  subtree?: { prefix: string; unmatched: (request: Request, rest: string) => void };
+  subtree?: { prefix: string; unmatched: (request: Request, rest: string) => void; redirectRoot?: true };
 }
 
 /** The router's pattern of an OpenAPI path. */

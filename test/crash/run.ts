@@ -189,7 +189,18 @@ export async function runCrashTest(partial: Partial<CrashOptions> = {}): Promise
 
   const startServer = async (life: number): Promise<DevServer> => {
     const begun = performance.now();
-    const started = await startDevServer({ persistTo: stateDir, token });
+    let started: DevServer | undefined;
+    // wrangler dev picks some of its sockets' ports itself; on a shared machine another process may
+    // take one first. That start never ran the Worker: try again, and say so in the report.
+    for (let attempt = 1; !started; attempt++) {
+      try {
+        started = await startDevServer({ persistTo: stateDir, token });
+      } catch (error) {
+        if (attempt >= 3 || !String(error).includes("Address already in use")) throw error;
+        workload.notes.push(`life ${life}: wrangler dev could not bind a socket (Address already in use); started again`);
+        journal.append({ startRetry: life, attempt });
+      }
+    }
     server = started;
     pgid = serverGroup(started.url);
     journal.append({ start: life, url: started.url, pgid, ms: Math.round(performance.now() - begun) });

@@ -204,6 +204,20 @@ describe("tombstone retention", () => {
     expect(again.Index).toBeGreaterThan(deleted);
   });
 
+  it("a tombstone whose clock row has no key (written before it was stored) is left alone", async () => {
+    const id = newAllocId();
+    await written(await send("PUT", id, null));
+    await written(await send("DELETE", id, null));
+    await runInDurableObject(objectFor(id), (_instance, state) => {
+      state.storage.sql.exec("UPDATE index_clock SET alloc_id = NULL, region = NULL, tombstone_since = NULL");
+    });
+    await runInDurableObject(objectFor(id), (_instance, state) => state.abort("restart")).catch(() => undefined);
+    await sleep(TEST_TOMBSTONE_RETENTION_MS + 100);
+    await runDurableObjectAlarm(objectFor(id));
+    expect(await stored(id)).toBe(true);
+    expect(await listRow(id)).toEqual({ deleted: true });
+  });
+
   it("a tombstone re-created before its retention ends is not collected", async () => {
     const id = newAllocId();
     await written(await send("PUT", id, null));
