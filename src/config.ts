@@ -38,7 +38,7 @@ export interface Config {
  * Tombstone retention when TOMBSTONE_RETENTION is unset, invalid or not positive: 25 h, as long as
  * an Idempotency-Key is kept, so no key a tombstone holds is forgotten early.
  */
-export const DEFAULT_TOMBSTONE_RETENTION_MS = 25 * 60 * 60 * 1000;
+const DEFAULT_TOMBSTONE_RETENTION_MS = 25 * 60 * 60 * 1000;
 
 /** Catalog shards per region when CATALOG_SHARDS is unset (see docs/benchmarks.md for why). */
 const DEFAULT_CATALOG_SHARDS = 1;

@@ -10,19 +10,10 @@ import { type Acl, compileAcl, EMPTY_ACL, type PolicyRules, parsePolicyRules } f
 import { CodedError, ErrorText, RefusalText } from "../errors.ts";
 import { sha256Hex } from "../http/digest.ts";
 import { encodeJson, JsonNumber, type JsonObject, type JsonValue } from "../json/codec.ts";
-import type { Refusal } from "./contract.ts";
+import type { AclOutcome, TokenRequest } from "./contract.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
 import { IndexClock } from "./index-clock.ts";
 import { ACL_MIGRATIONS, migrate } from "./migrations.ts";
-
-export interface TokenRequest {
-  Name: string;
-  Type: "client" | "management";
-  Policies: string[];
-}
-
-/** A successful ACL write: its index and the JSON body to answer (empty for policy writes). */
-export type AclOutcome = { ok: true; index: number; body: string } | Refusal;
 
 type TokenRow = {
   accessor_id: string;

@@ -6,7 +6,7 @@
  */
 import { namespaceOf } from "../domain/namespace.ts";
 import { isJsonObject, type JsonObject, type JsonValue, parseJson } from "../json/codec.ts";
-import type { ReadResult } from "./contract.ts";
+import type { AllocationRead } from "./contract.ts";
 
 /** Encodes a document (compact, or pretty): the object's one encoder, for every state and reader. */
 type EncodeDocument = (document: JsonValue, pretty: boolean) => string;
@@ -62,13 +62,13 @@ export class AllocationDocument {
   }
 
   /** What a read answers now; `absentIndex` is the index reported while there is no document. */
-  snapshot(pretty: boolean, absentIndex: number): ReadResult {
+  snapshot(pretty: boolean, absentIndex: number): AllocationRead {
     const held = this.#held;
-    if (!held) return { index: absentIndex, body: null };
+    if (!held) return { ok: true, index: absentIndex, body: null };
     held.namespace ??= namespaceOf(this.view());
-    if (!pretty) return { index: held.index, body: held.compact, namespace: held.namespace };
+    if (!pretty) return { ok: true, index: held.index, body: held.compact, namespace: held.namespace };
     held.pretty ??= this.#encode(parseJson(held.compact, { maxDepth: 256 }), true);
-    return { index: held.index, body: held.pretty, namespace: held.namespace };
+    return { ok: true, index: held.index, body: held.pretty, namespace: held.namespace };
   }
 
   /** Stores a new state (`compact` null: the document is deleted); call inside the write's transaction. */

@@ -24,7 +24,15 @@ import { nowUnixNanos } from "../json/go-time.ts";
 import { AllocationDocument } from "./allocation-document.ts";
 import type { CatalogChange } from "./catalog-change.ts";
 import { CatalogOutbox } from "./catalog-outbox.ts";
-import type { LogQuery, ReadQuery, ReadResult, Refusal, WriteOutcome } from "./contract.ts";
+import {
+  type AllocationRead,
+  cannotPark,
+  type LogQuery,
+  type ReadQuery,
+  type ReadResult,
+  type Refusal,
+  type WriteOutcome,
+} from "./contract.ts";
 import { oversized } from "./document-cap.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
 import { IndexClock } from "./index-clock.ts";
@@ -246,7 +254,7 @@ export class AllocationObject extends DurableObject<Env> {
     return this.#idempotency.replay<Answer>(idem);
   }
 
-  #snapshot(pretty: boolean): ReadResult {
+  #snapshot(pretty: boolean): AllocationRead {
     return this.document.snapshot(pretty, Math.max(this.clock.last, NEVER_WRITTEN_INDEX));
   }
 
@@ -259,7 +267,7 @@ export class AllocationObject extends DurableObject<Env> {
     const { minIndex } = query;
     if (minIndex === 0n || BigInt(this.#snapshot(false).index) > minIndex) return this.#snapshot(query.pretty);
     const refused = this.waiters.refusal(query.caller ?? "", waiterLimits(this.env));
-    if (refused) return { ...this.#snapshot(false), body: null, refused };
+    if (refused) return cannotPark(refused);
     await this.waiters.wait(minIndex, query.waitMs, signal, query.caller);
     return this.#snapshot(query.pretty);
   }

@@ -17,8 +17,7 @@ import type { Config } from "../config.ts";
 import { shardsFor } from "../domain/catalog-shard.ts";
 import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
 import { encodeJson, parseJson } from "../json/codec.ts";
-import type { Refusal } from "./contract.ts";
-import type { ListItem, ListQuery, ListResult, StreamQuery } from "./region-catalog.ts";
+import type { ListItem, ListPage, ListQuery, ListResult, Refusal, StreamQuery } from "./contract.ts";
 import { catalogStub } from "./stub.ts";
 
 /** Read-and-raise rounds before a merged list settles for an index that is safe without them. */
@@ -42,17 +41,16 @@ export async function listRegion(
     catalogStub(env, cfg, region, k),
   );
   if (shards.length === 1) return (shards[0] as Shard).list(query, signal);
-  let merged = await consistentPage(shards, query);
-  if (query.minIndex !== 0n && BigInt(merged.index) <= query.minIndex) {
+  const merged = await consistentPage(shards, query);
+  if (merged.ok && query.minIndex !== 0n && BigInt(merged.index) <= query.minIndex) {
     const refused = await parkInEvery(shards, query, signal);
-    if (refused) return { ...merged, refused };
-    merged = await consistentPage(shards, query);
+    return refused ?? consistentPage(shards, query);
   }
   return merged;
 }
 
 /** Parks the query in every shard; resolves when the first answers (woken, timed out, reset or refused). */
-async function parkInEvery(shards: Shard[], query: ListQuery, signal: AbortSignal | undefined): Promise<string | undefined> {
+async function parkInEvery(shards: Shard[], query: ListQuery, signal: AbortSignal | undefined): Promise<Refusal | undefined> {
   const parked = new AbortController();
   const stop = () => parked.abort();
   signal?.addEventListener("abort", stop);
@@ -60,7 +58,7 @@ async function parkInEvery(shards: Shard[], query: ListQuery, signal: AbortSigna
     const first = await Promise.race(
       shards.map((shard) =>
         shard.list({ ...query, perPage: 1, items: true }, parked.signal).then(
-          (result) => result.refused,
+          (result) => (result.ok ? undefined : result),
           () => undefined,
         ),
       ),
@@ -72,27 +70,40 @@ async function parkInEvery(shards: Shard[], query: ListQuery, signal: AbortSigna
   }
 }
 
+/** The shards' pages read at once (a shard's refusal, the first in shard order, refuses the whole list). */
+async function readPages(shards: Shard[], query: ListQuery): Promise<ListPage[] | Refusal> {
+  const results = await Promise.all(shards.map((shard) => shard.list({ ...query, minIndex: 0n, items: true })));
+  const pages: ListPage[] = [];
+  for (const result of results) {
+    if (!result.ok) return result;
+    const { index, body, nextToken, items } = result;
+    pages.push({ ok: true, index, body, nextToken, items });
+  }
+  return pages;
+}
+
 async function consistentPage(shards: Shard[], query: ListQuery): Promise<ListResult> {
-  const read = async (shard: Shard): Promise<ListResult> => {
-    const { index, body, nextToken, items, invalid } = await shard.list({ ...query, minIndex: 0n, items: true });
-    return { index, body, nextToken, items, invalid };
-  };
-  const pages: ListResult[] = await Promise.all(shards.map(read));
+  const pages = await readPages(shards, query);
+  if (!Array.isArray(pages)) return pages;
   for (let round = 0; round < MAX_CONSISTENCY_ROUNDS; round++) {
     const top = Math.max(...pages.map((page) => page.index));
     const lagging = pages.flatMap((page, i) => (page.index < top ? [i] : []));
     if (lagging.length === 0) return assemble(pages, top, query);
-    const raised = await Promise.all(lagging.map((i) => (shards[i] as Shard).raise(top, (pages[i] as ListResult).index)));
+    const raised = await Promise.all(lagging.map((i) => (shards[i] as Shard).raise(top, (pages[i] as ListPage).index)));
     const moved = lagging.filter((i, j) => {
       if (raised[j]?.moved) return true;
       // Nothing recorded there since the read: its rows are the shard's state at `top` too.
-      (pages[i] as ListResult).index = top;
+      (pages[i] as ListPage).index = top;
       return false;
     });
     if (moved.length === 0) return assemble(pages, top, query);
-    const again = await Promise.all(moved.map((i) => read(shards[i] as Shard)));
+    const again = await readPages(
+      moved.map((i) => shards[i] as Shard),
+      query,
+    );
+    if (!Array.isArray(again)) return again;
     moved.forEach((i, j) => {
-      pages[i] = again[j] as ListResult;
+      pages[i] = again[j] as ListPage;
     });
   }
   // Still churning: the lowest shard index is safe (every change not in the page is above it); a
@@ -101,9 +112,7 @@ async function consistentPage(shards: Shard[], query: ListQuery): Promise<ListRe
 }
 
 /** The shards' pages one after the other (shard order is id order), cut at `perPage` (0: all, negative: none). */
-function assemble(pages: ListResult[], index: number, query: ListQuery): ListResult {
-  const invalid = pages.find((page) => page.invalid)?.invalid;
-  if (invalid) return { index, body: "", nextToken: null, invalid };
+function assemble(pages: ListPage[], index: number, query: ListQuery): ListPage {
   const limit = query.perPage === 0 ? Number.MAX_SAFE_INTEGER : Math.max(query.perPage, 0);
   const items: ListItem[] = [];
   let nextToken: string | null = null;
@@ -122,7 +131,7 @@ function assemble(pages: ListResult[], index: number, query: ListQuery): ListRes
   }
   const compact = `[${items.map((item) => item.body).join(",")}]`;
   const body = query.pretty ? encodeJson(parseJson(compact, { maxDepth: 256 }), true) : compact;
-  return { index, body, nextToken };
+  return { ok: true, index, body, nextToken };
 }
 
 /**

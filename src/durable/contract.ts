@@ -2,20 +2,28 @@
  * The Durable Objects' RPC contract: what the Worker sends and what the objects answer. Kept apart
  * from the object classes so that callers (handlers, the stores the objects compose) depend on the
  * contract, not on a class file, and so the classes' helpers never import back into them.
+ *
+ * Every answer that can fail is one shape: `{ ok: true, … }` or a `Refusal`, turned back into the
+ * Worker's coded error by `unwrap()` below, the one place that does. Indexes a client sends (a
+ * blocking query's, an event stream's) cross as `bigint`, exact; indexes the objects hand out are
+ * their clock's milliseconds, safe integers (index-clock.ts).
  */
 import type { Acl } from "../acl/policy.ts";
 import { CodedError } from "../errors.ts";
+import type { ListSelection } from "./catalog-list.ts";
 import type { LogType } from "./log-store.ts";
 
-/** What a read returns: the encoded document (when the allocation exists) and its index, or a 429 refusal. */
-export interface ReadResult {
+/** A read's answer: the encoded document (null when the allocation does not exist) and its index. */
+export interface AllocationRead {
+  ok: true;
   index: number;
   body: string | null;
   /** The allocation's namespace, when it exists: the Worker checks the caller's capabilities in it. */
   namespace?: string;
-  /** Set when the query could not park (waiter caps): the text of a 429. */
-  refused?: string;
 }
+
+/** What a read returns: its answer, or the 429 of a query that could not park (waiter caps). */
+export type ReadResult = AllocationRead | Refusal;
 
 export interface ReadQuery {
   /** Block while the allocation's index is <= this (the client's uint64 `index`, exact); 0n answers at once. */
@@ -52,6 +60,71 @@ export interface LogQuery {
   /** The caller's ACL and the capabilities (any of) it needs in the allocation's namespace. */
   access: { acl: Acl; anyOf: readonly string[] };
 }
+
+/** The 429 of a blocking query that could not park: `message` says which waiter cap is reached. */
+export function cannotPark(message: string): Refusal {
+  return { ok: false, status: 429, message, headers: { "Retry-After": "1" } };
+}
+
+export interface ListQuery extends Omit<ListSelection, "matches"> {
+  /** Block while the region's index is <= this (the client's uint64 `index`, exact); 0n answers at once. */
+  minIndex: bigint;
+  waitMs: number;
+  pretty: boolean;
+  caller?: string;
+  /** A go-bexpr filter expression the Worker has parsed; "" for none. */
+  filter: string;
+  /** Answer the rows themselves (`ListPage.items`) instead of the body: the Worker merges shards. */
+  items?: boolean;
+}
+
+/** A page of the region's list and the region index it reflects. */
+export interface ListPage {
+  ok: true;
+  index: number;
+  body: string;
+  nextToken: string | null;
+  /** With `ListQuery.items`: the page's rows (id and stub JSON), for the Worker to merge shards; `body` is then "". */
+  items?: ListItem[];
+}
+
+export interface ListItem {
+  id: string;
+  body: string;
+}
+
+/**
+ * What a list returns: the page, the 429 of a query that could not park, or the 400 of a filter
+ * that failed on a row (go-bexpr's evaluation error).
+ */
+export type ListResult = ListPage | Refusal;
+
+export interface StreamQuery {
+  /** Start at the first event whose Index is >= this (uint64, exact); 0n from the oldest kept. */
+  index: bigint;
+  /**
+   * The keys to match against an event's Key and FilterKeys, as Nomad's `filter`; null when every
+   * event matches (the topic `*` or `Allocation` with the key `*` alone), [] when none can.
+   */
+  keys: string[] | null;
+  /** The namespaces whose events are delivered (fixed when the stream opens, as in Nomad). */
+  namespaces: string[];
+  heartbeatMs: number;
+  /**
+   * For the Worker's merge of shards: when caught up, send `{"Index":N}` (no Events), meaning every
+   * event up to N was sent; heartbeats are then the Worker's.
+   */
+  watermarks?: boolean;
+}
+
+export interface TokenRequest {
+  Name: string;
+  Type: "client" | "management";
+  Policies: string[];
+}
+
+/** A successful ACL write: its index and the JSON body to answer (empty for policy writes). */
+export type AclOutcome = { ok: true; index: number; body: string } | Refusal;
 
 /** The 409 of a log append whose `X-Log-Offset` is not the stream's current total. */
 export function logOffsetMismatch(expected: number, end: number): Refusal {

@@ -7,24 +7,7 @@
  */
 import { RefusalText } from "../errors.ts";
 import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
-
-export interface StreamQuery {
-  /** Start at the first event whose Index is >= this (uint64, exact); 0n from the oldest kept. */
-  index: bigint;
-  /**
-   * The keys to match against an event's Key and FilterKeys, as Nomad's `filter`; null when every
-   * event matches (the topic `*` or `Allocation` with the key `*` alone), [] when none can.
-   */
-  keys: string[] | null;
-  /** The namespaces whose events are delivered (fixed when the stream opens, as in Nomad). */
-  namespaces: string[];
-  heartbeatMs: number;
-  /**
-   * For the Worker's merge of shards: when caught up, send `{"Index":N}` (no Events), meaning every
-   * event up to N was sent; heartbeats are then the Worker's.
-   */
-  watermarks?: boolean;
-}
+import type { StreamQuery } from "./contract.ts";
 
 /** What the stream needs from its region catalog. */
 interface EventSource {

@@ -19,44 +19,14 @@ import { DEFAULT_NAMESPACE } from "../domain/namespace.ts";
 import { RefusalText } from "../errors.ts";
 import { encodeJson, type JsonObject, parseJson } from "../json/codec.ts";
 import type { CatalogChange } from "./catalog-change.ts";
-import { type ListSelection, listPage, type Page } from "./catalog-list.ts";
-import type { Refusal } from "./contract.ts";
-import { openEventStream, type StreamQuery, streamStart } from "./event-stream.ts";
+import { listPage, type Page } from "./catalog-list.ts";
+import { cannotPark, type ListQuery, type ListResult, type Refusal, type StreamQuery } from "./contract.ts";
+import { openEventStream, streamStart } from "./event-stream.ts";
 import { IndexClock, indexAfter } from "./index-clock.ts";
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
 import { ownName, type ShardSlot, shardOfName } from "./object-names.ts";
 import { type Admission, type CollectedTombstone, CollectedWatermark } from "./tombstone-retention.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
-
-export type { StreamQuery } from "./event-stream.ts";
-
-export interface ListQuery extends Omit<ListSelection, "matches"> {
-  /** Block while the region's index is <= this (the client's uint64 `index`, exact); 0n answers at once. */
-  minIndex: bigint;
-  waitMs: number;
-  pretty: boolean;
-  caller?: string;
-  /** A go-bexpr filter expression the Worker has parsed; "" for none. */
-  filter: string;
-  /** Answer the rows themselves (`ListResult.items`) instead of the body: the Worker merges shards. */
-  items?: boolean;
-}
-
-export interface ListResult {
-  index: number;
-  body: string;
-  nextToken: string | null;
-  refused?: string;
-  /** A filter that failed on a row (go-bexpr's evaluation error): the text of a 400. */
-  invalid?: string;
-  /** With `ListQuery.items`: the page's rows (id and stub JSON), for the Worker to merge shards; `body` is then "". */
-  items?: ListItem[];
-}
-
-export interface ListItem {
-  id: string;
-  body: string;
-}
 
 interface PendingRecord {
   changes: CatalogChange[];
@@ -335,15 +305,15 @@ export class RegionCatalog extends DurableObject<Env> {
       page = listPage(this.ctx.storage.sql, { ...query, matches: allocationFilter(query.filter) });
     } catch (error) {
       if (!(error instanceof FilterError)) throw error;
-      return { index: this.#currentIndex(), body: "", nextToken: null, invalid: RefusalText.resultPage(error.message) };
+      return { ok: false, status: 400, message: RefusalText.resultPage(error.message) };
     }
     if (query.items) {
       const items = page.ids.map((id, i) => ({ id, body: page.stubs[i] as string }));
-      return { index: this.#currentIndex(), body: "", nextToken: page.nextToken, items };
+      return { ok: true, index: this.#currentIndex(), body: "", nextToken: page.nextToken, items };
     }
     const compact = `[${page.stubs.join(",")}]`;
     const body = query.pretty ? encodeJson(parseJson(compact, { maxDepth: 256 }), true) : compact;
-    return { index: this.#currentIndex(), body, nextToken: page.nextToken };
+    return { ok: true, index: this.#currentIndex(), body, nextToken: page.nextToken };
   }
 
   /** Lists the region's allocations, blocking Nomad-style on the region index. */
@@ -351,7 +321,7 @@ export class RegionCatalog extends DurableObject<Env> {
     const { minIndex } = query;
     if (minIndex !== 0n && BigInt(this.#currentIndex()) <= minIndex) {
       const refused = this.waiters.refusal(query.caller ?? "", waiterLimits(this.env));
-      if (refused) return { index: this.#currentIndex(), body: "", nextToken: null, refused };
+      if (refused) return cannotPark(refused);
       await this.waiters.wait(minIndex, query.waitMs, signal, query.caller);
     }
     return this.#page(query);

@@ -5,7 +5,7 @@
 import type { OperationObject, ParameterObject } from "openapi3-ts/oas31";
 import { parsePolicyRules } from "../acl/policy.ts";
 import { decodePathText, UUID_PATTERN } from "../domain/alloc-id.ts";
-import type { AclOutcome, TokenRequest } from "../durable/acl-store.ts";
+import type { AclOutcome, TokenRequest } from "../durable/contract.ts";
 import { unwrap } from "../durable/contract.ts";
 import { aclStub } from "../durable/stub.ts";
 import { CodedError, ErrorText, RefusalText } from "../errors.ts";

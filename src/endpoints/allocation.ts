@@ -10,7 +10,7 @@ import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
 import { type AllocId, allocIdOrNull, parseAllocId } from "../domain/alloc-id.ts";
 import { DEFAULT_NAMESPACE, normalizeNamespace } from "../domain/namespace.ts";
 import { normalizeAs } from "../domain/validate.ts";
-import { unwrap, type WriteOutcome } from "../durable/contract.ts";
+import { type AllocationRead, unwrap, type WriteOutcome } from "../durable/contract.ts";
 import { allocationStub } from "../durable/stub.ts";
 import { CodedError, ErrorText, RefusalText } from "../errors.ts";
 import { decodeJson, decodeJsonBody, readBody } from "../http/body.ts";
@@ -100,8 +100,10 @@ const getAllocation: Handler = async (request, { env, caller }) => {
   const query = parseBlockingQuery(request, env, who);
   const alloc = parseAllocId(rawAllocId(request));
   if (!alloc) notFound(1);
-  const result = await readSurvivingReset(query.options.minIndex, request.signal, (minIndex, signal) =>
-    allocationStub(env, query.cfg, query.region, alloc.uuid).read({ ...query.options, minIndex }, signal),
+  const result = await readSurvivingReset<AllocationRead>(
+    query.options.minIndex,
+    request.signal,
+    async (minIndex, signal) => await allocationStub(env, query.cfg, query.region, alloc.uuid).read({ ...query.options, minIndex }, signal),
   );
   if (result.body === null) notFound(result.index);
   requireNamespace(who, result.namespace ?? DEFAULT_NAMESPACE, ACCESS.readJob.need.anyOf);
@@ -153,7 +155,7 @@ const stopAllocation: Handler = async (request, { env, caller }) => {
   const alloc = allocIdOrNull(decodePathText(rawAllocId(request, "/stop")));
   if (!alloc) throw new CodedError(404, ErrorText.allocationNotFound);
   const read = { minIndex: 0n, waitMs: 0, pretty: false, caller: limitKey(request, who) };
-  const result = await allocationStub(env, cfg, region, alloc.uuid).read(read);
+  const result = unwrap(await allocationStub(env, cfg, region, alloc.uuid).read(read));
   if (result.body === null) throw new CodedError(404, ErrorText.allocationNotFound);
   requireNamespace(who, result.namespace ?? DEFAULT_NAMESPACE, ALLOC_LIFECYCLE);
   throw new CodedError(409, ErrorText.readReplica);

@@ -6,7 +6,8 @@
 import { DEMO_ALLOCATION_JSON } from "../demo/allocation.ts";
 import { evaluateFilter, FilterError, parseFilter } from "../domain/bexpr.ts";
 import { listRegion } from "../durable/catalog-reads.ts";
-import { CodedError, ErrorText, RefusalText } from "../errors.ts";
+import type { ListPage } from "../durable/contract.ts";
+import { ErrorText, RefusalText } from "../errors.ts";
 import { parseListFilter, parseNamespace, parsePerPage, parsePrefix } from "../http/list-query.ts";
 import { parseBoolParam } from "../http/query.ts";
 import { reply } from "../http/reply.ts";
@@ -45,10 +46,9 @@ const listAllocations: Handler = async (request, { env, caller }) => {
     taskStates,
     filter,
   };
-  const result = await readSurvivingReset(query.options.minIndex, request.signal, (minIndex, signal) =>
+  const result = await readSurvivingReset<ListPage>(query.options.minIndex, request.signal, (minIndex, signal) =>
     listRegion(env, query.cfg, query.region, { ...list, minIndex }, signal),
   );
-  if (result.invalid) throw new CodedError(400, result.invalid);
   return reply(result.body, { read: result.index }, result.nextToken ? { "X-Nomad-NextToken": result.nextToken } : {});
 };
 

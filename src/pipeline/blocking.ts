@@ -5,7 +5,7 @@
  */
 
 import { type Config, config } from "../config.ts";
-import { CodedError } from "../errors.ts";
+import { type Refusal, unwrap } from "../durable/contract.ts";
 import { jitterMs, parseIndex, parsePretty, parseStale, parseWait } from "../http/query.ts";
 import { parseRegion } from "../http/region.ts";
 import { type Caller, limitKey } from "../pipeline/caller.ts";
@@ -43,14 +43,15 @@ export function parseBlockingQuery(request: Request, env: Env, caller: Caller): 
 /**
  * Runs a blocking read; if the object is reset while the query waits (deploy, eviction), reads
  * again at once through a fresh stub. `read` must address the object anew on each call. Only a
- * query that may park gets the client's abort signal (it costs a wrapper over RPC).
+ * query that may park gets the client's abort signal (it costs a wrapper over RPC). Answers the
+ * read's success; its refusal (a 429 for a query that could not park, a list's 400) is thrown.
  */
-export async function readSurvivingReset<T extends { refused?: string }>(
+export async function readSurvivingReset<Answer extends { ok: true }>(
   minIndex: bigint,
   signal: AbortSignal,
-  read: (minIndex: bigint, signal: AbortSignal | undefined) => Promise<T>,
-): Promise<T> {
-  let result: T;
+  read: (minIndex: bigint, signal: AbortSignal | undefined) => Promise<Answer | Refusal>,
+): Promise<Answer> {
+  let result: Answer | Refusal;
   try {
     result = await read(minIndex, minIndex === 0n ? undefined : signal);
   } catch (error) {
@@ -58,6 +59,5 @@ export async function readSurvivingReset<T extends { refused?: string }>(
     console.warn("blocking read interrupted; answering current state", error);
     result = await read(0n, undefined);
   }
-  if (result.refused) throw new CodedError(429, result.refused, { "Retry-After": "1" });
-  return result;
+  return unwrap(result) as Answer;
 }

@@ -57,7 +57,7 @@ import { config, perEnv } from "../../src/config.ts";
 import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
 import { catalogEntry } from "../../src/domain/catalog-entry.ts";
 import { shardOf } from "../../src/domain/catalog-shard.ts";
-import type { ReadResult } from "../../src/durable/contract.ts";
+import { type AllocationRead, unwrap } from "../../src/durable/contract.ts";
 import { allocationStub, catalogStub } from "../../src/durable/stub.ts";
 import { JSON_HEADERS, queryMetaHeaders } from "../../src/http/meta.ts";
 import production from "../../src/index.ts";
@@ -67,17 +67,17 @@ import { type AllocationStats, ObservedAllocationObject, ObservedRegionCatalog }
 
 /** The production Durable Object (observed) plus the methods of the W1 and park (P1) ceilings. */
 export class AllocationObject extends ObservedAllocationObject {
-  #cached: ReadResult | undefined;
+  #cached: AllocationRead | undefined;
   #parked: (() => void)[] = [];
 
   /** The encoded allocation, read once and kept (the ceiling route never writes the allocation). */
-  async cachedBytes(): Promise<ReadResult> {
-    this.#cached ??= await this.read({ minIndex: 0n, waitMs: 0, pretty: false });
+  async cachedBytes(): Promise<AllocationRead> {
+    this.#cached ??= unwrap(await this.read({ minIndex: 0n, waitMs: 0, pretty: false }));
     return this.#cached;
   }
 
   /** Parks until `releaseParked()`: a bare promise, nothing else held per call (but `signal`, if given). */
-  async park(signal?: AbortSignal): Promise<ReadResult> {
+  async park(signal?: AbortSignal): Promise<AllocationRead> {
     const bytes = await this.cachedBytes();
     await new Promise<void>((resolve) => {
       this.#parked.push(resolve);
@@ -143,7 +143,7 @@ async function benchRoute(request: Request, env: Env, ctx: ExecutionContext, pat
   if (path === "w0") {
     const prime = new URL(request.url).searchParams.get("prime");
     if (prime) {
-      const read = await benchStub(env, prime).read({ minIndex: 0n, waitMs: 0, pretty: false });
+      const read = unwrap(await benchStub(env, prime).read({ minIndex: 0n, waitMs: 0, pretty: false }));
       if (read.body === null) return new Response("no such allocation", { status: 404 });
       w0 = { body: new TextEncoder().encode(read.body), headers: { ...JSON_HEADERS, ...queryMetaHeaders(read.index) } };
     }

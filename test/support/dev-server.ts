@@ -53,7 +53,8 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
   });
   const output = collectOutput(child);
   const stop = (signal: NodeJS.Signals = "SIGTERM") => stopGroup(child, signal);
-  // Ready when the demo reads back without a token: what `npm start` waits for before it prints the URLs.
+  // Ready when the demo reads back without a token with its task started: `npm start` loads the
+  // allocation and then its task events, so a 200 alone can come between the two.
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForDemo(url, () => child.exitCode !== null, 50_000);
@@ -66,7 +67,8 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
 
 /**
  * Polls `url` until the demo allocation answers 200 without a token (the `anonymous` read policy is
- * in place), at most `timeoutMs`; throws early when `gone()` says the server process has exited.
+ * in place) with task states (its task events are loaded too), at most `timeoutMs`; throws early
+ * when `gone()` says the server process has exited.
  */
 async function waitForDemo(url: string, gone: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -75,9 +77,9 @@ async function waitForDemo(url: string, gone: () => boolean, timeoutMs: number):
     if (gone()) throw new Error(`the server exited (${last})`);
     try {
       const response = await fetch(`${url}/v1/allocation/${DEMO_ALLOC_ID}`, { signal: AbortSignal.timeout(5000) });
-      await response.arrayBuffer();
-      if (response.status === 200) return;
-      last = `last answer ${response.status}`;
+      const body = await response.text();
+      if (response.status === 200 && !body.includes('"TaskStates":null')) return;
+      last = `last answer ${response.status}${response.status === 200 ? " (no task events yet)" : ""}`;
     } catch (error) {
       last = `last attempt: ${(error as Error).message}`;
     }

@@ -1,5 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { unwrap } from "../../src/durable/contract.ts";
 import { call, createAllocation, expectMeta, indexOf, newAllocId, objectFor, postEvents, untilWaiters, write } from "../support/worker.ts";
 
 const STARTED = '{"Task":"redis","Event":{"Type":"Started"}}';
@@ -155,7 +156,7 @@ describe("blocking queries", () => {
     await untilWaiters(id, 1);
     controller.abort();
     await untilWaiters(id, 0);
-    expect((await pending).index).toBe(index);
+    expect(unwrap(await pending).index).toBe(index);
   });
 
   it.each([
