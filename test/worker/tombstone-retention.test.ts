@@ -69,6 +69,30 @@ async function listed(id: string): Promise<boolean> {
   return ((await response.json()) as Array<{ ID: string }>).some((stub) => stub.ID === id);
 }
 
+/** The events of `id` in the region's history from index 1 (type and ModifyIndex), read until there are `count`. */
+async function eventsOf(id: string, count: number): Promise<string[]> {
+  const response = await call(`/v1/event/stream?index=1&topic=Allocation:${id}`, { headers: { "X-Nomad-Token": TOKEN } });
+  expect(response.status).toBe(200);
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const types: string[] = [];
+  let buffered = "";
+  const deadline = Date.now() + 10_000;
+  while (types.length < count && Date.now() < deadline) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value, { stream: true });
+    const lines = buffered.split("\n");
+    buffered = lines.pop() as string;
+    for (const line of lines.filter((l) => l !== "" && l !== "{}")) {
+      const batch = JSON.parse(line) as { Events: Array<{ Type: string; Payload: { Allocation: { ModifyIndex: number } } }> };
+      for (const event of batch.Events) types.push(`${event.Type}@${event.Payload.Allocation.ModifyIndex}`);
+    }
+  }
+  await reader.cancel();
+  return types;
+}
+
 /**
  * Runs the object's alarm now, if it has not fired by itself yet (the runtime fires it when due).
  * Either way the object must not be holding it any more.
@@ -159,6 +183,13 @@ describe("tombstone retention", () => {
     expect(newer.Index).toBeGreaterThan(deleted);
     expect(newer.Index).toBeGreaterThan(created.Index);
     expect(await listed(id)).toBe(true);
+    // The history holds the create, the delete and the new create: the stale writes left no event.
+    expect((await eventsOf(id, 3)).map((event) => event.replace(/@\d+$/, ""))).toEqual([
+      "AllocationUpdated",
+      "AllocationDeleted",
+      "AllocationUpdated",
+    ]);
+    expect((await eventsOf(id, 3)).at(-1)).toBe(`AllocationUpdated@${newer.Index}`);
   });
 
   it("an unconditional PUT may create it again", async () => {
