@@ -44,5 +44,6 @@ export const ACCESS = {
     note: "per topic, in each namespace streamed, as Nomad's `validateNsOp`: `namespace:read-job` for `Allocation` (and Nomad's other job topics); a management token for `*` (also when no `topic` is given) and for topics this server does not know. Without a token the `anonymous` policy decides",
     token: "optional",
   },
-  anyToken: { need: "caller", note: "any valid token", token: "open" },
+  /** `token/self`: any valid token; the document lists the token schemes so a client (and Try it) sends one. */
+  anyToken: { need: "caller", note: "any valid token", token: "optional" },
 } as const satisfies Record<string, Access>;
