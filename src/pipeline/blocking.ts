@@ -11,7 +11,7 @@ import { parseRegion } from "../http/region.ts";
 import { type Caller, limitKey } from "../pipeline/caller.ts";
 
 /** What a blocking read sends its Durable Object (plain data: it crosses RPC). */
-export interface ReadOptions {
+interface ReadOptions {
   /** The `index` the client waits past, as parsed once here (uint64, exact); 0n answers at once. */
   minIndex: bigint;
   /** The wait with Nomad's jitter (up to wait/16) already added. */
@@ -21,7 +21,7 @@ export interface ReadOptions {
   caller: string;
 }
 
-export interface BlockingQuery {
+interface BlockingQuery {
   cfg: Config;
   params: URLSearchParams;
   region: string;
