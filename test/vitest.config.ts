@@ -95,6 +95,27 @@ export default defineConfig({
         },
       },
       {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            main: TEST_WORKER,
+            miniflare: {
+              bindings: {
+                ...WORKER_BINDINGS,
+                TOMBSTONE_RETENTION: `${TEST_TOMBSTONE_RETENTION_MS}ms`,
+                CATALOG_SHARDS: String(TEST_CATALOG_SHARDS),
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "workers-retention-sharded",
+          include: RETENTION_TESTS,
+          setupFiles: ["test/support/setup-acl.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
         // The sync bridge: its pure modules, and end to end between the Nomad stand-in and `wrangler dev`.
         test: {
           name: "sync",
