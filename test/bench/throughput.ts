@@ -386,6 +386,7 @@ async function main(): Promise<void> {
       f1: await closedLoop(port, c, d, (i) => ({ method: "POST", path: `/__bench/floor/${ids[i % 64]}` })),
       f2: await closedLoop(port, c, d, (i) => ({ method: "POST", path: `/__bench/floor/${ids[i % 64]}?hops=2` })),
       floorBatch: await closedLoop(port, 2, d, () => ({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}&hops=2` })),
+      floorBatchAdmit: await closedLoop(port, 2, d, () => ({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}&hops=2&admit=1` })),
       floorBatch1: await closedLoop(port, 2, d, () => ({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}` })),
       floorBatchExisting: await closedLoop(port, 2, d, (i) => ({
         method: "POST",
@@ -397,7 +398,7 @@ async function main(): Promise<void> {
       })),
     };
     log(
-      `  ceilings: W0 ${ceilings.w0.perS}/s, W1 ${ceilings.w1.perS}/s, F1 ${ceilings.f1.perS}/s, F2 ${ceilings.f2.perS}/s, batch floor (writes/s) new objects F1 ${ceilings.floorBatch1.perS * S.batch}, F2 ${ceilings.floorBatch.perS * S.batch}; existing F1 ${ceilings.floorBatchExisting.perS * S.batch}, F2 ${ceilings.floorBatchExisting2.perS * S.batch}`,
+      `  ceilings: W0 ${ceilings.w0.perS}/s, W1 ${ceilings.w1.perS}/s, F1 ${ceilings.f1.perS}/s, F2 ${ceilings.f2.perS}/s, batch floor (writes/s) new objects F1 ${ceilings.floorBatch1.perS * S.batch}, F2 ${ceilings.floorBatch.perS * S.batch}, F2 with the admission RPC ${ceilings.floorBatchAdmit.perS * S.batch}; existing F1 ${ceilings.floorBatchExisting.perS * S.batch}, F2 ${ceilings.floorBatchExisting2.perS * S.batch}`,
     );
 
     // Ours: reads, single writes, task events, batches.
