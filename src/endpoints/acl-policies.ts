@@ -7,7 +7,7 @@ import { parsePolicyRules } from "../acl/policy.ts";
 import { aclStub } from "../durable/stub.ts";
 import { CodedError, ErrorText } from "../errors.ts";
 import { reply } from "../http/reply.ts";
-import { example, ref, schemaRef, thrownText } from "../openapi/common.ts";
+import { bodyWriteErrors, example, schemaRef, thrownText } from "../openapi/common.ts";
 import { param } from "../openapi/parameters.ts";
 import { TAG } from "../openapi/tags.ts";
 import type { Endpoint, Handler, OperationDoc } from "../pipeline/endpoint.ts";
@@ -96,9 +96,7 @@ function upsertPolicyDoc(operationId: string, method: string): OperationDoc {
         emptyRules: example("No rules", AclErrors.emptyRules),
       }),
       "403": forbiddenManagement,
-      "413": ref("responses", "TooLarge"),
-      "422": ref("responses", "KeyReused"),
-      "500": ref("responses", "InternalError"),
+      ...bodyWriteErrors(),
     },
   };
 }

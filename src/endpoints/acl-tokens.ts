@@ -9,7 +9,7 @@ import { aclStub } from "../durable/stub.ts";
 import { CodedError, ErrorText, RefusalText } from "../errors.ts";
 import { reply } from "../http/reply.ts";
 import type { JsonObject } from "../json/codec.ts";
-import { example, ref, schemaRef, textError, thrownText } from "../openapi/common.ts";
+import { bodyWriteErrors, example, ref, schemaRef, textError, thrownText } from "../openapi/common.ts";
 import { param } from "../openapi/parameters.ts";
 import { TAG } from "../openapi/tags.ts";
 import { ACCESS } from "../pipeline/access.ts";
@@ -138,9 +138,7 @@ function upsertTokenDoc(operationId: string, method: string, update: boolean): O
       }),
       "403": forbiddenManagement,
       ...(update ? { "404": textError("No such token.", { notFound: example("No such token", ErrorText.aclTokenNotFound) }) } : {}),
-      "413": ref("responses", "TooLarge"),
-      "422": ref("responses", "KeyReused"),
-      "500": ref("responses", "InternalError"),
+      ...bodyWriteErrors(),
     },
   };
 }

@@ -15,7 +15,16 @@ import { CodedError, ErrorText } from "../errors.ts";
 import { decodeJsonBody, readBody } from "../http/body.ts";
 import { reply } from "../http/reply.ts";
 import { parseSourceIndex, SOURCE_INDEX_HEADER, sourceIndexHeader } from "../http/source-index.ts";
-import { BAD_ID_EXAMPLES, example, IDEMPOTENCY_EXAMPLES, ref, schemaRef, textError, thrownText } from "../openapi/common.ts";
+import {
+  BAD_ID_EXAMPLES,
+  bodyWriteErrors,
+  example,
+  IDEMPOTENCY_EXAMPLES,
+  ref,
+  schemaRef,
+  textError,
+  thrownText,
+} from "../openapi/common.ts";
 import { TAG } from "../openapi/tags.ts";
 import { ACCESS } from "../pipeline/access.ts";
 import { parseBlockingQuery, readSurvivingReset } from "../pipeline/blocking.ts";
@@ -146,9 +155,7 @@ export const ALLOCATION_ENDPOINTS: Endpoint[] = [
             }),
             "403": ref("responses", "Forbidden"),
             "404": ref("responses", "WriteNotFound"),
-            "413": ref("responses", "TooLarge"),
-            "422": ref("responses", "KeyReused"),
-            "500": ref("responses", "InternalError"),
+            ...bodyWriteErrors(),
           },
         },
       },

@@ -5,7 +5,7 @@ import { allocationStub } from "../durable/stub.ts";
 import { RefusalText } from "../errors.ts";
 import { decodeJsonBody, readBody } from "../http/body.ts";
 import { encodeJson, type JsonObject } from "../json/codec.ts";
-import { example, ref, schemaRef, thrownText } from "../openapi/common.ts";
+import { bodyWriteErrors, example, ref, schemaRef, thrownText } from "../openapi/common.ts";
 import { TAG } from "../openapi/tags.ts";
 import { ACCESS } from "../pipeline/access.ts";
 import type { Endpoint, Handler } from "../pipeline/endpoint.ts";
@@ -53,9 +53,7 @@ export const TASK_EVENT_ENDPOINTS: Endpoint[] = [
             }),
             "403": ref("responses", "Forbidden"),
             "404": ref("responses", "WriteNotFound"),
-            "413": ref("responses", "TooLarge"),
-            "422": ref("responses", "KeyReused"),
-            "500": ref("responses", "InternalError"),
+            ...bodyWriteErrors(),
           },
         },
       },
