@@ -166,8 +166,7 @@ export const ALLOCATION_ENDPOINTS: Endpoint[] = [
         doc: {
           operationId: "deleteAllocation",
           summary: "Delete an allocation",
-          description:
-            "Garbage-collects the allocation. Its index keeps growing: later reads answer `404 alloc not found` with an `X-Nomad-Index` above the deletion's, and blocking readers are woken.",
+          description: `Garbage-collects the allocation. Its index keeps growing: later reads answer \`404 ${ErrorText.allocNotFound}\` with an \`X-Nomad-Index\` above the deletion's, and blocking readers are woken.`,
           tags: [TAG.allocations],
           parameters: params(...WRITE_PARAMETERS, "SourceIndex"),
           responses: {
