@@ -6,7 +6,7 @@
  */
 import { config } from "../config.ts";
 import { shardOf } from "../domain/catalog-shard.ts";
-import type { CatalogChange } from "./catalog-change.ts";
+import type { CatalogChange } from "./contract.ts";
 import { catalogStub } from "./stub.ts";
 
 /** Delay before retrying a failed delivery to the region catalog. */
