@@ -18,7 +18,7 @@ import { config } from "../config.ts";
 import { stampPut } from "../domain/allocation-put.ts";
 import { catalogEntry } from "../domain/catalog-entry.ts";
 import { applyTaskEvents, type TaskEventUpdate } from "../domain/task-state.ts";
-import { CodedError, ErrorText } from "../errors.ts";
+import { ErrorText } from "../errors.ts";
 import { encodeJson, JsonNumber, type JsonObject, type JsonValue, parseJson } from "../json/codec.ts";
 import { nowUnixNanos } from "../json/go-time.ts";
 import { AllocationDocument } from "./allocation-document.ts";
@@ -32,6 +32,7 @@ import {
   type ReadQuery,
   type ReadResult,
   type Refusal,
+  refusalOf,
   type WriteOutcome,
 } from "./contract.ts";
 import { oversized } from "./document-cap.ts";
@@ -318,8 +319,7 @@ export class AllocationObject extends DurableObject<Env> {
     try {
       applyTaskEvents(allocation, parseJson(updates, { maxDepth: 256 }) as unknown as TaskEventUpdate[], now);
     } catch (error) {
-      if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
-      throw error;
+      return refusalOf(error);
     }
     const index = this.clock.next();
     allocation.ModifyIndex = JsonNumber.of(index);

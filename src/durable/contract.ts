@@ -174,6 +174,15 @@ export function logOffsetMismatch(expected: number, end: number): Refusal {
 }
 
 /**
+ * The other direction, inside an object: a coded error thrown by a rule the object applies becomes
+ * the refusal it answers with (its status and text). Anything else is not a client error: rethrown.
+ */
+export function refusalOf(error: unknown): Refusal {
+  if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
+  throw error;
+}
+
+/**
  * The one place an RPC answer is unwrapped: a refusal becomes the coded error the Worker answers
  * with (coded errors do not cross RPC, so objects return refusals instead of throwing).
  */

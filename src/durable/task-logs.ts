@@ -7,10 +7,10 @@
 import { allowsNamespace } from "../acl/policy.ts";
 import { namespaceOf } from "../domain/namespace.ts";
 import { taskNames } from "../domain/task-state.ts";
-import { CodedError, ErrorText, RefusalText } from "../errors.ts";
+import { ErrorText, RefusalText } from "../errors.ts";
 import { isJsonObject, type JsonObject } from "../json/codec.ts";
 import { ZERO_TIME } from "../json/go-time.ts";
-import { type LogQuery, logOffsetMismatch, type Refusal } from "./contract.ts";
+import { type LogQuery, logOffsetMismatch, type Refusal, refusalOf } from "./contract.ts";
 import { LogStore, type LogType } from "./log-store.ts";
 import { type LogFollower, openLogStream, type SharedLogReads } from "./log-stream.ts";
 
@@ -53,8 +53,7 @@ export class TaskLogs {
     try {
       known = taskNames(allocation);
     } catch (error) {
-      if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
-      throw error;
+      return refusalOf(error);
     }
     if (!known.has(task)) return { ok: false, status: 400, message: RefusalText.unknownTask(task) };
     if (!requireStarted) return undefined;
