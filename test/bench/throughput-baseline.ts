@@ -1,5 +1,5 @@
 /**
- * `npm run bench:throughput -- --baseline <dir> [--rounds N] [--smoke]`: the single writes of this
+ * `npm run bench:throughput -- --baseline <dir> [--rounds N] [--slice-s S] [--smoke]`: the single writes of this
  * checkout against another commit's, in the same run (docs/benchmarks.md, "Single writes against
  * the code before batched ingest"). `<dir>` is a worktree of the other commit with its own `npm ci`
  * (`git worktree add /work/wt/baseline 9233366^ && (cd /work/wt/baseline && npm ci)`).
@@ -7,11 +7,11 @@
  * Both Workers are bundled and served the same way (test/bench/config.ts derives each one's bench
  * configuration from its own wrangler.toml and bench-worker.ts; each runs under its own wrangler),
  * both at once, and every request goes straight to each one's workerd. The loads are the full
- * bench's single writes (8 keep-alive connections, closed loop, 5 s each), plus a PUT that creates
- * a new allocation each time (the only path on which a creation asks its catalog shard first):
- * every round runs each load on the current Worker, then on the baseline (ABAB…), so drift in the
- * machine's load falls on both; the result is each side's median and the median of the per-round
- * ratios current ÷ baseline.
+ * bench's single writes (8 keep-alive connections, closed loop), plus a PUT that creates a new
+ * allocation each time (the only path on which a creation asks its catalog shard first): every
+ * round runs each load for a short slice (3 s by default, 10 rounds) on the current Worker, then
+ * on the baseline (ABAB…), so bursts of other load on the machine fall on both; the result is each
+ * side's median and the median of the per-round ratios current ÷ baseline.
  */
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";

@@ -16,7 +16,7 @@
  * - etcd 3.4 from Debian (`etcd-server`, v2 API on loopback): GET, PUT, 1,000 watches woken by one PUT;
  * - `--profile`: a CPU profile of the Worker's isolate during single PUTs, summarized by function;
  * - `--bridge` (alone): the initial load end to end, Nomad stand-in → the sync bridge → this Worker;
- * - `--baseline <dir> [--rounds N]` (alone): the single writes against another commit's Worker in the
+ * - `--baseline <dir> [--rounds N] [--slice-s S]` (alone): the single writes against another commit's Worker in the
  *   same run, alternating rounds (throughput-baseline.ts).
  *
  * Bounded: each step has its own duration and deadline; the whole run takes about 3 minutes (smoke:
@@ -47,7 +47,10 @@ const bridgeOnly = args.includes("--bridge");
 const baselineIndex = args.indexOf("--baseline");
 const baselineRoot = baselineIndex >= 0 && args[baselineIndex + 1] ? resolve(args[baselineIndex + 1] as string) : undefined;
 const roundsIndex = args.indexOf("--rounds");
-const rounds = roundsIndex >= 0 ? Math.max(1, Math.min(20, Number(args[roundsIndex + 1]) || 5)) : smoke ? 1 : 5;
+const rounds = roundsIndex >= 0 ? Math.max(1, Math.min(20, Number(args[roundsIndex + 1]) || 10)) : smoke ? 1 : 10;
+/** `--slice-s S`: seconds per load and side in each round of `--baseline` (short slices pair better against bursty load). */
+const sliceIndex = args.indexOf("--slice-s");
+const sliceS = sliceIndex >= 0 ? Math.max(1, Math.min(10, Number(args[sliceIndex + 1]) || 3)) : smoke ? 1 : 3;
 const outIndex = args.indexOf("--out");
 const outDir = resolve(outIndex >= 0 && args[outIndex + 1] ? (args[outIndex + 1] as string) : join(ROOT, "test-output", "throughput"));
 const S = smoke
@@ -252,12 +255,12 @@ async function main(): Promise<void> {
   raiseFileLimit(65536);
   mkdirSync(outDir, { recursive: true });
   if (baselineRoot) {
-    log(`throughput bench: single writes, this checkout against ${baselineRoot}, ${rounds} rounds`);
+    log(`throughput bench: single writes, this checkout against ${baselineRoot}, ${rounds} rounds of ${sliceS} s per load and side`);
     await compareWithBaseline({
       baselineRoot,
       outDir,
       rounds,
-      durationS: S.durationS,
+      durationS: sliceS,
       connections: S.connections,
       command: `npm run bench:throughput -- ${args.join(" ")}`,
       log,
