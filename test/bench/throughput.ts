@@ -24,7 +24,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -33,6 +33,7 @@ import { NomadStandIn } from "../support/nomad-standin/server.ts";
 import { writeBenchConfig } from "./config.ts";
 import { allocationJson, batchBody, closedLoop } from "./lib/closed-loop.ts";
 import { percentile, round, sleep, waitFor } from "./lib/measure.ts";
+import { type CpuProfile, summarizeProfile } from "./lib/profile-summary.ts";
 import { RawConnection } from "./lib/raw-http.ts";
 import { freePort, HOST, ROOT, startBenchServer } from "./lib/server.ts";
 import { compareWithBaseline } from "./throughput-baseline.ts";
@@ -656,7 +657,8 @@ async function main(): Promise<void> {
       }));
       const stopped = (await devtools.send("Profiler.stop")) as { profile: CpuProfile };
       writeFileSync(join(outDir, "single-put.cpuprofile"), JSON.stringify(stopped.profile));
-      profileSummary = { writes: profiled.requests, ...summarizeProfile(stopped.profile, profiled.requests) };
+      const bundle = readFileSync(join(outDir, "build", "bench-worker.js"), "utf8");
+      profileSummary = { writes: profiled.requests, ...summarizeProfile(stopped.profile, profiled.requests, bundle) };
       log(`  profile: ${profiled.requests} PUTs; written ${join(outDir, "single-put.cpuprofile")}`);
     }
     devtools.close();
@@ -733,54 +735,6 @@ async function bridgeLoad(port: number, token: string): Promise<Record<string, u
     await nomad.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }
-}
-
-interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
-  samples: number[];
-  timeDeltas: number[];
-}
-
-/** Self time per function (top 25) and per part of the write path, in ms per write. */
-function summarizeProfile(
-  profile: CpuProfile,
-  writes: number,
-): { topSelfMsPerWrite: unknown[]; byPartMsPerWrite: Record<string, number>; totalSampledMsPerWrite: number } {
-  const self = new Map<number, number>();
-  profile.samples.forEach((node, i) => {
-    self.set(node, (self.get(node) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-  });
-  const byFunction = new Map<string, number>();
-  const parts: Record<string, number> = {};
-  const part = (name: string, url: string): string => {
-    if (name === "(idle)" || name === "(program)" || name === "(garbage collector)") return name;
-    if (/sha256|digest|hashToken|tokenDigest|timingSafeEqual/i.test(name)) return "token hashing";
-    if (/checkRateLimit|limit/i.test(name)) return "rate limit";
-    if (/encodeJson|writeValue|encodeString|quote/i.test(name)) return "JSON encoding";
-    if (/parseJson|parseValue|parseObject|parseArray|parseString|parseNumber/i.test(name)) return "JSON parsing";
-    if (/normalize|fillStruct|zeroValue|resolve$/i.test(name)) return "validation";
-    if (/exec|transactionSync|sql/i.test(name)) return "SQLite";
-    if (/record|apply|#entry|allocListStub|flush/i.test(name) || url.includes("region-catalog")) return "catalog recording";
-    if (/deliverOutbox|commit/i.test(name)) return "commit and delivery";
-    if (name === "") return "(anonymous)";
-    return "other";
-  };
-  for (const node of profile.nodes) {
-    const ms = self.get(node.id) ?? 0;
-    const key = `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").pop()}:${node.callFrame.lineNumber}`;
-    byFunction.set(key, (byFunction.get(key) ?? 0) + ms);
-    const p = part(node.callFrame.functionName, node.callFrame.url);
-    parts[p] = (parts[p] ?? 0) + ms;
-  }
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
-  return {
-    totalSampledMsPerWrite: round(total / writes, 3),
-    topSelfMsPerWrite: [...byFunction.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 25)
-      .map(([fn, ms]) => ({ fn, msPerWrite: round(ms / writes, 4) })),
-    byPartMsPerWrite: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, round(v / writes, 4)])),
-  };
 }
 
 main().then(
