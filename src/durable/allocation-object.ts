@@ -170,7 +170,7 @@ export class AllocationObject extends DurableObject<Env> {
     if (tooLarge) return tooLarge;
     this.#ensureSchema();
     this.ctx.storage.transactionSync(() => {
-      this.#outbox.add(index, key.region, record);
+      this.#outbox.add(index, key.region, record, change);
       this.#idempotency.remember(idem, JSON.stringify({ ok: true, index }));
       this.document.store(key.id, key.region, index, compact);
       if (compact === null) this.logs.clear();

@@ -20,15 +20,22 @@ export class CatalogOutbox {
   readonly #env: Env;
   #draining: Promise<void> | undefined;
   #drainAgain = false;
+  /**
+   * The changes queued by this instance, decoded, by index: a drain sends these instead of parsing
+   * each row's JSON again (a whole allocation per row). Used only when the row's text is exactly
+   * the one kept, so a rolled-back transaction or a restart falls back to the stored row.
+   */
+  readonly #kept = new Map<number, { record: string; change: CatalogChange }>();
 
   constructor(storage: DurableObjectStorage, env: Env) {
     this.#storage = storage;
     this.#env = env;
   }
 
-  /** Queues a change (`record`: its CatalogChange as JSON); call inside the change's transaction. */
-  add(index: number, region: string, record: string): void {
+  /** Queues a change (`record`: `change` as JSON); call inside the change's transaction. */
+  add(index: number, region: string, record: string, change: CatalogChange): void {
     this.#storage.sql.exec("INSERT INTO catalog_outbox (alloc_index, region, change) VALUES (?, ?, ?)", index, region, record);
+    this.#kept.set(index, { record, change });
   }
 
   /** Whether changes wait for delivery (the table must exist). */
@@ -77,7 +84,8 @@ export class CatalogOutbox {
     // round trip of their own. Rows are grouped only while they go to the same shard (in practice
     // always: they are all this allocation's) and within the delivery's caps.
     const queued = rows.toArray().map((row) => {
-      const change = JSON.parse(row.change) as CatalogChange;
+      const kept = this.#kept.get(row.alloc_index);
+      const change = kept?.record === row.change ? kept.change : (JSON.parse(row.change) as CatalogChange);
       return {
         index: row.alloc_index,
         region: row.region,
@@ -97,7 +105,10 @@ export class CatalogOutbox {
       }
       const group = queued.slice(start, end);
       await catalogStub(this.#env, cfg, first.region, first.shard).recordMany(group.map((row) => row.change));
-      for (const row of group) sql.exec("DELETE FROM catalog_outbox WHERE alloc_index = ?", row.index);
+      for (const row of group) {
+        sql.exec("DELETE FROM catalog_outbox WHERE alloc_index = ?", row.index);
+        this.#kept.delete(row.index);
+      }
       start = end;
     }
   }
