@@ -94,6 +94,7 @@ export async function compareWithBaseline(options: {
   log: (line: string) => void;
 }): Promise<void> {
   const { log } = options;
+  const startedAt = new Date().toISOString();
   const token = `bench-${randomUUID()}`;
   const auth = { "X-Nomad-Token": token };
   const sides: Side[] = [];
@@ -155,7 +156,7 @@ export async function compareWithBaseline(options: {
     const result = {
       meta: {
         command: options.command,
-        startedAt: new Date().toISOString(),
+        startedAt,
         current: sides[0]?.commit,
         baseline: sides[1]?.commit,
         baselineRoot: options.baselineRoot,
