@@ -1,8 +1,9 @@
 /**
- * Finds the socket of the Worker's own runtime behind `wrangler dev`. `wrangler dev` runs two
- * workerd processes: the dev proxy on the public port (wrangler's ProxyWorker, which forwards every
- * request) and the Worker's runtime on a loopback port of its own choosing. Tests that must tell
- * the two layers' answers apart send to both; the port is found in /proc (Linux).
+ * Finds the sockets behind `npm start`'s public port (npm start's Node front, scripts/front.ts):
+ * `wrangler dev` on an internal loopback port runs two workerd processes, the dev proxy on the port
+ * npm start gave it (wrangler's ProxyWorker, which forwards every request) and the Worker's runtime
+ * on a loopback port of its own choosing. Tests that must tell the layers' answers apart send to
+ * each; the ports are found in /proc (Linux).
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
@@ -50,15 +51,29 @@ function listeningPorts(pid: number): number[] {
   return ports;
 }
 
+/** The workerd processes of group `pgid` with the port of their entry socket (0: one it chose itself). */
+function workerds(pgid: number): Array<{ pid: number; entryPort: number }> {
+  return groupProcesses(pgid).flatMap((p) => {
+    if (!p.args[0]?.endsWith("/workerd") || !p.args.includes("serve")) return [];
+    const entry = p.args.map((arg) => /^--socket-addr=entry=127\.0\.0\.1:(\d+)$/.exec(arg)?.[1]).find((port) => port !== undefined);
+    return entry === undefined ? [] : [{ pid: p.pid, entryPort: Number(entry) }];
+  });
+}
+
+/** The URL of wrangler's dev proxy in group `pgid`: the workerd given a fixed entry port. */
+export function wranglerProxyUrl(pgid: number): string {
+  const proxy = workerds(pgid).find((w) => w.entryPort !== 0);
+  if (!proxy) throw new Error(`no wrangler dev proxy found in process group ${pgid}`);
+  return `http://127.0.0.1:${proxy.entryPort}`;
+}
+
 /**
  * The URL of the Worker's runtime (not the dev proxy) of the `wrangler dev` in group `pgid`: the
- * workerd whose entry socket is not the public one, at the port that answers the Worker's
+ * workerd whose entry socket port it chose itself, at the port that answers the Worker's
  * `/v1/status/leader`.
  */
-export async function workerRuntimeUrl(pgid: number, publicPort: number): Promise<string> {
-  const runtimes = groupProcesses(pgid).filter(
-    (p) => p.args[0]?.endsWith("/workerd") && p.args.includes("serve") && !p.args.includes(`--socket-addr=entry=127.0.0.1:${publicPort}`),
-  );
+export async function workerRuntimeUrl(pgid: number): Promise<string> {
+  const runtimes = workerds(pgid).filter((w) => w.entryPort === 0);
   for (const runtime of runtimes) {
     for (const port of listeningPorts(runtime.pid)) {
       try {
