@@ -101,18 +101,21 @@ describe("malformed chunked framing under wrangler dev", () => {
     expect(await logText()).toBe(before);
   });
 
-  it.each(FRAMINGS)("wrangler's dev proxy behind the front answers $name with 500 and only miniflare's frame", async ({ body, halfClose }) => {
-    const before = await logText();
-    const { status, body: text } = parse(await rawRequest(proxy, head(server.token), body, halfClose));
-    expect(status).toBe(500);
-    const [message, ...frames] = text.split("\n");
-    expect(message).toBe("Error: Network connection lost.");
-    // Every stack frame is miniflare's entry worker in the proxy; none is the Worker's code.
-    expect(frames.length).toBeGreaterThan(0);
-    for (const frame of frames)
-      expect(frame).toMatch(/^ {4}at .*node_modules\/miniflare\/dist\/src\/workers\/core\/entry\.worker\.js:\d+:\d+\)?$/);
-    expect(await logText()).toBe(before);
-  });
+  it.each(FRAMINGS)(
+    "wrangler's dev proxy behind the front answers $name with 500 and only miniflare's frame",
+    async ({ body, halfClose }) => {
+      const before = await logText();
+      const { status, body: text } = parse(await rawRequest(proxy, head(server.token), body, halfClose));
+      expect(status).toBe(500);
+      const [message, ...frames] = text.split("\n");
+      expect(message).toBe("Error: Network connection lost.");
+      // Every stack frame is miniflare's entry worker in the proxy; none is the Worker's code.
+      expect(frames.length).toBeGreaterThan(0);
+      for (const frame of frames)
+        expect(frame).toMatch(/^ {4}at .*node_modules\/miniflare\/dist\/src\/workers\/core\/entry\.worker\.js:\d+:\d+\)?$/);
+      expect(await logText()).toBe(before);
+    },
+  );
 
   it("a malformed head on the public port: 400 with a short text, no stack", async () => {
     const answer = await rawRequest(server.url, "GET /v1/status/leader HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n", "");

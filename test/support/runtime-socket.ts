@@ -29,8 +29,8 @@ function groupProcesses(pgid: number): Array<{ pid: number; args: string[] }> {
   return found;
 }
 
-/** TCP ports process `pid` listens on (its socket inodes matched against the LISTEN rows of /proc/net/tcp{,6}). */
-function listeningPorts(pid: number): number[] {
+/** The socket inodes process `pid` holds open. */
+function socketInodes(pid: number): Set<string> {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -40,15 +40,40 @@ function listeningPorts(pid: number): number[] {
       // closed meanwhile
     }
   }
-  const ports: number[] = [];
+  return inodes;
+}
+
+/** Rows of /proc/<pid>/net/tcp{,6} for sockets of `pid`: local and remote port, state, inode. */
+function tcpRows(pid: number): Array<{ localPort: number; remotePort: number; state: string; inode: string }> {
+  const inodes = socketInodes(pid);
+  const rows: Array<{ localPort: number; remotePort: number; state: string; inode: string }> = [];
   for (const table of ["tcp", "tcp6"]) {
     for (const row of (read(`/proc/${pid}/net/${table}`) ?? "").split("\n").slice(1)) {
+      // local_address and rem_address are HEX_IP:HEX_PORT; st is the state; the inode is column 9.
       const cols = row.trim().split(/\s+/);
-      // local_address is HEX_IP:HEX_PORT; st 0A is LISTEN; the inode is column 9.
-      if (cols[3] === "0A" && inodes.has(cols[9] as string)) ports.push(Number.parseInt((cols[1] as string).split(":")[1] as string, 16));
+      const inode = cols[9] as string;
+      if (!inodes.has(inode)) continue;
+      const port = (address: string | undefined) => Number.parseInt((address ?? "").split(":")[1] ?? "", 16);
+      rows.push({ localPort: port(cols[1]), remotePort: port(cols[2]), state: cols[3] as string, inode });
     }
   }
-  return ports;
+  return rows;
+}
+
+/** TCP ports process `pid` listens on (state 0A, LISTEN). */
+function listeningPorts(pid: number): number[] {
+  return tcpRows(pid)
+    .filter((row) => row.state === "0A")
+    .map((row) => row.localPort);
+}
+
+/** The inodes of the established (state 01) connections process `pid` has open to local port `port`. */
+export function connectionsTo(pid: number, port: number): Set<string> {
+  return new Set(
+    tcpRows(pid)
+      .filter((row) => row.state === "01" && row.remotePort === port)
+      .map((row) => row.inode),
+  );
 }
 
 /** The workerd processes of group `pgid` with the port of their entry socket (0: one it chose itself). */
