@@ -5,6 +5,7 @@
  * Worker still sees each client's address.
  */
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
 import { type DevServer, startDevServer } from "../support/dev-server.ts";
@@ -110,6 +111,31 @@ describe("npm start's front", () => {
     expect(through.statusMessage).toBe(around.statusMessage);
     expect(through.rawHeaders).toEqual(around.rawHeaders);
     expect(through.body.equals(around.body)).toBe(true);
+  });
+
+  it("splices an upgrade to wrangler: its live-reload WebSocket answers 101 the same way", async () => {
+    const upgrade =
+      "GET /cdn-cgi/live-reload HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+      "Sec-WebSocket-Protocol: WRANGLER_PROXYWORKER_LIVE_RELOAD_PROTOCOL\r\n\r\n";
+    const head = (base: string) =>
+      new Promise<string>((resolve, reject) => {
+        const { hostname, port } = new URL(base);
+        const socket = connect(Number(port), hostname, () => socket.write(upgrade));
+        let text = "";
+        socket.on("data", (data: Buffer) => {
+          text += data.toString("latin1");
+          if (text.includes("\r\n\r\n")) {
+            socket.destroy();
+            resolve(text.slice(0, text.indexOf("\r\n\r\n")));
+          }
+        });
+        socket.on("error", reject);
+        setTimeout(() => socket.destroy(new Error(`no upgrade answer from ${base}`)), 10_000);
+      });
+    const [through, around] = [await head(server.url), await head(proxy)];
+    expect(through).toMatch(/^HTTP\/1\.1 101 /);
+    expect(through).toBe(around);
   });
 
   it("answers a long poll the moment a write wakes it", async () => {
