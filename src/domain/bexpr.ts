@@ -223,7 +223,8 @@ function unquote(raw: string): string | undefined {
 function stringLiteral(p: Parser): Result<string> {
   return p.rule("string", () => {
     const start = p.pos;
-    const quoted = (quote: string) =>
+    /** `quote`, everything up to the next `quote`, then `end`. */
+    const opened = (quote: string, end: () => unknown) =>
       seq(
         p,
         () => p.literal(quote),
@@ -231,8 +232,9 @@ function stringLiteral(p: Parser): Result<string> {
           while (p.attempt(() => (p.not(() => p.literal(quote)) ? p.anyChar() : FAIL)) !== FAIL);
           return true;
         },
-        () => p.literal(quote),
+        end,
       );
+    const quoted = (quote: string) => opened(quote, () => p.literal(quote));
     if (quoted("`") !== FAIL || quoted('"') !== FAIL) {
       const value = unquote(p.text.slice(start, p.pos));
       if (value === undefined) {
@@ -241,16 +243,7 @@ function stringLiteral(p: Parser): Result<string> {
       }
       return value;
     }
-    const unterminated = (quote: string) =>
-      seq(
-        p,
-        () => p.literal(quote),
-        () => {
-          while (p.attempt(() => (p.not(() => p.literal(quote)) ? p.anyChar() : FAIL)) !== FAIL);
-          return true;
-        },
-        () => (p.eof() ? true : FAIL),
-      );
+    const unterminated = (quote: string) => opened(quote, () => (p.eof() ? true : FAIL));
     if (unterminated("`") !== FAIL || unterminated('"') !== FAIL) p.error("Unterminated string literal");
     p.pos = start;
     return FAIL;

@@ -18,30 +18,33 @@ import { config } from "../config.ts";
 import { stampPut } from "../domain/allocation-put.ts";
 import { catalogEntry } from "../domain/catalog-entry.ts";
 import { applyTaskEvents, type TaskEventUpdate } from "../domain/task-state.ts";
-import { CodedError, ErrorText } from "../errors.ts";
+import { ErrorText } from "../errors.ts";
 import { encodeJson, JsonNumber, type JsonObject, type JsonValue, parseJson } from "../json/codec.ts";
 import { nowUnixNanos } from "../json/go-time.ts";
 import { AllocationDocument } from "./allocation-document.ts";
-import type { CatalogChange } from "./catalog-change.ts";
 import { CatalogOutbox } from "./catalog-outbox.ts";
 import {
+  type Admission,
   type AllocationRead,
+  type CatalogChange,
   cannotPark,
   type LogQuery,
   type ReadQuery,
   type ReadResult,
   type Refusal,
+  refusalOf,
   type WriteOutcome,
 } from "./contract.ts";
 import { oversized } from "./document-cap.ts";
 import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
 import { IndexClock } from "./index-clock.ts";
-import type { LogType } from "./log-store.ts";
+import type { LogStore, LogType } from "./log-store.ts";
+import { SharedLogReads } from "./log-stream.ts";
 import { ALLOCATION_MIGRATIONS, hasSchema, migrate } from "./migrations.ts";
 import { type AllocationKey, allocationOfName, ownName } from "./object-names.ts";
 import { catalogStubFor } from "./stub.ts";
 import { logRetention, TaskLogs } from "./task-logs.ts";
-import { type Admission, belowWatermark, TombstoneRetention } from "./tombstone-retention.ts";
+import { belowWatermark, TombstoneRetention } from "./tombstone-retention.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
 /** Index reported when the allocation never existed here: Nomad clients treat 0 as "do not block". */
@@ -68,7 +71,11 @@ export class AllocationObject extends DurableObject<Env> {
     super(ctx, env);
     const sql = ctx.storage.sql;
     this.document = new AllocationDocument(sql, (document, pretty) => this.encodeDocument(document, pretty));
-    this.logs = new TaskLogs(ctx.storage, () => this.document.view());
+    this.logs = new TaskLogs(
+      ctx.storage,
+      () => this.document.view(),
+      (store) => this.sharedLogReads(store),
+    );
     this.clock = new IndexClock(sql);
     this.#outbox = new CatalogOutbox(ctx.storage, env);
     this.#idempotency = new IdempotencyLog(sql);
@@ -99,6 +106,11 @@ export class AllocationObject extends DurableObject<Env> {
   /** Every encoding of the document, compact or pretty, goes through here (once per index, never per reader). */
   protected encodeDocument(document: JsonValue, pretty: boolean): string {
     return encodeJson(document, pretty);
+  }
+
+  /** The log streams' shared reads (one per object, made with it). */
+  protected sharedLogReads(store: LogStore): SharedLogReads {
+    return new SharedLogReads(store);
   }
 
   /** Which allocation this object is, from the name it was addressed by. */
@@ -307,8 +319,7 @@ export class AllocationObject extends DurableObject<Env> {
     try {
       applyTaskEvents(allocation, parseJson(updates, { maxDepth: 256 }) as unknown as TaskEventUpdate[], now);
     } catch (error) {
-      if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
-      throw error;
+      return refusalOf(error);
     }
     const index = this.clock.next();
     allocation.ModifyIndex = JsonNumber.of(index);

@@ -6,11 +6,14 @@
  */
 import { config } from "../config.ts";
 import { shardOf } from "../domain/catalog-shard.ts";
-import type { CatalogChange } from "./catalog-change.ts";
+import type { CatalogChange } from "./contract.ts";
 import { catalogStub } from "./stub.ts";
 
 /** Delay before retrying a failed delivery to the region catalog. */
 const OUTBOX_RETRY_MS = 1000;
+/** At most this many changes, and about this many bytes of them, per delivery RPC (well within an RPC's message limit). */
+const DELIVERY_MAX_CHANGES = 64;
+const DELIVERY_MAX_CHARS = 8 * 1024 * 1024;
 
 export class CatalogOutbox {
   readonly #storage: DurableObjectStorage;
@@ -69,10 +72,33 @@ export class CatalogOutbox {
       "SELECT alloc_index, region, change FROM catalog_outbox ORDER BY alloc_index",
     );
     const cfg = config(this.#env);
-    for (const row of rows.toArray()) {
+    // Every queued change goes in one RPC (the catalog records them in order, one index each, in
+    // one transaction): writes that queued behind a delivery in flight do not each wait for a
+    // round trip of their own. Rows are grouped only while they go to the same shard (in practice
+    // always: they are all this allocation's) and within the delivery's caps.
+    const queued = rows.toArray().map((row) => {
       const change = JSON.parse(row.change) as CatalogChange;
-      await catalogStub(this.#env, cfg, row.region, shardOf(change.allocId.replaceAll("-", ""), cfg.catalogShards)).record(change);
-      sql.exec("DELETE FROM catalog_outbox WHERE alloc_index = ?", row.alloc_index);
+      return {
+        index: row.alloc_index,
+        region: row.region,
+        shard: shardOf(change.allocId.replaceAll("-", ""), cfg.catalogShards),
+        chars: row.change.length,
+        change,
+      };
+    });
+    for (let start = 0; start < queued.length; ) {
+      const first = queued[start] as (typeof queued)[number];
+      let end = start + 1;
+      let chars = first.chars;
+      for (; end < queued.length && end - start < DELIVERY_MAX_CHANGES; end++) {
+        const next = queued[end] as (typeof queued)[number];
+        if (next.region !== first.region || next.shard !== first.shard || chars + next.chars > DELIVERY_MAX_CHARS) break;
+        chars += next.chars;
+      }
+      const group = queued.slice(start, end);
+      await catalogStub(this.#env, cfg, first.region, first.shard).recordMany(group.map((row) => row.change));
+      for (const row of group) sql.exec("DELETE FROM catalog_outbox WHERE alloc_index = ?", row.index);
+      start = end;
     }
   }
 }

@@ -12,12 +12,16 @@
  *   event up to N sent). An event goes out once every shard's watermark is at or above it; an idle
  *   shard holding events back is raised to them. Indexes are unique across shards (shard k uses
  *   only ≡ k mod K), so the merged stream strictly increases and `index=N` resumes unambiguously.
+ *
+ * Indexes here are the objects' own (numbers, safe integers: index-clock.ts), event lines' included;
+ * the client's `minIndex` stays a bigint and meets them only in comparisons, widened to bigint.
  */
 import type { Config } from "../config.ts";
 import { shardsFor } from "../domain/catalog-shard.ts";
 import { STREAM_BUFFER_CHUNKS } from "../http/stream.ts";
 import { encodeJson, parseJson } from "../json/codec.ts";
 import type { ListItem, ListPage, ListQuery, ListResult, Refusal, StreamQuery } from "./contract.ts";
+import { issuedIndex } from "./index-clock.ts";
 import { catalogStub } from "./stub.ts";
 
 /** Read-and-raise rounds before a merged list settles for an index that is safe without them. */
@@ -219,8 +223,9 @@ function mergeShardStreams(
       const line = feed.partial.slice(0, newline);
       feed.partial = feed.partial.slice(newline + 1);
       newline = feed.partial.indexOf("\n");
-      const index = Number(LINE_INDEX.exec(line)?.[1] ?? Number.NaN);
-      if (Number.isNaN(index)) continue; // a shard's heartbeat: the merged stream sends its own
+      const digits = LINE_INDEX.exec(line)?.[1];
+      if (digits === undefined) continue; // a shard's heartbeat: the merged stream sends its own
+      const index = issuedIndex(digits);
       if (!line.startsWith('{"Index":')) feed.queue.push({ index, line });
       feed.mark = Math.max(feed.mark, index);
     }

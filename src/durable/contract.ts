@@ -9,6 +9,7 @@
  * their clock's milliseconds, safe integers (index-clock.ts).
  */
 import type { Acl } from "../acl/policy.ts";
+import type { CatalogEntry } from "../domain/catalog-entry.ts";
 import { CodedError } from "../errors.ts";
 import type { ListSelection } from "./catalog-list.ts";
 import type { LogType } from "./log-store.ts";
@@ -117,6 +118,42 @@ export interface StreamQuery {
   watermarks?: boolean;
 }
 
+/**
+ * A committed change of one allocation, as its object reports it to the region catalog. Stored in
+ * the allocation's outbox in the same transaction as the change, delivered in index order, and
+ * recorded idempotently, so a crash between the two objects delays the catalog but never loses
+ * or duplicates a change.
+ */
+export interface CatalogChange {
+  allocId: string;
+  /** The allocation's ModifyIndex for an update; the tombstone index for a delete. */
+  allocIndex: number;
+  kind: "upsert" | "delete";
+  /** Unix nanoseconds (decimal) of the change. */
+  modifyTime: string;
+  /** The allocation's compact JSON: after an upsert, or as it was before a delete. */
+  allocation: string;
+  /** Its stub, namespace and event, made by the allocation object (absent in changes stored before it did). */
+  entry?: CatalogEntry;
+}
+
+/** What a catalog shard tells an object about to create an allocation (tombstone-retention.ts). */
+export interface Admission {
+  /** The shard's index: the created allocation's first index is above it. */
+  index: number;
+  /** The shard's collected watermark (decimal uint64), null while it collected no tombstone with a source index. */
+  collected: string | null;
+}
+
+/** A tombstone an allocation object reports to its catalog shard for collection. */
+export interface CollectedTombstone {
+  allocId: string;
+  /** The tombstone's index (the delete's); the list row goes only if it is not newer. */
+  allocIndex: number;
+  /** Its source index (decimal uint64), null when no write carried one. */
+  sourceIndex: string | null;
+}
+
 export interface TokenRequest {
   Name: string;
   Type: "client" | "management";
@@ -134,6 +171,15 @@ export function logOffsetMismatch(expected: number, end: number): Refusal {
     message: `X-Log-Offset ${expected} does not match the stream's ${end} bytes appended so far; nothing was written`,
     headers: { "X-Log-Offset": String(end) },
   };
+}
+
+/**
+ * The other direction, inside an object: a coded error thrown by a rule the object applies becomes
+ * the refusal it answers with (its status and text). Anything else is not a client error: rethrown.
+ */
+export function refusalOf(error: unknown): Refusal {
+  if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
+  throw error;
 }
 
 /**

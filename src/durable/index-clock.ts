@@ -13,6 +13,17 @@
 /** Other columns of the clock's row, by column name (names are the code's own, never input). */
 type ClockColumns = Readonly<Record<string, SqlStorageValue>>;
 
+/**
+ * An index an object handed out, read back from the decimal digits it was written as (an event
+ * line's `"Index"` in the Worker's merge of catalog shards). Throws on digits that are not a safe
+ * integer: no clock writes one, and rounding would reorder or repeat events.
+ */
+export function issuedIndex(digits: string): number {
+  const index = Number(digits);
+  if (!/^\d+$/.test(digits) || !Number.isSafeInteger(index)) throw new Error(`not an index an object issued: ${digits}`);
+  return index;
+}
+
 /** The clock's rule: the index of a change after `last`, made at (or arriving with) `at`. */
 export function indexAfter(last: number, at: number): number {
   return Math.max(last + 1, at);

@@ -63,7 +63,7 @@ function encodeFrame(data: Uint8Array, file: string, offset: number): string {
 }
 
 /** Bytes at one offset range of one stream, read once; the frame is encoded on first use. */
-interface SharedChunk {
+export interface SharedChunk {
   readonly data: Uint8Array;
   frame?: Uint8Array;
   /** Its key while the shared reads keep it. */
@@ -96,8 +96,6 @@ export class SharedLogReads {
   #bytes = 0;
   #generation: number;
   #streams = 0;
-  /** Reads that went to SQLite, reads answered with bytes already read, frames encoded. */
-  readonly counts = { reads: 0, shared: 0, frames: 0 };
 
   constructor(store: LogStore) {
     this.#store = store;
@@ -124,15 +122,9 @@ export class SharedLogReads {
     if (limit <= from) return { data: new Uint8Array() };
     if (this.#store.generation !== this.#generation) this.#drop();
     const key = `${type}:${from}:${limit}:${task}`;
-    const cached = this.#chunks.get(key);
-    if (cached) {
-      this.#chunks.delete(key);
-      this.#chunks.set(key, cached);
-      this.counts.shared++;
-      return cached;
-    }
-    const data = this.#store.read(task, type, from, limit, max);
-    this.counts.reads++;
+    const cached = this.kept(key);
+    if (cached) return cached;
+    const data = this.readStored(task, type, from, limit, max);
     const chunk: SharedChunk = { data };
     // Kept only while another stream could ask for it; a short read (never expected within the
     // bounds) is served but not shared.
@@ -147,12 +139,31 @@ export class SharedLogReads {
   /** The chunk's Nomad frame (its end offset is `from + data.byteLength`), encoded once. */
   frame(chunk: SharedChunk, file: string, endOffset: number): Uint8Array {
     if (!chunk.frame) {
-      chunk.frame = encoder.encode(encodeFrame(chunk.data, file, endOffset));
-      this.counts.frames++;
+      chunk.frame = this.encodeChunk(chunk.data, file, endOffset);
       // A chunk has a key exactly while the shared reads keep it (eviction and drop clear it).
       if (chunk.key !== undefined) this.#grow(chunk.frame.byteLength);
     }
     return chunk.frame;
+  }
+
+  /** The chunk kept under `key`, marked most recently used; undefined when none is. */
+  protected kept(key: string): SharedChunk | undefined {
+    const cached = this.#chunks.get(key);
+    if (cached) {
+      this.#chunks.delete(key);
+      this.#chunks.set(key, cached);
+    }
+    return cached;
+  }
+
+  /** Bytes `[from, limit)` of the stream, from SQLite. */
+  protected readStored(task: string, type: LogType, from: number, limit: number, max: number): Uint8Array {
+    return this.#store.read(task, type, from, limit, max);
+  }
+
+  /** A frame's bytes (Nomad's `StreamFrame` JSON). */
+  protected encodeChunk(data: Uint8Array, file: string, endOffset: number): Uint8Array {
+    return encoder.encode(encodeFrame(data, file, endOffset));
   }
 
   #grow(bytes: number): void {

@@ -2,7 +2,7 @@
  * One object per region, or per shard of a region (`CATALOG_SHARDS`, by allocation-id prefix:
  * src/domain/catalog-shard.ts): the list of its allocations (as AllocListStubs), an index, its
  * blocking queries, and a bounded, durable history of allocation events for `/v1/event/stream`.
- * Allocation objects report each committed change here (see catalog-change.ts); changes that
+ * Allocation objects report each committed change here (`CatalogChange` in contract.ts); changes that
  * arrive together are recorded in one transaction.
  *
  * The index is the same hybrid logical clock as the allocations': max(last + 1, change's
@@ -18,14 +18,22 @@ import { indexInShard } from "../domain/catalog-shard.ts";
 import { DEFAULT_NAMESPACE } from "../domain/namespace.ts";
 import { RefusalText } from "../errors.ts";
 import { encodeJson, type JsonObject, parseJson } from "../json/codec.ts";
-import type { CatalogChange } from "./catalog-change.ts";
 import { listPage, type Page } from "./catalog-list.ts";
-import { cannotPark, type ListQuery, type ListResult, type Refusal, type StreamQuery } from "./contract.ts";
+import {
+  type Admission,
+  type CatalogChange,
+  type CollectedTombstone,
+  cannotPark,
+  type ListQuery,
+  type ListResult,
+  type Refusal,
+  type StreamQuery,
+} from "./contract.ts";
 import { openEventStream, streamStart } from "./event-stream.ts";
 import { IndexClock, indexAfter } from "./index-clock.ts";
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
 import { ownName, type ShardSlot, shardOfName } from "./object-names.ts";
-import { type Admission, type CollectedTombstone, CollectedWatermark } from "./tombstone-retention.ts";
+import { CollectedWatermark } from "./tombstone-retention.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
 interface PendingRecord {

@@ -7,12 +7,12 @@
 import { allowsNamespace } from "../acl/policy.ts";
 import { namespaceOf } from "../domain/namespace.ts";
 import { taskNames } from "../domain/task-state.ts";
-import { CodedError, ErrorText, RefusalText } from "../errors.ts";
+import { ErrorText, RefusalText } from "../errors.ts";
 import { isJsonObject, type JsonObject } from "../json/codec.ts";
 import { ZERO_TIME } from "../json/go-time.ts";
-import { type LogQuery, logOffsetMismatch, type Refusal } from "./contract.ts";
+import { type LogQuery, logOffsetMismatch, type Refusal, refusalOf } from "./contract.ts";
 import { LogStore, type LogType } from "./log-store.ts";
-import { type LogFollower, openLogStream, SharedLogReads } from "./log-stream.ts";
+import { type LogFollower, openLogStream, type SharedLogReads } from "./log-stream.ts";
 
 /** Default bytes kept per log stream when LOG_RETENTION_BYTES is unset: 10 MiB. */
 const DEFAULT_LOG_RETENTION = 10 * 1024 * 1024;
@@ -25,17 +25,20 @@ export class TaskLogs {
   readonly #storage: DurableObjectStorage;
   readonly #allocation: () => JsonObject | null;
   readonly #store: LogStore;
-  /** The streams' shared reads (with their counts of reads and frames). */
+  /** The streams' shared reads. */
   readonly reads: SharedLogReads;
   /** Streams that follow appends: woken by appends and by allocation changes. */
   readonly followers = new Set<LogFollower>();
 
-  /** `allocation` answers the allocation's current decoded document (null when there is none). */
-  constructor(storage: DurableObjectStorage, allocation: () => JsonObject | null) {
+  /**
+   * `allocation` answers the allocation's current decoded document (null when there is none);
+   * `sharedReads` makes the streams' shared reads over the store.
+   */
+  constructor(storage: DurableObjectStorage, allocation: () => JsonObject | null, sharedReads: (store: LogStore) => SharedLogReads) {
     this.#storage = storage;
     this.#allocation = allocation;
     this.#store = new LogStore(storage.sql);
-    this.reads = new SharedLogReads(this.#store);
+    this.reads = sharedReads(this.#store);
   }
 
   /** The refusal Nomad's logs API gives for `task` of allocation `id`, or undefined to proceed. */
@@ -50,8 +53,7 @@ export class TaskLogs {
     try {
       known = taskNames(allocation);
     } catch (error) {
-      if (error instanceof CodedError) return { ok: false, status: error.status, message: error.message };
-      throw error;
+      return refusalOf(error);
     }
     if (!known.has(task)) return { ok: false, status: 400, message: RefusalText.unknownTask(task) };
     if (!requireStarted) return undefined;

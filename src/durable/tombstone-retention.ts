@@ -14,26 +14,10 @@
  * is answered stale, as the tombstone would have answered it.
  */
 import { config } from "../config.ts";
+import type { Admission, CollectedTombstone } from "./contract.ts";
 
 /** Delay before trying a collection again (an outbox still undelivered, an unreachable catalog). */
 const COLLECT_RETRY_MS = 60_000;
-
-/** What a catalog shard tells an object about to create an allocation. */
-export interface Admission {
-  /** The shard's index: the created allocation's first index is above it. */
-  index: number;
-  /** The shard's collected watermark (decimal uint64), null while it collected no tombstone with a source index. */
-  collected: string | null;
-}
-
-/** A tombstone reported for collection. */
-export interface CollectedTombstone {
-  allocId: string;
-  /** The tombstone's index (the delete's); the list row goes only if it is not newer. */
-  allocIndex: number;
-  /** Its source index (decimal uint64), null when no write carried one. */
-  sourceIndex: string | null;
-}
 
 /** Whether a conditional create with `source` is at or below the watermark: stale. */
 export function belowWatermark(admission: Admission, source: bigint | undefined): boolean {

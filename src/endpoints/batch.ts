@@ -25,7 +25,7 @@ import { TAG } from "../openapi/tags.ts";
 import { ACCESS } from "../pipeline/access.ts";
 import type { Endpoint, Handler } from "../pipeline/endpoint.ts";
 import { checkIdempotencyKey } from "../pipeline/idempotency.ts";
-import { allocationDocument, writeAnswer } from "./allocation.ts";
+import { allocationDocument, writeAnswer } from "./allocation-shared.ts";
 import { invalidMethod } from "./methods.ts";
 
 const BATCH_IDEMPOTENCY_KEY = "Idempotency-Key is not taken by a batch: give each change its own IdempotencyKey";

@@ -13,7 +13,17 @@ import { parseExpectedLogOffset, parseLogBool, parseLogOffset } from "../http/qu
 import { parseRegion } from "../http/region.ts";
 import { reply, replyStream } from "../http/reply.ts";
 import { relayStream } from "../http/stream.ts";
-import { BAD_ID_EXAMPLES, example, forbidden, IDEMPOTENCY_EXAMPLES, ref, schemaRef, textError, thrownText } from "../openapi/common.ts";
+import {
+  BAD_ID_EXAMPLES,
+  bodyWriteErrors,
+  example,
+  forbidden,
+  IDEMPOTENCY_EXAMPLES,
+  ref,
+  schemaRef,
+  textError,
+  thrownText,
+} from "../openapi/common.ts";
 import { param } from "../openapi/parameters.ts";
 import { TAG } from "../openapi/tags.ts";
 import { ACCESS } from "../pipeline/access.ts";
@@ -184,9 +194,7 @@ export const LOG_ENDPOINTS: Endpoint[] = [
               },
               { "X-Log-Offset": ref("headers", "XLogOffset") },
             ),
-            "413": ref("responses", "TooLarge"),
-            "422": ref("responses", "KeyReused"),
-            "500": ref("responses", "InternalError"),
+            ...bodyWriteErrors(),
           },
         },
       },

@@ -22,9 +22,10 @@ export function errorResponse(error: unknown): Response {
 
 /**
  * The index an answer reports: a read's carries Nomad's query meta headers (`X-Nomad-Index`,
- * `X-Nomad-KnownLeader`, `X-Nomad-LastContact`), a write's only `X-Nomad-Index`.
+ * `X-Nomad-KnownLeader`, `X-Nomad-LastContact`), a write's only `X-Nomad-Index`. Either is an index an
+ * object issued (a number: docs/blocking-queries.md, "One form for `index`").
  */
-type AnswerIndex = { read: number } | { write: number | bigint };
+type AnswerIndex = { read: number } | { write: number };
 
 function indexHeaders(index: AnswerIndex | undefined): Record<string, string> {
   if (index === undefined) return {};

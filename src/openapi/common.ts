@@ -13,6 +13,16 @@ export const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind
 
 export const schemaRef = (name: string) => ref("schemas", name);
 
+/**
+ * What a write with a body may answer besides its own: too large, a reused `Idempotency-Key`, an
+ * internal error. (Status keys are integer-like, so a spread keeps the document's order.)
+ */
+export const bodyWriteErrors = () => ({
+  "413": ref("responses", "TooLarge"),
+  "422": ref("responses", "KeyReused"),
+  "500": ref("responses", "InternalError"),
+});
+
 /** The text `fails` throws: how an example shows exactly what the code answers for a sample input. */
 export function thrownText(fails: () => unknown): string {
   try {

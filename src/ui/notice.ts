@@ -3,10 +3,12 @@
  * and a "Retry now" button), or stopped with what to do: paste a token, pick a known region, or
  * read the server's error.
  */
+
+import { ErrorText } from "../errors.ts";
 import { api, storedToken, storeToken } from "./api.ts";
 import { clear, h } from "./dom.ts";
 import type { PollState } from "./poll.ts";
-import { NO_REGION_TEXT, type Problem } from "./problem.ts";
+import type { Problem } from "./problem.ts";
 
 interface NoticeActions {
   retryNow: () => void;
@@ -134,7 +136,7 @@ export class Notice {
       clear(
         this.panel,
         h("h2", {}, "Unknown region"),
-        h("p", {}, `This server has no region named "${this.#region}" (${NO_REGION_TEXT}). Its regions:`),
+        h("p", {}, `This server has no region named "${this.#region}" (${ErrorText.noRegionPath}). Its regions:`),
         await regionLinks(this.#actions),
       );
       return;

@@ -2,6 +2,7 @@
  * Failures sorted into what a person can do about them, and the blocking-query plumbing shared by
  * the pages' requests. Pure (no DOM), so unit tests run it.
  */
+import { ErrorText } from "../errors.ts";
 
 /** What went wrong, in the terms the page explains it. */
 type ProblemKind =
@@ -22,8 +23,6 @@ export interface Problem {
   retryAfterMs?: number;
 }
 
-export const NO_REGION_TEXT = "No path to region";
-
 export function problemOf(status: number, text: string, retryAfter: string | null): Problem {
   const trimmed = text.trim();
   if (status === 403) return { kind: "forbidden", status, text: trimmed };
@@ -32,7 +31,7 @@ export function problemOf(status: number, text: string, retryAfter: string | nul
     const seconds = Number(retryAfter);
     return { kind: "busy", status, text: trimmed, retryAfterMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000 };
   }
-  if (status === 400 && trimmed === NO_REGION_TEXT) return { kind: "bad-region", status, text: trimmed };
+  if (status === 400 && trimmed === ErrorText.noRegionPath) return { kind: "bad-region", status, text: trimmed };
   if (status >= 400 && status < 500) return { kind: "bad-request", status, text: trimmed };
   return { kind: "server", status, text: trimmed || `HTTP ${status}` };
 }

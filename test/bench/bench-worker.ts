@@ -44,9 +44,11 @@
  *   allocation class, a table of its own) doing one SQLite INSERT, answered `{"Index":1}`; with
  *   `?hops=2` (F2) that object then also makes one RPC to a region object doing one INSERT (the hops
  *   of a real write: allocation, then catalog), nothing of ours in either.
- * - `POST /__bench/floor-batch?n=N&hops=1|2[&pool=P]`: N floor writes on N objects from one request, 32
+ * - `POST /__bench/floor-batch?n=N&hops=1|2[&pool=P][&admit=1]`: N floor writes on N objects from one request, 32
  *   in flight (the batched ingest's parallelism): the floor of `POST /v1/allocations/batch`. New
  *   objects each time, or with `pool` the same N objects of pool P (existing after the first request).
+ *   `admit=1` (with `hops=2`): each object first asks the region object's `admission()`, as a new
+ *   allocation's first write asks its catalog shard, so the difference is that RPC's cost.
  *
  * None of these routes exists in the production configuration (wrangler.toml → src/index.ts).
  */
@@ -101,7 +103,10 @@ export class AllocationObject extends ObservedAllocationObject {
   }
 
   /** The floor (F1/F2): one INSERT into a table of its own, then (F2) one RPC to a region object doing one INSERT. */
-  async floorWrite(region: string | null): Promise<number> {
+  /** `admit`: first the RPC a new allocation's first write makes to its catalog shard (`admission()`), on the region object. */
+  async floorWrite(region: string | null, admit = false): Promise<number> {
+    if (admit && region !== null)
+      await (this.env.CATALOGS.getByName(`bench-floor/${region}`) as unknown as DurableObjectStub<RegionCatalog>).admission();
     floorInsert(this.ctx.storage.sql);
     if (region !== null)
       await (this.env.CATALOGS.getByName(`bench-floor/${region}`) as unknown as DurableObjectStub<RegionCatalog>).floorWrite();
@@ -236,7 +241,8 @@ async function benchRoute(request: Request, env: Env, ctx: ExecutionContext, pat
   if (path.startsWith("floor/") || path === "floor-batch") {
     const params = new URL(request.url).searchParams;
     const region = params.get("hops") === "2" ? REGION : null;
-    if (path.startsWith("floor/")) await benchStub(env, path.slice(6)).floorWrite(region);
+    const admit = params.get("admit") === "1";
+    if (path.startsWith("floor/")) await benchStub(env, path.slice(6)).floorWrite(region, admit);
     else {
       const n = Math.min(Math.max(Number(params.get("n")) || 100, 1), 500);
       const pool = params.get("pool");
@@ -247,7 +253,7 @@ async function benchRoute(request: Request, env: Env, ctx: ExecutionContext, pat
             // `pool=p`: the same n objects every time (they exist after the first request); else new ones.
             const id =
               pool === null ? crypto.randomUUID() : `0000${pool.padStart(4, "0")}-0000-4000-8000-${i.toString(16).padStart(12, "0")}`;
-            await benchStub(env, id).floorWrite(region);
+            await benchStub(env, id).floorWrite(region, admit);
           }
         }),
       );

@@ -15,7 +15,9 @@
  *   Runtime.getHeapUsage, at N = 0 and N = 1,000);
  * - etcd 3.4 from Debian (`etcd-server`, v2 API on loopback): GET, PUT, 1,000 watches woken by one PUT;
  * - `--profile`: a CPU profile of the Worker's isolate during single PUTs, summarized by function;
- * - `--bridge` (alone): the initial load end to end, Nomad stand-in → the sync bridge → this Worker.
+ * - `--bridge` (alone): the initial load end to end, Nomad stand-in → the sync bridge → this Worker;
+ * - `--baseline <dir> [--rounds N]` (alone): the single writes against another commit's Worker in the
+ *   same run, alternating rounds (throughput-baseline.ts).
  *
  * Bounded: each step has its own duration and deadline; the whole run takes about 3 minutes (smoke:
  * under one). Loopback only; the servers it starts (wrangler's process group, etcd) are killed at the end.
@@ -26,12 +28,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
+import { DEMO_ALLOC_ID, DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
 import { NomadStandIn } from "../support/nomad-standin/server.ts";
 import { writeBenchConfig } from "./config.ts";
+import { allocationJson, batchBody, closedLoop } from "./lib/closed-loop.ts";
 import { percentile, round, sleep, waitFor } from "./lib/measure.ts";
 import { RawConnection } from "./lib/raw-http.ts";
 import { freePort, HOST, ROOT, startBenchServer } from "./lib/server.ts";
+import { compareWithBaseline } from "./throughput-baseline.ts";
 
 const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");
@@ -39,6 +43,11 @@ const profile = args.includes("--profile");
 const withEtcd = !args.includes("--no-etcd");
 /** `--bridge`: only the initial load end to end, Nomad stand-in → `npm run sync -- --once` → this Worker. */
 const bridgeOnly = args.includes("--bridge");
+/** `--baseline <dir>`: only the single writes, this checkout against the worktree of another commit. */
+const baselineIndex = args.indexOf("--baseline");
+const baselineRoot = baselineIndex >= 0 && args[baselineIndex + 1] ? resolve(args[baselineIndex + 1] as string) : undefined;
+const roundsIndex = args.indexOf("--rounds");
+const rounds = roundsIndex >= 0 ? Math.max(1, Math.min(20, Number(args[roundsIndex + 1]) || 5)) : smoke ? 1 : 5;
 const outIndex = args.indexOf("--out");
 const outDir = resolve(outIndex >= 0 && args[outIndex + 1] ? (args[outIndex + 1] as string) : join(ROOT, "test-output", "throughput"));
 const S = smoke
@@ -68,62 +77,6 @@ const S = smoke
     };
 const started = Date.now();
 const log = (line: string) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
-
-interface Loop {
-  requests: number;
-  perS: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-}
-
-/** A closed loop: `connections` keep-alive connections, each sending the next request as soon as the last is answered. */
-async function closedLoop(
-  port: number,
-  connections: number,
-  durationS: number,
-  next: (i: number) => { method?: string; path: string; body?: string; headers?: Record<string, string> },
-  ok: (status: number, body: string) => boolean = (status) => status === 200,
-): Promise<Loop> {
-  const latencies: number[] = [];
-  let errors = 0;
-  let i = 0;
-  const end = performance.now() + durationS * 1000;
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      const conn = new RawConnection(HOST, port);
-      await conn.connected;
-      while (performance.now() < end && !conn.closed) {
-        const request = next(i++);
-        const sent = performance.now();
-        try {
-          const response = await conn.request({ ...request, keepBody: true });
-          if (!ok(response.status, response.body?.toString() ?? "")) errors++;
-          latencies.push(response.doneAt - sent);
-        } catch {
-          errors++;
-        }
-      }
-      conn.close();
-    }),
-  );
-  return {
-    requests: latencies.length,
-    perS: round(latencies.length / durationS, 1),
-    p50Ms: round(percentile(latencies, 50)),
-    p99Ms: round(percentile(latencies, 99)),
-    errors,
-  };
-}
-
-function allocationJson(id: string, name?: string): string {
-  const json = DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id);
-  return name ? json.replace('"Name":"example.cache[0]"', `"Name":${JSON.stringify(name)}`) : json;
-}
-
-function batchBody(ids: string[], name?: (id: string) => string): string {
-  return `{"Changes":[${ids.map((id) => `{"Op":"put","ID":"${id}","Allocation":${allocationJson(id, name?.(id))}}`).join(",")}]}`;
-}
 
 /** The Chrome DevTools protocol over wrangler's inspector proxy, for the Worker's isolate. */
 async function inspector(
@@ -298,6 +251,19 @@ function raiseFileLimit(wanted: number): void {
 async function main(): Promise<void> {
   raiseFileLimit(65536);
   mkdirSync(outDir, { recursive: true });
+  if (baselineRoot) {
+    log(`throughput bench: single writes, this checkout against ${baselineRoot}, ${rounds} rounds`);
+    await compareWithBaseline({
+      baselineRoot,
+      outDir,
+      rounds,
+      durationS: S.durationS,
+      connections: S.connections,
+      command: `npm run bench:throughput -- ${args.join(" ")}`,
+      log,
+    });
+    return;
+  }
   const config = writeBenchConfig(ROOT, outDir);
   const token = `bench-${randomUUID()}`;
   log(`throughput bench (${smoke ? "smoke" : "full"}): starting the Worker (${config})`);
@@ -420,6 +386,7 @@ async function main(): Promise<void> {
       f1: await closedLoop(port, c, d, (i) => ({ method: "POST", path: `/__bench/floor/${ids[i % 64]}` })),
       f2: await closedLoop(port, c, d, (i) => ({ method: "POST", path: `/__bench/floor/${ids[i % 64]}?hops=2` })),
       floorBatch: await closedLoop(port, 2, d, () => ({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}&hops=2` })),
+      floorBatchAdmit: await closedLoop(port, 2, d, () => ({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}&hops=2&admit=1` })),
       floorBatch1: await closedLoop(port, 2, d, () => ({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}` })),
       floorBatchExisting: await closedLoop(port, 2, d, (i) => ({
         method: "POST",
@@ -431,7 +398,7 @@ async function main(): Promise<void> {
       })),
     };
     log(
-      `  ceilings: W0 ${ceilings.w0.perS}/s, W1 ${ceilings.w1.perS}/s, F1 ${ceilings.f1.perS}/s, F2 ${ceilings.f2.perS}/s, batch floor (writes/s) new objects F1 ${ceilings.floorBatch1.perS * S.batch}, F2 ${ceilings.floorBatch.perS * S.batch}; existing F1 ${ceilings.floorBatchExisting.perS * S.batch}, F2 ${ceilings.floorBatchExisting2.perS * S.batch}`,
+      `  ceilings: W0 ${ceilings.w0.perS}/s, W1 ${ceilings.w1.perS}/s, F1 ${ceilings.f1.perS}/s, F2 ${ceilings.f2.perS}/s, batch floor (writes/s) new objects F1 ${ceilings.floorBatch1.perS * S.batch}, F2 ${ceilings.floorBatch.perS * S.batch}, F2 with the admission RPC ${ceilings.floorBatchAdmit.perS * S.batch}; existing F1 ${ceilings.floorBatchExisting.perS * S.batch}, F2 ${ceilings.floorBatchExisting2.perS * S.batch}`,
     );
 
     // Ours: reads, single writes, task events, batches.

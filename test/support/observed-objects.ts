@@ -6,7 +6,9 @@
  * under the production class names, so the objects run the production code unchanged.
  */
 import { AllocationObject } from "../../src/durable/allocation-object.ts";
-import type { CatalogChange } from "../../src/durable/catalog-change.ts";
+import type { CatalogChange } from "../../src/durable/contract.ts";
+import type { LogStore, LogType } from "../../src/durable/log-store.ts";
+import { type SharedChunk, SharedLogReads } from "../../src/durable/log-stream.ts";
 import { RegionCatalog } from "../../src/durable/region-catalog.ts";
 import type { JsonValue } from "../../src/json/codec.ts";
 
@@ -22,8 +24,33 @@ export interface AllocationStats {
   logFrames: number;
 }
 
+/** The shared log reads, counting reads that went to SQLite, reads answered with bytes already read, frames encoded. */
+export class ObservedSharedLogReads extends SharedLogReads {
+  readonly counts = { reads: 0, shared: 0, frames: 0 };
+
+  protected override kept(key: string): SharedChunk | undefined {
+    const chunk = super.kept(key);
+    if (chunk) this.counts.shared++;
+    return chunk;
+  }
+
+  protected override readStored(task: string, type: LogType, from: number, limit: number, max: number): Uint8Array {
+    this.counts.reads++;
+    return super.readStored(task, type, from, limit, max);
+  }
+
+  protected override encodeChunk(data: Uint8Array, file: string, endOffset: number): Uint8Array {
+    this.counts.frames++;
+    return super.encodeChunk(data, file, endOffset);
+  }
+}
+
 export class ObservedAllocationObject extends AllocationObject {
   #encodes = 0;
+
+  protected override sharedLogReads(store: LogStore): SharedLogReads {
+    return new ObservedSharedLogReads(store);
+  }
 
   protected override encodeDocument(document: JsonValue, pretty: boolean): string {
     this.#encodes++;
@@ -31,7 +58,7 @@ export class ObservedAllocationObject extends AllocationObject {
   }
 
   stats(): AllocationStats {
-    const { reads, shared, frames } = this.logs.reads.counts;
+    const { reads, shared, frames } = (this.logs.reads as ObservedSharedLogReads).counts;
     return {
       waiters: this.waiters.size,
       index: this.document.snapshot(false, Math.max(this.clock.last, 1)).index,

@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
 import { shardOf } from "../../src/domain/catalog-shard.ts";
-import type { CatalogChange } from "../../src/durable/catalog-change.ts";
+import type { CatalogChange } from "../../src/durable/contract.ts";
 import { call, catalogFor, createAllocation, indexOf, postEvents } from "../support/worker.ts";
 
 const SHARDS = config(env).catalogShards;

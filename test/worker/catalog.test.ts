@@ -230,6 +230,46 @@ describe("GET /v1/allocations", () => {
     );
     expect(left).toBe(0);
   });
+
+  it("delivers the changes queued in an outbox in one RPC: one catalog transaction, one index each, in order", async () => {
+    const { prefix, ids } = idsWithPrefix(1);
+    const id = ids[0] as string;
+    await createAllocation(id);
+    const before = await catalog(id).stats();
+    const base = Date.now() + 60_000;
+    const changes = [
+      { allocId: id, allocIndex: base, kind: "upsert", modifyTime: "1", allocation: allocationJson(id, { ClientStatus: '"running"' }) },
+      {
+        allocId: id,
+        allocIndex: base + 1,
+        kind: "upsert",
+        modifyTime: "2",
+        allocation: allocationJson(id, { ClientStatus: '"complete"' }),
+      },
+      { allocId: id, allocIndex: base + 2, kind: "delete", modifyTime: "3", allocation: "{}" },
+    ];
+    await runInDurableObject(objectFor(id), (_instance, state) => {
+      for (const change of changes) {
+        state.storage.sql.exec(
+          "INSERT INTO catalog_outbox (alloc_index, region, change) VALUES (?, 'global', ?)",
+          change.allocIndex,
+          JSON.stringify(change),
+        );
+      }
+      return state.storage.setAlarm(Date.now());
+    });
+    expect(await runDurableObjectAlarm(objectFor(id))).toBe(true);
+    const after = await catalog(id).stats();
+    expect(after.transactions - before.transactions).toBe(1);
+    expect(after.recorded - before.recorded).toBe(3);
+    expect(after.index - before.index).toBeGreaterThanOrEqual(3);
+    expect((await list(`prefix=${prefix}`)).body).toEqual([]);
+    const left = await runInDurableObject(
+      objectFor(id),
+      (_i, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM catalog_outbox").one().n,
+    );
+    expect(left).toBe(0);
+  });
 });
 
 describe("status endpoints", () => {

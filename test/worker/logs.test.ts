@@ -2,9 +2,9 @@ import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { LogStore } from "../../src/durable/log-store.ts";
-import { SharedLogReads } from "../../src/durable/log-stream.ts";
 import worker from "../../src/index.ts";
 import { TEST_LOG_RETENTION_BYTES } from "../support/constants.ts";
+import { ObservedSharedLogReads } from "../support/observed-objects.ts";
 import { call, createAllocation, newAllocId, objectFor, postEvents, TOKEN, write } from "../support/worker.ts";
 
 interface Frame {
@@ -550,7 +550,7 @@ describe("SharedLogReads (the object's shared log reads)", () => {
     const id = await startedAlloc(); // the object has its schema
     await runInDurableObject(objectFor(id), (_instance, state) => {
       const store = new LogStore(state.storage.sql);
-      const reads = new SharedLogReads(store);
+      const reads = new ObservedSharedLogReads(store);
       const put = (text: string) =>
         state.storage.transactionSync(() => store.append("t", "stdout", new TextEncoder().encode(text), 1 << 20));
       const read = (from: number, until: number) => reads.read("t", "stdout", from, until, 64 * 1024);

@@ -254,6 +254,22 @@ describe("tombstone retention", () => {
     expect(await listRow(id)).toEqual({ deleted: true });
   });
 
+  it("an alarm that wakes the object without its name (as after an eviction) collects from the key stored with its clock", async () => {
+    const id = newAllocId();
+    const at = sources();
+    await written(await send("PUT", id, at(100)));
+    await written(await send("DELETE", id, at(200)));
+    await runInDurableObject(objectFor(id), (_instance, state) => state.abort("evicted")).catch(() => undefined);
+    // The same object, reached by its id alone: the instance made for it has no `ctx.id.name`.
+    const nameless = env.ALLOCATIONS.get(env.ALLOCATIONS.idFromString(objectFor(id).id.toString()));
+    expect(await runInDurableObject(nameless, (_instance, state) => state.id.name)).toBeUndefined();
+    await sleep(TEST_TOMBSTONE_RETENTION_MS + 100);
+    await runDurableObjectAlarm(nameless);
+    expect(await runInDurableObject(nameless, (_instance, state) => hasSchema(state.storage.sql))).toBe(false);
+    expect(await listRow(id)).toBeUndefined();
+    expect(await watermark(id)).toBe(at(200));
+  });
+
   it("a tombstone re-created before its retention ends is not collected", async () => {
     const id = newAllocId();
     await written(await send("PUT", id, null));

@@ -129,11 +129,14 @@ export async function startBenchServer(options: {
   readyTimeoutMs?: number;
   /** More `--var NAME:value` settings (e.g. CATALOG_SHARDS). */
   vars?: Record<string, string>;
+  /** The checkout whose wrangler runs the server (another commit's worktree for a same-run comparison); this one by default. */
+  root?: string;
 }): Promise<BenchServer> {
+  const root = options.root ?? ROOT;
   const port = await freePort();
   const inspectorPort = await freePort();
   const persistTo = mkdtempSync(join(tmpdir(), "nomad-alloc-bench-"));
-  const wrangler = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+  const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
   const args = [
     wrangler,
     "dev",
@@ -156,7 +159,7 @@ export async function startBenchServer(options: {
     process.env.BENCH_LOG_LEVEL ?? "warn",
   ];
   const child: ChildProcess = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd: root,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     // The secret in the environment too (as scripts/start.ts does): a `--var` alone leaves wrangler warning it is missing.

@@ -1,0 +1,65 @@
+/**
+ * The write benchmark's load loop and request bodies, shared by test/bench/throughput.ts and its
+ * same-run comparison against an earlier commit (throughput-baseline.ts).
+ */
+import { performance } from "node:perf_hooks";
+import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../../src/demo/allocation.ts";
+import { percentile, round } from "./measure.ts";
+import { RawConnection } from "./raw-http.ts";
+import { HOST } from "./server.ts";
+
+export interface Loop {
+  requests: number;
+  perS: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+/** A closed loop: `connections` keep-alive connections, each sending the next request as soon as the last is answered. */
+export async function closedLoop(
+  port: number,
+  connections: number,
+  durationS: number,
+  next: (i: number) => { method?: string; path: string; body?: string; headers?: Record<string, string> },
+  ok: (status: number, body: string) => boolean = (status) => status === 200,
+): Promise<Loop> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let i = 0;
+  const end = performance.now() + durationS * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      const conn = new RawConnection(HOST, port);
+      await conn.connected;
+      while (performance.now() < end && !conn.closed) {
+        const request = next(i++);
+        const sent = performance.now();
+        try {
+          const response = await conn.request({ ...request, keepBody: true });
+          if (!ok(response.status, response.body?.toString() ?? "")) errors++;
+          latencies.push(response.doneAt - sent);
+        } catch {
+          errors++;
+        }
+      }
+      conn.close();
+    }),
+  );
+  return {
+    requests: latencies.length,
+    perS: round(latencies.length / durationS, 1),
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
+    errors,
+  };
+}
+
+export function allocationJson(id: string, name?: string): string {
+  const json = DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id);
+  return name ? json.replace('"Name":"example.cache[0]"', `"Name":${JSON.stringify(name)}`) : json;
+}
+
+export function batchBody(ids: string[], name?: (id: string) => string): string {
+  return `{"Changes":[${ids.map((id) => `{"Op":"put","ID":"${id}","Allocation":${allocationJson(id, name?.(id))}}`).join(",")}]}`;
+}
