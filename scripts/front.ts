@@ -75,7 +75,8 @@ function forward(agent: Agent, upstream: Upstream, request: IncomingMessage, res
     incoming.on("error", () => response.destroy());
   });
   outgoing.on("error", () => {
-    if (!response.writableEnded) answer(response, 502, "Bad gateway: the local server did not answer");
+    // Also the echo of cutting it below: then the client is gone and there is no one to answer.
+    if (!response.writableEnded && !response.destroyed) answer(response, 502, "Bad gateway: the local server did not answer");
   });
   // The client went before its answer was complete: end the upstream request too, so whatever
   // waits for it there (a long poll, a log follow, the event stream) ends.
