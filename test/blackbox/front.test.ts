@@ -12,7 +12,9 @@ import { type DevServer, startDevServer } from "../support/dev-server.ts";
 import { connectionsTo, wranglerProxyUrl } from "../support/runtime-socket.ts";
 
 /** A small per-caller waiter cap, so that parked queries left behind are seen at once. */
-const WAITERS_PER_CALLER = 2;
+const WAITERS_PER_CALLER = 4;
+/** A loopback address other than the front's own (Linux routes all of 127/8 to the loopback). */
+const CLIENT_ADDRESS = "127.0.0.2";
 
 let server: DevServer;
 let proxy: string;
@@ -34,10 +36,17 @@ interface RawAnswer {
 }
 
 /** One request on its own connection; the answer as it came off the wire (headers unparsed). */
-function send(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<RawAnswer> {
+function send(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+  localAddress?: string,
+): Promise<RawAnswer> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const outgoing = httpRequest({ host: hostname, port, method, path, headers, agent: false }, (incoming) => {
+    const outgoing = httpRequest({ host: hostname, port, method, path, headers, agent: false, localAddress }, (incoming) => {
       const chunks: Buffer[] = [];
       incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
       incoming.on("end", () =>
@@ -222,22 +231,26 @@ describe("npm start's front", () => {
   });
 
   it("passes the client's address to the Worker as CF-Connecting-IP, and a client's own copy as wrangler does", async () => {
-    // The per-address budget for lookups of unknown tokens (300 per 10 s window), spent by one
-    // address: up to 800 requests, so that a window boundary on the way cannot save it.
-    const spend = (address: string) =>
-      send(server.url, "GET", ALLOC, { "X-Nomad-Token": `unknown-${Math.random()}`, "CF-Connecting-IP": address });
+    // The client connects from 127.0.0.2, the front from 127.0.0.1: only the front's header can
+    // tell the Worker the client's address. The per-address budget for lookups of unknown tokens
+    // (300 per 10 s window) is spent under 127.0.0.2, with up to 800 requests so that a window
+    // boundary on the way cannot save it.
+    const unknown = () => ({ "X-Nomad-Token": `unknown-${Math.random()}` });
+    const spend = () => send(server.url, "GET", ALLOC, { ...unknown(), "CF-Connecting-IP": CLIENT_ADDRESS });
     for (let attempt = 0; attempt < 3; attempt++) {
       let last = 0;
       for (let batch = 0; batch < 40 && last !== 429; batch++)
-        last = Math.max(...(await Promise.all(Array.from({ length: 20 }, () => spend("127.0.0.1")))).map((answer) => answer.status));
+        last = Math.max(...(await Promise.all(Array.from({ length: 20 }, spend))).map((answer) => answer.status));
       expect(last).toBe(429);
-      // Without a header the front names the socket's address, 127.0.0.1: the same, spent budget.
-      const own = await send(server.url, "GET", ALLOC, { "X-Nomad-Token": `unknown-${Math.random()}` });
-      // Another address the client names is another budget.
-      const other = await spend("192.0.2.7");
-      if (own.status === 429 && other.status === 403) return;
-      // Only a window that rolled over between the two can give anything else: try again.
+      // Without a header, from 127.0.0.2: the front names the socket's address, the spent budget.
+      const fromClient = await send(server.url, "GET", ALLOC, unknown(), undefined, CLIENT_ADDRESS);
+      // From 127.0.0.1 (the front's own address upstream) and from an address a client names: other budgets.
+      const fromLoopback = await send(server.url, "GET", ALLOC, unknown());
+      const named = await send(server.url, "GET", ALLOC, { ...unknown(), "CF-Connecting-IP": "192.0.2.7" });
+      if (fromClient.status === 429 && fromLoopback.status === 403 && named.status === 403) return;
+      // Only a window that rolled over between them can give anything else: try again.
+      expect([fromLoopback.status, named.status]).toEqual([403, 403]);
     }
-    throw new Error("the address budget was never seen shared with the front's socket address");
+    throw new Error("a tokenless request from the client's socket address was never counted under that address");
   }, 60_000);
 });
