@@ -59,7 +59,7 @@ function forward(agent: Agent, upstream: Upstream, request: IncomingMessage, res
     method: request.method,
     path: request.url,
     headers: forwardedHeaders(request),
-    // Exactly the client's headers: no Date, no Host or Connection of Node's choosing beyond the hop's own.
+    // The client's own Host header, not one of Node's making.
     setHost: false,
   });
   // A request with no body framing has no body: Node would otherwise send a POST's as chunked.
