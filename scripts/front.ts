@@ -7,9 +7,10 @@
  * Everything else passes through as wrangler would answer it: status and raw headers (order, case,
  * duplicates; only hop-by-hop headers are this hop's own), bodies streamed both ways as they come
  * (long polls, log follows and the event stream flush each frame at once), the client's disconnect
- * (the upstream request is aborted, so a parked query ends), and the client's address: wrangler's
- * proxy sets `CF-Connecting-IP` from its socket unless the client sent one, and its socket is now
- * this front's loopback, so the front sets it the same way first.
+ * (the upstream request is aborted, so a parked query ends). One header is the front's own:
+ * `CF-Connecting-IP` is always the client's socket address, any copy the client sent replaced, as
+ * Cloudflare's edge sets it. wrangler's proxy would believe a client's copy (it sets the header only
+ * when absent), which would let a local client pick its rate-limit bucket.
  */
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse, request as upstreamRequest } from "node:http";
 import { connect, type Socket } from "node:net";
@@ -33,12 +34,20 @@ function endToEnd(raw: readonly string[]): string[] {
   return kept;
 }
 
-/** The request's headers for wrangler: end-to-end ones, plus the client's address if it sent none. */
-function forwardedHeaders(request: IncomingMessage): string[] {
-  const headers = endToEnd(request.rawHeaders);
+const CLIENT_ADDRESS = "cf-connecting-ip";
+
+/** The raw header pairs for wrangler: `raw` without the client's own `CF-Connecting-IP`, then the socket's address. */
+function withClientAddress(raw: readonly string[], request: IncomingMessage): string[] {
+  const headers: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] ?? "").toLowerCase() !== CLIENT_ADDRESS) headers.push(raw[i] ?? "", raw[i + 1] ?? "");
   const address = request.socket.remoteAddress;
-  if (request.headers["cf-connecting-ip"] === undefined && address) headers.push("CF-Connecting-IP", address);
+  if (address) headers.push("CF-Connecting-IP", address);
   return headers;
+}
+
+/** The request's headers for wrangler: end-to-end ones, with the client's address as the front saw it. */
+function forwardedHeaders(request: IncomingMessage): string[] {
+  return withClientAddress(endToEnd(request.rawHeaders), request);
 }
 
 /** A short text answer from the front itself (never a stack), closing the connection. */
@@ -93,10 +102,8 @@ function forward(agent: Agent, upstream: Upstream, request: IncomingMessage, res
 function tunnel(upstream: Upstream, request: IncomingMessage, client: Socket, head: Buffer): void {
   const server = connect(upstream.port, upstream.host);
   const lines = [`${request.method} ${request.url} HTTP/${request.httpVersion}`];
-  const raw = request.rawHeaders;
+  const raw = withClientAddress(request.rawHeaders, request);
   for (let i = 0; i < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
-  if (request.headers["cf-connecting-ip"] === undefined && request.socket.remoteAddress)
-    lines.push(`CF-Connecting-IP: ${request.socket.remoteAddress}`);
   server.on("connect", () => {
     server.write(`${lines.join("\r\n")}\r\n\r\n`);
     if (head.length > 0) server.write(head);
