@@ -1,8 +1,9 @@
 /**
- * `npm start`'s command line, read without side effects: which address `wrangler dev` will listen on
- * (so the script can poll it, whatever wrangler prints), and the management token if one was chosen
- * with `--var MANAGEMENT_TOKEN:<secret>`. That `--var` is taken out of the arguments: the token goes
- * to wrangler as a secret in its environment instead (see start.ts).
+ * `npm start`'s command line, read without side effects: the public address (`--ip`, `--port`, else
+ * wrangler.toml's `[dev]`), where npm start's front listens (scripts/front.ts) while `wrangler dev`
+ * listens on an internal loopback port, and the management token if one was chosen with
+ * `--var MANAGEMENT_TOKEN:<secret>`. Both are taken out of the arguments: the address is the front's,
+ * and the token goes to wrangler as a secret in its environment instead (see start.ts).
  */
 
 interface DevDefaults {
@@ -11,11 +12,11 @@ interface DevDefaults {
 }
 
 interface StartArguments {
-  /** The arguments for `wrangler dev`, without the management token's `--var`. */
+  /** The arguments for `wrangler dev`, without the management token's `--var`, `--ip` and `--port`. */
   wranglerArgs: string[];
   /** The token given with `--var MANAGEMENT_TOKEN:…`, if any. */
   token: string | undefined;
-  /** Where wrangler listens (its `--ip`/`--port`, else wrangler.toml's `[dev]`). */
+  /** The public address (`--ip`/`--port`, else wrangler.toml's `[dev]`). */
   ip: string;
   port: number;
 }
@@ -43,8 +44,13 @@ export function parseStartArguments(args: readonly string[], defaults: DevDefaul
       const parsed = Number(value);
       if (!Number.isInteger(parsed) || parsed < 1 || parsed > 65535) throw new Error(`--port ${value}: not a port number (1-65535)`);
       port = parsed;
-    } else if (flag === "--ip" && value !== undefined) {
+      if (inline === undefined) i++;
+      continue;
+    }
+    if (flag === "--ip" && value !== undefined) {
       ip = value;
+      if (inline === undefined) i++;
+      continue;
     }
     wranglerArgs.push(arg);
   }

@@ -4,6 +4,11 @@
  * prints the URLs to try once the demo reads back without a token. Local development only: a
  * production deploy never runs this, so it never holds demo data.
  *
+ * The public address (`--ip`, `--port`) is served by a small Node front (scripts/front.ts) that
+ * forwards to `wrangler dev` on an internal loopback port: wrangler's dev proxy answers malformed
+ * request framing with 500 and a stack, the front refuses it with 400 first. wrangler's output is
+ * passed through with its internal address replaced by the public one.
+ *
  * Readiness is polled over HTTP rather than read from wrangler's output, so any wrangler flag works.
  * Every wait is bounded: if the server does not come up or the demo cannot be loaded, the script
  * says why, stops wrangler and exits non-zero.
@@ -13,8 +18,10 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
+import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { ANONYMOUS_READ_RULES, DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../src/demo/allocation.ts";
+import { startFront } from "./front.ts";
 import { devDefaults, localUrl, parseStartArguments } from "./start-args.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -33,7 +40,9 @@ const token = parsed.token ?? process.env.MANAGEMENT_TOKEN ?? `dev-${randomBytes
 // count, so wrangler would warn that the secret is missing. Hence the environment. Only when a
 // .dev.vars file exists (which wrangler then reads instead) does a `--var` make sure the token in
 // force is the one printed here.
-const wranglerArgs = ["dev", ...parsed.wranglerArgs];
+const internalPort = await freeLoopbackPort();
+const internal = localUrl("127.0.0.1", internalPort);
+const wranglerArgs = ["dev", ...parsed.wranglerArgs, "--ip", "127.0.0.1", "--port", String(internalPort)];
 if (readdirSync(ROOT).some((name) => name.startsWith(".dev.vars"))) wranglerArgs.push("--var", `MANAGEMENT_TOKEN:${token}`);
 
 let wrangler: ChildProcess | undefined;
@@ -53,10 +62,14 @@ async function fail(message: string): Promise<never> {
 
 await ensurePortFree(parsed.ip, parsed.port);
 
+// Piped (not inherited) so that its "Ready on" names the public address; colours kept on a terminal.
+const colour = process.stdout.isTTY && process.env.NO_COLOR === undefined ? { FORCE_COLOR: "1" } : {};
 wrangler = spawn("wrangler", wranglerArgs, {
-  stdio: "inherit",
-  env: { ...process.env, MANAGEMENT_TOKEN: token, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+  stdio: ["inherit", "pipe", "pipe"],
+  env: { ...process.env, ...colour, MANAGEMENT_TOKEN: token, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
 });
+relay(wrangler.stdout, process.stdout);
+relay(wrangler.stderr, process.stderr);
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => wrangler?.kill(signal));
 }
@@ -67,9 +80,15 @@ wrangler.on("exit", (code, signal) => {
 });
 
 try {
-  await waitFor(`the server at ${base}`, SERVER_TIMEOUT_MS, async () => (await fetch(`${base}/v1/status/leader`)).status === 200);
+  await waitFor(`wrangler dev at ${internal}`, SERVER_TIMEOUT_MS, async () => (await fetch(`${internal}/v1/status/leader`)).status === 200);
 } catch (error) {
-  await fail(`${(error as Error).message}. Is ${base} the address wrangler listens on (--ip, --port)?`);
+  await fail((error as Error).message);
+}
+try {
+  await startFront(parsed.ip === "localhost" ? "127.0.0.1" : parsed.ip, parsed.port, { host: "127.0.0.1", port: internalPort });
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  await fail(code === "EADDRINUSE" ? inUse() : `cannot listen on ${parsed.ip}:${parsed.port}: ${(error as Error).message}`);
 }
 try {
   await loadDemo();
@@ -99,12 +118,36 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
   throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000} s${lastError}`);
 }
 
-/** Fails early, with the reason, when something already listens where wrangler is to listen. */
+/** Copies wrangler's output, naming the public address where wrangler names its internal one. */
+function relay(from: Readable | null, to: Writable): void {
+  const internalHost = `127.0.0.1:${internalPort}`;
+  const publicHost = base.slice("http://".length);
+  from?.on("data", (chunk: Buffer) => to.write(chunk.toString("utf8").replaceAll(internalHost, publicHost)));
+}
+
+function inUse(): string {
+  return `${parsed.ip}:${parsed.port} is already in use; choose another port with --port <n>.`;
+}
+
+/** A loopback port free at this moment, for wrangler to listen on behind the front. */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Fails early, with the reason, when something already listens on the public address. */
 function ensurePortFree(ip: string, port: number): Promise<void> {
   return new Promise((resolve) => {
     const probe = createServer();
     probe.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EADDRINUSE") void fail(`${ip}:${port} is already in use; choose another port with --port <n>.`);
+      if (error.code === "EADDRINUSE") void fail(inUse());
       else resolve(); // anything else (e.g. an address this probe may not bind): leave it to wrangler
     });
     probe.listen(port, ip === "localhost" ? "127.0.0.1" : ip, () => probe.close(() => resolve()));

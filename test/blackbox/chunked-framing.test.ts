@@ -1,26 +1,31 @@
 /**
- * Malformed chunked framing against `npm start` (wrangler dev), sent over raw sockets. Two layers
- * answer it differently, and this pins down which says what:
- * - the Worker's own runtime (behind wrangler's dev proxy) hands the Worker a body stream that
- *   errors; `readBody` answers 400 with its fixed text and no stack, and nothing is stored;
- * - the public port is wrangler's dev proxy (a second workerd running wrangler's ProxyWorker): its
- *   forwarding fetch fails when the body it pumps breaks, and miniflare's entry worker there answers
- *   500 with the error's stack, whose only frame is miniflare's, whatever the Worker answered. No Worker code or `wrangler dev` option reaches that layer; on Cloudflare the edge
- *   parses HTTP framing itself (docs/security.md).
+ * Malformed chunked framing against `npm start`, sent over raw sockets. Three layers answer it, and
+ * this pins down which says what:
+ * - the public port is npm start's Node front (scripts/front.ts): Node's HTTP parser refuses the
+ *   framing, the front answers 400 with the Worker's text for a broken body and no stack, and cuts
+ *   the request it had begun to forward, so nothing is stored;
+ * - the Worker's own runtime hands the Worker a body stream that errors; `readBody` answers 400
+ *   with the same text and no stack, and nothing is stored;
+ * - wrangler's dev proxy (a second workerd running wrangler's ProxyWorker, on npm start's internal
+ *   port) answers 500 with miniflare's stack when the body it pumps breaks, whatever the Worker
+ *   answered: the reason the front exists. No Worker code or `wrangler dev` option reaches that
+ *   layer; on Cloudflare the edge parses HTTP framing itself (docs/security.md).
  */
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
 import { ErrorText } from "../../src/errors.ts";
 import { type DevServer, startDevServer } from "../support/dev-server.ts";
-import { workerRuntimeUrl } from "../support/runtime-socket.ts";
+import { workerRuntimeUrl, wranglerProxyUrl } from "../support/runtime-socket.ts";
 
 let server: DevServer;
 let runtime: string;
+let proxy: string;
 
 beforeAll(async () => {
   server = await startDevServer();
-  runtime = await workerRuntimeUrl(server.pgid, Number(new URL(server.url).port));
+  runtime = await workerRuntimeUrl(server.pgid);
+  proxy = wranglerProxyUrl(server.pgid);
 }, 90_000);
 
 afterAll(async () => {
@@ -89,11 +94,18 @@ describe("malformed chunked framing under wrangler dev", () => {
     expect(await logText()).toBe(before);
   });
 
+  it.each(FRAMINGS)("the public port answers $name with 400 and the same text, no stack, nothing stored", async ({ body, halfClose }) => {
+    const before = await logText();
+    const { status, body: text } = parse(await rawRequest(server.url, head(server.token), body, halfClose));
+    expect([status, text]).toEqual([400, ErrorText.bodyCutOff]);
+    expect(await logText()).toBe(before);
+  });
+
   it.each(FRAMINGS)(
-    "the public port: wrangler's dev proxy answers $name with 500 and only miniflare's frame",
+    "wrangler's dev proxy behind the front answers $name with 500 and only miniflare's frame",
     async ({ body, halfClose }) => {
       const before = await logText();
-      const { status, body: text } = parse(await rawRequest(server.url, head(server.token), body, halfClose));
+      const { status, body: text } = parse(await rawRequest(proxy, head(server.token), body, halfClose));
       expect(status).toBe(500);
       const [message, ...frames] = text.split("\n");
       expect(message).toBe("Error: Network connection lost.");
@@ -105,9 +117,19 @@ describe("malformed chunked framing under wrangler dev", () => {
     },
   );
 
-  it("the same body with valid framing is appended, through the proxy and directly", async () => {
-    for (const base of [server.url, runtime]) {
-      const line = `framed via ${base === runtime ? "runtime" : "proxy"}\n`;
+  it("a malformed head on the public port: 400 with a short text, no stack", async () => {
+    const answer = await rawRequest(server.url, "GET /v1/status/leader HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n", "");
+    const { status, body } = parse(answer);
+    expect([status, body]).toEqual([400, "Bad Request: malformed HTTP request"]);
+  });
+
+  it("the same body with valid framing is appended through the front, the proxy and directly", async () => {
+    for (const [name, base] of [
+      ["front", server.url],
+      ["proxy", proxy],
+      ["runtime", runtime],
+    ] as const) {
+      const line = `framed via ${name}\n`;
       const framed = `${line.length.toString(16)}\r\n${line}\r\n0\r\n\r\n`;
       const { status, body } = parse(await rawRequest(base, head(server.token), framed));
       expect(status, body).toBe(200);

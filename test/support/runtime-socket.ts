@@ -1,8 +1,9 @@
 /**
- * Finds the socket of the Worker's own runtime behind `wrangler dev`. `wrangler dev` runs two
- * workerd processes: the dev proxy on the public port (wrangler's ProxyWorker, which forwards every
- * request) and the Worker's runtime on a loopback port of its own choosing. Tests that must tell
- * the two layers' answers apart send to both; the port is found in /proc (Linux).
+ * Finds the sockets behind `npm start`'s public port (npm start's Node front, scripts/front.ts):
+ * `wrangler dev` on an internal loopback port runs two workerd processes, the dev proxy on the port
+ * npm start gave it (wrangler's ProxyWorker, which forwards every request) and the Worker's runtime
+ * on a loopback port of its own choosing. Tests that must tell the layers' answers apart send to
+ * each; the ports are found in /proc (Linux).
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
@@ -28,8 +29,8 @@ function groupProcesses(pgid: number): Array<{ pid: number; args: string[] }> {
   return found;
 }
 
-/** TCP ports process `pid` listens on (its socket inodes matched against the LISTEN rows of /proc/net/tcp{,6}). */
-function listeningPorts(pid: number): number[] {
+/** The socket inodes process `pid` holds open. */
+function socketInodes(pid: number): Set<string> {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -39,26 +40,65 @@ function listeningPorts(pid: number): number[] {
       // closed meanwhile
     }
   }
-  const ports: number[] = [];
+  return inodes;
+}
+
+/** Rows of /proc/<pid>/net/tcp{,6} for sockets of `pid`: local and remote port, state, inode. */
+function tcpRows(pid: number): Array<{ localPort: number; remotePort: number; state: string; inode: string }> {
+  const inodes = socketInodes(pid);
+  const rows: Array<{ localPort: number; remotePort: number; state: string; inode: string }> = [];
   for (const table of ["tcp", "tcp6"]) {
     for (const row of (read(`/proc/${pid}/net/${table}`) ?? "").split("\n").slice(1)) {
+      // local_address and rem_address are HEX_IP:HEX_PORT; st is the state; the inode is column 9.
       const cols = row.trim().split(/\s+/);
-      // local_address is HEX_IP:HEX_PORT; st 0A is LISTEN; the inode is column 9.
-      if (cols[3] === "0A" && inodes.has(cols[9] as string)) ports.push(Number.parseInt((cols[1] as string).split(":")[1] as string, 16));
+      const inode = cols[9] as string;
+      if (!inodes.has(inode)) continue;
+      const port = (address: string | undefined) => Number.parseInt((address ?? "").split(":")[1] ?? "", 16);
+      rows.push({ localPort: port(cols[1]), remotePort: port(cols[2]), state: cols[3] as string, inode });
     }
   }
-  return ports;
+  return rows;
+}
+
+/** TCP ports process `pid` listens on (state 0A, LISTEN). */
+function listeningPorts(pid: number): number[] {
+  return tcpRows(pid)
+    .filter((row) => row.state === "0A")
+    .map((row) => row.localPort);
+}
+
+/** The inodes of the established (state 01) connections process `pid` has open to local port `port`. */
+export function connectionsTo(pid: number, port: number): Set<string> {
+  return new Set(
+    tcpRows(pid)
+      .filter((row) => row.state === "01" && row.remotePort === port)
+      .map((row) => row.inode),
+  );
+}
+
+/** The workerd processes of group `pgid` with the port of their entry socket (0: one it chose itself). */
+function workerds(pgid: number): Array<{ pid: number; entryPort: number }> {
+  return groupProcesses(pgid).flatMap((p) => {
+    if (!p.args[0]?.endsWith("/workerd") || !p.args.includes("serve")) return [];
+    const entry = p.args.map((arg) => /^--socket-addr=entry=127\.0\.0\.1:(\d+)$/.exec(arg)?.[1]).find((port) => port !== undefined);
+    return entry === undefined ? [] : [{ pid: p.pid, entryPort: Number(entry) }];
+  });
+}
+
+/** The URL of wrangler's dev proxy in group `pgid`: the workerd given a fixed entry port. */
+export function wranglerProxyUrl(pgid: number): string {
+  const proxy = workerds(pgid).find((w) => w.entryPort !== 0);
+  if (!proxy) throw new Error(`no wrangler dev proxy found in process group ${pgid}`);
+  return `http://127.0.0.1:${proxy.entryPort}`;
 }
 
 /**
  * The URL of the Worker's runtime (not the dev proxy) of the `wrangler dev` in group `pgid`: the
- * workerd whose entry socket is not the public one, at the port that answers the Worker's
+ * workerd whose entry socket port it chose itself, at the port that answers the Worker's
  * `/v1/status/leader`.
  */
-export async function workerRuntimeUrl(pgid: number, publicPort: number): Promise<string> {
-  const runtimes = groupProcesses(pgid).filter(
-    (p) => p.args[0]?.endsWith("/workerd") && p.args.includes("serve") && !p.args.includes(`--socket-addr=entry=127.0.0.1:${publicPort}`),
-  );
+export async function workerRuntimeUrl(pgid: number): Promise<string> {
+  const runtimes = workerds(pgid).filter((w) => w.entryPort === 0);
   for (const runtime of runtimes) {
     for (const port of listeningPorts(runtime.pid)) {
       try {

@@ -5,13 +5,13 @@ import wranglerToml from "../../wrangler.toml?raw";
 const DEFAULTS = { ip: "127.0.0.1", port: 8787 };
 
 describe("parseStartArguments", () => {
-  it("takes the management token's --var out and keeps every other argument in order", () => {
+  it("takes the management token's --var and the public address out and keeps every other argument in order", () => {
     const parsed = parseStartArguments(
       ["--port", "9000", "--var", "MANAGEMENT_TOKEN:s3cr:et", "--var", "EVENT_HISTORY:5", "--log-level", "warn"],
       DEFAULTS,
     );
     expect(parsed).toEqual({
-      wranglerArgs: ["--port", "9000", "--var", "EVENT_HISTORY:5", "--log-level", "warn"],
+      wranglerArgs: ["--var", "EVENT_HISTORY:5", "--log-level", "warn"],
       token: "s3cr:et",
       ip: "127.0.0.1",
       port: 9000,
@@ -20,7 +20,7 @@ describe("parseStartArguments", () => {
 
   it("reads --flag=value forms", () => {
     const parsed = parseStartArguments(["--var=MANAGEMENT_TOKEN:t", "--port=9001", "--ip=0.0.0.0"], DEFAULTS);
-    expect(parsed).toEqual({ wranglerArgs: ["--port=9001", "--ip=0.0.0.0"], token: "t", ip: "0.0.0.0", port: 9001 });
+    expect(parsed).toEqual({ wranglerArgs: [], token: "t", ip: "0.0.0.0", port: 9001 });
   });
 
   it("falls back to the defaults and no token", () => {
