@@ -13,9 +13,9 @@ import { ROOT } from "../support/tools.ts";
 const out = mkdtempSync(join(tmpdir(), "nomad-alloc-throughput-smoke-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-function runSmoke(timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function runSmoke(timeoutMs: number, args = ["--no-etcd", "--profile"], dir = out): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["test/bench/throughput.ts", "--smoke", "--no-etcd", "--profile", "--out", out], {
+    const child = spawn(process.execPath, ["test/bench/throughput.ts", "--smoke", ...args, "--out", dir], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -48,7 +48,8 @@ describe("throughput benchmark, smoke mode", () => {
     expect(code, output).toBe(0);
     // biome-ignore lint/suspicious/noExplicitAny: the result's shape is the harness's own JSON
     const r = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as any;
-    for (const name of ["w0", "w1", "f1", "f2", "floorBatch", "floorBatch1", "floorBatchExisting"]) positive(r.ceilings[name].perS);
+    for (const name of ["w0", "w1", "f1", "f2", "floorBatch", "floorBatchAdmit", "floorBatch1", "floorBatchExisting"])
+      positive(r.ceilings[name].perS);
     for (const name of ["get", "put", "putOne", "events", "batch", "batchExisting"]) {
       positive(r.ours[name].perS);
       expect(r.ours[name].errors, name).toBe(0);
@@ -64,5 +65,23 @@ describe("throughput benchmark, smoke mode", () => {
     expect(r.etcd.skipped).toBe("--no-etcd");
     positive(r.profile.totalSampledMsPerWrite);
     expect(r.profile.topSelfMsPerWrite.length).toBeGreaterThan(0);
+    // The bundle's module markers name where the Worker's own code ran.
+    expect(Object.keys(r.profile.byModuleMsPerWrite).some((m) => m.startsWith("src/"))).toBe(true);
+  });
+
+  it("compares the single writes against another checkout (here: this one) in alternating rounds", { timeout: 125_000 }, async () => {
+    const dir = join(out, "baseline");
+    const { code, output } = await runSmoke(120_000, ["--baseline", ROOT], dir);
+    expect(code, output).toBe(0);
+    // biome-ignore lint/suspicious/noExplicitAny: the result's shape is the harness's own JSON
+    const r = JSON.parse(readFileSync(join(dir, "baseline.json"), "utf8")) as any;
+    expect(Object.keys(r.loads).sort()).toEqual(["events64", "put64", "putNew", "putOne"]);
+    for (const figures of Object.values<Record<string, { perS: number; errors: number }>>(r.loads)) {
+      for (const side of ["current", "baseline"]) {
+        positive(figures[side]?.perS);
+        expect(figures[side]?.errors).toBe(0);
+      }
+      positive((figures as unknown as { ratioPerS: number }).ratioPerS);
+    }
   });
 });

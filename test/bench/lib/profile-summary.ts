@@ -18,8 +18,11 @@ export interface CpuProfile {
 function moduleLines(bundle: string): (line: number) => string {
   const starts: Array<{ line: number; module: string }> = [];
   bundle.split("\n").forEach((text, line) => {
-    const match = /^\/\/ ((?:\.\.\/)*(?:src|test|node_modules)\/\S+\.[cm]?[jt]s)$/.exec(text);
-    if (match?.[1]) starts.push({ line, module: match[1].replace(/^(\.\.\/)+/, "") });
+    // The paths are relative to the bundle's directory (`../../src/…`, or further up when the
+    // results are written outside the tree): keep them from the tree's own top-level folder.
+    const match = /^\/\/ (\S+\.[cm]?[jt]s)$/.exec(text);
+    const module = match?.[1] ? /(?:^|\/)((?:src|test|node_modules)\/\S+)$/.exec(match[1])?.[1] : undefined;
+    if (module) starts.push({ line, module });
   });
   return (line) => {
     let lo = 0;
