@@ -19,7 +19,7 @@ import { ErrorText } from "../src/errors.ts";
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1); each hop sets its own. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"]);
 
-export interface Upstream {
+interface Upstream {
   host: string;
   port: number;
 }
