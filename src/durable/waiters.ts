@@ -15,10 +15,10 @@ interface WaiterLimits {
 }
 
 /**
- * Defaults sized to the isolate's memory: a parked query costs about 6.6 KiB of JS heap (measured
- * over the inspector, docs/benchmarks.md), so 5,000 at the cap stay within 32 MiB of the 128 MB limit.
+ * Defaults sized to the isolate's memory: a parked query costs 6.6–7.0 KiB of JS heap (two runs
+ * over the inspector, docs/benchmarks.md), so 4,500 at the cap stay within 32 MiB of the 128 MB limit.
  */
-const DEFAULT_WAITER_LIMITS: WaiterLimits = { perObject: 5000, perCaller: 2500 };
+const DEFAULT_WAITER_LIMITS: WaiterLimits = { perObject: 4500, perCaller: 2500 };
 
 export function waiterLimits(env: Env): WaiterLimits {
   return {
