@@ -40,81 +40,36 @@ const SHARDED_TESTS = [
   "test/worker/object-names.test.ts",
 ];
 
+/**
+ * A project that runs inside workerd (the Worker, its Durable Objects, the pure modules), with the
+ * test bindings plus `extra`.
+ */
+function workersProject(name: string, include: string[], extra: Record<string, string> = {}, exclude: string[] = []) {
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        main: TEST_WORKER,
+        miniflare: { bindings: { ...WORKER_BINDINGS, ...extra } },
+      }),
+    ],
+    test: { name, include, ...(exclude.length > 0 ? { exclude } : {}), setupFiles: ["test/support/setup-acl.ts"], testTimeout: 20_000 },
+  };
+}
+
+const SHARDED = { CATALOG_SHARDS: String(TEST_CATALOG_SHARDS) };
+const SHORT_RETENTION = { TOMBSTONE_RETENTION: `${TEST_TOMBSTONE_RETENTION_MS}ms` };
+
 export default defineConfig({
   test: {
     projects: [
-      {
-        // Everything that runs inside workerd: the Worker, the Durable Object, and the pure modules.
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            main: TEST_WORKER,
-            miniflare: {
-              bindings: WORKER_BINDINGS,
-            },
-          }),
-        ],
-        test: {
-          name: "workers",
-          include: ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"],
-          exclude: RETENTION_TESTS,
-          setupFiles: ["test/support/setup-acl.ts"],
-          testTimeout: 20_000,
-        },
-      },
-      {
-        // The region catalog split into shards: the list, blocking list and event stream merged by the Worker.
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            main: TEST_WORKER,
-            miniflare: { bindings: { ...WORKER_BINDINGS, CATALOG_SHARDS: String(TEST_CATALOG_SHARDS) } },
-          }),
-        ],
-        test: {
-          name: "workers-sharded",
-          include: SHARDED_TESTS,
-          setupFiles: ["test/support/setup-acl.ts"],
-          testTimeout: 20_000,
-        },
-      },
-      {
-        // Tombstone retention cut to TEST_TOMBSTONE_RETENTION_MS, with one catalog shard and with several.
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            main: TEST_WORKER,
-            miniflare: { bindings: { ...WORKER_BINDINGS, TOMBSTONE_RETENTION: `${TEST_TOMBSTONE_RETENTION_MS}ms` } },
-          }),
-        ],
-        test: {
-          name: "workers-retention",
-          include: RETENTION_TESTS,
-          setupFiles: ["test/support/setup-acl.ts"],
-          testTimeout: 20_000,
-        },
-      },
-      {
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            main: TEST_WORKER,
-            miniflare: {
-              bindings: {
-                ...WORKER_BINDINGS,
-                TOMBSTONE_RETENTION: `${TEST_TOMBSTONE_RETENTION_MS}ms`,
-                CATALOG_SHARDS: String(TEST_CATALOG_SHARDS),
-              },
-            },
-          }),
-        ],
-        test: {
-          name: "workers-retention-sharded",
-          include: RETENTION_TESTS,
-          setupFiles: ["test/support/setup-acl.ts"],
-          testTimeout: 20_000,
-        },
-      },
+      // Everything that runs inside workerd, but the retention tests.
+      workersProject("workers", ["test/unit/**/*.test.ts", "test/worker/**/*.test.ts"], {}, RETENTION_TESTS),
+      // The region catalog split into shards: the list, blocking list and event stream merged by the Worker.
+      workersProject("workers-sharded", SHARDED_TESTS, SHARDED),
+      // Tombstone retention cut to TEST_TOMBSTONE_RETENTION_MS, with one catalog shard and with several.
+      workersProject("workers-retention", RETENTION_TESTS, SHORT_RETENTION),
+      workersProject("workers-retention-sharded", RETENTION_TESTS, { ...SHORT_RETENTION, ...SHARDED }),
       {
         // The sync bridge: its pure modules, and end to end between the Nomad stand-in and `wrangler dev`.
         test: {
