@@ -21,6 +21,7 @@ import { dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { ANONYMOUS_READ_RULES, DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON, DEMO_TASK_EVENTS_JSON } from "../src/demo/allocation.ts";
+import { freePort } from "./free-port.ts";
 import { startFront } from "./front.ts";
 import { devDefaults, localUrl, parseStartArguments } from "./start-args.ts";
 
@@ -40,7 +41,7 @@ const token = parsed.token ?? process.env.MANAGEMENT_TOKEN ?? `dev-${randomBytes
 // count, so wrangler would warn that the secret is missing. Hence the environment. Only when a
 // .dev.vars file exists (which wrangler then reads instead) does a `--var` make sure the token in
 // force is the one printed here.
-const internalPort = await freeLoopbackPort();
+const internalPort = await freePort();
 const internal = localUrl("127.0.0.1", internalPort);
 const wranglerArgs = ["dev", ...parsed.wranglerArgs, "--ip", "127.0.0.1", "--port", String(internalPort)];
 if (readdirSync(ROOT).some((name) => name.startsWith(".dev.vars"))) wranglerArgs.push("--var", `MANAGEMENT_TOKEN:${token}`);
@@ -127,19 +128,6 @@ function relay(from: Readable | null, to: Writable): void {
 
 function inUse(): string {
   return `${parsed.ip}:${parsed.port} is already in use; choose another port with --port <n>.`;
-}
-
-/** A loopback port free at this moment, for wrangler to listen on behind the front. */
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Fails early, with the reason, when something already listens on the public address. */

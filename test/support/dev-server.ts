@@ -5,11 +5,13 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../scripts/free-port.ts";
 import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
 import { collectOutput, stopGroup } from "./process.ts";
+
+export { freePort };
 
 export interface DevServer {
   url: string;
@@ -19,18 +21,6 @@ export interface DevServer {
   persistTo: string;
   output: () => string;
   stop: (signal?: NodeJS.Signals) => Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface StartOptions {

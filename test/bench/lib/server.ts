@@ -6,13 +6,15 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../../scripts/free-port.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const HOST = "127.0.0.1";
+
+export { freePort };
 
 export interface WorkerdPids {
   /** The workerd that owns the public port: wrangler dev's proxy (a dev-only hop). */
@@ -38,18 +40,6 @@ export interface BenchServer {
   stop: () => Promise<void>;
   /** wrangler's inspector proxy for the Worker's isolate (Chrome DevTools protocol; `/json` lists targets). */
   inspectorPort: number;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Every process's parent, from /proc. */
