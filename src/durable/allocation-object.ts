@@ -40,7 +40,7 @@ import { type IdempotencyKey, IdempotencyLog } from "./idempotency.ts";
 import { IndexClock } from "./index-clock.ts";
 import type { LogStore, LogType } from "./log-store.ts";
 import { SharedLogReads } from "./log-stream.ts";
-import { ALLOCATION_MIGRATIONS, hasSchema, migrate } from "./migrations.ts";
+import { ALLOCATION_SCHEMA_STEPS, hasSchema, migrate } from "./migrations.ts";
 import { type AllocationKey, allocationOfName, ownName } from "./object-names.ts";
 import { catalogStubFor } from "./stub.ts";
 import { logRetention, TaskLogs } from "./task-logs.ts";
@@ -121,7 +121,7 @@ export class AllocationObject extends DurableObject<Env> {
 
   #ensureSchema(): void {
     if (this.#schemaReady) return;
-    migrate(this.ctx.storage.sql, ALLOCATION_MIGRATIONS);
+    migrate(this.ctx.storage.sql, ALLOCATION_SCHEMA_STEPS);
     this.#schemaReady = true;
   }
 
@@ -183,6 +183,8 @@ export class AllocationObject extends DurableObject<Env> {
     // Waiters are released in a task of their own, after this write is answered, so the writer's
     // acknowledgement never queues behind the responses of N parked readers. They answer once the
     // write is durable (the output gate) and its catalog delivery is done: within milliseconds.
+    // Nothing parked now needs no task: a reader arriving from here on already sees this index.
+    if (this.waiters.size === 0 && this.logs.followers.size === 0) return { ok: true, index };
     setTimeout(() => {
       this.waiters.release(index);
       // Log followers re-check whether their task died (or the allocation is gone).

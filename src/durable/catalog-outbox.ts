@@ -21,11 +21,12 @@ export class CatalogOutbox {
   #draining: Promise<void> | undefined;
   #drainAgain = false;
   /**
-   * The changes queued by this instance, decoded, by index: a drain sends these instead of parsing
-   * each row's JSON again (a whole allocation per row). Used only when the row's text is exactly
-   * the one kept, so a rolled-back transaction or a restart falls back to the stored row.
+   * The changes queued by this instance, decoded, by index: a drain sends these instead of reading
+   * each row's text back and parsing it again (a whole allocation per row). A row is taken from
+   * here only when it is still stored (a rolled-back transaction leaves an entry whose row does not
+   * exist; it is dropped at the next drain); after a restart the stored rows are read instead.
    */
-  readonly #kept = new Map<number, { record: string; change: CatalogChange }>();
+  readonly #kept = new Map<number, { region: string; chars: number; change: CatalogChange }>();
 
   constructor(storage: DurableObjectStorage, env: Env) {
     this.#storage = storage;
@@ -35,7 +36,7 @@ export class CatalogOutbox {
   /** Queues a change (`record`: `change` as JSON); call inside the change's transaction. */
   add(index: number, region: string, record: string, change: CatalogChange): void {
     this.#storage.sql.exec("INSERT INTO catalog_outbox (alloc_index, region, change) VALUES (?, ?, ?)", index, region, record);
-    this.#kept.set(index, { record, change });
+    this.#kept.set(index, { region, chars: record.length, change });
   }
 
   /** Whether changes wait for delivery (the table must exist). */
@@ -75,24 +76,18 @@ export class CatalogOutbox {
 
   async #drain(): Promise<void> {
     const sql = this.#storage.sql;
-    const rows = sql.exec<{ alloc_index: number; region: string; change: string }>(
-      "SELECT alloc_index, region, change FROM catalog_outbox ORDER BY alloc_index",
-    );
+    // Only the indexes: the text of a change this instance queued is not read back.
+    const stored = sql.exec<{ alloc_index: number }>("SELECT alloc_index FROM catalog_outbox ORDER BY alloc_index").toArray();
+    const storedIndexes = new Set(stored.map((row) => row.alloc_index));
+    for (const index of this.#kept.keys()) if (!storedIndexes.has(index)) this.#kept.delete(index);
     const cfg = config(this.#env);
     // Every queued change goes in one RPC (the catalog records them in order, one index each, in
     // one transaction): writes that queued behind a delivery in flight do not each wait for a
     // round trip of their own. Rows are grouped only while they go to the same shard (in practice
     // always: they are all this allocation's) and within the delivery's caps.
-    const queued = rows.toArray().map((row) => {
-      const kept = this.#kept.get(row.alloc_index);
-      const change = kept?.record === row.change ? kept.change : (JSON.parse(row.change) as CatalogChange);
-      return {
-        index: row.alloc_index,
-        region: row.region,
-        shard: shardOf(change.allocId.replaceAll("-", ""), cfg.catalogShards),
-        chars: row.change.length,
-        change,
-      };
+    const queued = stored.map(({ alloc_index: index }) => {
+      const kept = this.#kept.get(index) ?? this.#read(index);
+      return { index, shard: shardOf(kept.change.allocId.replaceAll("-", ""), cfg.catalogShards), ...kept };
     });
     for (let start = 0; start < queued.length; ) {
       const first = queued[start] as (typeof queued)[number];
@@ -105,11 +100,22 @@ export class CatalogOutbox {
       }
       const group = queued.slice(start, end);
       await catalogStub(this.#env, cfg, first.region, first.shard).recordMany(group.map((row) => row.change));
-      for (const row of group) {
-        sql.exec("DELETE FROM catalog_outbox WHERE alloc_index = ?", row.index);
-        this.#kept.delete(row.index);
-      }
+      // The group is a run of consecutive queued indexes: one statement deletes it.
+      sql.exec(
+        "DELETE FROM catalog_outbox WHERE alloc_index BETWEEN ? AND ?",
+        first.index,
+        (group[group.length - 1] as typeof first).index,
+      );
+      for (const row of group) this.#kept.delete(row.index);
       start = end;
     }
+  }
+
+  /** A stored row queued before this instance existed (a restart), decoded. */
+  #read(index: number): { region: string; chars: number; change: CatalogChange } {
+    const row = this.#storage.sql
+      .exec<{ region: string; change: string }>("SELECT region, change FROM catalog_outbox WHERE alloc_index = ?", index)
+      .one();
+    return { region: row.region, chars: row.change.length, change: JSON.parse(row.change) as CatalogChange };
   }
 }

@@ -52,6 +52,57 @@ export const ALLOCATION_MIGRATIONS: readonly string[] = [
    ALTER TABLE index_clock ADD COLUMN tombstone_since INTEGER;`,
 ];
 
+/**
+ * The schema ALLOCATION_MIGRATIONS 1–6 leave behind, created at once by an object's first write:
+ * the same tables, columns (in the same order), types, constraints and indexes, without the
+ * ALTER TABLE steps, each of which makes SQLite rewrite and re-parse the whole schema (most of
+ * the SQLite time of creating an allocation). A test compares the two column by column; a new
+ * migration step must be added here too.
+ */
+const ALLOCATION_SCHEMA = `CREATE TABLE allocation (
+     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+     id TEXT NOT NULL,
+     region TEXT NOT NULL,
+     body TEXT NOT NULL,
+     modify_index INTEGER NOT NULL
+   );
+   CREATE TABLE index_clock (
+     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+     last_index INTEGER NOT NULL,
+     source_index TEXT,
+     alloc_id TEXT,
+     region TEXT,
+     tombstone_since INTEGER
+   );
+   CREATE TABLE log_stream (
+     task TEXT NOT NULL,
+     type TEXT NOT NULL,
+     floor_offset INTEGER NOT NULL,
+     end_offset INTEGER NOT NULL,
+     PRIMARY KEY (task, type)
+   );
+   CREATE TABLE log_chunk (
+     task TEXT NOT NULL,
+     type TEXT NOT NULL,
+     start_offset INTEGER NOT NULL,
+     data BLOB NOT NULL,
+     PRIMARY KEY (task, type, start_offset)
+   );
+   CREATE TABLE catalog_outbox (
+     alloc_index INTEGER PRIMARY KEY,
+     region TEXT NOT NULL,
+     change TEXT NOT NULL
+   );
+   ${IDEMPOTENCY_DDL}`;
+
+/** A schema's numbered steps, and optionally the DDL of all of them at once for a database that has none. */
+export interface Schema {
+  steps: readonly string[];
+  fresh?: string;
+}
+
+export const ALLOCATION_SCHEMA_STEPS: Schema = { steps: ALLOCATION_MIGRATIONS, fresh: ALLOCATION_SCHEMA };
+
 /** The ACL store's schema (one object for the whole deployment, as Nomad's ACLs are global). */
 export const ACL_MIGRATIONS: readonly string[] = [
   `CREATE TABLE acl_policy (
@@ -113,19 +164,26 @@ export const CATALOG_MIGRATIONS: readonly string[] = [
   "ALTER TABLE index_clock ADD COLUMN collected_source TEXT;",
 ];
 
-export function migrate(sql: SqlStorage, steps: readonly string[]): void {
+/**
+ * Brings the schema up to date: the pending steps and their records, in one call into SQLite.
+ * A database with none applied gets `fresh` (when given) in place of the steps, recorded as
+ * every step applied.
+ */
+export function migrate(sql: SqlStorage, schema: Schema | readonly string[]): void {
+  const { steps, fresh } = "steps" in schema ? schema : { steps: schema, fresh: undefined };
   sql.exec(`CREATE TABLE IF NOT EXISTS _sql_schema_migrations (
     version INTEGER PRIMARY KEY,
     applied_at TEXT NOT NULL
   )`);
   const row = sql.exec<{ v: number | null }>("SELECT MAX(version) AS v FROM _sql_schema_migrations").one();
   const applied = row.v ?? 0;
-  steps.forEach((ddl, i) => {
-    const version = i + 1;
-    if (version <= applied) return;
-    sql.exec(ddl);
-    sql.exec("INSERT INTO _sql_schema_migrations (version, applied_at) VALUES (?, ?)", version, new Date().toISOString());
-  });
+  const pending = steps.slice(applied);
+  if (pending.length === 0) return;
+  const at = new Date().toISOString();
+  const versions = pending.map((_, i) => `(${applied + i + 1}, '${at}')`).join(", ");
+  const ddl = applied === 0 && fresh !== undefined ? [fresh] : pending;
+  const statements = ddl.map((text) => text.trim().replace(/;$/, ""));
+  sql.exec(`${statements.join(";\n")};\nINSERT INTO _sql_schema_migrations (version, applied_at) VALUES ${versions}`);
 }
 
 /** Whether this object's storage was ever initialised (a read-only check: it writes nothing). */

@@ -15,6 +15,8 @@
  *   Runtime.getHeapUsage, at N = 0 and N = 1,000);
  * - etcd 3.4 from Debian (`etcd-server`, v2 API on loopback): GET, PUT, 1,000 watches woken by one PUT;
  * - `--profile`: a CPU profile of the Worker's isolate during single PUTs, summarized by function;
+ * - `--batch` (alone, with or without `--profile`): the batch floors and batched ingest, and a CPU
+ *   profile of each batched load;
  * - `--bridge` (alone): the initial load end to end, Nomad stand-in → the sync bridge → this Worker;
  * - `--baseline <dir> [--rounds N] [--slice-s S]` (alone): the single writes against another commit's Worker in the
  *   same run, alternating rounds (throughput-baseline.ts).
@@ -44,6 +46,8 @@ const profile = args.includes("--profile");
 const withEtcd = !args.includes("--no-etcd");
 /** `--bridge`: only the initial load end to end, Nomad stand-in → `npm run sync -- --once` → this Worker. */
 const bridgeOnly = args.includes("--bridge");
+/** `--batch`: only the batch floors and batched ingest (new and replacing); with `--profile`, a CPU profile of each. */
+const batchOnly = args.includes("--batch");
 /** `--baseline <dir>`: only the single writes, this checkout against the worktree of another commit. */
 const baselineIndex = args.indexOf("--baseline");
 const baselineRoot = baselineIndex >= 0 && args[baselineIndex + 1] ? resolve(args[baselineIndex + 1] as string) : undefined;
@@ -321,6 +325,12 @@ async function main(): Promise<void> {
     }
     await direct.request({ path: `/__bench/w0?prime=${ids[0]}` });
     log(`  direct port ${port}; seeded ${ids.length} allocations`);
+    if (batchOnly) {
+      result.batch = await batchRun(port, auth, profile ? await inspector(server.inspectorPort) : undefined);
+      writeFileSync(join(outDir, "batch.json"), `${JSON.stringify(result, null, 2)}\n`);
+      log(`wrote ${join(outDir, "batch.json")}`);
+      return;
+    }
 
     // JS heap per parked waiter, over the inspector, early (before load leaves caches behind).
     const devtools = await inspector(server.inspectorPort);
@@ -674,6 +684,97 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
+}
+
+type Devtools = Awaited<ReturnType<typeof inspector>>;
+
+/**
+ * `--batch`: the batch floors (new objects F1, F2, F2 with the admission RPC; existing objects F1,
+ * F2) and batched ingest of new and of existing allocations, S.batch per request, 2 connections;
+ * with `devtools`, each batched load again under a CPU profile (ms of CPU per change, by module).
+ */
+async function batchRun(port: number, auth: Record<string, string>, devtools: Devtools | undefined): Promise<Record<string, unknown>> {
+  const d = S.durationS;
+  const floor = (query: string) =>
+    closedLoop(port, 2, d, (i) => ({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}${query.replace("{pool}", String(i % 2))}` }));
+  const floors = {
+    newF1: await floor(""),
+    newF2: await floor("&hops=2"),
+    newF2Admit: await floor("&hops=2&admit=1"),
+    existingF1: await floor("&pool={pool}"),
+    existingF2: await floor("&hops=2&pool={pool}"),
+  };
+  const perS = (loop: { requests: number; seconds: number }) => round((loop.requests * S.batch) / loop.seconds, 1);
+  log(
+    `  batch floors (writes/s): ${Object.entries(floors)
+      .map(([k, v]) => `${k} ${perS(v)}`)
+      .join(", ")}`,
+  );
+  const batchOk = (status: number, body: string) => status === 200 && !body.includes('"Status"');
+  const newLoad = () =>
+    closedLoop(
+      port,
+      2,
+      d,
+      () => ({
+        method: "POST",
+        path: "/v1/allocations/batch",
+        body: batchBody(Array.from({ length: S.batch }, () => randomUUID())),
+        headers: auth,
+      }),
+      batchOk,
+    );
+  const existing = [0, 1].map(() => Array.from({ length: S.batch }, () => randomUUID()));
+  for (const set of existing) {
+    const conn = new RawConnection(HOST, port);
+    await conn.request({ method: "POST", path: "/v1/allocations/batch", body: batchBody(set), headers: auth });
+    conn.close();
+  }
+  const existingLoad = () =>
+    closedLoop(
+      port,
+      2,
+      d,
+      (i) => ({ method: "POST", path: "/v1/allocations/batch", body: batchBody(existing[i % 2] as string[]), headers: auth }),
+      batchOk,
+    );
+  const ours = { newAllocations: await newLoad(), replacing: await existingLoad() };
+  const ratios = {
+    newOverF1: round(perS(ours.newAllocations) / perS(floors.newF1), 2),
+    newOverF2: round(perS(ours.newAllocations) / perS(floors.newF2), 2),
+    replacingOverF1: round(perS(ours.replacing) / perS(floors.existingF1), 2),
+    replacingOverF2: round(perS(ours.replacing) / perS(floors.existingF2), 2),
+  };
+  log(`  batched ingest (changes/s): new ${perS(ours.newAllocations)}, replacing ${perS(ours.replacing)}; ${JSON.stringify(ratios)}`);
+  const profiles: Record<string, unknown> = {};
+  if (devtools) {
+    const bundle = readFileSync(join(outDir, "build", "bench-worker.js"), "utf8");
+    // The floor too: what of its time is idle (waiting on storage and hops) rather than CPU.
+    for (const [name, load] of [
+      ["new", newLoad],
+      ["replacing", existingLoad],
+      ["floor-existing-f2", () => floor("&hops=2&pool={pool}")],
+    ] as const) {
+      await devtools.send("Profiler.enable");
+      await devtools.send("Profiler.setSamplingInterval", { interval: 100 });
+      await devtools.send("Profiler.start");
+      const profiled = await load();
+      const stopped = (await devtools.send("Profiler.stop")) as { profile: CpuProfile };
+      const file = join(outDir, `batch-${name}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(stopped.profile));
+      profiles[name] = { changes: profiled.requests * S.batch, ...summarizeProfile(stopped.profile, profiled.requests * S.batch, bundle) };
+      log(`  profile (${name}): ${profiled.requests * S.batch} changes; written ${file}`);
+    }
+    devtools.close();
+  }
+  return {
+    batchSize: S.batch,
+    floorsWritesPerS: Object.fromEntries(Object.entries(floors).map(([k, v]) => [k, perS(v)])),
+    changesPerS: { newAllocations: perS(ours.newAllocations), replacing: perS(ours.replacing) },
+    ratios,
+    loops: { floors, ours },
+    profiles,
+  };
 }
 
 /**
