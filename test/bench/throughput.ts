@@ -344,51 +344,85 @@ async function main(): Promise<void> {
       return ((await devtools.send("Runtime.getHeapUsage")) as { usedSize: number }).usedSize;
     };
     const heapId = ids[2] as string;
-    const heapRounds: Array<{ at0: number; atN: number; bytesPerWaiter: number }> = [];
-    for (let round_ = 0; round_ < 3; round_++) {
-      const heapIndex = (await direct.request({ path: `/v1/allocation/${heapId}`, headers: auth })).headers.get("x-nomad-index");
-      const at0 = await heap();
-      const conns = Array.from({ length: S.heapWaiters }, () => new RawConnection(HOST, port));
-      await Promise.all(conns.map((conn) => conn.connected));
-      const held = conns.map((conn) =>
-        conn.request({ path: `/v1/allocation/${heapId}?index=${heapIndex}&wait=120s`, headers: auth }).catch(() => undefined),
-      );
-      const parked = await waitFor(
-        async () =>
-          (
-            JSON.parse((await direct.request({ path: `/__bench/stats/${heapId}`, keepBody: true })).body?.toString() ?? "{}") as {
-              waiters: number;
-            }
-          ).waiters >= S.heapWaiters,
-        30_000,
-        50,
-      );
-      const atN = await heap();
-      await direct.request({
-        method: "POST",
-        path: `/v1/allocation/${heapId}/task-events`,
-        body: '{"Events":[{"Task":"redis","Event":{"Type":"Driver"}}]}',
-        headers: auth,
-      });
-      await Promise.race([Promise.all(held), sleep(20_000)]);
-      for (const conn of conns) conn.close();
-      if (parked) heapRounds.push({ at0, atN, bytesPerWaiter: round((atN - at0) / S.heapWaiters, 0) });
-      await sleep(500);
+    // Three kinds of held request: ours (a real blocking query), the bare parked RPC holding the
+    // client's abort signal (P1-signal: the runtime's own cost of a request held in an object) and
+    // the Worker-only park (P0: a request held in the Worker, no object). Locally one isolate holds
+    // the Worker and the objects, so only differences separate the object's share.
+    const heapKinds = {
+      ours: {
+        path: (index: string | null | undefined) => `/v1/allocation/${heapId}?index=${index}&wait=120s`,
+        counted: (stats: Record<string, number>) => stats.waiters ?? 0,
+        release: {
+          method: "POST",
+          path: `/v1/allocation/${heapId}/task-events`,
+          body: '{"Events":[{"Task":"redis","Event":{"Type":"Driver"}}]}',
+        },
+      },
+      parkedRpc: {
+        path: () => `/__bench/park-signal/${heapId}`,
+        counted: (stats: Record<string, number>) => stats.ceilingParked ?? 0,
+        release: { method: "POST", path: `/__bench/release/${heapId}` },
+      },
+      workerOnly: {
+        path: () => "/__bench/park0",
+        counted: (stats: Record<string, number>) => stats.workerParked ?? 0,
+        release: { method: "POST", path: "/__bench/release0" },
+      },
+    };
+    const heapByKind: Record<string, { rounds: Array<{ at0: number; atN: number; bytesPerWaiter: number }>; bytesPerWaiter: number }> = {};
+    for (const [kind, how] of Object.entries(heapKinds)) {
+      const heapRounds: Array<{ at0: number; atN: number; bytesPerWaiter: number }> = [];
+      for (let round_ = 0; round_ < 3; round_++) {
+        const heapIndex = (await direct.request({ path: `/v1/allocation/${heapId}`, headers: auth })).headers.get("x-nomad-index");
+        const at0 = await heap();
+        const conns = Array.from({ length: S.heapWaiters }, () => new RawConnection(HOST, port));
+        await Promise.all(conns.map((conn) => conn.connected));
+        const held = conns.map((conn) => conn.request({ path: how.path(heapIndex), headers: auth }).catch(() => undefined));
+        const parked = await waitFor(
+          async () =>
+            how.counted(
+              JSON.parse((await direct.request({ path: `/__bench/stats/${heapId}`, keepBody: true })).body?.toString() ?? "{}") as Record<
+                string,
+                number
+              >,
+            ) >= S.heapWaiters,
+          30_000,
+          50,
+        );
+        const atN = await heap();
+        await direct.request({ ...how.release, headers: auth });
+        await Promise.race([Promise.all(held), sleep(20_000)]);
+        for (const conn of conns) conn.close();
+        if (parked) heapRounds.push({ at0, atN, bytesPerWaiter: round((atN - at0) / S.heapWaiters, 0) });
+        await sleep(500);
+      }
+      heapByKind[kind] = {
+        rounds: heapRounds,
+        bytesPerWaiter: percentile(
+          heapRounds.map((r) => r.bytesPerWaiter),
+          50,
+        ),
+      };
     }
-    const perWaiter = percentile(
-      heapRounds.map((r) => r.bytesPerWaiter),
-      50,
-    );
+    const perWaiter = heapByKind.ours?.bytesPerWaiter ?? 0;
+    const workerSide = heapByKind.workerOnly?.bytesPerWaiter ?? 0;
     const heapFigures = {
       waiters: S.heapWaiters,
-      rounds: heapRounds,
+      rounds: heapByKind.ours?.rounds,
       bytesPerWaiter: perWaiter,
       waitersIn32MiB: Math.floor((32 * 1024 * 1024) / Math.max(perWaiter, 1)),
+      byKind: heapByKind,
+      // What a waiter adds to the Worker-only held request: the object's side (the RPC's server end
+      // and our waiter), plus the Worker's end of the RPC: an upper bound on the object's own heap.
+      beyondWorkerOnly: perWaiter - workerSide,
+      waitersIn32MiBBeyondWorkerOnly: Math.floor((32 * 1024 * 1024) / Math.max(perWaiter - workerSide, 1)),
+      // What our code adds to the bare parked RPC (the waiter, its timer and abort listener, the query).
+      beyondParkedRpc: perWaiter - (heapByKind.parkedRpc?.bytesPerWaiter ?? 0),
       collectGarbageAnswered,
-      how: "per round: HeapProfiler.collectGarbage, then HeapProfiler.takeHeapSnapshot (a full GC), then Runtime.getHeapUsage, at N = 0 and with N parked; the median of the rounds. The Worker and its Durable Objects share one isolate locally, so each waiter's Worker-side request is counted too",
+      how: "per round: HeapProfiler.collectGarbage, then HeapProfiler.takeHeapSnapshot (a full GC), then Runtime.getHeapUsage, at N = 0 and with N parked; the median of three rounds, for each kind of held request. The Worker and its Durable Objects share one isolate locally, so each waiter's Worker-side request is counted too; beyondWorkerOnly subtracts the Worker-only held request",
     };
     log(
-      `  heap: ${heapFigures.bytesPerWaiter} B per parked waiter (N=${S.heapWaiters}, rounds ${heapRounds.map((r) => r.bytesPerWaiter).join(", ")}); 32 MiB holds ${heapFigures.waitersIn32MiB}`,
+      `  heap per held request (N=${S.heapWaiters}): ours ${perWaiter} B, bare parked RPC ${heapByKind.parkedRpc?.bytesPerWaiter} B, Worker-only ${workerSide} B; beyond the Worker-only request ${heapFigures.beyondWorkerOnly} B`,
     );
 
     // Ceilings and floors.
@@ -613,6 +647,7 @@ async function main(): Promise<void> {
       };
     }
     log(`  catalog only: ${JSON.stringify(catalog)}`);
+    const catalogProcesses = await catalogAcrossProcesses(config, token);
 
     // 1,000 long-polls on one allocation woken by one write, and the P1 ceiling.
     const wakeId = ids[1] as string;
@@ -676,7 +711,19 @@ async function main(): Promise<void> {
 
     const etcd = withEtcd ? await etcdPeer() : { skipped: "--no-etcd" };
     log(`  etcd: ${JSON.stringify(etcd)}`);
-    Object.assign(result, { ceilings, ours, initialLoad, churn, catalog, wake, p1, heap: heapFigures, etcd, profile: profileSummary });
+    Object.assign(result, {
+      ceilings,
+      ours,
+      initialLoad,
+      churn,
+      catalog,
+      catalogProcesses,
+      wake,
+      p1,
+      heap: heapFigures,
+      etcd,
+      profile: profileSummary,
+    });
     (result.meta as Record<string, unknown>).loadAvgEnd = loadavg();
     (result.meta as Record<string, unknown>).wallS = round((Date.now() - started) / 1000, 1);
     writeFileSync(join(outDir, "result.json"), `${JSON.stringify(result, null, 2)}\n`);
@@ -684,6 +731,45 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The catalog alone with each of K shards in a runtime process of its own, as on Cloudflare each
+ * shard is its own machine: K Worker servers started from the same configuration, each recording
+ * N / K synthetic upserts into its one shard (the catalog-only route with shards=1), all at once.
+ * The rate is N over the union of their measured windows (one wall clock: the same machine).
+ */
+async function catalogAcrossProcesses(config: string, token: string): Promise<Record<string, unknown>> {
+  const figures: Record<string, unknown> = {};
+  for (const processes of smoke ? [1, 2] : [1, 2, 4]) {
+    const servers = await Promise.all(Array.from({ length: processes }, () => startBenchServer({ token, config, readyTimeoutMs: 60_000 })));
+    try {
+      const ports = await Promise.all(servers.map((server) => server.workerPort()));
+      // Each process's catalog is started (and its code warmed) before the timed run.
+      await Promise.all(
+        ports.map((port) => fetch(`http://${HOST}:${port}/__bench/catalog-shards/warm?n=64&c=8&shards=1`).then((r) => r.text())),
+      );
+      const per = Math.ceil(S.catalogN / processes);
+      const runs = await Promise.all(
+        ports.map(async (port, k) => {
+          const r = await fetch(`http://${HOST}:${port}/__bench/catalog-shards/proc${processes}-${k}?n=${per}&c=64&shards=1`);
+          return (await r.json()) as { startedAt: number; endedAt: number; workerMs: number; transactions: number };
+        }),
+      );
+      const windowMs = Math.max(...runs.map((run) => run.endedAt)) - Math.min(...runs.map((run) => run.startedAt));
+      figures[`k${processes}`] = {
+        processes,
+        n: per * processes,
+        recordsPerS: round((per * processes) / (Math.max(windowMs, 1) / 1000), 1),
+        perProcessRecordsPerS: runs.map((run) => round(per / (Math.max(run.workerMs, 1) / 1000), 1)),
+        transactions: runs.reduce((sum, run) => sum + run.transactions, 0),
+      };
+    } finally {
+      await Promise.all(servers.map((server) => server.stop()));
+    }
+  }
+  log(`  catalog only, one process per shard: ${JSON.stringify(figures)}`);
+  return figures;
 }
 
 type Devtools = Awaited<ReturnType<typeof inspector>>;
