@@ -24,6 +24,9 @@
  *   call with the cached bytes of W1 (after the release is answered, as a real write's waiters are).
  *   `GET /__bench/park-signal/<uuid>` is the same holding the client's abort signal over RPC, as a
  *   real blocking query does (so a disconnect frees its slot).
+ * - `POST /__bench/park-inside/<uuid>?n=N&index=I`: N blocking reads at `index=I` parked from inside the
+ *   allocation's object (no request, no RPC), each with an abort signal of its own, woken by the next
+ *   write: the heap our waiter itself takes in the object.
  * - `GET /__bench/park0` and `POST /__bench/release0`: the Worker-only park (P0): the request is held in
  *   the Worker itself on a promise and a timer (no Durable Object, no RPC) and answered with W0's bytes
  *   by one release: what an in-flight HTTP request costs the runtime before any code of ours runs.
@@ -96,6 +99,19 @@ export class AllocationObject extends ObservedAllocationObject {
       for (const resolve of parked) resolve();
     }, 0);
     return parked.length;
+  }
+
+  /**
+   * Parks `n` blocking reads from inside the object (no request, no RPC): each is exactly what a
+   * blocking query holds in the object, its abort signal included (one controller each, as the
+   * runtime gives each RPC its own), so the heap it takes is our waiter's own share. A write wakes them.
+   */
+  parkInside(n: number, minIndex: bigint, waitMs: number): number {
+    for (let i = 0; i < n; i++) {
+      const controller = new AbortController();
+      void this.read({ minIndex, waitMs, pretty: false, caller: `inside-${i % 64}` }, controller.signal);
+    }
+    return n;
   }
 
   override stats(): AllocationStats & { ceilingParked: number } {
@@ -201,6 +217,12 @@ async function benchRoute(request: Request, env: Env, ctx: ExecutionContext, pat
       : await stub.park(path.startsWith("park-signal/") ? request.signal : undefined);
     if (read.body === null) return new Response("no such allocation", { status: 404 });
     return new Response(read.body, { headers: { ...JSON_HEADERS, ...queryMetaHeaders(read.index) } });
+  }
+  if (path.startsWith("park-inside/") && request.method === "POST") {
+    const params = new URL(request.url).searchParams;
+    const n = Math.min(Math.max(Number(params.get("n")) || 1, 1), 10_000);
+    const parked = await benchStub(env, path.slice("park-inside/".length)).parkInside(n, BigInt(params.get("index") ?? "1"), 120_000);
+    return Response.json({ parked });
   }
   if (path.startsWith("release/") && request.method === "POST") {
     return Response.json({ released: await benchStub(env, path.slice(8)).releaseParked() });

@@ -15,6 +15,7 @@
  *   Runtime.getHeapUsage, at N = 0 and N = 1,000);
  * - etcd 3.4 from Debian (`etcd-server`, v2 API on loopback): GET, PUT, 1,000 watches woken by one PUT;
  * - `--profile`: a CPU profile of the Worker's isolate during single PUTs, summarized by function;
+ * - `--heap` (alone): only the JS heap per held request, for each kind;
  * - `--batch` (alone, with or without `--profile`): the batch floors and batched ingest, and a CPU
  *   profile of each batched load;
  * - `--bridge` (alone): the initial load end to end, Nomad stand-in → the sync bridge → this Worker;
@@ -48,6 +49,8 @@ const withEtcd = !args.includes("--no-etcd");
 const bridgeOnly = args.includes("--bridge");
 /** `--batch`: only the batch floors and batched ingest (new and replacing); with `--profile`, a CPU profile of each. */
 const batchOnly = args.includes("--batch");
+/** `--heap`: only the heap per held request (every kind). */
+const heapOnly = args.includes("--heap");
 /** `--baseline <dir>`: only the single writes, this checkout against the worktree of another commit. */
 const baselineIndex = args.indexOf("--baseline");
 const baselineRoot = baselineIndex >= 0 && args[baselineIndex + 1] ? resolve(args[baselineIndex + 1] as string) : undefined;
@@ -363,6 +366,15 @@ async function main(): Promise<void> {
         counted: (stats: Record<string, number>) => stats.ceilingParked ?? 0,
         release: { method: "POST", path: `/__bench/release/${heapId}` },
       },
+      inside: {
+        path: undefined,
+        counted: (stats: Record<string, number>) => stats.waiters ?? 0,
+        release: {
+          method: "POST",
+          path: `/v1/allocation/${heapId}/task-events`,
+          body: '{"Events":[{"Task":"redis","Event":{"Type":"Driver"}}]}',
+        },
+      },
       workerOnly: {
         path: () => "/__bench/park0",
         counted: (stats: Record<string, number>) => stats.workerParked ?? 0,
@@ -375,9 +387,12 @@ async function main(): Promise<void> {
       for (let round_ = 0; round_ < 3; round_++) {
         const heapIndex = (await direct.request({ path: `/v1/allocation/${heapId}`, headers: auth })).headers.get("x-nomad-index");
         const at0 = await heap();
-        const conns = Array.from({ length: S.heapWaiters }, () => new RawConnection(HOST, port));
+        // `inside`: one request parks them all in the object; the others hold one request each.
+        const conns = Array.from({ length: how.path ? S.heapWaiters : 0 }, () => new RawConnection(HOST, port));
         await Promise.all(conns.map((conn) => conn.connected));
-        const held = conns.map((conn) => conn.request({ path: how.path(heapIndex), headers: auth }).catch(() => undefined));
+        const path = how.path;
+        const held = path ? conns.map((conn) => conn.request({ path: path(heapIndex), headers: auth }).catch(() => undefined)) : [];
+        if (!path) await direct.request({ method: "POST", path: `/__bench/park-inside/${heapId}?n=${S.heapWaiters}&index=${heapIndex}` });
         const parked = await waitFor(
           async () =>
             how.counted(
@@ -418,12 +433,25 @@ async function main(): Promise<void> {
       waitersIn32MiBBeyondWorkerOnly: Math.floor((32 * 1024 * 1024) / Math.max(perWaiter - workerSide, 1)),
       // What our code adds to the bare parked RPC (the waiter, its timer and abort listener, the query).
       beyondParkedRpc: perWaiter - (heapByKind.parkedRpc?.bytesPerWaiter ?? 0),
+      // Our waiter alone in the object (its read, promise, timer, abort listener and caller count),
+      // and with the runtime's held RPC (both its ends, measured as the bare parked RPC beyond the
+      // Worker-only request): an upper bound on what one blocking query costs the object's isolate.
+      inObject: heapByKind.inside?.bytesPerWaiter ?? 0,
+      objectUpperBound: (heapByKind.inside?.bytesPerWaiter ?? 0) + (heapByKind.parkedRpc?.bytesPerWaiter ?? 0) - workerSide,
       collectGarbageAnswered,
       how: "per round: HeapProfiler.collectGarbage, then HeapProfiler.takeHeapSnapshot (a full GC), then Runtime.getHeapUsage, at N = 0 and with N parked; the median of three rounds, for each kind of held request. The Worker and its Durable Objects share one isolate locally, so each waiter's Worker-side request is counted too; beyondWorkerOnly subtracts the Worker-only held request",
     };
     log(
-      `  heap per held request (N=${S.heapWaiters}): ours ${perWaiter} B, bare parked RPC ${heapByKind.parkedRpc?.bytesPerWaiter} B, Worker-only ${workerSide} B; beyond the Worker-only request ${heapFigures.beyondWorkerOnly} B`,
+      `  heap per held request (N=${S.heapWaiters}): ours ${perWaiter} B, bare parked RPC ${heapByKind.parkedRpc?.bytesPerWaiter} B, Worker-only ${workerSide} B, our waiter alone in the object ${heapFigures.inObject} B; in the object with its held RPC at most ${heapFigures.objectUpperBound} B`,
     );
+
+    if (heapOnly) {
+      devtools.close();
+      result.heap = heapFigures;
+      writeFileSync(join(outDir, "heap.json"), `${JSON.stringify(result, null, 2)}\n`);
+      log(`wrote ${join(outDir, "heap.json")}`);
+      return;
+    }
 
     // Ceilings and floors.
     const c = S.connections;
