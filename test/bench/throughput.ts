@@ -474,7 +474,7 @@ async function main(): Promise<void> {
       })),
     };
     log(
-      `  ceilings: W0 ${ceilings.w0.perS}/s, W1 ${ceilings.w1.perS}/s, F1 ${ceilings.f1.perS}/s, F2 ${ceilings.f2.perS}/s, batch floor (writes/s) new objects F1 ${ceilings.floorBatch1.perS * S.batch}, F2 ${ceilings.floorBatch.perS * S.batch}, F2 with the admission RPC ${ceilings.floorBatchAdmit.perS * S.batch}; existing F1 ${ceilings.floorBatchExisting.perS * S.batch}, F2 ${ceilings.floorBatchExisting2.perS * S.batch}`,
+      `  ceilings: W0 ${ceilings.w0.perS}/s, W1 ${ceilings.w1.perS}/s, F1 ${ceilings.f1.perS}/s, F2 ${ceilings.f2.perS}/s, batch floor (writes/s) new objects F1 ${changesPerS(ceilings.floorBatch1)}, F2 ${changesPerS(ceilings.floorBatch)}, F2 with the admission RPC ${changesPerS(ceilings.floorBatchAdmit)}; existing F1 ${changesPerS(ceilings.floorBatchExisting)}, F2 ${changesPerS(ceilings.floorBatchExisting2)}`,
     );
 
     // Ours: reads, single writes, task events, batches.
@@ -526,11 +526,11 @@ async function main(): Promise<void> {
       put,
       putOne,
       events,
-      batch: { ...batch, changesPerS: round(batch.perS * S.batch, 1) },
-      batchExisting: { ...batchExisting, changesPerS: round(batchExisting.perS * S.batch, 1) },
+      batch: { ...batch, changesPerS: changesPerS(batch) },
+      batchExisting: { ...batchExisting, changesPerS: changesPerS(batchExisting) },
     };
     log(
-      `  ours: GET ${get.perS}/s, PUT ${put.perS}/s (one allocation ${putOne.perS}/s), task events ${events.perS}/s, batch ${ours.batch.changesPerS} changes/s (${S.batch} per request)`,
+      `  ours: GET ${get.perS}/s, PUT ${put.perS}/s (one allocation ${putOne.perS}/s), task events ${events.perS}/s, batch ${ours.batch.changesPerS} changes/s new, ${ours.batchExisting.changesPerS} replacing (${S.batch} per request)`,
     );
 
     // Initial load: N allocations into the empty region asia, S.batch per request, 4 requests in flight.
@@ -800,15 +800,21 @@ async function catalogAcrossProcesses(config: string, token: string): Promise<Re
   return figures;
 }
 
+/** Changes (or floor writes) per second of a loop of S.batch per request, over its time to the last answer. */
+function changesPerS(loop: { requests: number; seconds: number }): number {
+  return round((loop.requests * S.batch) / loop.seconds, 1);
+}
+
 type Devtools = Awaited<ReturnType<typeof inspector>>;
 
 /**
  * `--batch`: the batch floors (new objects F1, F2, F2 with the admission RPC; existing objects F1,
- * F2) and batched ingest of new and of existing allocations, S.batch per request, 2 connections;
+ * F2) and batched ingest, 10 s each (5 s in the full run), of new and of existing allocations, S.batch per request, 2 connections;
  * with `devtools`, each batched load again under a CPU profile (ms of CPU per change, by module).
  */
 async function batchRun(port: number, auth: Record<string, string>, devtools: Devtools | undefined): Promise<Record<string, unknown>> {
-  const d = S.durationS;
+  // Twice the full run's duration: a request of 200 takes seconds, and more of them make a finer rate.
+  const d = S.durationS * 2;
   const floor = (query: string) =>
     closedLoop(port, 2, d, (i) => ({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}${query.replace("{pool}", String(i % 2))}` }));
   const floors = {
@@ -818,7 +824,7 @@ async function batchRun(port: number, auth: Record<string, string>, devtools: De
     existingF1: await floor("&pool={pool}"),
     existingF2: await floor("&hops=2&pool={pool}"),
   };
-  const perS = (loop: { requests: number; seconds: number }) => round((loop.requests * S.batch) / loop.seconds, 1);
+  const perS = changesPerS;
   log(
     `  batch floors (writes/s): ${Object.entries(floors)
       .map(([k, v]) => `${k} ${perS(v)}`)
