@@ -5,21 +5,15 @@
  */
 import { IDEMPOTENCY_DDL } from "./idempotency.ts";
 
-export const ALLOCATION_MIGRATIONS: readonly string[] = [
-  // 1: the allocation document and the index clock.
-  `CREATE TABLE allocation (
+/** Tables whose definition no later step changes: written once, used by their step and by the schema created at once. */
+const ALLOCATION_TABLE = `CREATE TABLE allocation (
      singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
      id TEXT NOT NULL,
      region TEXT NOT NULL,
      body TEXT NOT NULL,
      modify_index INTEGER NOT NULL
-   );
-   CREATE TABLE index_clock (
-     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-     last_index INTEGER NOT NULL
-   );`,
-  // 2: task logs, in chunks of at most 64 KiB keyed by their absolute start offset.
-  `CREATE TABLE log_stream (
+   );`;
+const LOG_TABLES = `CREATE TABLE log_stream (
      task TEXT NOT NULL,
      type TEXT NOT NULL,
      floor_offset INTEGER NOT NULL,
@@ -32,13 +26,24 @@ export const ALLOCATION_MIGRATIONS: readonly string[] = [
      start_offset INTEGER NOT NULL,
      data BLOB NOT NULL,
      PRIMARY KEY (task, type, start_offset)
-   );`,
-  // 3: changes committed here but not yet recorded by the region catalog (the outbox).
-  `CREATE TABLE catalog_outbox (
+   );`;
+const OUTBOX_TABLE = `CREATE TABLE catalog_outbox (
      alloc_index INTEGER PRIMARY KEY,
      region TEXT NOT NULL,
      change TEXT NOT NULL
+   );`;
+
+export const ALLOCATION_MIGRATIONS: readonly string[] = [
+  // 1: the allocation document and the index clock.
+  `${ALLOCATION_TABLE}
+   CREATE TABLE index_clock (
+     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+     last_index INTEGER NOT NULL
    );`,
+  // 2: task logs, in chunks of at most 64 KiB keyed by their absolute start offset.
+  LOG_TABLES,
+  // 3: changes committed here but not yet recorded by the region catalog (the outbox).
+  OUTBOX_TABLE,
   // 4: answers of writes sent with an Idempotency-Key.
   IDEMPOTENCY_DDL,
   // 5: the highest source (Nomad) index applied, a decimal uint64 (TEXT: SQLite integers are
@@ -59,13 +64,7 @@ export const ALLOCATION_MIGRATIONS: readonly string[] = [
  * the SQLite time of creating an allocation). A test compares the two column by column; a new
  * migration step must be added here too.
  */
-const ALLOCATION_SCHEMA = `CREATE TABLE allocation (
-     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-     id TEXT NOT NULL,
-     region TEXT NOT NULL,
-     body TEXT NOT NULL,
-     modify_index INTEGER NOT NULL
-   );
+const ALLOCATION_SCHEMA = `${ALLOCATION_TABLE}
    CREATE TABLE index_clock (
      singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
      last_index INTEGER NOT NULL,
@@ -74,25 +73,8 @@ const ALLOCATION_SCHEMA = `CREATE TABLE allocation (
      region TEXT,
      tombstone_since INTEGER
    );
-   CREATE TABLE log_stream (
-     task TEXT NOT NULL,
-     type TEXT NOT NULL,
-     floor_offset INTEGER NOT NULL,
-     end_offset INTEGER NOT NULL,
-     PRIMARY KEY (task, type)
-   );
-   CREATE TABLE log_chunk (
-     task TEXT NOT NULL,
-     type TEXT NOT NULL,
-     start_offset INTEGER NOT NULL,
-     data BLOB NOT NULL,
-     PRIMARY KEY (task, type, start_offset)
-   );
-   CREATE TABLE catalog_outbox (
-     alloc_index INTEGER PRIMARY KEY,
-     region TEXT NOT NULL,
-     change TEXT NOT NULL
-   );
+   ${LOG_TABLES}
+   ${OUTBOX_TABLE}
    ${IDEMPOTENCY_DDL}`;
 
 /** A schema's numbered steps, and optionally the DDL of all of them at once for a database that has none. */

@@ -15,8 +15,10 @@ interface WaiterLimits {
 }
 
 /**
- * Defaults sized to the isolate's memory: a parked query costs 6.6–7.0 KiB of JS heap (two runs
- * over the inspector, docs/benchmarks.md), so 4,500 at the cap stay within 32 MiB of the 128 MB limit.
+ * Defaults sized to the isolate's memory: a parked query costs up to 7.0 KiB of JS heap where one
+ * isolate holds the Worker's request too (locally), at most 3.3 KiB in the object's own isolate, of
+ * which the waiter itself is 750 B (measured over the inspector, docs/benchmarks.md); so 4,500 at
+ * the cap stay within 32 MiB of the 128 MB limit either way.
  */
 const DEFAULT_WAITER_LIMITS: WaiterLimits = { perObject: 4500, perCaller: 2500 };
 

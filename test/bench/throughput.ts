@@ -34,7 +34,7 @@ import { performance } from "node:perf_hooks";
 import { DEMO_ALLOC_ID, DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
 import { NomadStandIn } from "../support/nomad-standin/server.ts";
 import { writeBenchConfig } from "./config.ts";
-import { allocationJson, batchBody, closedLoop } from "./lib/closed-loop.ts";
+import { allocationJson, batchBody, closedLoop, type Loop } from "./lib/closed-loop.ts";
 import { percentile, round, sleep, waitFor } from "./lib/measure.ts";
 import { type CpuProfile, summarizeProfile } from "./lib/profile-summary.ts";
 import { RawConnection } from "./lib/raw-http.ts";
@@ -384,7 +384,8 @@ async function main(): Promise<void> {
     const heapByKind: Record<string, { rounds: Array<{ at0: number; atN: number; bytesPerWaiter: number }>; bytesPerWaiter: number }> = {};
     for (const [kind, how] of Object.entries(heapKinds)) {
       const heapRounds: Array<{ at0: number; atN: number; bytesPerWaiter: number }> = [];
-      for (let round_ = 0; round_ < 3; round_++) {
+      // One round each in smoke mode: four kinds of three heap snapshots would take most of its time.
+      for (let round_ = 0; round_ < (smoke ? 1 : 3); round_++) {
         const heapIndex = (await direct.request({ path: `/v1/allocation/${heapId}`, headers: auth })).headers.get("x-nomad-index");
         const at0 = await heap();
         // `inside`: one request parks them all in the object; the others hold one request each.
@@ -497,30 +498,9 @@ async function main(): Promise<void> {
       body: '{"Events":[{"Task":"redis","Event":{"Type":"Driver","DriverMessage":"bench"}}]}',
       headers: auth,
     }));
-    const batchOk = (status: number, body: string) => status === 200 && !body.includes('"Status"');
-    const batch = await closedLoop(
-      port,
-      2,
-      d,
-      () => ({
-        method: "POST",
-        path: "/v1/allocations/batch",
-        body: batchBody(Array.from({ length: S.batch }, () => randomUUID())),
-        headers: auth,
-      }),
-      batchOk,
-    );
-    // The same, replacing allocations that exist (two fixed sets, one per connection): no object is created.
-    const existing = [0, 1].map(() => Array.from({ length: S.batch }, () => randomUUID()));
-    for (const set of existing)
-      await direct.request({ method: "POST", path: "/v1/allocations/batch", body: batchBody(set), headers: auth });
-    const batchExisting = await closedLoop(
-      port,
-      2,
-      d,
-      (i) => ({ method: "POST", path: "/v1/allocations/batch", body: batchBody(existing[i % 2] as string[]), headers: auth }),
-      batchOk,
-    );
+    const loads = await batchLoads(port, auth, d);
+    const batch = await loads.newAllocations();
+    const batchExisting = await loads.replacing();
     const ours = {
       get,
       put,
@@ -800,6 +780,34 @@ async function catalogAcrossProcesses(config: string, token: string): Promise<Re
   return figures;
 }
 
+/** A batch's answer lists no change that failed. */
+function batchOk(status: number, body: string): boolean {
+  return status === 200 && !body.includes('"Status"');
+}
+
+/**
+ * The two batched-ingest loads (S.batch changes per request, 2 connections, `d` s): new
+ * allocations each time, and replacing two fixed sets of existing ones (one per connection; made
+ * here first), so no object is created.
+ */
+async function batchLoads(
+  port: number,
+  auth: Record<string, string>,
+  d: number,
+): Promise<{ newAllocations: () => Promise<Loop>; replacing: () => Promise<Loop> }> {
+  const post = (ids: string[]) => ({ method: "POST", path: "/v1/allocations/batch", body: batchBody(ids), headers: auth });
+  const existing = [0, 1].map(() => Array.from({ length: S.batch }, () => randomUUID()));
+  for (const set of existing) {
+    const conn = new RawConnection(HOST, port);
+    await conn.request(post(set));
+    conn.close();
+  }
+  return {
+    newAllocations: () => closedLoop(port, 2, d, () => post(Array.from({ length: S.batch }, () => randomUUID())), batchOk),
+    replacing: () => closedLoop(port, 2, d, (i) => post(existing[i % 2] as string[]), batchOk),
+  };
+}
+
 /** Changes (or floor writes) per second of a loop of S.batch per request, over its time to the last answer. */
 function changesPerS(loop: { requests: number; seconds: number }): number {
   return round((loop.requests * S.batch) / loop.seconds, 1);
@@ -830,34 +838,7 @@ async function batchRun(port: number, auth: Record<string, string>, devtools: De
       .map(([k, v]) => `${k} ${perS(v)}`)
       .join(", ")}`,
   );
-  const batchOk = (status: number, body: string) => status === 200 && !body.includes('"Status"');
-  const newLoad = () =>
-    closedLoop(
-      port,
-      2,
-      d,
-      () => ({
-        method: "POST",
-        path: "/v1/allocations/batch",
-        body: batchBody(Array.from({ length: S.batch }, () => randomUUID())),
-        headers: auth,
-      }),
-      batchOk,
-    );
-  const existing = [0, 1].map(() => Array.from({ length: S.batch }, () => randomUUID()));
-  for (const set of existing) {
-    const conn = new RawConnection(HOST, port);
-    await conn.request({ method: "POST", path: "/v1/allocations/batch", body: batchBody(set), headers: auth });
-    conn.close();
-  }
-  const existingLoad = () =>
-    closedLoop(
-      port,
-      2,
-      d,
-      (i) => ({ method: "POST", path: "/v1/allocations/batch", body: batchBody(existing[i % 2] as string[]), headers: auth }),
-      batchOk,
-    );
+  const { newAllocations: newLoad, replacing: existingLoad } = await batchLoads(port, auth, d);
   const ours = { newAllocations: await newLoad(), replacing: await existingLoad() };
   const ratios = {
     newOverF1: round(perS(ours.newAllocations) / perS(floors.newF1), 2),

@@ -62,6 +62,8 @@ describe("throughput benchmark, smoke mode", () => {
     expect(r.wake.answered).toBe(r.wake.waiters);
     expect(r.p1.answered).toBe(r.p1.waiters);
     expect(r.heap.rounds.length).toBeGreaterThan(0);
+    for (const kind of ["ours", "parkedRpc", "inside", "workerOnly"]) expect(r.heap.byKind[kind].rounds.length, kind).toBeGreaterThan(0);
+    for (const k of ["k1", "k2"]) positive(r.catalogProcesses[k].recordsPerS);
     expect(r.etcd.skipped).toBe("--no-etcd");
     positive(r.profile.totalSampledMsPerWrite);
     expect(r.profile.topSelfMsPerWrite.length).toBeGreaterThan(0);
