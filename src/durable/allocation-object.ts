@@ -183,7 +183,7 @@ export class AllocationObject extends DurableObject<Env> {
     // Waiters are released in a task of their own, after this write is answered, so the writer's
     // acknowledgement never queues behind the responses of N parked readers. They answer once the
     // write is durable (the output gate) and its catalog delivery is done: within milliseconds.
-    // Nothing parked now needs no task: a reader arriving from here on already sees this index.
+    // With nothing parked, no task is needed: a reader arriving from here on already sees this index.
     if (this.waiters.size === 0 && this.logs.followers.size === 0) return { ok: true, index };
     setTimeout(() => {
       this.waiters.release(index);
