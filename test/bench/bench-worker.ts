@@ -60,7 +60,7 @@ export * from "../../src/index.ts";
 
 import { config, perEnv } from "../../src/config.ts";
 import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
-import { catalogEntry } from "../../src/domain/catalog-entry.ts";
+import { type CatalogEntry, catalogEntry } from "../../src/domain/catalog-entry.ts";
 import { shardOf } from "../../src/domain/catalog-shard.ts";
 import { type AllocationRead, unwrap } from "../../src/durable/contract.ts";
 import { allocationStub, catalogStub } from "../../src/durable/stub.ts";
@@ -141,6 +141,15 @@ export class RegionCatalog extends ObservedRegionCatalog {
     floorInsert(this.ctx.storage.sql);
     return 1;
   }
+}
+
+/** `n` demo allocations under new ids, each with the entry an allocation object delivers with it (the catalog decodes nothing). */
+function syntheticAllocations(n: number): Array<{ id: string; json: string; entry: CatalogEntry }> {
+  return Array.from({ length: n }, () => {
+    const id = crypto.randomUUID();
+    const json = DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id);
+    return { id, json, entry: catalogEntry(parseJson(json) as JsonObject, id, "upsert", 1n) };
+  });
 }
 
 const REGION = "global";
@@ -237,12 +246,7 @@ async function benchRoute(request: Request, env: Env, ctx: ExecutionContext, pat
     const n = Math.min(Math.max(Number(params.get("n")) || 100, 1), 20_000);
     const inFlight = Math.min(Math.max(Number(params.get("c")) || 1, 1), 64);
     const stub = catalogStub(env, config(env), path.slice("catalog-record/".length));
-    const allocations = Array.from({ length: 64 }, () => {
-      const id = crypto.randomUUID();
-      const json = DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id);
-      // As an allocation object delivers it: with its entry made (the catalog decodes nothing).
-      return { id, json, entry: catalogEntry(parseJson(json) as JsonObject, id, "upsert", 1n) };
-    });
+    const allocations = syntheticAllocations(64);
     const base = Date.now();
     let next = 0;
     const started = Date.now();
@@ -295,13 +299,10 @@ async function benchRoute(request: Request, env: Env, ctx: ExecutionContext, pat
       { length: shards },
       (_, k) => env.CATALOGS.getByName(`bench-catalog/${region}/${k}-of-${shards}`) as unknown as DurableObjectStub<RegionCatalog>,
     );
-    const allocations = Array.from({ length: 4096 }, () => {
-      const id = crypto.randomUUID();
-      const json = DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id);
-      // As an allocation object delivers it: with its entry made (the catalog decodes nothing).
-      const entry = catalogEntry(parseJson(json) as JsonObject, id, "upsert", 1n);
-      return { id, shard: shardOf(id.replaceAll("-", ""), shards), json, entry };
-    });
+    const allocations = syntheticAllocations(4096).map((allocation) => ({
+      ...allocation,
+      shard: shardOf(allocation.id.replaceAll("-", ""), shards),
+    }));
     const base = Date.now();
     let next = 0;
     const started = Date.now();

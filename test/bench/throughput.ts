@@ -347,19 +347,21 @@ async function main(): Promise<void> {
       return ((await devtools.send("Runtime.getHeapUsage")) as { usedSize: number }).usedSize;
     };
     const heapId = ids[2] as string;
-    // Three kinds of held request: ours (a real blocking query), the bare parked RPC holding the
-    // client's abort signal (P1-signal: the runtime's own cost of a request held in an object) and
-    // the Worker-only park (P0: a request held in the Worker, no object). Locally one isolate holds
-    // the Worker and the objects, so only differences separate the object's share.
+    // Four kinds of held request: ours (a real blocking query), the bare parked RPC holding the
+    // client's abort signal (P1-signal: the runtime's own cost of a request held in an object),
+    // our waiter parked from inside the object (no request, no RPC) and the Worker-only park (P0:
+    // a request held in the Worker, no object). Locally one isolate holds the Worker and the
+    // objects, so only differences separate the object's share.
+    const wakingWrite = {
+      method: "POST",
+      path: `/v1/allocation/${heapId}/task-events`,
+      body: '{"Events":[{"Task":"redis","Event":{"Type":"Driver"}}]}',
+    };
     const heapKinds = {
       ours: {
         path: (index: string | null | undefined) => `/v1/allocation/${heapId}?index=${index}&wait=120s`,
         counted: (stats: Record<string, number>) => stats.waiters ?? 0,
-        release: {
-          method: "POST",
-          path: `/v1/allocation/${heapId}/task-events`,
-          body: '{"Events":[{"Task":"redis","Event":{"Type":"Driver"}}]}',
-        },
+        release: wakingWrite,
       },
       parkedRpc: {
         path: () => `/__bench/park-signal/${heapId}`,
@@ -369,11 +371,7 @@ async function main(): Promise<void> {
       inside: {
         path: undefined,
         counted: (stats: Record<string, number>) => stats.waiters ?? 0,
-        release: {
-          method: "POST",
-          path: `/v1/allocation/${heapId}/task-events`,
-          body: '{"Events":[{"Task":"redis","Event":{"Type":"Driver"}}]}',
-        },
+        release: wakingWrite,
       },
       workerOnly: {
         path: () => "/__bench/park0",
@@ -428,19 +426,13 @@ async function main(): Promise<void> {
       bytesPerWaiter: perWaiter,
       waitersIn32MiB: Math.floor((32 * 1024 * 1024) / Math.max(perWaiter, 1)),
       byKind: heapByKind,
-      // What a waiter adds to the Worker-only held request: the object's side (the RPC's server end
-      // and our waiter), plus the Worker's end of the RPC: an upper bound on the object's own heap.
-      beyondWorkerOnly: perWaiter - workerSide,
-      waitersIn32MiBBeyondWorkerOnly: Math.floor((32 * 1024 * 1024) / Math.max(perWaiter - workerSide, 1)),
-      // What our code adds to the bare parked RPC (the waiter, its timer and abort listener, the query).
-      beyondParkedRpc: perWaiter - (heapByKind.parkedRpc?.bytesPerWaiter ?? 0),
       // Our waiter alone in the object (its read, promise, timer, abort listener and caller count),
       // and with the runtime's held RPC (both its ends, measured as the bare parked RPC beyond the
       // Worker-only request): an upper bound on what one blocking query costs the object's isolate.
       inObject: heapByKind.inside?.bytesPerWaiter ?? 0,
       objectUpperBound: (heapByKind.inside?.bytesPerWaiter ?? 0) + (heapByKind.parkedRpc?.bytesPerWaiter ?? 0) - workerSide,
       collectGarbageAnswered,
-      how: "per round: HeapProfiler.collectGarbage, then HeapProfiler.takeHeapSnapshot (a full GC), then Runtime.getHeapUsage, at N = 0 and with N parked; the median of three rounds, for each kind of held request. The Worker and its Durable Objects share one isolate locally, so each waiter's Worker-side request is counted too; beyondWorkerOnly subtracts the Worker-only held request",
+      how: "per round: HeapProfiler.collectGarbage, then HeapProfiler.takeHeapSnapshot (a full GC), then Runtime.getHeapUsage, at N = 0 and with N parked; the median of the rounds, for each kind of held request. The Worker and its Durable Objects share one isolate locally, so each waiter's Worker-side request is counted too; objectUpperBound is our waiter in the object plus the bare parked RPC beyond the Worker-only request",
     };
     log(
       `  heap per held request (N=${S.heapWaiters}): ours ${perWaiter} B, bare parked RPC ${heapByKind.parkedRpc?.bytesPerWaiter} B, Worker-only ${workerSide} B, our waiter alone in the object ${heapFigures.inObject} B; in the object with its held RPC at most ${heapFigures.objectUpperBound} B`,
@@ -699,20 +691,16 @@ async function main(): Promise<void> {
     // --profile: where a single write's time goes, in the Worker's isolate.
     let profileSummary: unknown;
     if (profile) {
-      await devtools.send("Profiler.enable");
-      await devtools.send("Profiler.setSamplingInterval", { interval: 100 });
-      await devtools.send("Profiler.start");
-      const profiled = await closedLoop(port, 4, d, (i) => ({
-        method: "PUT",
-        path: `/v1/allocation/${ids[i % 64]}`,
-        body: allocationJson(ids[i % 64] as string),
-        headers: auth,
-      }));
-      const stopped = (await devtools.send("Profiler.stop")) as { profile: CpuProfile };
-      writeFileSync(join(outDir, "single-put.cpuprofile"), JSON.stringify(stopped.profile));
-      const bundle = readFileSync(join(outDir, "build", "bench-worker.js"), "utf8");
-      profileSummary = { writes: profiled.requests, ...summarizeProfile(stopped.profile, profiled.requests, bundle) };
-      log(`  profile: ${profiled.requests} PUTs; written ${join(outDir, "single-put.cpuprofile")}`);
+      const profiled = await profiledLoad(devtools, "single-put.cpuprofile", 1, () =>
+        closedLoop(port, 4, d, (i) => ({
+          method: "PUT",
+          path: `/v1/allocation/${ids[i % 64]}`,
+          body: allocationJson(ids[i % 64] as string),
+          headers: auth,
+        })),
+      );
+      profileSummary = { writes: profiled.units, ...profiled.summary };
+      log(`  profile: ${profiled.units} PUTs; written ${profiled.file}`);
     }
     devtools.close();
     direct.close();
@@ -808,6 +796,27 @@ async function batchLoads(
   };
 }
 
+/**
+ * Runs `load` under a CPU profile of the Worker's isolate (100 µs sampling), writes the profile to
+ * `name` in the output directory and summarizes it per unit of work (`perRequest` per request).
+ */
+async function profiledLoad(
+  devtools: Devtools,
+  name: string,
+  perRequest: number,
+  load: () => Promise<Loop>,
+): Promise<{ units: number; file: string; summary: ReturnType<typeof summarizeProfile> }> {
+  await devtools.send("Profiler.enable");
+  await devtools.send("Profiler.setSamplingInterval", { interval: 100 });
+  await devtools.send("Profiler.start");
+  const units = (await load()).requests * perRequest;
+  const stopped = (await devtools.send("Profiler.stop")) as { profile: CpuProfile };
+  const file = join(outDir, name);
+  writeFileSync(file, JSON.stringify(stopped.profile));
+  const bundle = readFileSync(join(outDir, "build", "bench-worker.js"), "utf8");
+  return { units, file, summary: summarizeProfile(stopped.profile, units, bundle) };
+}
+
 /** Changes (or floor writes) per second of a loop of S.batch per request, over its time to the last answer. */
 function changesPerS(loop: { requests: number; seconds: number }): number {
   return round((loop.requests * S.batch) / loop.seconds, 1);
@@ -832,46 +841,40 @@ async function batchRun(port: number, auth: Record<string, string>, devtools: De
     existingF1: await floor("&pool={pool}"),
     existingF2: await floor("&hops=2&pool={pool}"),
   };
-  const perS = changesPerS;
   log(
     `  batch floors (writes/s): ${Object.entries(floors)
-      .map(([k, v]) => `${k} ${perS(v)}`)
+      .map(([k, v]) => `${k} ${changesPerS(v)}`)
       .join(", ")}`,
   );
   const { newAllocations: newLoad, replacing: existingLoad } = await batchLoads(port, auth, d);
   const ours = { newAllocations: await newLoad(), replacing: await existingLoad() };
   const ratios = {
-    newOverF1: round(perS(ours.newAllocations) / perS(floors.newF1), 2),
-    newOverF2: round(perS(ours.newAllocations) / perS(floors.newF2), 2),
-    replacingOverF1: round(perS(ours.replacing) / perS(floors.existingF1), 2),
-    replacingOverF2: round(perS(ours.replacing) / perS(floors.existingF2), 2),
+    newOverF1: round(changesPerS(ours.newAllocations) / changesPerS(floors.newF1), 2),
+    newOverF2: round(changesPerS(ours.newAllocations) / changesPerS(floors.newF2), 2),
+    replacingOverF1: round(changesPerS(ours.replacing) / changesPerS(floors.existingF1), 2),
+    replacingOverF2: round(changesPerS(ours.replacing) / changesPerS(floors.existingF2), 2),
   };
-  log(`  batched ingest (changes/s): new ${perS(ours.newAllocations)}, replacing ${perS(ours.replacing)}; ${JSON.stringify(ratios)}`);
+  log(
+    `  batched ingest (changes/s): new ${changesPerS(ours.newAllocations)}, replacing ${changesPerS(ours.replacing)}; ${JSON.stringify(ratios)}`,
+  );
   const profiles: Record<string, unknown> = {};
   if (devtools) {
-    const bundle = readFileSync(join(outDir, "build", "bench-worker.js"), "utf8");
     // The floor too: what of its time is idle (waiting on storage and hops) rather than CPU.
     for (const [name, load] of [
       ["new", newLoad],
       ["replacing", existingLoad],
       ["floor-existing-f2", () => floor("&hops=2&pool={pool}")],
     ] as const) {
-      await devtools.send("Profiler.enable");
-      await devtools.send("Profiler.setSamplingInterval", { interval: 100 });
-      await devtools.send("Profiler.start");
-      const profiled = await load();
-      const stopped = (await devtools.send("Profiler.stop")) as { profile: CpuProfile };
-      const file = join(outDir, `batch-${name}.cpuprofile`);
-      writeFileSync(file, JSON.stringify(stopped.profile));
-      profiles[name] = { changes: profiled.requests * S.batch, ...summarizeProfile(stopped.profile, profiled.requests * S.batch, bundle) };
-      log(`  profile (${name}): ${profiled.requests * S.batch} changes; written ${file}`);
+      const profiled = await profiledLoad(devtools, `batch-${name}.cpuprofile`, S.batch, load);
+      profiles[name] = { changes: profiled.units, ...profiled.summary };
+      log(`  profile (${name}): ${profiled.units} changes; written ${profiled.file}`);
     }
     devtools.close();
   }
   return {
     batchSize: S.batch,
-    floorsWritesPerS: Object.fromEntries(Object.entries(floors).map(([k, v]) => [k, perS(v)])),
-    changesPerS: { newAllocations: perS(ours.newAllocations), replacing: perS(ours.replacing) },
+    floorsWritesPerS: Object.fromEntries(Object.entries(floors).map(([k, v]) => [k, changesPerS(v)])),
+    changesPerS: { newAllocations: changesPerS(ours.newAllocations), replacing: changesPerS(ours.replacing) },
     ratios,
     loops: { floors, ours },
     profiles,
