@@ -1,8 +1,9 @@
 /**
  * `POST /v1/allocations/batch`: many allocation changes in one request, for bridges and bulk
  * loads. Each change is checked and applied exactly as its single write would be (same texts,
- * same source-index rule, same idempotency), on its own allocation object, several in parallel;
- * one change's failure never fails or delays the others. The answer lists every change's outcome
+ * same source-index rule, same idempotency), on its own allocation object, several in parallel
+ * (changes of the same allocation in request order); one change's failure never fails or delays
+ * the others. The answer lists every change's outcome
  * in request order.
  */
 import { config } from "../config.ts";
@@ -83,12 +84,41 @@ async function applyChange(env: Env, region: string, { id, change }: BatchChange
   }
 }
 
+/**
+ * Which allocation a change names, for ordering: every spelling of one id (case, hyphens, escapes)
+ * is the same allocation; an id that does not parse names nothing and waits for nothing.
+ */
+function orderKey(id: string): string | undefined {
+  try {
+    return parseAllocId(encodeURIComponent(id))?.uuid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Applies the changes, several allocations at once, but the changes of one allocation one after
+ * the other in request order: a put then a delete of the same allocation leaves it deleted, as the
+ * two requests sent in that order would. Each change waits only for its allocation's previous one
+ * (taken earlier by a lane, so never a wait on a change not yet started).
+ */
+function applyInOrder(env: Env, region: string, changes: readonly BatchChange[]): Promise<JsonObject[]> {
+  const lastOf = new Map<string, Promise<JsonObject>>();
+  return mapBounded(changes, BATCH_PARALLELISM, (change, i) => {
+    const key = orderKey(change.id);
+    const before = key === undefined ? undefined : lastOf.get(key);
+    // applyChange never rejects (every failure is a result), so the chain never breaks.
+    const applied = before ? before.then(() => applyChange(env, region, change, i)) : applyChange(env, region, change, i);
+    if (key !== undefined) lastOf.set(key, applied);
+    return applied;
+  });
+}
+
 const postAllocationBatch: Handler = async (request, { env }) => {
   const region = parseRegion(new URL(request.url).searchParams, config(env));
   const changes = parseBatchEnvelope(decodeJsonBody(await readBody(request, env), env));
   if (request.headers.has("Idempotency-Key")) throw new CodedError(400, BATCH_IDEMPOTENCY_KEY);
-  const results = await mapBounded(changes, BATCH_PARALLELISM, (change, i) => applyChange(env, region, change, i));
-  return reply(encodeJson({ Results: results }));
+  return reply(encodeJson({ Results: await applyInOrder(env, region, changes) }));
 };
 
 export const BATCH_ENDPOINTS: Endpoint[] = [
@@ -104,7 +134,7 @@ export const BATCH_ENDPOINTS: Endpoint[] = [
         doc: {
           operationId: "postAllocationBatch",
           summary: "Apply many allocation changes",
-          description: `Applies up to ${MAX_BATCH_CHANGES} allocation creates, replaces and deletes of one region in one request, for bridges and bulk loads. Each change is validated and applied exactly as its single write (same error texts, same \`SourceIndex\` rule, same idempotency), atomically on its own allocation, several in parallel; a change that fails never fails or delays the others. The answer is \`200\` with each change's outcome in request order; only a malformed envelope (not an object, no \`Changes\` array, more than ${MAX_BATCH_CHANGES} changes, a change that is not an object or has no string \`ID\`) fails the whole request with \`400\`, and then nothing is written. As for single writes, once the answer is received a list of the region reflects every applied change. The whole request's \`Idempotency-Key\` header is refused: each change carries its own.`,
+          description: `Applies up to ${MAX_BATCH_CHANGES} allocation creates, replaces and deletes of one region in one request, for bridges and bulk loads. Each change is validated and applied exactly as its single write (same error texts, same \`SourceIndex\` rule, same idempotency), atomically on its own allocation, several allocations in parallel and the changes of one allocation in request order (a \`put\` then a \`delete\` of the same ID leaves it deleted); a change that fails never fails the others. The answer is \`200\` with each change's outcome in request order; only a malformed envelope (not an object, no \`Changes\` array, more than ${MAX_BATCH_CHANGES} changes, a change that is not an object or has no string \`ID\`) fails the whole request with \`400\`, and then nothing is written. As for single writes, once the answer is received a list of the region reflects every applied change. The whole request's \`Idempotency-Key\` header is refused: each change carries its own.`,
           tags: [TAG.batch],
           parameters: [param("Region")],
           requestBody: { required: true, content: { "application/json": { schema: schemaRef("BatchRequest") } } },

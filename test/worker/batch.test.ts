@@ -187,4 +187,36 @@ describe("POST /v1/allocations/batch", () => {
     const listed = (await (await call(`/v1/allocations?prefix=${prefix}`)).json()) as Array<{ ID: string }>;
     expect(listed.map((a) => a.ID)).toEqual(ids);
   });
+
+  it("applies the changes of one allocation in request order, whatever the spelling of its ID", async () => {
+    // 16 allocations, each put, put, delete, put (the last with its ID in upper case), interleaved
+    // so that they share the lanes: in parallel across allocations, one allocation's changes in turn.
+    const ids = Array.from({ length: 16 }, () => newAllocId());
+    const steps = ["first", "second", "delete", "last"] as const;
+    const changes = steps.flatMap((step) =>
+      ids.map((id) =>
+        step === "delete"
+          ? { Op: "delete", ID: id }
+          : putChange(step === "last" ? id.toUpperCase() : id, {}, { DesiredDescription: JSON.stringify(step) }),
+      ),
+    );
+    const out = await results(await batch(changes));
+    for (const [n, id] of ids.entries()) {
+      const mine = steps.map((_, s) => out[s * ids.length + n] as Result);
+      expect(mine.map((r) => r.Status)).toEqual([undefined, undefined, undefined, undefined]);
+      const indexes = mine.map((r) => r.Index as number);
+      expect(indexes).toEqual([...indexes].sort((a, b) => a - b));
+      expect(new Set(indexes).size).toBe(4);
+      const read = await call(`/v1/allocation/${id}`);
+      expect(read.status).toBe(200);
+      expect(((await read.json()) as { DesiredDescription: string }).DesiredDescription).toBe("last");
+      expect(indexOf(read)).toBe(indexes[3]);
+    }
+    // A put then a delete leaves the allocation deleted, in the list as well.
+    const gone = newAllocId();
+    const pair = await results(await batch([putChange(gone), { Op: "delete", ID: gone }]));
+    expect((pair[1] as Result).Index).toBeGreaterThan((pair[0] as Result).Index as number);
+    expect((await call(`/v1/allocation/${gone}`)).status).toBe(404);
+    expect(await (await call(`/v1/allocations?prefix=${gone}`)).text()).toBe("[]");
+  });
 });
