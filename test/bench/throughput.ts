@@ -16,8 +16,9 @@
  * - etcd 3.4 from Debian (`etcd-server`, v2 API on loopback): GET, PUT, 1,000 watches woken by one PUT;
  * - `--profile`: a CPU profile of the Worker's isolate during single PUTs, summarized by function;
  * - `--heap` (alone): only the JS heap per held request, for each kind;
- * - `--batch` (alone, with or without `--profile`): the batch floors and batched ingest, and a CPU
- *   profile of each batched load;
+ * - `--batch [--rounds N] [--slice-s S]` (alone, with or without `--profile`): the batch floors and
+ *   batched ingest in alternating rounds (ratios taken within each round), and a CPU profile of
+ *   each batched load;
  * - `--bridge` (alone): the initial load end to end, Nomad stand-in → the sync bridge → this Worker;
  * - `--baseline <dir> [--rounds N] [--slice-s S]` (alone): the single writes against another commit's Worker in the
  *   same run, alternating rounds (throughput-baseline.ts).
@@ -35,7 +36,7 @@ import { DEMO_ALLOC_ID, DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.
 import { NomadStandIn } from "../support/nomad-standin/server.ts";
 import { writeBenchConfig } from "./config.ts";
 import { allocationJson, batchBody, closedLoop, type Loop } from "./lib/closed-loop.ts";
-import { percentile, round, sleep, waitFor } from "./lib/measure.ts";
+import { median, percentile, round, sleep, waitFor } from "./lib/measure.ts";
 import { type CpuProfile, summarizeProfile } from "./lib/profile-summary.ts";
 import { RawConnection } from "./lib/raw-http.ts";
 import { freePort, HOST, ROOT, startBenchServer } from "./lib/server.ts";
@@ -56,7 +57,7 @@ const baselineIndex = args.indexOf("--baseline");
 const baselineRoot = baselineIndex >= 0 && args[baselineIndex + 1] ? resolve(args[baselineIndex + 1] as string) : undefined;
 const roundsIndex = args.indexOf("--rounds");
 const rounds = roundsIndex >= 0 ? Math.max(1, Math.min(20, Number(args[roundsIndex + 1]) || 10)) : smoke ? 1 : 10;
-/** `--slice-s S`: seconds per load and side in each round of `--baseline` (short slices pair better against bursty load). */
+/** `--slice-s S`: seconds per load and side in each round of `--baseline` or `--batch` (short slices pair better against bursty load). */
 const sliceIndex = args.indexOf("--slice-s");
 const sliceS = sliceIndex >= 0 ? Math.max(1, Math.min(10, Number(args[sliceIndex + 1]) || 3)) : smoke ? 1 : 3;
 const outIndex = args.indexOf("--out");
@@ -824,61 +825,81 @@ function changesPerS(loop: { requests: number; seconds: number }): number {
 
 type Devtools = Awaited<ReturnType<typeof inspector>>;
 
+/** The batched loads `--batch` pairs: each floor with the load of ours that does the same Durable Object writes. */
+const BATCH_PAIRS = [
+  { ours: "newAllocations", floor: "newF2", also: "newF1" },
+  { ours: "replacing", floor: "existingF2", also: "existingF1" },
+] as const;
+
 /**
- * `--batch`: the batch floors (new objects F1, F2, F2 with the admission RPC; existing objects F1,
- * F2) and batched ingest, 10 s each (5 s in the full run), of new and of existing allocations, S.batch per request, 2 connections;
- * with `devtools`, each batched load again under a CPU profile (ms of CPU per change, by module).
+ * `--batch`: the batch floors (new objects F1, F2; existing objects F1, F2) and batched ingest of
+ * new and of existing allocations, S.batch per request, 2 connections, in `rounds` rounds of
+ * `sliceS` s per load (default 3 × 8 s; the order reversed every other round). Each ratio is taken
+ * within its round, so a disk that runs twice as fast for a minute moves the floor and ours
+ * together; the figures are the medians over the rounds, with each round's ratio beside them.
+ * With `devtools`, each batched load again under a CPU profile (ms of CPU per change, by module).
  */
 async function batchRun(port: number, auth: Record<string, string>, devtools: Devtools | undefined): Promise<Record<string, unknown>> {
-  // Twice the full run's duration: a request of 200 takes seconds, and more of them make a finer rate.
-  const d = S.durationS * 2;
-  const floor = (query: string) =>
+  const batchRounds = roundsIndex >= 0 ? rounds : smoke ? 1 : 3;
+  const d = sliceIndex >= 0 ? sliceS : smoke ? 1 : 8;
+  const floor = (query: string) => () =>
     closedLoop(port, 2, d, (i) => ({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}${query.replace("{pool}", String(i % 2))}` }));
-  const floors = {
-    newF1: await floor(""),
-    newF2: await floor("&hops=2"),
-    newF2Admit: await floor("&hops=2&admit=1"),
-    existingF1: await floor("&pool={pool}"),
-    existingF2: await floor("&hops=2&pool={pool}"),
+  const { newAllocations, replacing } = await batchLoads(port, auth, d);
+  // The existing-object floors' objects are made here, as batchLoads made ours: no round creates any.
+  const prime = new RawConnection(HOST, port);
+  for (const pool of ["0", "1"]) await prime.request({ method: "POST", path: `/__bench/floor-batch?n=${S.batch}&hops=2&pool=${pool}` });
+  prime.close();
+  const loads: Record<string, () => Promise<Loop>> = {
+    newF1: floor(""),
+    newF2: floor("&hops=2"),
+    newAllocations,
+    existingF1: floor("&pool={pool}"),
+    existingF2: floor("&hops=2&pool={pool}"),
+    replacing,
   };
-  log(
-    `  batch floors (writes/s): ${Object.entries(floors)
-      .map(([k, v]) => `${k} ${changesPerS(v)}`)
-      .join(", ")}`,
+  const perRound: Array<Record<string, number>> = [];
+  for (let r = 0; r < batchRounds; r++) {
+    const names = Object.keys(loads);
+    const figures: Record<string, number> = {};
+    for (const name of r % 2 === 0 ? names : names.reverse()) figures[name] = changesPerS(await (loads[name] as () => Promise<Loop>)());
+    perRound.push(figures);
+    log(`  round ${r + 1}/${batchRounds} (changes or floor writes/s): ${JSON.stringify(figures)}`);
+  }
+  const medianOf = (pick: (round: Record<string, number>) => number) => round(median(perRound.map(pick)), 2);
+  const ratioRounds = Object.fromEntries(
+    BATCH_PAIRS.flatMap(({ ours, floor: f2, also: f1 }) => [
+      [`${ours}OverF2`, perRound.map((x) => round((x[ours] ?? 0) / (x[f2] ?? 1), 2))],
+      [`${ours}OverF1`, perRound.map((x) => round((x[ours] ?? 0) / (x[f1] ?? 1), 2))],
+    ]),
   );
-  const { newAllocations: newLoad, replacing: existingLoad } = await batchLoads(port, auth, d);
-  const ours = { newAllocations: await newLoad(), replacing: await existingLoad() };
-  const ratios = {
-    newOverF1: round(changesPerS(ours.newAllocations) / changesPerS(floors.newF1), 2),
-    newOverF2: round(changesPerS(ours.newAllocations) / changesPerS(floors.newF2), 2),
-    replacingOverF1: round(changesPerS(ours.replacing) / changesPerS(floors.existingF1), 2),
-    replacingOverF2: round(changesPerS(ours.replacing) / changesPerS(floors.existingF2), 2),
+  const result = {
+    batchSize: S.batch,
+    rounds: batchRounds,
+    sliceS: d,
+    medianPerS: Object.fromEntries(Object.keys(loads).map((name) => [name, medianOf((x) => x[name] ?? 0)])),
+    ratios: Object.fromEntries(Object.entries(ratioRounds).map(([name, values]) => [name, round(median(values), 2)])),
+    ratioRounds,
+    roundsAtOrAbove08xF2: Object.fromEntries(
+      BATCH_PAIRS.map(({ ours }) => [ours, (ratioRounds[`${ours}OverF2`] as number[]).filter((v) => v >= 0.8).length]),
+    ),
+    perRound,
+    profiles: {} as Record<string, unknown>,
   };
-  log(
-    `  batched ingest (changes/s): new ${changesPerS(ours.newAllocations)}, replacing ${changesPerS(ours.replacing)}; ${JSON.stringify(ratios)}`,
-  );
-  const profiles: Record<string, unknown> = {};
+  log(`  batched ingest, medians: ${JSON.stringify(result.medianPerS)}; ratios ${JSON.stringify(result.ratios)}`);
   if (devtools) {
     // The floor too: what of its time is idle (waiting on storage and hops) rather than CPU.
     for (const [name, load] of [
-      ["new", newLoad],
-      ["replacing", existingLoad],
-      ["floor-existing-f2", () => floor("&hops=2&pool={pool}")],
+      ["new", newAllocations],
+      ["replacing", replacing],
+      ["floor-existing-f2", loads.existingF2 as () => Promise<Loop>],
     ] as const) {
       const profiled = await profiledLoad(devtools, `batch-${name}.cpuprofile`, S.batch, load);
-      profiles[name] = { changes: profiled.units, ...profiled.summary };
+      result.profiles[name] = { changes: profiled.units, ...profiled.summary };
       log(`  profile (${name}): ${profiled.units} changes; written ${profiled.file}`);
     }
     devtools.close();
   }
-  return {
-    batchSize: S.batch,
-    floorsWritesPerS: Object.fromEntries(Object.entries(floors).map(([k, v]) => [k, changesPerS(v)])),
-    changesPerS: { newAllocations: changesPerS(ours.newAllocations), replacing: changesPerS(ours.replacing) },
-    ratios,
-    loops: { floors, ours },
-    profiles,
-  };
+  return result;
 }
 
 /**

@@ -86,4 +86,24 @@ describe("throughput benchmark, smoke mode", () => {
       positive((figures as unknown as { ratioPerS: number }).ratioPerS);
     }
   });
+
+  it("pairs the batch floors with batched ingest in alternating rounds, each ratio within its round", { timeout: 125_000 }, async () => {
+    const dir = join(out, "batch");
+    const { code, output } = await runSmoke(120_000, ["--batch", "--rounds", "2"], dir);
+    expect(code, output).toBe(0);
+    // biome-ignore lint/suspicious/noExplicitAny: the result's shape is the harness's own JSON
+    const r = JSON.parse(readFileSync(join(dir, "batch.json"), "utf8")).batch as any;
+    expect(r.rounds).toBe(2);
+    expect(r.perRound).toHaveLength(2);
+    const loads = ["newF1", "newF2", "newAllocations", "existingF1", "existingF2", "replacing"];
+    for (const figures of r.perRound) expect(Object.keys(figures).sort()).toEqual([...loads].sort());
+    for (const name of loads) positive(r.medianPerS[name]);
+    for (const name of ["newAllocationsOverF2", "newAllocationsOverF1", "replacingOverF2", "replacingOverF1"]) {
+      expect(r.ratioRounds[name]).toHaveLength(2);
+      positive(r.ratios[name]);
+    }
+    // Each round's ratio is that round's own figures, not the medians'.
+    const [first] = r.perRound;
+    expect(r.ratioRounds.replacingOverF2[0]).toBeCloseTo(first.replacing / first.existingF2, 1);
+  });
 });
