@@ -156,15 +156,17 @@ export class AllocationObject extends DurableObject<Env> {
     const modifyTime = nowUnixNanos();
     // A delete's entry describes the allocation as it was.
     const described = document ?? this.document.view();
-    const change: CatalogChange = {
+    const stored: CatalogChange = {
       allocId: key.id,
       allocIndex: index,
       kind,
       modifyTime: modifyTime.toString(),
       allocation: compact ?? this.document.compact ?? "{}",
-      ...(described ? { entry: catalogEntry(described, key.id, kind, modifyTime) } : {}),
     };
-    const record = JSON.stringify(change);
+    // The outbox row leaves the entry out (it holds the allocation a second time, in its event): a
+    // row read back after a restart is delivered without it, and the catalog makes it from the allocation.
+    const record = JSON.stringify(stored);
+    const change: CatalogChange = described ? { ...stored, entry: catalogEntry(described, key.id, kind, modifyTime) } : stored;
     // Before anything is stored (the schema included): a write over the caps changes nothing.
     const tooLarge = compact === null ? undefined : oversized(compact, record);
     if (tooLarge) return tooLarge;

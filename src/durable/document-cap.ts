@@ -1,9 +1,9 @@
 /**
  * Size caps on what one allocation stores, checked before anything is written. Cloudflare allows
  * 2 MB per stored value (a SQLite row's text). The largest values a write stores are the document
- * itself and its catalog outbox record, which holds the document and its list entry as escaped
- * JSON strings: the document cap keeps the record well inside the platform limit, and the record
- * is checked as well, since escaping can nearly double text full of quotes and backslashes.
+ * itself and its catalog outbox record, which holds the document as an escaped JSON string: the
+ * document cap keeps the record well inside the platform limit, and the record is checked as well,
+ * since escaping can nearly double text full of quotes and backslashes.
  */
 import type { Refusal } from "./contract.ts";
 
