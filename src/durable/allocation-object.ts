@@ -49,6 +49,11 @@ import { Waiters, waiterLimits } from "./waiters.ts";
 
 /** Index reported when the allocation never existed here: Nomad clients treat 0 as "do not block". */
 const NEVER_WRITTEN_INDEX = 1;
+/**
+ * How long after a carried change its outbox row waits before the object asks its catalog whether
+ * the Worker delivered it (it nearly always did; otherwise the row is delivered then).
+ */
+const CARRIED_CONFIRM_MS = 10_000;
 
 export class AllocationObject extends DurableObject<Env> {
   protected readonly document: AllocationDocument;
@@ -66,6 +71,8 @@ export class AllocationObject extends DurableObject<Env> {
   #keyStored = false;
   /** When the allocation became a tombstone (wall-clock ms), as stored with the clock; null while it exists. */
   #tombstoneSince: number | null = null;
+  /** Whether an alarm is set to confirm the rows of carried changes (kept in memory; an alarm clears it). */
+  #confirmSet = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -146,9 +153,11 @@ export class AllocationObject extends DurableObject<Env> {
    * catalog and its idempotency record, delivers the change to the catalog before the write is
    * acknowledged (so a list read after the ack reflects it), then wakes the waiters it satisfies.
    * A failed delivery does not fail the write: the change is durable in the outbox and an alarm
-   * retries it.
+   * retries it. With `carry` (the batch path) the change is not delivered here but answered, for
+   * the Worker to deliver with the batch's others before it answers; its outbox row stays until an
+   * alarm confirms the catalog has it.
    */
-  async #commit(index: number, document: JsonObject | null, idem?: IdempotencyKey, source?: bigint): Promise<WriteOutcome> {
+  async #commit(index: number, document: JsonObject | null, idem?: IdempotencyKey, source?: bigint, carry = false): Promise<WriteOutcome> {
     const key = this.#own();
     const compact = document ? this.document.encode(document) : null;
     const sourceIndex = this.#raisedSource(source);
@@ -171,6 +180,8 @@ export class AllocationObject extends DurableObject<Env> {
     const tooLarge = compact === null ? undefined : oversized(compact, record);
     if (tooLarge) return tooLarge;
     this.#ensureSchema();
+    // A carried change is recorded only after any earlier change still queued here.
+    const after = carry ? this.#outbox.newestQueued() : undefined;
     this.ctx.storage.transactionSync(() => {
       this.#outbox.add(index, key.region, record, change);
       this.#idempotency.remember(idem, JSON.stringify({ ok: true, index }));
@@ -181,18 +192,44 @@ export class AllocationObject extends DurableObject<Env> {
     this.#sourceIndex = sourceIndex;
     this.document.hold(index, compact, document);
     if (compact === null) await this.#retention.schedule(this.#tombstoneSince ?? Date.now());
-    await this.#outbox.deliverOrRetry();
+    if (carry) await this.#confirmLater();
+    else await this.#outbox.deliverOrRetry();
+    const outcome: WriteOutcome = carry ? { ok: true, index, carried: after === undefined ? change : { ...change, after } } : { ok: true, index };
     // Waiters are released in a task of their own, after this write is answered, so the writer's
     // acknowledgement never queues behind the responses of N parked readers. They answer once the
     // write is durable (the output gate) and its catalog delivery is done: within milliseconds.
     // With nothing parked, no task is needed: a reader arriving from here on already sees this index.
-    if (this.waiters.size === 0 && this.logs.followers.size === 0) return { ok: true, index };
+    if (this.waiters.size === 0 && this.logs.followers.size === 0) return outcome;
     setTimeout(() => {
       this.waiters.release(index);
       // Log followers re-check whether their task died (or the allocation is gone).
       this.logs.wakeAll();
     }, 0);
-    return { ok: true, index };
+    return outcome;
+  }
+
+  /** Sets the alarm that confirms carried changes' rows, unless one is set that comes sooner. */
+  async #confirmLater(): Promise<void> {
+    if (this.#confirmSet) return;
+    const at = Date.now() + CARRIED_CONFIRM_MS;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    this.#confirmSet = true;
+  }
+
+  /**
+   * Delivers whatever the outbox holds before `answer` goes out: a write answered without a change
+   * of its own (stale, or replayed) may repeat one whose carried delivery never happened (its
+   * Worker died), and after the answer a list must reflect the state it names.
+   */
+  async #settled<Answer>(answer: Answer): Promise<Answer> {
+    if (this.#schemaReady && this.#outbox.pending()) await this.#outbox.deliverOrRetry();
+    return answer;
+  }
+
+  /** Delivers the outbox now: for a carried change the catalog could not record yet (an earlier one was still queued here). */
+  async deliverOutbox(): Promise<void> {
+    if (this.#schemaReady) await this.#outbox.deliverOrRetry();
   }
 
   /** The stored source index after a write carrying `source` (a write without one never lowers it). */
@@ -216,7 +253,8 @@ export class AllocationObject extends DurableObject<Env> {
 
   /** Retries undelivered catalog changes (after a failed delivery or a restart), then collects a tombstone that is due. */
   override async alarm(): Promise<void> {
-    await this.#outbox.deliver();
+    this.#confirmSet = false;
+    await this.#outbox.deliver(true);
     await this.#collectIfDue();
   }
 
@@ -294,7 +332,7 @@ export class AllocationObject extends DurableObject<Env> {
    * when above the stored source index, so a retried or reordered write never replaces newer
    * state nor resurrects a newer delete.
    */
-  async put(document: string, keepTaskStates: boolean, idem?: IdempotencyKey, sourceIndex?: string): Promise<WriteOutcome> {
+  async put(document: string, keepTaskStates: boolean, idem?: IdempotencyKey, sourceIndex?: string, carry = false): Promise<WriteOutcome> {
     const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
     if (!this.#schemaReady) {
       const admission = await this.#admit();
@@ -303,14 +341,14 @@ export class AllocationObject extends DurableObject<Env> {
     }
     // An object without storage holds no key; one written while the catalog answered may.
     const seen = this.#replay<WriteOutcome>(idem);
-    if (seen) return seen;
+    if (seen) return this.#settled(seen);
     const stale = this.#stale(source);
-    if (stale) return stale;
+    if (stale) return this.#settled(stale);
     const next = parseJson(document, { maxDepth: 256 }) as JsonObject;
     const index = this.clock.next();
     // Read-only: only values are taken over from it (the next state is a fresh decode of `document`).
     stampPut(next, this.document.view(), { id: this.#own().id, index, keepTaskStates, now: nowUnixNanos });
-    return this.#commit(index, next, idem, source);
+    return this.#commit(index, next, idem, source, carry);
   }
 
   /** Applies a batch of task events as one change. `updates` is a validated TaskEventUpdate[] (JSON text). */
@@ -338,19 +376,19 @@ export class AllocationObject extends DurableObject<Env> {
    * stale. A conditional delete of an allocation that is not here still records its source index
    * (and answers 404), so a PUT that was overtaken by the delete cannot create it afterwards.
    */
-  async remove(idem?: IdempotencyKey, sourceIndex?: string): Promise<WriteOutcome> {
+  async remove(idem?: IdempotencyKey, sourceIndex?: string, carry = false): Promise<WriteOutcome> {
     const seen = this.#replay<WriteOutcome>(idem);
-    if (seen) return seen;
+    if (seen) return this.#settled(seen);
     const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
     const stale = this.#stale(source);
-    if (stale) return stale;
+    if (stale) return this.#settled(stale);
     if (this.document.compact === null) {
       if (source !== undefined && (this.#schemaReady || !belowWatermark(await this.#admit(), source))) {
         await this.#recordAbsentDelete(source);
       }
       return { ok: false, status: 404, message: ErrorText.allocNotFound };
     }
-    return this.#commit(this.clock.next(), null, idem, source);
+    return this.#commit(this.clock.next(), null, idem, source, carry);
   }
 
   /**

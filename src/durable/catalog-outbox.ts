@@ -20,6 +20,8 @@ export class CatalogOutbox {
   readonly #env: Env;
   #draining: Promise<void> | undefined;
   #drainAgain = false;
+  /** The next drain first asks the catalog what it recorded (rows of carried changes usually are). */
+  #confirmFirst = false;
   /**
    * The changes queued by this instance, decoded, by index: a drain sends these instead of reading
    * each row's text back and parsing it again (a whole allocation per row). A row is taken from
@@ -39,6 +41,12 @@ export class CatalogOutbox {
     this.#kept.set(index, { region, chars: record.length, change });
   }
 
+  /** The newest queued change's index, undefined when none is queued (the table must exist). */
+  newestQueued(): number | undefined {
+    const row = this.#storage.sql.exec<{ newest: number | null }>("SELECT MAX(alloc_index) AS newest FROM catalog_outbox").one();
+    return row.newest ?? undefined;
+  }
+
   /** Whether changes wait for delivery (the table must exist). */
   pending(): boolean {
     return this.#storage.sql.exec("SELECT 1 FROM catalog_outbox LIMIT 1").toArray().length > 0;
@@ -48,7 +56,8 @@ export class CatalogOutbox {
    * Delivers the queued changes in index order, one drain at a time; a caller arriving mid-drain
    * waits for a drain that includes its own change. Rejects when a delivery fails.
    */
-  deliver(): Promise<void> {
+  deliver(confirmFirst = false): Promise<void> {
+    if (confirmFirst) this.#confirmFirst = true;
     this.#drainAgain = true;
     this.#draining ??= (async () => {
       try {
@@ -75,6 +84,10 @@ export class CatalogOutbox {
   }
 
   async #drain(): Promise<void> {
+    if (this.#confirmFirst) {
+      this.#confirmFirst = false;
+      await this.#confirm();
+    }
     const sql = this.#storage.sql;
     // Only the indexes: the text of a change this instance queued is not read back.
     const stored = sql.exec<{ alloc_index: number }>("SELECT alloc_index FROM catalog_outbox ORDER BY alloc_index").toArray();
@@ -109,6 +122,25 @@ export class CatalogOutbox {
       for (const row of group) this.#kept.delete(row.index);
       start = end;
     }
+  }
+
+  /**
+   * Deletes the queued rows the catalog already recorded: those of changes the Worker carried to it
+   * (the batch path), which their object never hears about. One small RPC instead of delivering each
+   * again. The catalog records an allocation's changes in index order, so every row at or below the
+   * index it recorded last for the allocation is recorded.
+   */
+  async #confirm(): Promise<void> {
+    const sql = this.#storage.sql;
+    const first = sql.exec<{ alloc_index: number }>("SELECT alloc_index FROM catalog_outbox ORDER BY alloc_index LIMIT 1").toArray()[0];
+    if (!first) return;
+    const { region, change } = this.#kept.get(first.alloc_index) ?? this.#read(first.alloc_index);
+    const cfg = config(this.#env);
+    const shard = shardOf(change.allocId.replaceAll("-", ""), cfg.catalogShards);
+    const recorded = await catalogStub(this.#env, cfg, region, shard).recordedIndex(change.allocId);
+    if (recorded === null) return;
+    sql.exec("DELETE FROM catalog_outbox WHERE alloc_index <= ?", recorded);
+    for (const index of this.#kept.keys()) if (index <= recorded) this.#kept.delete(index);
   }
 
   /** A stored row queued before this instance existed (a restart), decoded. */

@@ -49,7 +49,11 @@ export interface Refusal {
  * A write either succeeds with its index, is skipped because it carried a source index not above
  * the stored one (`stale`: nothing changed, `index` is the current state's), or is refused.
  */
-export type WriteOutcome = { ok: true; index: number; stale?: true } | Refusal;
+/**
+ * A write's outcome. `carried`: a change committed by a write that asked to carry it (the batch
+ * path), for the Worker to deliver to the region catalog together with the batch's others.
+ */
+export type WriteOutcome = { ok: true; index: number; stale?: true; carried?: CatalogChange } | Refusal;
 
 export interface LogQuery {
   task: string;
@@ -135,6 +139,12 @@ export interface CatalogChange {
   allocation: string;
   /** Its stub, namespace and event, made by the allocation object (absent in changes stored before it did). */
   entry?: CatalogEntry;
+  /**
+   * Only on a carried change: the index of the newest earlier change of this allocation that its
+   * object still holds in its outbox (it may not be recorded yet); the catalog records the carried
+   * change only once that one is recorded, so an allocation's changes are recorded in order.
+   */
+  after?: number;
 }
 
 /** What a catalog shard tells an object about to create an allocation (tombstone-retention.ts). */

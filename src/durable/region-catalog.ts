@@ -38,7 +38,7 @@ import { Waiters, waiterLimits } from "./waiters.ts";
 
 interface PendingRecord {
   changes: CatalogChange[];
-  resolve: (indexes: number[]) => void;
+  resolve: (indexes: Array<number | null>) => void;
   reject: (error: unknown) => void;
 }
 
@@ -102,8 +102,29 @@ export class RegionCatalog extends DurableObject<Env> {
   }
 
   /** Records many changes (in order, one index each) in one transaction with whatever else arrived meanwhile. */
-  recordMany(changes: CatalogChange[]): Promise<number[]> {
-    return new Promise<number[]>((resolve, reject) => {
+  async recordMany(changes: CatalogChange[]): Promise<number[]> {
+    // An outbox's changes carry no `after` (they are delivered in order): none is left for later.
+    return (await this.#gather(changes)).map((index) => index ?? this.clock.last);
+  }
+
+  /**
+   * Records the changes the Worker carried for a batch (`after` set where the allocation's object
+   * still held an earlier change): answers for each whether it is recorded now (or was before);
+   * false when an earlier change of its allocation is not recorded yet, so it was left for its
+   * object to deliver in order.
+   */
+  async recordCarried(changes: CatalogChange[]): Promise<boolean[]> {
+    return (await this.#gather(changes)).map((index) => index !== null);
+  }
+
+  /** The index of the newest change recorded for `allocId`, null when none is listed. */
+  recordedIndex(allocId: string): number | null {
+    const row = this.ctx.storage.sql.exec<{ alloc_index: number }>("SELECT alloc_index FROM alloc_stub WHERE id = ?", allocId).toArray()[0];
+    return row?.alloc_index ?? null;
+  }
+
+  #gather(changes: CatalogChange[]): Promise<Array<number | null>> {
+    return new Promise<Array<number | null>>((resolve, reject) => {
       this.#pending.push({ changes, resolve, reject });
       // A macrotask, not a microtask: deliveries that arrived together (each its own RPC) are all
       // queued by the time it runs.
@@ -114,7 +135,7 @@ export class RegionCatalog extends DurableObject<Env> {
   #flush(): void {
     const batch = this.#pending;
     this.#pending = [];
-    let indexes: number[];
+    let indexes: Array<number | null>;
     try {
       indexes = this.applyChanges(batch.flatMap((pending) => pending.changes));
     } catch (error) {
@@ -128,8 +149,11 @@ export class RegionCatalog extends DurableObject<Env> {
     }
   }
 
-  /** One transaction for all `changes`; answers each change's index (the current one for those ignored). */
-  protected applyChanges(changes: CatalogChange[]): number[] {
+  /**
+   * One transaction for all `changes`; answers each change's index (the current one for those
+   * ignored), or null for a carried change whose `after` is not recorded (nothing of it is stored).
+   */
+  protected applyChanges(changes: CatalogChange[]): Array<number | null> {
     const sql = this.ctx.storage.sql;
     const recordedIndex = new Map<string, number>();
     const rows: Array<{
@@ -142,7 +166,7 @@ export class RegionCatalog extends DurableObject<Env> {
       jobId: string;
       deploymentId: string;
     }> = [];
-    const indexes: Array<number | undefined> = [];
+    const indexes: Array<number | null | undefined> = [];
     const slot = this.#shard();
     let last = this.clock.last;
     for (const change of changes) {
@@ -151,6 +175,10 @@ export class RegionCatalog extends DurableObject<Env> {
         sql.exec<{ alloc_index: number }>("SELECT alloc_index FROM alloc_stub WHERE id = ?", change.allocId).toArray()[0]?.alloc_index;
       if (known !== undefined && known >= change.allocIndex) {
         indexes.push(undefined);
+        continue;
+      }
+      if (change.after !== undefined && (known ?? 0) < change.after) {
+        indexes.push(null);
         continue;
       }
       recordedIndex.set(change.allocId, change.allocIndex);
@@ -202,7 +230,7 @@ export class RegionCatalog extends DurableObject<Env> {
       this.waiters.release(last);
       for (const wake of this.subscribers) wake();
     }
-    return indexes.map((index) => index ?? last);
+    return indexes.map((index) => (index === undefined ? last : index));
   }
 
   #shard(): ShardSlot {

@@ -12,6 +12,7 @@ import { parseAllocId } from "../domain/alloc-id.ts";
 import { type BatchChange, batchOp, batchSourceIndexText, MAX_BATCH_CHANGES, parseBatchEnvelope } from "../domain/batch.ts";
 import type { WriteOutcome } from "../durable/contract.ts";
 import type { IdempotencyKey } from "../durable/idempotency.ts";
+import { CatalogCarrier } from "../durable/catalog-carrier.ts";
 import { allocationStub } from "../durable/stub.ts";
 import { CodedError, ErrorText } from "../errors.ts";
 import { decodeJson, decodeJsonBody, readBody } from "../http/body.ts";
@@ -52,12 +53,15 @@ function failure(id: string, status: number, message: string): JsonObject {
   return { ID: id, Status: JsonNumber.of(status), Error: message };
 }
 
-function outcomeResult(id: string, outcome: WriteOutcome): JsonObject {
-  return outcome.ok ? { ID: id, ...writeAnswer(outcome) } : failure(id, outcome.status, outcome.message);
+/** A change's result; its carried catalog change, if any, goes to `carrier`. */
+function outcomeResult(id: string, uuid: string, outcome: WriteOutcome, carrier: CatalogCarrier): JsonObject {
+  if (!outcome.ok) return failure(id, outcome.status, outcome.message);
+  if (outcome.carried) carrier.add(uuid, outcome.carried);
+  return { ID: id, ...writeAnswer(outcome) };
 }
 
 /** Checks and applies one change; every client error becomes this change's result. */
-async function applyChange(env: Env, region: string, { id, change }: BatchChange, i: number): Promise<JsonObject> {
+async function applyChange(env: Env, region: string, { id, change }: BatchChange, i: number, carrier: CatalogCarrier): Promise<JsonObject> {
   try {
     const op = batchOp(change, i);
     const alloc = parseAllocId(encodeURIComponent(id));
@@ -73,9 +77,10 @@ async function applyChange(env: Env, region: string, { id, change }: BatchChange
       key === undefined
         ? undefined
         : { key, requestHash: await sha256Hex(`batch ${op} ${region} ${alloc.uuid} ${source ?? ""}\n${document}`) };
-    if (op === "delete") return outcomeResult(id, await stub.remove(await fingerprint(""), source));
+    // The object answers its committed change (carried) instead of delivering it: the batch's go together.
+    if (op === "delete") return outcomeResult(id, alloc.uuid, await stub.remove(await fingerprint(""), source, true), carrier);
     const { document, keepTaskStates } = allocationDocument(change.Allocation ?? null, alloc.uuid);
-    return outcomeResult(id, await stub.put(document, keepTaskStates, await fingerprint(document), source));
+    return outcomeResult(id, alloc.uuid, await stub.put(document, keepTaskStates, await fingerprint(document), source, true), carrier);
   } catch (error) {
     if (error instanceof CodedError) return failure(id, error.status, error.message);
     // Not this change's fault (an object reset, an overloaded runtime): the client may retry it.
@@ -100,18 +105,23 @@ function orderKey(id: string): string | undefined {
  * Applies the changes, several allocations at once, but the changes of one allocation one after
  * the other in request order: a put then a delete of the same allocation leaves it deleted, as the
  * two requests sent in that order would. Each change waits only for its allocation's previous one
- * (taken earlier by a lane, so never a wait on a change not yet started).
+ * (taken earlier by a lane, so never a wait on a change not yet started). The results come once
+ * the region catalog has every applied change (catalog-carrier.ts).
  */
-function applyInOrder(env: Env, region: string, changes: readonly BatchChange[]): Promise<JsonObject[]> {
+async function applyInOrder(env: Env, region: string, changes: readonly BatchChange[]): Promise<JsonObject[]> {
+  const carrier = new CatalogCarrier(env, config(env), region);
   const lastOf = new Map<string, Promise<JsonObject>>();
-  return mapBounded(changes, BATCH_PARALLELISM, (change, i) => {
+  const results = await mapBounded(changes, BATCH_PARALLELISM, (change, i) => {
     const key = orderKey(change.id);
     const before = key === undefined ? undefined : lastOf.get(key);
     // applyChange never rejects (every failure is a result), so the chain never breaks.
-    const applied = before ? before.then(() => applyChange(env, region, change, i)) : applyChange(env, region, change, i);
+    const apply = () => applyChange(env, region, change, i, carrier);
+    const applied = before ? before.then(apply) : apply();
     if (key !== undefined) lastOf.set(key, applied);
     return applied;
   });
+  await carrier.finish();
+  return results;
 }
 
 const postAllocationBatch: Handler = async (request, { env }) => {

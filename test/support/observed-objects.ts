@@ -79,21 +79,35 @@ interface CatalogStats {
   /** Transactions that recorded changes, and the changes they recorded. */
   transactions: number;
   recorded: number;
+  /** The RPCs that delivered changes to record (an outbox's, or a batch's carried ones). */
+  recordRpcs: number;
 }
 
 export class ObservedRegionCatalog extends RegionCatalog {
   #transactions = 0;
   #recorded = 0;
 
-  protected override applyChanges(changes: CatalogChange[]): number[] {
+  #recordRpcs = 0;
+
+  protected override applyChanges(changes: CatalogChange[]): Array<number | null> {
     const before = this.clock.last;
     const indexes = super.applyChanges(changes);
     // Each recorded change has an index of its own above the clock's; ignored ones answer the
-    // last of those (or the unchanged clock when nothing was recorded).
-    const recorded = new Set(indexes.filter((index) => index > before)).size;
+    // last of those (or the unchanged clock when nothing was recorded); null: left for later.
+    const recorded = new Set(indexes.filter((index) => index !== null && index > before)).size;
     if (recorded > 0) this.#transactions++;
     this.#recorded += recorded;
     return indexes;
+  }
+
+  override recordMany(changes: CatalogChange[]): Promise<number[]> {
+    this.#recordRpcs++;
+    return super.recordMany(changes);
+  }
+
+  override recordCarried(changes: CatalogChange[]): Promise<boolean[]> {
+    this.#recordRpcs++;
+    return super.recordCarried(changes);
   }
 
   stats(): CatalogStats {
@@ -105,6 +119,7 @@ export class ObservedRegionCatalog extends RegionCatalog {
       floor: row?.history_floor ?? 0,
       transactions: this.#transactions,
       recorded: this.#recorded,
+      recordRpcs: this.#recordRpcs,
     };
   }
 }

@@ -1,0 +1,172 @@
+/**
+ * The batch's catalog delivery (src/durable/catalog-carrier.ts): the objects answer their changes
+ * and the Worker sends them to their catalog shard together; what a shard cannot record yet is
+ * left to the object, whose outbox delivers in order; carried rows are confirmed by an alarm.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { config } from "../../src/config.ts";
+import { shardOf } from "../../src/domain/catalog-shard.ts";
+import type { CatalogChange } from "../../src/durable/contract.ts";
+import type { IndexClock } from "../../src/durable/index-clock.ts";
+import { allocationJson, call, catalogFor, newAllocId, objectFor, TOKEN } from "../support/worker.ts";
+
+interface Result {
+  ID: string;
+  Index?: number;
+  Stale?: boolean;
+  Status?: number;
+}
+
+const SHARDS = config(env).catalogShards;
+const catalogOf = (id: string) => catalogFor("global", shardOf(id.replaceAll("-", ""), SHARDS));
+
+function idsWithPrefix(count: number): { prefix: string; ids: string[] } {
+  const prefix = crypto.randomUUID().slice(0, 8);
+  return { prefix, ids: Array.from({ length: count }, () => `${prefix}${crypto.randomUUID().slice(8)}`).sort() };
+}
+
+async function batch(changes: string[]): Promise<Result[]> {
+  const r = await call("/v1/allocations/batch", {
+    method: "POST",
+    headers: { "X-Nomad-Token": TOKEN },
+    body: `{"Changes":[${changes.join(",")}]}`,
+  });
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { Results: Result[] }).Results;
+}
+
+const put = (id: string, status = "pending", source?: number) =>
+  `{"Op":"put","ID":"${id}"${source === undefined ? "" : `,"SourceIndex":${source}`},"Allocation":${allocationJson(id, { ClientStatus: JSON.stringify(status) })}}`;
+
+const outboxRows = (id: string) =>
+  runInDurableObject(objectFor(id), (_i, state) =>
+    state.storage.sql.exec<{ alloc_index: number }>("SELECT alloc_index FROM catalog_outbox ORDER BY alloc_index").toArray(),
+  );
+
+/** The ClientStatus of each of the allocation's events in the catalog's history, in index order. */
+const historyOf = (id: string) =>
+  runInDurableObject(catalogOf(id), (_i, state) =>
+    state.storage.sql
+      .exec<{ body: string }>("SELECT body FROM event WHERE alloc_id = ? ORDER BY region_index", id)
+      .toArray()
+      .map((row) => (JSON.parse(row.body) as { Payload: { Allocation: { ClientStatus: string } } }).Payload.Allocation.ClientStatus),
+  );
+
+/**
+ * Queues a committed change in the allocation's outbox that no catalog has: what a carried change
+ * leaves behind when the Worker carrying it dies before its catalog RPC.
+ */
+async function strandChange(id: string, status: string): Promise<number> {
+  return runInDurableObject(objectFor(id), (instance, state) => {
+    const sql = state.storage.sql;
+    // The object's own clock hands out the index (it can run ahead of wall time) and keeps it.
+    const clock = (instance as unknown as { clock: IndexClock }).clock;
+    const index = clock.next();
+    const change: CatalogChange = {
+      allocId: id,
+      allocIndex: index,
+      kind: "upsert",
+      modifyTime: "1",
+      allocation: allocationJson(id, { ClientStatus: JSON.stringify(status) }),
+    };
+    sql.exec("INSERT INTO catalog_outbox (alloc_index, region, change) VALUES (?, 'global', ?)", index, JSON.stringify(change));
+    clock.store(index);
+    return index;
+  });
+}
+
+describe("a batch's catalog delivery", () => {
+  it("sends a batch's changes to the catalog in a few RPCs, not one per allocation, listed once answered", async () => {
+    const { prefix, ids } = idsWithPrefix(64);
+    const catalog = catalogFor("global", 0);
+    const before = await catalog.stats();
+    const out = await batch(ids.map((id) => put(id)));
+    expect(out.every((r) => typeof r.Index === "number")).toBe(true);
+    const after = await catalog.stats();
+    // 64 changes, 32 per RPC (CARRY_MAX_CHANGES), over every shard: one RPC per allocation would be 64.
+    expect(after.recordRpcs - before.recordRpcs).toBeLessThanOrEqual(2 * SHARDS + 2);
+    expect(after.recorded - before.recorded).toBe(SHARDS === 1 ? 64 : after.recorded - before.recorded);
+    const listed = (await (await call(`/v1/allocations?prefix=${prefix}`)).json()) as Array<{ ID: string }>;
+    expect(listed.map((a) => a.ID)).toEqual(ids);
+  });
+
+  it("keeps a carried change's outbox row until an alarm confirms the catalog has it, with one small RPC and no redelivery", async () => {
+    const id = newAllocId();
+    const [first] = await batch([put(id)]);
+    expect((await outboxRows(id)).map((r) => r.alloc_index)).toEqual([first?.Index]);
+    const catalog = catalogOf(id);
+    const before = await catalog.stats();
+    expect(await runDurableObjectAlarm(objectFor(id))).toBe(true);
+    expect(await outboxRows(id)).toEqual([]);
+    const after = await catalog.stats();
+    expect(after.recordRpcs).toBe(before.recordRpcs);
+    expect(after.index).toBe(before.index);
+    expect(await historyOf(id)).toEqual(["pending"]);
+  });
+
+  it("records an allocation's changes in order: one that an undelivered earlier change precedes waits for it", async () => {
+    const id = newAllocId();
+    await batch([put(id, "pending")]);
+    await strandChange(id, "lost");
+    const catalog = catalogOf(id);
+    const before = await catalog.stats();
+    const [next] = await batch([put(id, "running")]);
+    expect(typeof next?.Index).toBe("number");
+    // The catalog refused the carried change (the stranded one was not recorded); the object then
+    // delivered its outbox, stranded change first.
+    expect(await historyOf(id)).toEqual(["pending", "lost", "running"]);
+    expect((await catalog.stats()).recordRpcs - before.recordRpcs).toBe(2);
+    const listed = (await (await call(`/v1/allocations?prefix=${id}`)).json()) as Array<{ ClientStatus: string; ModifyIndex: number }>;
+    expect(listed.map((a) => [a.ClientStatus, a.ModifyIndex])).toEqual([["running", next?.Index]]);
+    expect(await outboxRows(id)).toEqual([]);
+  });
+
+  it("the catalog refuses a carried change whose `after` it has not recorded, and stores nothing of it", async () => {
+    const id = newAllocId();
+    const catalog = catalogOf(id);
+    const base = Date.now() + 60_000;
+    const change = (allocIndex: number, status: string): CatalogChange => ({
+      allocId: id,
+      allocIndex,
+      kind: "upsert",
+      modifyTime: "1",
+      allocation: allocationJson(id, { ClientStatus: JSON.stringify(status) }),
+    });
+    const before = await catalog.stats();
+    expect(await catalog.recordCarried([{ ...change(base + 1, "running"), after: base }])).toEqual([false]);
+    expect((await catalog.stats()).recorded).toBe(before.recorded);
+    expect(await catalog.recordedIndex(id)).toBeNull();
+    // Once the earlier change is recorded (in the same RPC, ahead of it), so is the carried one; a repeat is already recorded.
+    expect(await catalog.recordCarried([change(base, "pending"), { ...change(base + 1, "running"), after: base }])).toEqual([true, true]);
+    expect(await catalog.recordCarried([{ ...change(base + 1, "running"), after: base }])).toEqual([true]);
+    expect(await catalog.recordedIndex(id)).toBe(base + 1);
+    expect(await historyOf(id)).toEqual(["pending", "running"]);
+  });
+
+  it("a stale retry delivers what its object still holds before it answers: the list then reflects the state it names", async () => {
+    const id = newAllocId();
+    const [first] = await batch([put(id, "pending", 5)]);
+    expect(first?.Stale).toBeUndefined();
+    const stranded = await strandChange(id, "lost");
+    const [retry] = await batch([put(id, "pending", 5)]);
+    expect(retry?.Stale).toBe(true);
+    const listed = (await (await call(`/v1/allocations?prefix=${id}`)).json()) as Array<{ ClientStatus: string; ModifyIndex: number }>;
+    expect(listed.map((a) => a.ClientStatus)).toEqual(["lost"]);
+    expect(await catalogOf(id).recordedIndex(id)).toBe(stranded);
+  });
+
+  it("concurrent batches over the same allocations record every change of each allocation, in index order", async () => {
+    const { ids } = idsWithPrefix(6);
+    await batch(ids.map((id) => put(id, "pending")));
+    const statuses = ["running", "complete", "failed", "lost"];
+    const answers = await Promise.all(statuses.map((status) => batch(ids.map((id) => put(id, status)))));
+    for (const [n, id] of ids.entries()) {
+      const order = statuses.map((status, b) => ({ status, index: answers[b]?.[n]?.Index as number })).sort((x, y) => x.index - y.index);
+      expect(await historyOf(id)).toEqual(["pending", ...order.map((o) => o.status)]);
+      const read = (await (await call(`/v1/allocation/${id}`)).json()) as { ClientStatus: string };
+      expect(read.ClientStatus).toBe(order.at(-1)?.status);
+    }
+  });
+});
