@@ -51,7 +51,11 @@ import { Waiters, waiterLimits } from "./waiters.ts";
 const NEVER_WRITTEN_INDEX = 1;
 /**
  * How long after a carried change its outbox row waits before the object asks its catalog whether
- * the Worker delivered it (it nearly always did; otherwise the row is delivered then).
+ * the Worker delivered it (it nearly always did; otherwise the row is delivered then). Also the
+ * window in which a change follows an earlier one closely enough to be carried: only an object
+ * written again within it carries, so the confirming alarm serves several changes; a lone change
+ * (a new allocation, a rarely changing one) is delivered by its object as a single write's is,
+ * since an alarm of its own would cost more than the RPC it saves.
  */
 const CARRIED_CONFIRM_MS = 10_000;
 
@@ -73,6 +77,8 @@ export class AllocationObject extends DurableObject<Env> {
   #tombstoneSince: number | null = null;
   /** Whether an alarm is set to confirm the rows of carried changes (kept in memory; an alarm clears it). */
   #confirmSet = false;
+  /** When this instance last committed a change (wall-clock ms), 0 before its first. */
+  #lastCommitAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -153,9 +159,10 @@ export class AllocationObject extends DurableObject<Env> {
    * catalog and its idempotency record, delivers the change to the catalog before the write is
    * acknowledged (so a list read after the ack reflects it), then wakes the waiters it satisfies.
    * A failed delivery does not fail the write: the change is durable in the outbox and an alarm
-   * retries it. With `carry` (the batch path) the change is not delivered here but answered, for
-   * the Worker to deliver with the batch's others before it answers; its outbox row stays until an
-   * alarm confirms the catalog has it.
+   * retries it. With `carry` (the batch path), when an earlier change was committed here within
+   * CARRIED_CONFIRM_MS, the change is not delivered here but answered, for the Worker to deliver
+   * with the batch's others before it answers; its outbox row stays until an alarm confirms the
+   * catalog has it.
    */
   async #commit(index: number, document: JsonObject | null, idem?: IdempotencyKey, source?: bigint, carry = false): Promise<WriteOutcome> {
     const key = this.#own();
@@ -180,8 +187,11 @@ export class AllocationObject extends DurableObject<Env> {
     const tooLarge = compact === null ? undefined : oversized(compact, record);
     if (tooLarge) return tooLarge;
     this.#ensureSchema();
+    const now = Date.now();
+    const carrying = carry && now - this.#lastCommitAt < CARRIED_CONFIRM_MS;
+    this.#lastCommitAt = now;
     // A carried change is recorded only after any earlier change still queued here.
-    const after = carry ? this.#outbox.newestQueued() : undefined;
+    const after = carrying ? this.#outbox.newestQueued() : undefined;
     this.ctx.storage.transactionSync(() => {
       this.#outbox.add(index, key.region, record, change);
       this.#idempotency.remember(idem, JSON.stringify({ ok: true, index }));
@@ -192,9 +202,11 @@ export class AllocationObject extends DurableObject<Env> {
     this.#sourceIndex = sourceIndex;
     this.document.hold(index, compact, document);
     if (compact === null) await this.#retention.schedule(this.#tombstoneSince ?? Date.now());
-    if (carry) await this.#confirmLater();
+    if (carrying) await this.#confirmLater();
     else await this.#outbox.deliverOrRetry();
-    const outcome: WriteOutcome = carry ? { ok: true, index, carried: after === undefined ? change : { ...change, after } } : { ok: true, index };
+    const outcome: WriteOutcome = carrying
+      ? { ok: true, index, carried: after === undefined ? change : { ...change, after } }
+      : { ok: true, index };
     // Waiters are released in a task of their own, after this write is answered, so the writer's
     // acknowledgement never queues behind the responses of N parked readers. They answer once the
     // write is durable (the output gate) and its catalog delivery is done: within milliseconds.
