@@ -209,7 +209,8 @@ export class AllocationObject extends DurableObject<Env> {
       : { ok: true, index };
     // Waiters are released in a task of their own, after this write is answered, so the writer's
     // acknowledgement never queues behind the responses of N parked readers. They answer once the
-    // write is durable (the output gate) and its catalog delivery is done: within milliseconds.
+    // write is durable (the output gate) and its catalog delivery is done (a carried change's,
+    // before the Worker delivers it, within the batch's answer): within milliseconds.
     // With nothing parked, no task is needed: a reader arriving from here on already sees this index.
     if (this.waiters.size === 0 && this.logs.followers.size === 0) return outcome;
     setTimeout(() => {

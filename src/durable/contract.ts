@@ -48,10 +48,8 @@ export interface Refusal {
 /**
  * A write either succeeds with its index, is skipped because it carried a source index not above
  * the stored one (`stale`: nothing changed, `index` is the current state's), or is refused.
- */
-/**
- * A write's outcome. `carried`: a change committed by a write that asked to carry it (the batch
- * path), for the Worker to deliver to the region catalog together with the batch's others.
+ * `carried`: the change a write that was asked to carry it committed and did not deliver (the
+ * batch path), for the Worker to deliver to the region catalog with the batch's others.
  */
 export type WriteOutcome = { ok: true; index: number; stale?: true; carried?: CatalogChange } | Refusal;
 
