@@ -3,8 +3,8 @@
  * loads. Each change is checked and applied exactly as its single write would be (same texts,
  * same source-index rule, same idempotency), on its own allocation object, several in parallel
  * (changes of the same allocation in request order); one change's failure never fails or delays
- * the others. The answer lists every change's outcome
- * in request order.
+ * the others. The answer lists every change's outcome in request order, once the region catalog
+ * has every applied change.
  */
 import { config } from "../config.ts";
 import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
