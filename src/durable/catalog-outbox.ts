@@ -26,7 +26,8 @@ export class CatalogOutbox {
    * The changes queued by this instance, decoded, by index: a drain sends these instead of reading
    * each row's text back and parsing it again (a whole allocation per row). A row is taken from
    * here only when it is still stored (a rolled-back transaction leaves an entry whose row does not
-   * exist; it is dropped at the next drain); after a restart the stored rows are read instead.
+   * exist; it is dropped at the next drain); after a restart a stored row is read once and then
+   * kept here like the others.
    */
   readonly #kept = new Map<number, { region: string; chars: number; change: CatalogChange }>();
 
@@ -143,11 +144,13 @@ export class CatalogOutbox {
     for (const index of this.#kept.keys()) if (index <= recorded) this.#kept.delete(index);
   }
 
-  /** A stored row queued before this instance existed (a restart), decoded. */
+  /** A stored row queued before this instance existed (a restart), decoded and kept like one queued here. */
   #read(index: number): { region: string; chars: number; change: CatalogChange } {
     const row = this.#storage.sql
       .exec<{ region: string; change: string }>("SELECT region, change FROM catalog_outbox WHERE alloc_index = ?", index)
       .one();
-    return { region: row.region, chars: row.change.length, change: JSON.parse(row.change) as CatalogChange };
+    const kept = { region: row.region, chars: row.change.length, change: JSON.parse(row.change) as CatalogChange };
+    this.#kept.set(index, kept);
+    return kept;
   }
 }

@@ -155,7 +155,8 @@ export class RegionCatalog extends DurableObject<Env> {
    */
   protected applyChanges(changes: CatalogChange[]): Array<number | null> {
     const sql = this.ctx.storage.sql;
-    const recordedIndex = new Map<string, number>();
+    /** The index of each allocation's change recorded by this call, ahead of what is stored. */
+    const recordedNow = new Map<string, number>();
     const rows: Array<{
       change: CatalogChange;
       index: number;
@@ -170,9 +171,7 @@ export class RegionCatalog extends DurableObject<Env> {
     const slot = this.#shard();
     let last = this.clock.last;
     for (const change of changes) {
-      const known =
-        recordedIndex.get(change.allocId) ??
-        sql.exec<{ alloc_index: number }>("SELECT alloc_index FROM alloc_stub WHERE id = ?", change.allocId).toArray()[0]?.alloc_index;
+      const known = recordedNow.get(change.allocId) ?? this.recordedIndex(change.allocId) ?? undefined;
       if (known !== undefined && known >= change.allocIndex) {
         indexes.push(undefined);
         continue;
@@ -181,7 +180,7 @@ export class RegionCatalog extends DurableObject<Env> {
         indexes.push(null);
         continue;
       }
-      recordedIndex.set(change.allocId, change.allocIndex);
+      recordedNow.set(change.allocId, change.allocIndex);
       const index = indexInShard(indexAfter(last, change.allocIndex), slot.shard, slot.shards);
       last = index;
       rows.push({ change, index, ...this.#entry(change, index) });

@@ -861,7 +861,7 @@ async function batchRun(port: number, auth: Record<string, string>, devtools: De
     replacing,
   };
   const perRound: Array<Record<string, number>> = [];
-  const ours = new Set(BATCH_PAIRS.map((pair) => pair.ours as string));
+  const oursNames = new Set(BATCH_PAIRS.map((pair) => pair.ours as string));
   for (let r = 0; r < batchRounds; r++) {
     const names = Object.keys(loads);
     const figures: Record<string, number> = {};
@@ -869,7 +869,7 @@ async function batchRun(port: number, auth: Record<string, string>, devtools: De
       figures[name] = changesPerS(await (loads[name] as () => Promise<Loop>)());
       // Our carried changes are confirmed by alarms up to 10 s later (CARRIED_CONFIRM_MS): that
       // work must not land in the next load's slice, a floor's most of the time.
-      if (ours.has(name)) await sleep(smoke ? 100 : BATCH_SETTLE_MS);
+      if (oursNames.has(name)) await sleep(smoke ? 100 : BATCH_SETTLE_MS);
     }
     perRound.push(figures);
     log(`  round ${r + 1}/${batchRounds} (changes or floor writes/s): ${JSON.stringify(figures)}`);

@@ -23,6 +23,13 @@ export function write(method: string, path: string, body?: string, token: string
 }
 
 /** A fresh random allocation id, so tests never share an object. */
+/** IDs sharing a fresh random prefix, sorted, so each test lists only its own allocations. */
+export function idsWithPrefix(count: number): { prefix: string; ids: string[] } {
+  const prefix = crypto.randomUUID().slice(0, 8);
+  const ids = Array.from({ length: count }, () => `${prefix}${crypto.randomUUID().slice(8)}`).sort();
+  return { prefix, ids };
+}
+
 export function newAllocId(): string {
   return crypto.randomUUID();
 }

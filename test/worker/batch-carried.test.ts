@@ -10,7 +10,7 @@ import { config } from "../../src/config.ts";
 import { shardOf } from "../../src/domain/catalog-shard.ts";
 import type { CatalogChange } from "../../src/durable/contract.ts";
 import type { IndexClock } from "../../src/durable/index-clock.ts";
-import { allocationJson, call, catalogFor, newAllocId, objectFor, TOKEN } from "../support/worker.ts";
+import { allocationJson, call, catalogFor, idsWithPrefix, newAllocId, objectFor, TOKEN } from "../support/worker.ts";
 
 interface Result {
   ID: string;
@@ -22,11 +22,6 @@ interface Result {
 const SHARDS = config(env).catalogShards;
 const catalogOf = (id: string) => catalogFor("global", shardOf(id.replaceAll("-", ""), SHARDS));
 
-function idsWithPrefix(count: number): { prefix: string; ids: string[] } {
-  const prefix = crypto.randomUUID().slice(0, 8);
-  return { prefix, ids: Array.from({ length: count }, () => `${prefix}${crypto.randomUUID().slice(8)}`).sort() };
-}
-
 async function batch(changes: string[]): Promise<Result[]> {
   const r = await call("/v1/allocations/batch", {
     method: "POST",
@@ -37,8 +32,8 @@ async function batch(changes: string[]): Promise<Result[]> {
   return ((await r.json()) as { Results: Result[] }).Results;
 }
 
-const put = (id: string, status = "pending", source?: number) =>
-  `{"Op":"put","ID":"${id}"${source === undefined ? "" : `,"SourceIndex":${source}`},"Allocation":${allocationJson(id, { ClientStatus: JSON.stringify(status) })}}`;
+const put = (id: string, status = "pending", source?: number, key?: string) =>
+  `{"Op":"put","ID":"${id}"${source === undefined ? "" : `,"SourceIndex":${source}`}${key === undefined ? "" : `,"IdempotencyKey":"${key}"`},"Allocation":${allocationJson(id, { ClientStatus: JSON.stringify(status) })}}`;
 
 const outboxRows = (id: string) =>
   runInDurableObject(objectFor(id), (_i, state) =>
@@ -161,6 +156,19 @@ describe("a batch's catalog delivery", () => {
     const [retry] = await batch([put(id, "pending", 5)]);
     expect(retry?.Stale).toBe(true);
     const listed = (await (await call(`/v1/allocations?prefix=${id}`)).json()) as Array<{ ClientStatus: string; ModifyIndex: number }>;
+    expect(listed.map((a) => a.ClientStatus)).toEqual(["lost"]);
+    expect(await catalogOf(id).recordedIndex(id)).toBe(stranded);
+  });
+
+  it("a replayed retry (same IdempotencyKey) delivers what its object still holds before it answers", async () => {
+    const id = newAllocId();
+    const key = `replay-${crypto.randomUUID()}`;
+    await batch([put(id, "pending")]);
+    const [first] = await batch([put(id, "running", undefined, key)]);
+    const stranded = await strandChange(id, "lost");
+    const [replayed] = await batch([put(id, "running", undefined, key)]);
+    expect(replayed).toEqual(first);
+    const listed = (await (await call(`/v1/allocations?prefix=${id}`)).json()) as Array<{ ClientStatus: string }>;
     expect(listed.map((a) => a.ClientStatus)).toEqual(["lost"]);
     expect(await catalogOf(id).recordedIndex(id)).toBe(stranded);
   });

@@ -10,6 +10,7 @@ import {
   catalogFor,
   createAllocation,
   expectMeta,
+  idsWithPrefix,
   indexOf,
   newAllocId,
   objectFor,
@@ -17,13 +18,6 @@ import {
   TOKEN,
   write,
 } from "../support/worker.ts";
-
-/** IDs sharing a fresh random prefix, so each test lists only its own allocations. */
-function idsWithPrefix(count: number): { prefix: string; ids: string[] } {
-  const prefix = crypto.randomUUID().slice(0, 8);
-  const ids = Array.from({ length: count }, () => `${prefix}${crypto.randomUUID().slice(8)}`).sort();
-  return { prefix, ids };
-}
 
 const SHARDS = config(env).catalogShards;
 const slotOf = (id: string) => ({ shard: shardOf(id.replaceAll("-", ""), SHARDS), shards: SHARDS });
