@@ -5,8 +5,9 @@
  */
 import type { IncomingMessage } from "node:http";
 import { isJsonObject, JsonNumber, type JsonObject, type JsonValue, parseJson } from "../src/json/codec.ts";
+import { backoffMs, sleep } from "./backoff.ts";
 import type { SyncConfig } from "./config.ts";
-import { type HttpAnswer, HttpEndpoint, header } from "./http.ts";
+import { type HttpAnswer, HttpEndpoint, header, NetworkError } from "./http.ts";
 import { ndjson } from "./ndjson.ts";
 
 /** The fields of an `AllocListStub` the bridge uses (nomad/structs/alloc.go `AllocListStub`). */
@@ -30,6 +31,9 @@ export interface FileInfo {
   name: string;
   size: number;
 }
+
+/** Attempts of a read that gets no answer before its failure is the caller's (about 4 s of backoff at most). */
+const READ_ATTEMPTS = 5;
 
 /** An HTTP answer from Nomad that is not a success. */
 class NomadError extends Error {
@@ -83,12 +87,26 @@ export class NomadClient {
     return all.toString();
   }
 
+  /**
+   * A read, tried again after a failure without an answer (a kept-alive socket the agent closed as
+   * the request went out, an agent restarting): every call here is a read, safe to repeat.
+   */
   async #get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<HttpAnswer> {
-    const answer = await this.#http.request(`${path}?${this.#query(params)}`, { signal, timeoutMs: 60_000 });
-    if (answer.status !== 200) {
-      throw new NomadError(answer.status, `Nomad ${path}: ${answer.status} ${answer.body.toString("utf8").slice(0, 200)}`);
+    for (let attempt = 1; ; attempt++) {
+      let answer: HttpAnswer;
+      try {
+        answer = await this.#http.request(`${path}?${this.#query(params)}`, { signal, timeoutMs: 60_000 });
+      } catch (error) {
+        if (!(error instanceof NetworkError) || signal?.aborted || attempt >= READ_ATTEMPTS) throw error;
+        console.log(`nomad ${path}: ${error.message}; retrying (attempt ${attempt + 1} of ${READ_ATTEMPTS})`);
+        await sleep(backoffMs(attempt - 1), signal);
+        continue;
+      }
+      if (answer.status !== 200) {
+        throw new NomadError(answer.status, `Nomad ${path}: ${answer.status} ${answer.body.toString("utf8").slice(0, 200)}`);
+      }
+      return answer;
     }
-    return answer;
   }
 
   /**

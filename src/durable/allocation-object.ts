@@ -25,6 +25,7 @@ import { AllocationDocument } from "./allocation-document.ts";
 import { CatalogOutbox } from "./catalog-outbox.ts";
 import {
   type Admission,
+  type AdmissionLease,
   type AllocationRead,
   type CatalogChange,
   cannotPark,
@@ -44,7 +45,7 @@ import { ALLOCATION_SCHEMA_STEPS, hasSchema, migrate } from "./migrations.ts";
 import { type AllocationKey, allocationOfName, ownName } from "./object-names.ts";
 import { catalogStubFor } from "./stub.ts";
 import { logRetention, TaskLogs } from "./task-logs.ts";
-import { belowWatermark, TombstoneRetention } from "./tombstone-retention.ts";
+import { belowWatermark, leaseUsable, TombstoneRetention } from "./tombstone-retention.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
 /** Index reported when the allocation never existed here: Nomad clients treat 0 as "do not block". */
@@ -287,7 +288,8 @@ export class AllocationObject extends DurableObject<Env> {
       const key = this.#own();
       const tombstone = { allocId: key.id, allocIndex: this.clock.last, sourceIndex: this.#sourceIndex?.toString() ?? null };
       try {
-        await catalogStubFor(this.env, config(this.env), key.region, key.id).collect(tombstone);
+        // Refused while the shard holds an admission lease (a batch may be creating this allocation under it).
+        if (!(await catalogStubFor(this.env, config(this.env), key.region, key.id).collect(tombstone))) return this.#retention.retryLater();
       } catch (error) {
         console.warn("tombstone collection: the catalog did not answer; retrying", error);
         return this.#retention.retryLater();
@@ -303,13 +305,17 @@ export class AllocationObject extends DurableObject<Env> {
 
   /**
    * Before the first write of an object with no storage (never written, or collected): its catalog
-   * shard's admission. The clock moves above the shard's index; the caller refuses a conditional
-   * create at or below the collected watermark. An object that still holds its clock (a tombstone
-   * included) needs neither: its own clock and source index are the authority.
+   * shard's admission: the lease a batch carries while it is usable, else asked now. The clock
+   * moves above the shard's index; the caller refuses a conditional create at or below the
+   * collected watermark. An object that still holds its clock (a tombstone included) needs
+   * neither: its own clock and source index are the authority.
    */
-  async #admit(): Promise<Admission> {
+  async #admit(lease?: AdmissionLease): Promise<Admission> {
     const key = this.#own();
-    const admission = await catalogStubFor(this.env, config(this.env), key.region, key.id).admission();
+    const admission =
+      lease !== undefined && leaseUsable(lease, Date.now())
+        ? lease
+        : await catalogStubFor(this.env, config(this.env), key.region, key.id).admission();
     this.clock.seed(admission.index);
     return admission;
   }
@@ -343,12 +349,20 @@ export class AllocationObject extends DurableObject<Env> {
    * Creates or replaces the allocation. `document` is a validated, normalized Allocation (JSON
    * text); `sourceIndex` (decimal uint64), when given, makes the write conditional: applied only
    * when above the stored source index, so a retried or reordered write never replaces newer
-   * state nor resurrects a newer delete.
+   * state nor resurrects a newer delete. `carry` and `lease`: the batch path (its carried catalog
+   * delivery, and its shard's admission lease for a create).
    */
-  async put(document: string, keepTaskStates: boolean, idem?: IdempotencyKey, sourceIndex?: string, carry = false): Promise<WriteOutcome> {
+  async put(
+    document: string,
+    keepTaskStates: boolean,
+    idem?: IdempotencyKey,
+    sourceIndex?: string,
+    carry = false,
+    lease?: AdmissionLease,
+  ): Promise<WriteOutcome> {
     const source = sourceIndex === undefined ? undefined : BigInt(sourceIndex);
     if (!this.#schemaReady) {
-      const admission = await this.#admit();
+      const admission = await this.#admit(lease);
       // Unless a write created it meanwhile, this creates it: below the watermark, it is stale.
       if (!this.#schemaReady && belowWatermark(admission, source)) return this.#staleAnswer();
     }

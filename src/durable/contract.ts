@@ -153,6 +153,18 @@ export interface Admission {
   collected: string | null;
 }
 
+/**
+ * An admission a catalog shard grants to a batch's creates (the Worker asks once per shard, not
+ * each new allocation's object): the shard collects no tombstone before `until`, so the admission
+ * stays true meanwhile (tombstone-retention.ts).
+ */
+export interface AdmissionLease extends Admission {
+  /** Until when (the shard's wall-clock ms) it collects nothing. */
+  until: number;
+  /** Until when (ms) an object may create under it: `until` less a margin for queueing and for machines' clocks. */
+  usableUntil: number;
+}
+
 /** A tombstone an allocation object reports to its catalog shard for collection. */
 export interface CollectedTombstone {
   allocId: string;

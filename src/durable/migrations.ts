@@ -144,6 +144,9 @@ export const CATALOG_MIGRATIONS: readonly string[] = [
   // 4: the collected watermark: the highest source index of the tombstones collected here, decimal
   // text; NULL while none with a source index was (tombstone-retention.ts).
   "ALTER TABLE index_clock ADD COLUMN collected_source TEXT;",
+  // 5: until when (wall-clock ms) the shard collects no tombstone, for the admission leases it
+  // granted to batches' creates; NULL while it granted none (tombstone-retention.ts).
+  "ALTER TABLE index_clock ADD COLUMN collect_held_until INTEGER;",
 ];
 
 /**

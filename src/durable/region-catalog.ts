@@ -21,6 +21,7 @@ import { encodeJson, type JsonObject, parseJson } from "../json/codec.ts";
 import { listPage, type Page } from "./catalog-list.ts";
 import {
   type Admission,
+  type AdmissionLease,
   type CatalogChange,
   type CollectedTombstone,
   cannotPark,
@@ -33,7 +34,7 @@ import { openEventStream, streamStart } from "./event-stream.ts";
 import { IndexClock, indexAfter } from "./index-clock.ts";
 import { CATALOG_MIGRATIONS, migrate } from "./migrations.ts";
 import { ownName, type ShardSlot, shardOfName } from "./object-names.ts";
-import { CollectedWatermark } from "./tombstone-retention.ts";
+import { ADMISSION_LEASE_MS, CollectedWatermark } from "./tombstone-retention.ts";
 import { Waiters, waiterLimits } from "./waiters.ts";
 
 interface PendingRecord {
@@ -318,16 +319,31 @@ export class RegionCatalog extends DurableObject<Env> {
    * included) and the collected watermark (a conditional create at or below it is stale).
    */
   admission(): Admission {
+    return this.#admission();
+  }
+
+  /** The admission for a batch's creates, true for a while: this shard collects nothing until the lease ends. */
+  admissionLease(): AdmissionLease {
+    return this.#collected.lease(this.#admission(), this.clock.last, this.admissionLeaseMs());
+  }
+
+  #admission(): Admission {
     return { index: this.#currentIndex(), collected: this.#collected.value };
+  }
+
+  /** How long an admission lease lasts. */
+  protected admissionLeaseMs(): number {
+    return ADMISSION_LEASE_MS;
   }
 
   /**
    * A tombstone whose retention ended, reported by its object before it deletes its storage: its
    * list row goes and its source index raises the watermark. The list, its index and the history
    * do not change (the row listed nothing; the delete's event stays until the history drops it).
+   * False while an admission lease holds: nothing is collected, the object tries again later.
    */
-  collect(tombstone: CollectedTombstone): void {
-    this.#collected.collect(this.ctx.storage, tombstone, this.clock.last);
+  collect(tombstone: CollectedTombstone): boolean {
+    return this.#collected.collect(this.ctx.storage, tombstone, this.clock.last);
   }
 
   #currentIndex(): number {

@@ -12,34 +12,68 @@
  * above the shard's index (which is at or above every index the shard ever recorded, the collected
  * tombstone's included), and a conditional create whose source index is at or below the watermark
  * is answered stale, as the tombstone would have answered it.
+ *
+ * A batch's creates share one admission per shard instead (`AdmissionLease`, asked by the Worker):
+ * the shard stores that it collects nothing for ADMISSION_LEASE_MS and refuses collections until
+ * then, so an admission taken at the lease's start is as true at the end as a fresh one. The
+ * object uses a lease only before its `usableUntil` (a quarter of the lease short of its end:
+ * the margin for a change queued at its object, and for the clocks of two machines).
  */
 import { config } from "../config.ts";
-import type { Admission, CollectedTombstone } from "./contract.ts";
+import type { Admission, AdmissionLease, CollectedTombstone } from "./contract.ts";
 
-/** Delay before trying a collection again (an outbox still undelivered, an unreachable catalog). */
+/** Delay before trying a collection again (an outbox still undelivered, an unreachable catalog, a lease held). */
 const COLLECT_RETRY_MS = 60_000;
+/** How long a catalog shard collects nothing after granting an admission lease. */
+export const ADMISSION_LEASE_MS = 60_000;
 
 /** Whether a conditional create with `source` is at or below the watermark: stale. */
 export function belowWatermark(admission: Admission, source: bigint | undefined): boolean {
   return source !== undefined && admission.collected !== null && source <= BigInt(admission.collected);
 }
 
+/** Whether a create at `now` (wall-clock ms) may still rely on `lease`. */
+export function leaseUsable(lease: AdmissionLease, now: number): boolean {
+  return now < lease.usableUntil;
+}
+
 /**
- * The catalog's side: the watermark, kept in the `collected_source` column of its clock row, and
- * the collection of a tombstone's list row.
+ * The catalog's side: the watermark, kept in the `collected_source` column of its clock row, the
+ * collection of a tombstone's list row, and the admission leases (until when it collects nothing,
+ * in the `collect_held_until` column: a shard restarted within a lease still honours it).
  */
 export class CollectedWatermark {
   readonly #sql: SqlStorage;
   #value: bigint | null = null;
+  #heldUntil = 0;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
   }
 
-  /** Takes the stored value from the clock's row (as loaded by the catalog). */
+  /** Takes the stored values from the clock's row (as loaded by the catalog). */
   load(row: Record<string, SqlStorageValue> | undefined): void {
     const stored = row?.collected_source;
     this.#value = typeof stored === "string" ? BigInt(stored) : null;
+    this.#heldUntil = typeof row?.collect_held_until === "number" ? row.collect_held_until : 0;
+  }
+
+  /**
+   * Grants `admission` as a lease of `leaseMs` from now: stores that nothing is collected before
+   * its end (the grant's answer waits for that write to be durable). `clockIndex` is the catalog's
+   * current index, for the clock row's upsert.
+   */
+  lease(admission: Admission, clockIndex: number, leaseMs: number): AdmissionLease {
+    const now = Date.now();
+    const until = now + leaseMs;
+    this.#sql.exec(
+      `INSERT INTO index_clock (singleton, last_index, history_floor, collect_held_until) VALUES (1, ?, 0, ?)
+       ON CONFLICT (singleton) DO UPDATE SET collect_held_until = excluded.collect_held_until`,
+      clockIndex,
+      until,
+    );
+    this.#heldUntil = until;
+    return { ...admission, until, usableUntil: until - leaseMs / 4 };
   }
 
   get value(): string | null {
@@ -49,9 +83,11 @@ export class CollectedWatermark {
   /**
    * Drops the tombstone's list row (only a deleted one, not newer than the tombstone) and raises
    * the watermark to its source index, in one transaction. Idempotent: a repeated report changes
-   * nothing more. `clockIndex` is the catalog's current index, for the clock row's upsert.
+   * nothing more. `clockIndex` is the catalog's current index, for the clock row's upsert. While an
+   * admission lease holds, nothing is collected: false (the object tries again later).
    */
-  collect(storage: DurableObjectStorage, tombstone: CollectedTombstone, clockIndex: number): void {
+  collect(storage: DurableObjectStorage, tombstone: CollectedTombstone, clockIndex: number): boolean {
+    if (Date.now() < this.#heldUntil) return false;
     const source = tombstone.sourceIndex === null ? null : BigInt(tombstone.sourceIndex);
     const raised = source !== null && (this.#value === null || source > this.#value) ? source : this.#value;
     storage.transactionSync(() => {
@@ -66,6 +102,7 @@ export class CollectedWatermark {
       }
     });
     this.#value = raised;
+    return true;
   }
 }
 

@@ -77,10 +77,12 @@ async function applyChange(env: Env, region: string, { id, change }: BatchChange
       key === undefined
         ? undefined
         : { key, requestHash: await sha256Hex(`batch ${op} ${region} ${alloc.uuid} ${source ?? ""}\n${document}`) };
-    // The object answers its committed change (carried) instead of delivering it: the batch's go together.
+    // The object answers its committed change (carried) instead of delivering it: the batch's go
+    // together; a put that creates its allocation is admitted by the lease its shard granted the batch.
     if (op === "delete") return outcomeResult(id, alloc.uuid, await stub.remove(await fingerprint(""), source, true), carrier);
     const { document, keepTaskStates } = allocationDocument(change.Allocation ?? null, alloc.uuid);
-    return outcomeResult(id, alloc.uuid, await stub.put(document, keepTaskStates, await fingerprint(document), source, true), carrier);
+    const outcome = await stub.put(document, keepTaskStates, await fingerprint(document), source, true, await carrier.lease(alloc.uuid));
+    return outcomeResult(id, alloc.uuid, outcome, carrier);
   } catch (error) {
     if (error instanceof CodedError) return failure(id, error.status, error.message);
     // Not this change's fault (an object reset, an overloaded runtime): the client may retry it.

@@ -18,3 +18,6 @@ export const TEST_EVENT_HISTORY_BYTES = 1024 * 1024;
 
 /** Tombstone retention in the retention tests' project (the other projects keep the default). */
 export const TEST_TOMBSTONE_RETENTION_MS = 1000;
+
+/** Admission leases in the in-runtime tests: short, so a test waits one out (production: ADMISSION_LEASE_MS). */
+export const TEST_ADMISSION_LEASE_MS = 4000;

@@ -6,7 +6,7 @@
  * under the production class names, so the objects run the production code unchanged.
  */
 import { AllocationObject } from "../../src/durable/allocation-object.ts";
-import type { CatalogChange } from "../../src/durable/contract.ts";
+import type { Admission, AdmissionLease, CatalogChange } from "../../src/durable/contract.ts";
 import type { LogStore, LogType } from "../../src/durable/log-store.ts";
 import { type SharedChunk, SharedLogReads } from "../../src/durable/log-stream.ts";
 import { RegionCatalog } from "../../src/durable/region-catalog.ts";
@@ -81,6 +81,9 @@ interface CatalogStats {
   recorded: number;
   /** The RPCs that delivered changes to record (an outbox's, or a batch's carried ones). */
   recordRpcs: number;
+  /** Admissions asked by objects creating an allocation, and admission leases granted to batches. */
+  admissions: number;
+  leases: number;
 }
 
 export class ObservedRegionCatalog extends RegionCatalog {
@@ -88,6 +91,18 @@ export class ObservedRegionCatalog extends RegionCatalog {
   #recorded = 0;
 
   #recordRpcs = 0;
+  #admissions = 0;
+  #leases = 0;
+
+  override admission(): Admission {
+    this.#admissions++;
+    return super.admission();
+  }
+
+  override admissionLease(): AdmissionLease {
+    this.#leases++;
+    return super.admissionLease();
+  }
 
   protected override applyChanges(changes: CatalogChange[]): Array<number | null> {
     const before = this.clock.last;
@@ -120,6 +135,8 @@ export class ObservedRegionCatalog extends RegionCatalog {
       transactions: this.#transactions,
       recorded: this.#recorded,
       recordRpcs: this.#recordRpcs,
+      admissions: this.#admissions,
+      leases: this.#leases,
     };
   }
 }

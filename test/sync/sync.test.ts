@@ -44,9 +44,13 @@ describe("sync: --once", () => {
       const ids = [...nomad.place(40, { namespace: "default" }), ...nomad.place(20, { namespace: "prod", tasks: ["api", "sidecar"] })];
       nomad.clientUpdate(ids.slice(0, 30), "running");
       const dir = newStateDir();
+      // Reads that get no answer (reset connections: the list twice, one allocation's fetch once) are tried again.
+      nomad.resets.push("/v1/allocations", "/v1/allocations", `/v1/allocation/${ids[3]}`);
       const first = await runOnce(bridgeArgs(nomad, edge, "global", dir));
       expect(first.output).toContain("the edge matches Nomad (60 allocations");
       expect(first.code).toBe(0);
+      expect(nomad.resets).toEqual([]);
+      expect(first.output).toContain("nomad /v1/allocations: socket hang up; retrying (attempt 3 of 5)");
       for (const id of ids) {
         const got = await edgeAllocation(edge, "global", id);
         expect(differences(nomad.allocs.get(id) as JsonObject, got), id).toEqual([]);

@@ -82,6 +82,10 @@ describe("a batch's catalog delivery", () => {
     const afterCreate = await catalog.stats();
     // New allocations: each object delivers its own change (an alarm to confirm a carried one would cost more).
     if (SHARDS === 1) expect(afterCreate.recordRpcs - before.recordRpcs).toBe(64);
+    // Admitted by the lease the batch took from the shard, not each by an admission of its own.
+    expect(afterCreate.admissions - before.admissions).toBe(0);
+    expect(afterCreate.leases - before.leases).toBeGreaterThanOrEqual(1);
+    expect(afterCreate.leases - before.leases).toBeLessThanOrEqual(3);
     expect(await outboxRows(ids[0] as string)).toEqual([]);
     const replaced = await batch(ids.map((id) => put(id, "running")));
     expect(replaced.every((r) => typeof r.Index === "number")).toBe(true);

@@ -11,7 +11,7 @@ import { config } from "../../src/config.ts";
 import { shardOf as shardIndexOf } from "../../src/domain/catalog-shard.ts";
 import { hasSchema } from "../../src/durable/migrations.ts";
 import { catalogStubFor } from "../../src/durable/stub.ts";
-import { TEST_TOMBSTONE_RETENTION_MS } from "../support/constants.ts";
+import { TEST_ADMISSION_LEASE_MS, TEST_TOMBSTONE_RETENTION_MS } from "../support/constants.ts";
 import { allocationJson, call, indexOf, newAllocId, objectFor, TOKEN } from "../support/worker.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,6 +33,19 @@ function send(method: "PUT" | "DELETE", id: string, source: string | null): Prom
   if (source !== null) headers["X-Source-Index"] = source;
   return call(`/v1/allocation/${id}`, { method, headers, body: method === "PUT" ? allocationJson(id) : undefined });
 }
+
+/** A batch of changes (batchPut's), answered with each change's result. */
+async function batch(changes: string[]): Promise<Array<{ Index?: number; Stale?: boolean; Status?: number }>> {
+  const response = await call("/v1/allocations/batch", {
+    method: "POST",
+    headers: { "X-Nomad-Token": TOKEN },
+    body: `{"Changes":[${changes.join(",")}]}`,
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { Results: Array<{ Index?: number; Stale?: boolean; Status?: number }> }).Results;
+}
+
+const batchPut = (id: string, source: string) => `{"Op":"put","ID":"${id}","SourceIndex":"${source}","Allocation":${allocationJson(id)}}`;
 
 async function written(response: Response): Promise<{ Index: number; Stale?: boolean }> {
   expect(response.status).toBe(200);
@@ -268,6 +281,64 @@ describe("tombstone retention", () => {
     expect(await runInDurableObject(nameless, (_instance, state) => hasSchema(state.storage.sql))).toBe(false);
     expect(await listRow(id)).toBeUndefined();
     expect(await watermark(id)).toBe(at(200));
+  });
+
+  it("while an admission lease a batch took holds, the shard collects no tombstone; once it ends, it does", async () => {
+    const id = newAllocId();
+    const at = sources();
+    await written(await send("PUT", id, at(100)));
+    const deleted = await written(await send("DELETE", id, at(200)));
+    // A batch takes its shard's lease for its creates (even for a change that turns out stale).
+    const [held] = await batch([batchPut(id, at(150))]);
+    expect(held?.Stale).toBe(true);
+    const lease = await shardOf(id).admissionLease();
+    // A shard restarted within its lease still honours it (stored with its clock).
+    await runInDurableObject(shardOf(id), (_instance, state) => state.abort("restart")).catch(() => undefined);
+    // The retention ends within the lease: the alarm (run by the runtime when due, or here) is refused.
+    await sleep(TEST_TOMBSTONE_RETENTION_MS + 100);
+    await runDurableObjectAlarm(objectFor(id));
+    // The tombstone stays, and its alarm is set to try again.
+    expect(await stored(id)).toBe(true);
+    expect(await listRow(id)).toEqual({ deleted: true });
+    expect(await runInDurableObject(objectFor(id), (_instance, state) => state.storage.getAlarm())).not.toBeNull();
+    // A batched create under a lease granted before the collection would not see its watermark: none happened.
+    await sleep(Math.max(0, lease.until - Date.now()) + 50);
+    await collectNow(id);
+    expect(await stored(id)).toBe(false);
+    expect(await watermark(id)).toBe(at(200));
+    // A batch after the collection gets a lease with the watermark: the late create is stale, a newer one creates.
+    const [late] = await batch([batchPut(id, at(150))]);
+    expect(late?.Stale).toBe(true);
+    expect(await stored(id)).toBe(false);
+    const [newer] = await batch([batchPut(id, at(201))]);
+    expect(newer?.Stale).toBeUndefined();
+    expect(newer?.Index).toBeGreaterThan(deleted.Index);
+    // The lease this test took ends before the next test collects anything.
+    await sleep(TEST_ADMISSION_LEASE_MS + 50);
+  });
+
+  it("an object creates under a lease only while it is usable; past that it asks its shard itself", async () => {
+    // Ahead of every shard's index (an earlier test lifts its shard's an hour ahead).
+    const ahead = Date.now() + 10 * 3_600_000;
+    const now = Date.now();
+    const lease = (usableUntil: number, collected: string | null = null) => ({
+      index: ahead,
+      collected,
+      until: usableUntil + 1000,
+      usableUntil,
+    });
+    const put = (id: string, source: string | undefined, granted: ReturnType<typeof lease>) =>
+      objectFor(id).put(allocationJson(id), false, undefined, source, true, granted);
+    const at = sources();
+    // Spent: ignored, the object's own admission is used (no shard's index is ten hours ahead).
+    const spent = await put(newAllocId(), at(5), lease(now - 1, at(10)));
+    expect(spent.ok && spent.stale).toBeUndefined();
+    expect(spent.ok && spent.index).toBeLessThan(ahead);
+    // Usable: its index lifts the clock, its watermark decides staleness.
+    const stale = await put(newAllocId(), at(5), lease(now + 60_000, at(10)));
+    expect(stale.ok && stale.stale).toBe(true);
+    const created = await put(newAllocId(), undefined, lease(now + 60_000));
+    expect(created.ok && created.index).toBeGreaterThan(ahead);
   });
 
   it("a tombstone re-created before its retention ends is not collected", async () => {

@@ -73,6 +73,12 @@ export class NomadStandIn {
   #ordinal = 0;
   /** Requests served, by path, so tests can see what a client did. */
   readonly requests: string[] = [];
+  /**
+   * Requests to these paths get no answer: the connection is reset instead, as a client sees it
+   * when the server closed a kept-alive socket just as the request went out, or restarted. Each
+   * entry is used up by one request.
+   */
+  readonly resets: string[] = [];
 
   constructor(options: StandInOptions = {}) {
     this.#buffer = new EventBuffer(options.bufferSize);
@@ -277,6 +283,11 @@ export class NomadStandIn {
   #handle(req: IncomingMessage, res: ServerResponse): unknown {
     const url = new URL(req.url ?? "/", "http://standin");
     this.requests.push(url.pathname);
+    const reset = this.resets.indexOf(url.pathname);
+    if (reset >= 0) {
+      this.resets.splice(reset, 1);
+      return req.socket.destroy();
+    }
     const send = (status: number, body: string | Buffer, headers: Record<string, string> = {}) => {
       res.writeHead(status, { "Content-Type": status === 200 ? "application/json" : "text/plain; charset=utf-8", ...headers });
       res.end(body);
