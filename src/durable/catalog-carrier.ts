@@ -37,8 +37,8 @@ export class CatalogCarrier {
   /** Per shard: the changes not yet sent and their characters. */
   readonly #queued = new Map<number, { changes: Queued[]; chars: number }>();
   readonly #sent: Promise<void>[] = [];
-  /** Per shard: its admission lease, asked once and again only once it is no longer usable. */
-  readonly #leases = new Map<number, Promise<AdmissionLease | undefined>>();
+  /** Per shard: its admission lease (null: none granted), asked once and again only once a lease is spent. */
+  readonly #leases = new Map<number, Promise<AdmissionLease | null>>();
 
   constructor(env: Env, cfg: Config, region: string) {
     this.#env = env;
@@ -48,7 +48,8 @@ export class CatalogCarrier {
 
   /**
    * The admission lease of allocation `uuid`'s shard, for a put that may create it; undefined
-   * when the shard did not grant one (the object then asks for its own admission).
+   * when the shard granted none (paused, or it did not answer: the batch does not ask it again,
+   * and each create asks its own admission).
    */
   async lease(uuid: string): Promise<AdmissionLease | undefined> {
     const shard = this.#shardOf(uuid);
@@ -58,13 +59,14 @@ export class CatalogCarrier {
         .admissionLease()
         .catch((error: unknown) => {
           console.warn("no admission lease; each new allocation asks its own admission", error);
-          return undefined;
+          return null;
         });
       this.#leases.set(shard, asked);
     }
     const lease = await asked;
-    if (lease && leaseUsable(lease, Date.now())) return lease;
-    // Spent (or refused): the next put asks again.
+    if (lease === null) return undefined;
+    if (leaseUsable(lease, Date.now())) return lease;
+    // Spent: the next put asks for a new one.
     if (this.#leases.get(shard) === asked) this.#leases.delete(shard);
     return undefined;
   }

@@ -322,8 +322,11 @@ export class RegionCatalog extends DurableObject<Env> {
     return this.#admission();
   }
 
-  /** The admission for a batch's creates, true for a while: this shard collects nothing until the lease ends. */
-  admissionLease(): AdmissionLease {
+  /**
+   * The admission for a batch's creates, true for a while: this shard collects nothing until the
+   * lease ends. Null while a refused collection waits for its retry (each create asks its own).
+   */
+  admissionLease(): AdmissionLease | null {
     return this.#collected.lease(this.#admission(), this.clock.last, this.admissionLeaseMs());
   }
 

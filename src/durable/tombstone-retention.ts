@@ -17,15 +17,22 @@
  * the shard stores that it collects nothing for ADMISSION_LEASE_MS and refuses collections until
  * then, so an admission taken at the lease's start is as true at the end as a fresh one. The
  * object uses a lease only before its `usableUntil` (a quarter of the lease short of its end:
- * the margin for a change queued at its object, and for the clocks of two machines).
+ * the margin for a change queued at its object, and for the clocks of two machines). A refused
+ * collection pauses the grants until it has been retried, so leases never starve collection.
  */
 import { config } from "../config.ts";
 import type { Admission, AdmissionLease, CollectedTombstone } from "./contract.ts";
 
 /** Delay before trying a collection again (an outbox still undelivered, an unreachable catalog, a lease held). */
 const COLLECT_RETRY_MS = 60_000;
-/** How long a catalog shard collects nothing after granting an admission lease. */
+/** How long a catalog shard collects nothing after granting an admission lease (at most COLLECT_RETRY_MS). */
 export const ADMISSION_LEASE_MS = 60_000;
+/**
+ * After refusing a collection, a shard grants no lease for this long: the refused tombstone's
+ * retry (COLLECT_RETRY_MS later) then finds no lease held, so batches that keep coming never
+ * starve collection. Meanwhile a batch's creates each ask their own admission, as single writes do.
+ */
+const LEASE_PAUSE_MS = COLLECT_RETRY_MS + 5_000;
 
 /** Whether a conditional create with `source` is at or below the watermark: stale. */
 export function belowWatermark(admission: Admission, source: bigint | undefined): boolean {
@@ -46,6 +53,8 @@ export class CollectedWatermark {
   readonly #sql: SqlStorage;
   #value: bigint | null = null;
   #heldUntil = 0;
+  /** Until when no lease is granted, after a refused collection (memory only: it serves only progress). */
+  #pausedUntil = 0;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -61,10 +70,11 @@ export class CollectedWatermark {
   /**
    * Grants `admission` as a lease of `leaseMs` from now: stores that nothing is collected before
    * its end (the grant's answer waits for that write to be durable). `clockIndex` is the catalog's
-   * current index, for the clock row's upsert.
+   * current index, for the clock row's upsert. Null while grants are paused for a refused collection.
    */
-  lease(admission: Admission, clockIndex: number, leaseMs: number): AdmissionLease {
+  lease(admission: Admission, clockIndex: number, leaseMs: number): AdmissionLease | null {
     const now = Date.now();
+    if (now < this.#pausedUntil) return null;
     const until = now + leaseMs;
     this.#sql.exec(
       `INSERT INTO index_clock (singleton, last_index, history_floor, collect_held_until) VALUES (1, ?, 0, ?)
@@ -87,7 +97,10 @@ export class CollectedWatermark {
    * admission lease holds, nothing is collected: false (the object tries again later).
    */
   collect(storage: DurableObjectStorage, tombstone: CollectedTombstone, clockIndex: number): boolean {
-    if (Date.now() < this.#heldUntil) return false;
+    if (Date.now() < this.#heldUntil) {
+      this.#pausedUntil = Date.now() + LEASE_PAUSE_MS;
+      return false;
+    }
     const source = tombstone.sourceIndex === null ? null : BigInt(tombstone.sourceIndex);
     const raised = source !== null && (this.#value === null || source > this.#value) ? source : this.#value;
     storage.transactionSync(() => {

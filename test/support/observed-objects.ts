@@ -99,7 +99,7 @@ export class ObservedRegionCatalog extends RegionCatalog {
     return super.admission();
   }
 
-  override admissionLease(): AdmissionLease {
+  override admissionLease(): AdmissionLease | null {
     this.#leases++;
     return super.admissionLease();
   }
