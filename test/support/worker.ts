@@ -78,10 +78,12 @@ export function catalogFor(region = "global", shard = 0): DurableObjectStub<Obse
 }
 
 /** Resolves once the object has `count` parked waiters (polling only the test's own view). */
-export async function untilWaiters(id: string, count: number, region = "global"): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while ((await objectFor(id, region).stats()).waiters !== count) {
-    if (Date.now() > deadline) throw new Error(`never reached ${count} waiters`);
+export async function untilWaiters(id: string, count: number, region = "global", timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { waiters } = await objectFor(id, region).stats();
+    if (waiters === count) return;
+    if (Date.now() > deadline) throw new Error(`never reached ${count} waiters within ${timeoutMs} ms (${waiters} parked)`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -147,30 +147,34 @@ describe("token lookups", () => {
 describe("blocking query caps", () => {
   it("caps parked queries per caller and per allocation with a clear 429; an index from the future costs the same", async () => {
     const { id, index } = await createAllocation();
+    // On a loaded CI machine parking these queries once took over 10 s (302 ms when quiet): each
+    // step may take 30 s, and the queries wait the longest allowed (MAX_QUERY_TIME, 300 s), so
+    // none is answered by its timeout before the test releases them.
     const park = (ip: string, minIndex: string | number = index) =>
-      call(`/v1/allocation/${id}?index=${minIndex}&wait=20s`, { headers: { "CF-Connecting-IP": ip } });
+      call(`/v1/allocation/${id}?index=${minIndex}&wait=300s`, { headers: { "CF-Connecting-IP": ip } });
+    const PARKED_WITHIN_MS = 30_000;
     const parked: Promise<Response>[] = [];
     for (let i = 0; i < TEST_WAITER_CAPS.perCaller; i++) parked.push(park("192.0.2.1", i % 2 ? "18446744073709551615" : index));
-    await untilWaiters(id, TEST_WAITER_CAPS.perCaller);
+    await untilWaiters(id, TEST_WAITER_CAPS.perCaller, "global", PARKED_WITHIN_MS);
     const overCaller = await park("192.0.2.1");
     expect(overCaller.status).toBe(429);
     expect(await overCaller.text()).toBe("Too many blocking queries from this caller are waiting on this object; retry later");
     for (let i = TEST_WAITER_CAPS.perCaller; i < TEST_WAITER_CAPS.perObject; i++) parked.push(park("192.0.2.2"));
-    await untilWaiters(id, TEST_WAITER_CAPS.perObject);
+    await untilWaiters(id, TEST_WAITER_CAPS.perObject, "global", PARKED_WITHIN_MS);
     const overObject = await park("192.0.2.3");
     expect(overObject.status).toBe(429);
     expect(await overObject.text()).toBe("Too many blocking queries are waiting on this object; retry later");
     // A non-blocking read is never refused.
     expect((await call(`/v1/allocation/${id}`)).status).toBe(200);
     await write("POST", `/v1/allocation/${id}/task-events`, '{"Events":[{"Task":"redis","Event":{"Type":"Received"}}]}');
-    await untilWaiters(id, TEST_WAITER_CAPS.perCaller / 2);
+    await untilWaiters(id, TEST_WAITER_CAPS.perCaller / 2, "global", PARKED_WITHIN_MS);
     // Release the future-index waiters by resetting the object (they answer the current state).
     const { runInDurableObject } = await import("cloudflare:test");
     await runInDurableObject(objectFor(id), (_i, state) => state.abort("release")).catch(() => undefined);
     const answers = await Promise.all(parked);
     expect(answers.every((r) => r.status === 200)).toBe(true);
     expect(Math.max(...answers.map(indexOf))).toBeGreaterThan(index);
-  });
+  }, 150_000);
 });
 
 describe("Idempotency-Key", () => {
