@@ -75,7 +75,7 @@ describe("size caps", () => {
 
 describe("rate limit", () => {
   it("answers 429 with Retry-After once a caller exceeds its rate, without affecting others", async () => {
-    const ip = `198.51.100.${Math.floor(Math.random() * 200)}`;
+    const ip = `198.51.100.${Math.floor(Math.random() * 100)}`;
     let limited: Response | undefined;
     // The limiter counts in fixed 10 s windows: send fast, concurrent batches so one window overflows.
     for (let sent = 0; sent < 6000 && !limited; sent += 50) {
@@ -94,10 +94,10 @@ describe("rate limit", () => {
 
 describe("rate limit by address", () => {
   it("counts requests with random tokens against the client address, on public endpoints too; a token known valid keeps its own budget", async () => {
-    // An address no other test uses (198.51.100.200–249 are the token-lookup test's): the flood leaves
+    // An address no other test uses (198.51.100.0–99 and 200–249 are the other floods'): the flood leaves
     // it limited for the rest of the period, and a fixed address it hit once (192.0.2.1, 1 in 250)
     // failed the parked-query caps test that uses it right after.
-    const ip = `198.51.100.${Math.floor(Math.random() * 200)}`;
+    const ip = `198.51.100.${100 + Math.floor(Math.random() * 100)}`;
     // The valid token has resolved once from this address before the flood.
     expect((await call("/v1/allocations", { headers: { "CF-Connecting-IP": ip, "X-Nomad-Token": TOKEN } })).status).toBe(200);
     let limited: Response | undefined;
