@@ -78,12 +78,37 @@ export function catalogFor(region = "global", shard = 0): DurableObjectStub<Obse
 }
 
 /** Resolves once the object has `count` parked waiters (polling only the test's own view). */
-export async function untilWaiters(id: string, count: number, region = "global", timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+export async function untilWaiters(id: string, count: number, region = "global"): Promise<void> {
+  const deadline = Date.now() + 10_000;
   for (;;) {
     const { waiters } = await objectFor(id, region).stats();
     if (waiters === count) return;
-    if (Date.now() > deadline) throw new Error(`never reached ${count} waiters within ${timeoutMs} ms (${waiters} parked)`);
+    if (Date.now() > deadline) throw new Error(`never reached ${count} waiters (${waiters} parked)`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** One change's result in a batch's answer. */
+export interface BatchResult {
+  ID: string;
+  Index?: number;
+  Stale?: boolean;
+  Status?: number;
+}
+
+/** `POST /v1/allocations/batch` of `changes` (batchPut's) with the management token: each change's result. */
+export async function postBatch(changes: string[]): Promise<BatchResult[]> {
+  const response = await write("POST", "/v1/allocations/batch", `{"Changes":[${changes.join(",")}]}`);
+  if (response.status !== 200) throw new Error(`the batch answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { Results: BatchResult[] }).Results;
+}
+
+/** A batch's put of the demo allocation as `id` with ClientStatus `status`; `source` (a number or decimal text) and `key` when given. */
+export function batchPut(
+  id: string,
+  { status = "pending", source, key }: { status?: string; source?: number | string; key?: string } = {},
+): string {
+  const sourceField = source === undefined ? "" : `,"SourceIndex":${JSON.stringify(source)}`;
+  const keyField = key === undefined ? "" : `,"IdempotencyKey":"${key}"`;
+  return `{"Op":"put","ID":"${id}"${sourceField}${keyField},"Allocation":${allocationJson(id, { ClientStatus: JSON.stringify(status) })}}`;
 }

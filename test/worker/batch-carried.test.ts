@@ -10,30 +10,13 @@ import { config } from "../../src/config.ts";
 import { shardOf } from "../../src/domain/catalog-shard.ts";
 import type { CatalogChange } from "../../src/durable/contract.ts";
 import type { IndexClock } from "../../src/durable/index-clock.ts";
-import { allocationJson, call, catalogFor, idsWithPrefix, newAllocId, objectFor, TOKEN } from "../support/worker.ts";
-
-interface Result {
-  ID: string;
-  Index?: number;
-  Stale?: boolean;
-  Status?: number;
-}
+import { allocationJson, batchPut, call, catalogFor, idsWithPrefix, newAllocId, objectFor, postBatch } from "../support/worker.ts";
 
 const SHARDS = config(env).catalogShards;
 const catalogOf = (id: string) => catalogFor("global", shardOf(id.replaceAll("-", ""), SHARDS));
 
-async function batch(changes: string[]): Promise<Result[]> {
-  const r = await call("/v1/allocations/batch", {
-    method: "POST",
-    headers: { "X-Nomad-Token": TOKEN },
-    body: `{"Changes":[${changes.join(",")}]}`,
-  });
-  expect(r.status).toBe(200);
-  return ((await r.json()) as { Results: Result[] }).Results;
-}
-
-const put = (id: string, status = "pending", source?: number, key?: string) =>
-  `{"Op":"put","ID":"${id}"${source === undefined ? "" : `,"SourceIndex":${source}`}${key === undefined ? "" : `,"IdempotencyKey":"${key}"`},"Allocation":${allocationJson(id, { ClientStatus: JSON.stringify(status) })}}`;
+const batch = postBatch;
+const put = (id: string, status = "pending", source?: number, key?: string) => batchPut(id, { status, source, key });
 
 const outboxRows = (id: string) =>
   runInDurableObject(objectFor(id), (_i, state) =>

@@ -13,7 +13,7 @@ import { hasSchema } from "../../src/durable/migrations.ts";
 import { catalogStubFor } from "../../src/durable/stub.ts";
 import { TEST_TOMBSTONE_RETENTION_MS } from "../support/constants.ts";
 import type { ObservedRegionCatalog } from "../support/observed-objects.ts";
-import { allocationJson, call, indexOf, newAllocId, objectFor, TOKEN } from "../support/worker.ts";
+import { allocationJson, batchPut, call, indexOf, newAllocId, objectFor, postBatch, TOKEN } from "../support/worker.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -37,19 +37,6 @@ function send(method: "PUT" | "DELETE", id: string, source: string | null): Prom
 
 /** The counters of the allocation's catalog shard (test/support/observed-objects.ts). */
 const catalogStats = (id: string) => (shardOf(id) as unknown as DurableObjectStub<ObservedRegionCatalog>).stats();
-
-/** A batch of changes (batchPut's), answered with each change's result. */
-async function batch(changes: string[]): Promise<Array<{ Index?: number; Stale?: boolean; Status?: number }>> {
-  const response = await call("/v1/allocations/batch", {
-    method: "POST",
-    headers: { "X-Nomad-Token": TOKEN },
-    body: `{"Changes":[${changes.join(",")}]}`,
-  });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { Results: Array<{ Index?: number; Stale?: boolean; Status?: number }> }).Results;
-}
-
-const batchPut = (id: string, source: string) => `{"Op":"put","ID":"${id}","SourceIndex":"${source}","Allocation":${allocationJson(id)}}`;
 
 async function written(response: Response): Promise<{ Index: number; Stale?: boolean }> {
   expect(response.status).toBe(200);
@@ -293,7 +280,7 @@ describe("tombstone retention", () => {
     await written(await send("PUT", id, at(100)));
     const deleted = await written(await send("DELETE", id, at(200)));
     // A batch takes its shard's lease for its creates (even for a change that turns out stale).
-    const [held] = await batch([batchPut(id, at(150))]);
+    const [held] = await postBatch([batchPut(id, { source: at(150) })]);
     expect(held?.Stale).toBe(true);
     const lease = await shardOf(id).admissionLease();
     if (lease === null) throw new Error("no lease granted");
@@ -309,7 +296,7 @@ describe("tombstone retention", () => {
     // Batches keep coming, but the refusal paused the grants: no lease renews the hold, so the retry
     // (after the lease, as the object's alarm runs it a minute later) collects.
     expect(await shardOf(id).admissionLease()).toBeNull();
-    const [meanwhile] = await batch([batchPut(id, at(160))]);
+    const [meanwhile] = await postBatch([batchPut(id, { source: at(160) })]);
     expect(meanwhile?.Stale).toBe(true);
     await sleep(Math.max(0, lease.until - Date.now()) + 50);
     await collectNow(id);
@@ -317,10 +304,10 @@ describe("tombstone retention", () => {
     expect(await watermark(id)).toBe(at(200));
     // Creates without a lease ask their own admission, with the watermark: the late one is stale, a newer one creates.
     const before = await catalogStats(id);
-    const [late] = await batch([batchPut(id, at(150))]);
+    const [late] = await postBatch([batchPut(id, { source: at(150) })]);
     expect(late?.Stale).toBe(true);
     expect(await stored(id)).toBe(false);
-    const [newer] = await batch([batchPut(id, at(201))]);
+    const [newer] = await postBatch([batchPut(id, { source: at(201) })]);
     expect(newer?.Stale).toBeUndefined();
     expect(newer?.Index).toBeGreaterThan(deleted.Index);
     expect((await catalogStats(id)).admissions - before.admissions).toBe(2);
