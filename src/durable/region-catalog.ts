@@ -3,7 +3,7 @@
  * src/domain/catalog-shard.ts): the list of its allocations (as AllocListStubs), an index, its
  * blocking queries, and a bounded, durable history of allocation events for `/v1/event/stream`.
  * Allocation objects report each committed change here (`CatalogChange` in contract.ts); changes that
- * arrive together are recorded in one transaction.
+ * arrive while the last group awaits its confirmation are recorded together, in one transaction.
  *
  * The index is the same hybrid logical clock as the allocations': max(last + 1, change's
  * allocation index), so it strictly increases on every change and is >= the ModifyIndex of every
@@ -67,8 +67,10 @@ export class RegionCatalog extends DurableObject<Env> {
   protected readonly waiters = new Waiters();
   /** Open event streams: each is called when a change is recorded. */
   protected readonly subscribers = new Set<() => void>();
-  /** Changes received and not yet recorded: all recorded together in the next task. */
+  /** Changes received while a recorded group awaits its confirmation: recorded together after it. */
   #pending: PendingRecord[] = [];
+  /** Whether the last group's writes await the storage's confirmation (`storage.sync()`). */
+  #confirming = false;
   /** Which shard of its region this is, from the name it was addressed by. */
   #slot: ShardSlot | undefined;
   /** The highest source index of the tombstones collected here. Stored in the clock's row. */
@@ -94,8 +96,8 @@ export class RegionCatalog extends DurableObject<Env> {
   /**
    * Records one committed allocation change and answers its index; a change already recorded
    * (a redelivery, or overtaken by a newer change of the same allocation) is ignored and answers
-   * the current index. Resolves once the change is recorded together with the others that arrived
-   * in the same moment.
+   * the current index. Resolves once the change is recorded, together with the others that arrived
+   * while the previous group awaited its confirmation.
    */
   async record(change: CatalogChange): Promise<number> {
     const [index] = await this.recordMany([change]);
@@ -124,12 +126,17 @@ export class RegionCatalog extends DurableObject<Env> {
     return row?.alloc_index ?? null;
   }
 
+  /**
+   * Group commit: a change that finds no write of this object awaiting its confirmation is recorded
+   * at once (an idle catalog adds no wait); those that arrive while one is awaited are recorded
+   * together, in one transaction, as soon as it is confirmed. Their acks could not be sent before
+   * that confirmation anyway (the output gate holds them), so the group costs them no time, and the
+   * groups grow with the load.
+   */
   #gather(changes: CatalogChange[]): Promise<Array<number | null>> {
     return new Promise<Array<number | null>>((resolve, reject) => {
       this.#pending.push({ changes, resolve, reject });
-      // A macrotask, not a microtask: deliveries that arrived together (each its own RPC) are all
-      // queued by the time it runs.
-      if (this.#pending.length === 1) setTimeout(() => this.#flush(), 0);
+      if (!this.#confirming) this.#flush();
     });
   }
 
@@ -148,6 +155,14 @@ export class RegionCatalog extends DurableObject<Env> {
       pending.resolve(indexes.slice(at, at + pending.changes.length));
       at += pending.changes.length;
     }
+    this.#confirming = true;
+    // A failed confirmation breaks the object's output gate (its answers never leave); the next
+    // group is still recorded, so nothing waits on a promise that never settles.
+    const next = () => {
+      this.#confirming = false;
+      if (this.#pending.length > 0) this.#flush();
+    };
+    this.ctx.storage.sync().then(next, next);
   }
 
   /**

@@ -173,4 +173,26 @@ describe(`the region catalog in ${SHARDS} shard(s)`, () => {
     expect(await shard.recordMany(changes)).toEqual(changes.map(() => after.index));
     expect((await shard.stats()).transactions).toBe(after.transactions);
   });
+
+  it("records single deliveries that arrive while a group awaits its confirmation together, one index each", async () => {
+    const shard = catalogFor("global", 0);
+    const before = await shard.stats();
+    const base = Date.now();
+    const changes: CatalogChange[] = Array.from({ length: 40 }, (_, i) => ({
+      allocId: `0000${crypto.randomUUID().slice(4)}`,
+      allocIndex: base + i,
+      kind: "upsert",
+      modifyTime: "1",
+      allocation: '{"JobID":"example"}',
+    }));
+    // Forty RPCs of one change each, all sent at once, as forty allocations' objects deliver.
+    const indexes = await Promise.all(changes.map((change) => shard.record(change)));
+    const after = await shard.stats();
+    expect(after.recorded - before.recorded).toBe(40);
+    expect(new Set(indexes).size).toBe(40);
+    for (let i = 1; i < indexes.length; i++) expect(indexes[i]).not.toBe(indexes[i - 1]);
+    // The first is recorded at once; most of the others arrive while a group awaits its
+    // confirmation and share a transaction (one each without grouping: 40).
+    expect(after.transactions - before.transactions).toBeLessThanOrEqual(20);
+  });
 });
