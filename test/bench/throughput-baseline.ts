@@ -1,7 +1,7 @@
 /**
- * `npm run bench:throughput -- --baseline <dir> [--rounds N] [--slice-s S] [--smoke]`: the single writes of this
- * checkout against another commit's, in the same run (docs/benchmarks.md, "Single writes against
- * the code before batched ingest"). `<dir>` is a worktree of the other commit with its own `npm ci`
+ * `npm run bench:throughput -- --baseline <dir> [--batch] [--rounds N] [--slice-s S] [--smoke]`: the single
+ * writes (or, with `--batch`, the batched ingest) of this checkout against another commit's, in the
+ * same run (docs/benchmarks.md, "Single writes against the code before batched ingest"). `<dir>` is a worktree of the other commit with its own `npm ci`
  * (`git worktree add /work/wt/baseline 9233366^ && (cd /work/wt/baseline && npm ci)`).
  *
  * Both Workers are bundled and served the same way (test/bench/config.ts derives each one's bench
@@ -12,6 +12,11 @@
  * round runs each load for a short slice (3 s by default, 10 rounds) on the current Worker, then
  * on the baseline (ABAB…), so bursts of other load on the machine fall on both; the result is each
  * side's median and the median of the per-round ratios current ÷ baseline.
+ *
+ * With `batch`, the loads are the full bench's batched ingest instead (`POST /v1/allocations/batch`,
+ * `batch.size` puts per request, 2 connections): new allocations, and replacing two fixed sets of
+ * existing ones; after each slice both Workers rest `batch.settleMs`, so the alarms that confirm a
+ * slice's carried changes do not land in the next one's (the other side's, most of the time).
  */
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -20,8 +25,8 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
 import { writeBenchConfig } from "./config.ts";
-import { allocationJson, closedLoop, type Loop } from "./lib/closed-loop.ts";
-import { median, round } from "./lib/measure.ts";
+import { allocationJson, batchBody, batchOk, closedLoop, type Loop } from "./lib/closed-loop.ts";
+import { median, round, sleep } from "./lib/measure.ts";
 import { RawConnection } from "./lib/raw-http.ts";
 import { type BenchServer, HOST, ROOT, startBenchServer } from "./lib/server.ts";
 
@@ -32,12 +37,16 @@ interface Side {
   server: BenchServer;
   port: number;
   ids: string[];
+  /** With `batch`: two sets of existing allocations the replacing load rewrites (one per connection). */
+  batchSets: string[][];
 }
 
 type Request = { method?: string; path: string; body?: string; headers?: Record<string, string> };
 
-/** The loads compared, each a request generator over one side's seeded allocations. */
-const LOADS: Record<string, (side: Side, auth: Record<string, string>) => (i: number) => Request> = {
+type MakeLoad = (side: Side, auth: Record<string, string>) => (i: number) => Request;
+
+/** The single-write loads compared, each a request generator over one side's seeded allocations. */
+const LOADS: Record<string, MakeLoad> = {
   put64: (side, auth) => (i) => ({
     method: "PUT",
     path: `/v1/allocation/${side.ids[i % 64]}`,
@@ -62,10 +71,40 @@ const LOADS: Record<string, (side: Side, auth: Record<string, string>) => (i: nu
   },
 };
 
+/** The batched-ingest loads compared (`size` puts per request). */
+function batchLoads(size: number): Record<string, MakeLoad> {
+  const post = (ids: string[], auth: Record<string, string>) => ({
+    method: "POST",
+    path: "/v1/allocations/batch",
+    body: batchBody(ids),
+    headers: auth,
+  });
+  return {
+    batchNew: (_side, auth) => () =>
+      post(
+        Array.from({ length: size }, () => randomUUID()),
+        auth,
+      ),
+    batchReplacing: (side, auth) => (i) => post(side.batchSets[i % 2] as string[], auth),
+  };
+}
+
 function commitOf(root: string): string {
   const head = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim();
   const dirty = spawnSync("git", ["status", "--porcelain", "--", "src"], { cwd: root, encoding: "utf8" }).stdout.trim();
   return dirty ? `${head} (+${dirty.split("\n").length} uncommitted src/ changes)` : head;
+}
+
+/** Two sets of `size` allocations made by one batch each, for the replacing load. */
+async function seedBatchSets(port: number, auth: Record<string, string>, size: number): Promise<string[][]> {
+  const sets = [0, 1].map(() => Array.from({ length: size }, () => randomUUID()));
+  for (const set of sets) {
+    const conn = new RawConnection(HOST, port);
+    const r = await conn.request({ method: "POST", path: "/v1/allocations/batch", body: batchBody(set), headers: auth, keepBody: true });
+    conn.close();
+    if (!batchOk(r.status, r.body?.toString() ?? "")) throw new Error(`seed batch: ${r.status} ${r.body}`);
+  }
+  return sets;
 }
 
 async function seed(port: number, auth: Record<string, string>): Promise<string[]> {
@@ -92,6 +131,8 @@ export async function compareWithBaseline(options: {
   connections: number;
   command: string;
   log: (line: string) => void;
+  /** Compare the batched ingest (`size` per request, a rest of `settleMs` after each slice) instead of the single writes. */
+  batch?: { size: number; settleMs: number };
 }): Promise<void> {
   const { log } = options;
   const startedAt = new Date().toISOString();
@@ -107,22 +148,31 @@ export async function compareWithBaseline(options: {
       mkdirSync(dir, { recursive: true });
       const config = writeBenchConfig(root, dir);
       const server = await startBenchServer({ token, config, root, readyTimeoutMs: 90_000 });
-      const side: Side = { name, root, commit: commitOf(root), server, port: 0, ids: [] };
+      const side: Side = { name, root, commit: commitOf(root), server, port: 0, ids: [], batchSets: [] };
       sides.push(side);
       side.port = await server.workerPort();
       side.ids = await seed(side.port, auth);
+      if (options.batch) side.batchSets = await seedBatchSets(side.port, auth, options.batch.size);
       const prime = new RawConnection(HOST, side.port);
       await prime.request({ path: `/__bench/w0?prime=${side.ids[0]}` });
       prime.close();
       log(`  ${name} ${side.commit}: direct port ${side.port}; seeded ${side.ids.length} allocations`);
     }
+    const { batch } = options;
+    const loadsCompared = batch ? batchLoads(batch.size) : LOADS;
+    // A batch's figures are changes/s: its requests/s times the changes each carries.
+    const perRequest = batch?.size ?? 1;
     const loadAvgStart = loadavg();
     const perRound: Record<string, Array<{ current: Loop; baseline: Loop }>> = {};
     for (let r = 0; r < options.rounds; r++) {
-      for (const [load, make] of Object.entries(LOADS)) {
+      for (const [load, make] of Object.entries(loadsCompared)) {
         const pair: Partial<Record<Side["name"], Loop>> = {};
         for (const side of sides) {
-          pair[side.name] = await closedLoop(side.port, options.connections, options.durationS, make(side, auth));
+          const loop = batch
+            ? await closedLoop(side.port, 2, options.durationS, make(side, auth), batchOk)
+            : await closedLoop(side.port, options.connections, options.durationS, make(side, auth));
+          pair[side.name] = { ...loop, perS: round(loop.perS * perRequest, 1) };
+          if (batch) await sleep(batch.settleMs);
         }
         const { current, baseline } = pair as { current: Loop; baseline: Loop };
         perRound[load] = [...(perRound[load] ?? []), { current, baseline }];
@@ -162,7 +212,10 @@ export async function compareWithBaseline(options: {
         baselineRoot: options.baselineRoot,
         rounds: options.rounds,
         durationS: options.durationS,
-        connections: options.connections,
+        connections: batch ? 2 : options.connections,
+        loads: batch
+          ? `batched ingest, ${batch.size} puts per request; perS counts changes; ${batch.settleMs} ms rest after each slice`
+          : "single writes",
         order: "per round and load: current, then baseline",
         loadAvgStart,
         loadAvgEnd: loadavg(),

@@ -20,8 +20,8 @@
  *   batched ingest in alternating rounds (ratios taken within each round), and a CPU profile of
  *   each batched load;
  * - `--bridge` (alone): the initial load end to end, Nomad stand-in → the sync bridge → this Worker;
- * - `--baseline <dir> [--rounds N] [--slice-s S]` (alone): the single writes against another commit's Worker in the
- *   same run, alternating rounds (throughput-baseline.ts).
+ * - `--baseline <dir> [--batch] [--rounds N] [--slice-s S]` (alone): the single writes (with `--batch`, the
+ *   batched ingest) against another commit's Worker in the same run, alternating rounds (throughput-baseline.ts).
  *
  * Bounded: each step has its own duration and deadline; the whole run takes about 3 minutes (smoke:
  * under one). Loopback only; the servers it starts (wrangler's process group, etcd) are killed at the end.
@@ -35,7 +35,7 @@ import { performance } from "node:perf_hooks";
 import { DEMO_ALLOC_ID, DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
 import { NomadStandIn } from "../support/nomad-standin/server.ts";
 import { writeBenchConfig } from "./config.ts";
-import { allocationJson, batchBody, closedLoop, type Loop } from "./lib/closed-loop.ts";
+import { allocationJson, batchBody, batchOk, closedLoop, type Loop } from "./lib/closed-loop.ts";
 import { median, percentile, round, sleep, waitFor } from "./lib/measure.ts";
 import { type CpuProfile, summarizeProfile } from "./lib/profile-summary.ts";
 import { RawConnection } from "./lib/raw-http.ts";
@@ -52,7 +52,7 @@ const bridgeOnly = args.includes("--bridge");
 const batchOnly = args.includes("--batch");
 /** `--heap`: only the heap per held request (every kind). */
 const heapOnly = args.includes("--heap");
-/** `--baseline <dir>`: only the single writes, this checkout against the worktree of another commit. */
+/** `--baseline <dir>`: only the single writes (with `--batch`, the batched ingest), this checkout against the worktree of another commit. */
 const baselineIndex = args.indexOf("--baseline");
 const baselineRoot = baselineIndex >= 0 && args[baselineIndex + 1] ? resolve(args[baselineIndex + 1] as string) : undefined;
 const roundsIndex = args.indexOf("--rounds");
@@ -264,7 +264,9 @@ async function main(): Promise<void> {
   raiseFileLimit(65536);
   mkdirSync(outDir, { recursive: true });
   if (baselineRoot) {
-    log(`throughput bench: single writes, this checkout against ${baselineRoot}, ${rounds} rounds of ${sliceS} s per load and side`);
+    log(
+      `throughput bench: ${batchOnly ? "batched ingest" : "single writes"}, this checkout against ${baselineRoot}, ${rounds} rounds of ${sliceS} s per load and side`,
+    );
     await compareWithBaseline({
       baselineRoot,
       outDir,
@@ -273,6 +275,7 @@ async function main(): Promise<void> {
       connections: S.connections,
       command: `npm run bench:throughput -- ${args.join(" ")}`,
       log,
+      batch: batchOnly ? { size: S.batch, settleMs: smoke ? 100 : BATCH_SETTLE_MS } : undefined,
     });
     return;
   }
@@ -769,11 +772,6 @@ async function catalogAcrossProcesses(config: string, token: string): Promise<Re
   return figures;
 }
 
-/** A batch's answer lists no change that failed. */
-function batchOk(status: number, body: string): boolean {
-  return status === 200 && !body.includes('"Status"');
-}
-
 /**
  * The two batched-ingest loads (S.batch changes per request, 2 connections, `d` s): new
  * allocations each time, and replacing two fixed sets of existing ones (one per connection; made
@@ -825,7 +823,7 @@ function changesPerS(loop: { requests: number; seconds: number }): number {
 
 type Devtools = Awaited<ReturnType<typeof inspector>>;
 
-/** After each of our batched loads: the carried changes' confirmation window (10 s) and a second. */
+/** After each batched load (ours and the floors alike): the carried changes' confirmation window (10 s) and a second. */
 const BATCH_SETTLE_MS = 11_000;
 
 /** The batched loads `--batch` pairs: each floor with the load of ours that does the same Durable Object writes. */
@@ -861,15 +859,17 @@ async function batchRun(port: number, auth: Record<string, string>, devtools: De
     replacing,
   };
   const perRound: Array<Record<string, number>> = [];
-  const oursNames = new Set(BATCH_PAIRS.map((pair) => pair.ours as string));
   for (let r = 0; r < batchRounds; r++) {
     const names = Object.keys(loads);
     const figures: Record<string, number> = {};
     for (const name of r % 2 === 0 ? names : names.reverse()) {
       figures[name] = changesPerS(await (loads[name] as () => Promise<Loop>)());
-      // Our carried changes are confirmed by alarms up to 10 s later (CARRIED_CONFIRM_MS): that
-      // work must not land in the next load's slice, a floor's most of the time.
-      if (oursNames.has(name)) await sleep(smoke ? 100 : BATCH_SETTLE_MS);
+      // The same rest after every load: what one leaves behind must not land in the next one's
+      // slice. Ours leaves the alarms that confirm its carried changes up to 10 s later
+      // (CARRIED_CONFIRM_MS); every load leaves the disk its writes to flush. With a rest after
+      // ours only, replacing ÷ F2 was 0.47–0.85 in the rounds where replacing ran right after F2
+      // and 0.85–1.32 (once 0.47) where each followed a rest (2026-12-03): the order set the ratio.
+      await sleep(smoke ? 100 : BATCH_SETTLE_MS);
     }
     perRound.push(figures);
     log(`  round ${r + 1}/${batchRounds} (changes or floor writes/s): ${JSON.stringify(figures)}`);

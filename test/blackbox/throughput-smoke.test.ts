@@ -87,6 +87,23 @@ describe("throughput benchmark, smoke mode", () => {
     }
   });
 
+  it("compares the batched ingest against another checkout (here: this one), counting changes", { timeout: 125_000 }, async () => {
+    const dir = join(out, "baseline-batch");
+    const { code, output } = await runSmoke(120_000, ["--baseline", ROOT, "--batch"], dir);
+    expect(code, output).toBe(0);
+    // biome-ignore lint/suspicious/noExplicitAny: the result's shape is the harness's own JSON
+    const r = JSON.parse(readFileSync(join(dir, "baseline.json"), "utf8")) as any;
+    expect(Object.keys(r.loads).sort()).toEqual(["batchNew", "batchReplacing"]);
+    expect(r.meta.loads).toMatch(/^batched ingest, 50 puts per request/);
+    for (const figures of Object.values<Record<string, { perS: number; errors: number }>>(r.loads)) {
+      for (const side of ["current", "baseline"]) {
+        positive(figures[side]?.perS);
+        expect(figures[side]?.errors).toBe(0);
+      }
+      positive((figures as unknown as { ratioPerS: number }).ratioPerS);
+    }
+  });
+
   it("pairs the batch floors with batched ingest in alternating rounds, each ratio within its round", { timeout: 125_000 }, async () => {
     const dir = join(out, "batch");
     const { code, output } = await runSmoke(120_000, ["--batch", "--rounds", "2"], dir);

@@ -64,6 +64,11 @@ export async function closedLoop(
   };
 }
 
+/** A batch's answer lists no change that failed. */
+export function batchOk(status: number, body: string): boolean {
+  return status === 200 && !body.includes('"Status"');
+}
+
 export function allocationJson(id: string, name?: string): string {
   const json = DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id);
   return name ? json.replace('"Name":"example.cache[0]"', `"Name":${JSON.stringify(name)}`) : json;
