@@ -171,7 +171,8 @@ export async function compareWithBaseline(options: {
           const loop = batch
             ? await closedLoop(side.port, 2, options.durationS, make(side, auth), batchOk)
             : await closedLoop(side.port, options.connections, options.durationS, make(side, auth));
-          pair[side.name] = { ...loop, perS: round(loop.perS * perRequest, 1) };
+          // From the counts, not the loop's rounded requests/s (0.1/s is 20 changes/s at 200 per request).
+          pair[side.name] = { ...loop, perS: round((loop.requests * perRequest) / loop.seconds, 1) };
           if (batch) await sleep(batch.settleMs);
         }
         const { current, baseline } = pair as { current: Loop; baseline: Loop };

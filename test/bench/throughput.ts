@@ -59,7 +59,7 @@ const roundsIndex = args.indexOf("--rounds");
 const rounds = roundsIndex >= 0 ? Math.max(1, Math.min(20, Number(args[roundsIndex + 1]) || 10)) : smoke ? 1 : 10;
 /** `--slice-s S`: seconds per load and side in each round of `--baseline` or `--batch` (short slices pair better against bursty load). */
 const sliceIndex = args.indexOf("--slice-s");
-const sliceS = sliceIndex >= 0 ? Math.max(1, Math.min(10, Number(args[sliceIndex + 1]) || 3)) : smoke ? 1 : 3;
+const sliceS = sliceIndex >= 0 ? Math.max(1, Math.min(30, Number(args[sliceIndex + 1]) || 3)) : smoke ? 1 : 3;
 const outIndex = args.indexOf("--out");
 const outDir = resolve(outIndex >= 0 && args[outIndex + 1] ? (args[outIndex + 1] as string) : join(ROOT, "test-output", "throughput"));
 const S = smoke

@@ -67,7 +67,15 @@ export function summarizeProfile(
     if (/parseJson|parseValue|parseObject|parseArray|parseString|parseNumber/i.test(name)) return "JSON parsing";
     if (/normalize|fillStruct|zeroValue|resolve$/i.test(name)) return "validation";
     if (/exec|transactionSync|sql/i.test(name)) return "SQLite";
-    if (/record|apply|#entry|allocListStub|flush/i.test(name) || url.includes("region-catalog")) return "catalog recording";
+    // The catalog's own methods by exact name: a looser match once counted the batch's
+    // `applyChange` (the Worker's call to each object, whose self time is mostly the runtime
+    // starting the object) as catalog recording, 2.1 of its 2.2 ms per new allocation.
+    if (
+      /^(record|recordMany|recordCarried|recordedIndex|applyChanges|#gather|#flush|#entry|allocListStub)$/.test(name) ||
+      url.includes("region-catalog")
+    )
+      return "catalog recording";
+    if (name === "applyChange") return "the batch's call to each object";
     if (/deliverOutbox|commit/i.test(name)) return "commit and delivery";
     if (name === "") return "(anonymous)";
     return "other";
