@@ -868,7 +868,7 @@ async function batchRun(port: number, auth: Record<string, string>, devtools: De
       // slice. Ours leaves the alarms that confirm its carried changes up to 10 s later
       // (CARRIED_CONFIRM_MS); every load leaves the disk its writes to flush. With a rest after
       // ours only, replacing ÷ F2 was 0.47–0.85 in the rounds where replacing ran right after F2
-      // and 0.85–1.32 (once 0.47) where each followed a rest (2026-12-03): the order set the ratio.
+      // and 0.84–1.37 (once 0.47) where each followed a rest (2026-12-03): the order set the ratio.
       await sleep(smoke ? 100 : BATCH_SETTLE_MS);
     }
     perRound.push(figures);
