@@ -25,7 +25,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
 import { writeBenchConfig } from "./config.ts";
-import { allocationJson, batchBody, batchOk, closedLoop, type Loop } from "./lib/closed-loop.ts";
+import { allocationJson, batchOk, batchRequest, closedLoop, type Loop, seedBatchSets } from "./lib/closed-loop.ts";
 import { median, round, sleep } from "./lib/measure.ts";
 import { RawConnection } from "./lib/raw-http.ts";
 import { type BenchServer, HOST, ROOT, startBenchServer } from "./lib/server.ts";
@@ -73,19 +73,13 @@ const LOADS: Record<string, MakeLoad> = {
 
 /** The batched-ingest loads compared (`size` puts per request). */
 function batchLoads(size: number): Record<string, MakeLoad> {
-  const post = (ids: string[], auth: Record<string, string>) => ({
-    method: "POST",
-    path: "/v1/allocations/batch",
-    body: batchBody(ids),
-    headers: auth,
-  });
   return {
     batchNew: (_side, auth) => () =>
-      post(
+      batchRequest(
         Array.from({ length: size }, () => randomUUID()),
         auth,
       ),
-    batchReplacing: (side, auth) => (i) => post(side.batchSets[i % 2] as string[], auth),
+    batchReplacing: (side, auth) => (i) => batchRequest(side.batchSets[i % 2] as string[], auth),
   };
 }
 
@@ -93,18 +87,6 @@ function commitOf(root: string): string {
   const head = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim();
   const dirty = spawnSync("git", ["status", "--porcelain", "--", "src"], { cwd: root, encoding: "utf8" }).stdout.trim();
   return dirty ? `${head} (+${dirty.split("\n").length} uncommitted src/ changes)` : head;
-}
-
-/** Two sets of `size` allocations made by one batch each, for the replacing load. */
-async function seedBatchSets(port: number, auth: Record<string, string>, size: number): Promise<string[][]> {
-  const sets = [0, 1].map(() => Array.from({ length: size }, () => randomUUID()));
-  for (const set of sets) {
-    const conn = new RawConnection(HOST, port);
-    const r = await conn.request({ method: "POST", path: "/v1/allocations/batch", body: batchBody(set), headers: auth, keepBody: true });
-    conn.close();
-    if (!batchOk(r.status, r.body?.toString() ?? "")) throw new Error(`seed batch: ${r.status} ${r.body}`);
-  }
-  return sets;
 }
 
 async function seed(port: number, auth: Record<string, string>): Promise<string[]> {

@@ -35,7 +35,7 @@ import { performance } from "node:perf_hooks";
 import { DEMO_ALLOC_ID, DEMO_TASK_EVENTS_JSON } from "../../src/demo/allocation.ts";
 import { NomadStandIn } from "../support/nomad-standin/server.ts";
 import { writeBenchConfig } from "./config.ts";
-import { allocationJson, batchBody, batchOk, closedLoop, type Loop } from "./lib/closed-loop.ts";
+import { allocationJson, batchBody, batchOk, batchRequest, closedLoop, type Loop, seedBatchSets } from "./lib/closed-loop.ts";
 import { median, percentile, round, sleep, waitFor } from "./lib/measure.ts";
 import { type CpuProfile, summarizeProfile } from "./lib/profile-summary.ts";
 import { RawConnection } from "./lib/raw-http.ts";
@@ -782,13 +782,8 @@ async function batchLoads(
   auth: Record<string, string>,
   d: number,
 ): Promise<{ newAllocations: () => Promise<Loop>; replacing: () => Promise<Loop> }> {
-  const post = (ids: string[]) => ({ method: "POST", path: "/v1/allocations/batch", body: batchBody(ids), headers: auth });
-  const existing = [0, 1].map(() => Array.from({ length: S.batch }, () => randomUUID()));
-  for (const set of existing) {
-    const conn = new RawConnection(HOST, port);
-    await conn.request(post(set));
-    conn.close();
-  }
+  const post = (ids: string[]) => batchRequest(ids, auth);
+  const existing = await seedBatchSets(port, auth, S.batch);
   return {
     newAllocations: () => closedLoop(port, 2, d, () => post(Array.from({ length: S.batch }, () => randomUUID())), batchOk),
     replacing: () => closedLoop(port, 2, d, (i) => post(existing[i % 2] as string[]), batchOk),

@@ -2,6 +2,7 @@
  * The write benchmark's load loop and request bodies, shared by test/bench/throughput.ts and its
  * same-run comparison against an earlier commit (throughput-baseline.ts).
  */
+import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../../src/demo/allocation.ts";
 import { percentile, round } from "./measure.ts";
@@ -62,6 +63,23 @@ export async function closedLoop(
     p99Ms: round(percentile(latencies, 99)),
     errors,
   };
+}
+
+/** The batched-ingest request carrying a put of each of `ids`. */
+export function batchRequest(ids: string[], auth: Record<string, string>) {
+  return { method: "POST", path: "/v1/allocations/batch", body: batchBody(ids), headers: auth };
+}
+
+/** Two sets of `size` allocations, each made by one batch, for the loads that replace existing ones. */
+export async function seedBatchSets(port: number, auth: Record<string, string>, size: number): Promise<string[][]> {
+  const sets = [0, 1].map(() => Array.from({ length: size }, () => randomUUID()));
+  for (const set of sets) {
+    const conn = new RawConnection(HOST, port);
+    const r = await conn.request({ ...batchRequest(set, auth), keepBody: true });
+    conn.close();
+    if (!batchOk(r.status, r.body?.toString() ?? "")) throw new Error(`seed batch: ${r.status} ${r.body}`);
+  }
+  return sets;
 }
 
 /** A batch's answer lists no change that failed. */
