@@ -38,6 +38,7 @@ const SHARDED_TESTS = [
   "test/worker/batch.test.ts",
   "test/worker/namespaces.test.ts",
   "test/worker/object-names.test.ts",
+  "test/worker/admission-leases.test.ts",
 ];
 
 /**

@@ -6,15 +6,11 @@
  * which delivers its outbox in order; `finish` resolves once every change is recorded or so
  * delivered (or, failing that too, durable in its outbox with an alarm to retry), so a list read
  * after the batch's answer reflects it, as after a single write.
- *
- * It also asks each shard once for the admission lease the batch's creates share, instead of each
- * new allocation's object asking for its own admission (tombstone-retention.ts).
  */
 import type { Config } from "../config.ts";
 import { shardOf } from "../domain/catalog-shard.ts";
-import type { AdmissionLease, CatalogChange } from "./contract.ts";
+import type { CatalogChange } from "./contract.ts";
 import { allocationStub, catalogStub } from "./stub.ts";
-import { leaseUsable } from "./tombstone-retention.ts";
 
 /** Changes per RPC, and about this many characters of them (well within an RPC's message limit). */
 const CARRY_MAX_CHANGES = 32;
@@ -37,38 +33,11 @@ export class CatalogCarrier {
   /** Per shard: the changes not yet sent and their characters. */
   readonly #queued = new Map<number, { changes: Queued[]; chars: number }>();
   readonly #sent: Promise<void>[] = [];
-  /** Per shard: its admission lease (null: none granted), asked once and again only once a lease is spent. */
-  readonly #leases = new Map<number, Promise<AdmissionLease | null>>();
 
   constructor(env: Env, cfg: Config, region: string) {
     this.#env = env;
     this.#cfg = cfg;
     this.#region = region;
-  }
-
-  /**
-   * The admission lease of allocation `uuid`'s shard, for a put that may create it; undefined
-   * when the shard granted none (paused, or it did not answer: the batch does not ask it again,
-   * and each create asks its own admission).
-   */
-  async lease(uuid: string): Promise<AdmissionLease | undefined> {
-    const shard = this.#shardOf(uuid);
-    let asked = this.#leases.get(shard);
-    if (!asked) {
-      asked = catalogStub(this.#env, this.#cfg, this.#region, shard)
-        .admissionLease()
-        .catch((error: unknown) => {
-          console.warn("no admission lease; each new allocation asks its own admission", error);
-          return null;
-        });
-      this.#leases.set(shard, asked);
-    }
-    const lease = await asked;
-    if (lease === null) return undefined;
-    if (leaseUsable(lease, Date.now())) return lease;
-    // Spent: the next put asks for a new one.
-    if (this.#leases.get(shard) === asked) this.#leases.delete(shard);
-    return undefined;
   }
 
   #shardOf(uuid: string): number {

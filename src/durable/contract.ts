@@ -154,9 +154,9 @@ export interface Admission {
 }
 
 /**
- * An admission a catalog shard grants to a batch's creates (the Worker asks once per shard, not
- * each new allocation's object): the shard collects no tombstone before `until`, so the admission
- * stays true meanwhile (tombstone-retention.ts).
+ * An admission a catalog shard grants to creates that come together (the Worker isolate asks once
+ * per shard, not each new allocation's object: admission-leases.ts): the shard collects no
+ * tombstone before `until`, so the admission stays true meanwhile (tombstone-retention.ts).
  */
 export interface AdmissionLease extends Admission {
   /** Until when (the shard's wall-clock ms) it collects nothing. */

@@ -338,8 +338,9 @@ export class RegionCatalog extends DurableObject<Env> {
   }
 
   /**
-   * The admission for a batch's creates, true for a while: this shard collects nothing until the
-   * lease ends. Null while a refused collection waits for its retry (each create asks its own).
+   * The admission for creates that come together (admission-leases.ts), true for a while: this
+   * shard collects nothing until the lease ends. Null while a refused collection waits for its
+   * retry (each create asks its own).
    */
   admissionLease(): AdmissionLease | null {
     return this.#collected.lease(this.#admission(), this.clock.last, this.admissionLeaseMs());

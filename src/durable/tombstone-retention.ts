@@ -13,7 +13,8 @@
  * tombstone's included), and a conditional create whose source index is at or below the watermark
  * is answered stale, as the tombstone would have answered it.
  *
- * A batch's creates share one admission per shard instead (`AdmissionLease`, asked by the Worker):
+ * Creates that come together share one admission per shard instead (`AdmissionLease`, asked and
+ * kept by the Worker isolate for batches and concurrent single writes: admission-leases.ts):
  * the shard stores that it collects nothing for ADMISSION_LEASE_MS and refuses collections until
  * then, so an admission taken at the lease's start is as true at the end as a fresh one. The
  * object uses a lease only before its `usableUntil` (a quarter of the lease short of its end:
@@ -30,7 +31,7 @@ export const ADMISSION_LEASE_MS = 60_000;
 /**
  * After refusing a collection, a shard grants no lease for this long: the refused tombstone's
  * retry (COLLECT_RETRY_MS later) then finds no lease held, so batches that keep coming never
- * starve collection. Meanwhile a batch's creates each ask their own admission, as single writes do.
+ * starve collection. Meanwhile the creates each ask their own admission, as a lone single write does.
  */
 const LEASE_PAUSE_MS = COLLECT_RETRY_MS + 5_000;
 

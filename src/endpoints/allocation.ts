@@ -9,6 +9,7 @@ import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
 import { parseAllocId } from "../domain/alloc-id.ts";
 import { DEFAULT_NAMESPACE } from "../domain/namespace.ts";
 import { normalizeAs } from "../domain/validate.ts";
+import { ADMISSION_LEASES } from "../durable/admission-leases.ts";
 import type { AllocationRead } from "../durable/contract.ts";
 import { allocationStub } from "../durable/stub.ts";
 import { CodedError, ErrorText } from "../errors.ts";
@@ -67,7 +68,10 @@ const putAllocation: Handler = async (request, { env }) => {
   const idem = await idempotencyKey(request, bytes);
   const source = sourceIndexHeader(request);
   const stub = allocationStub(env, cfg, region, alloc.uuid);
-  return writeReply(await stub.put(document, keepTaskStates, idem, source));
+  // Concurrent writes to a shard share its admission lease, for the puts that create (admission-leases.ts).
+  return await ADMISSION_LEASES.forSingle(env, cfg, region, alloc.uuid, async (lease) =>
+    writeReply(await stub.put(document, keepTaskStates, idem, source, false, lease)),
+  );
 };
 
 const deleteAllocation: Handler = async (request, { env }) => {

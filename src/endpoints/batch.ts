@@ -10,6 +10,7 @@ import { config } from "../config.ts";
 import { DEMO_ALLOC_ID } from "../demo/allocation.ts";
 import { parseAllocId } from "../domain/alloc-id.ts";
 import { type BatchChange, batchOp, batchSourceIndexText, MAX_BATCH_CHANGES, parseBatchEnvelope } from "../domain/batch.ts";
+import { ADMISSION_LEASES } from "../durable/admission-leases.ts";
 import { CatalogCarrier } from "../durable/catalog-carrier.ts";
 import type { WriteOutcome } from "../durable/contract.ts";
 import type { IdempotencyKey } from "../durable/idempotency.ts";
@@ -78,10 +79,17 @@ async function applyChange(env: Env, region: string, { id, change }: BatchChange
         ? undefined
         : { key, requestHash: await sha256Hex(`batch ${op} ${region} ${alloc.uuid} ${source ?? ""}\n${document}`) };
     // The object answers its committed change (carried) instead of delivering it: the batch's go
-    // together; a put that creates its allocation is admitted by the lease its shard granted the batch.
+    // together; a put that creates its allocation is admitted by its shard's lease (admission-leases.ts).
     if (op === "delete") return outcomeResult(id, alloc.uuid, await stub.remove(await fingerprint(""), source, true), carrier);
     const { document, keepTaskStates } = allocationDocument(change.Allocation ?? null, alloc.uuid);
-    const outcome = await stub.put(document, keepTaskStates, await fingerprint(document), source, true, await carrier.lease(alloc.uuid));
+    const outcome = await stub.put(
+      document,
+      keepTaskStates,
+      await fingerprint(document),
+      source,
+      true,
+      await ADMISSION_LEASES.lease(env, config(env), region, alloc.uuid),
+    );
     return outcomeResult(id, alloc.uuid, outcome, carrier);
   } catch (error) {
     if (error instanceof CodedError) return failure(id, error.status, error.message);

@@ -1,0 +1,105 @@
+/**
+ * The Worker isolate's admission leases, one per catalog shard (tombstone-retention.ts): a put
+ * that may create its allocation carries its shard's lease, so the new allocation's object does
+ * not ask the shard for its own admission, an RPC whose answer waits behind the shard's pending
+ * group commit. The leases outlive a request: every batch and every single write of this isolate
+ * shares them until they are spent, and a spent one is asked again.
+ *
+ * Batches always carry a lease. A single write carries one only when its isolate writes to the
+ * shard concurrently (another single write to it in flight) or still holds a usable lease: an
+ * occasional write asks nothing more than before (the object asks its admission only if it
+ * creates), and the shard then holds off no collection for it.
+ */
+import type { Config } from "../config.ts";
+import { shardOf } from "../domain/catalog-shard.ts";
+import type { AdmissionLease } from "./contract.ts";
+import { catalogStub } from "./stub.ts";
+import { leaseUsable } from "./tombstone-retention.ts";
+
+/**
+ * How long a shard's refusal (its grants are paused for a refused collection) or failure to answer
+ * stands before it is asked again; meanwhile each create asks its own admission.
+ */
+const NO_LEASE_MS = 5_000;
+
+interface Asked {
+  lease: Promise<AdmissionLease | null>;
+  /** Wall-clock ms of the question, for how long a null answer stands. */
+  at: number;
+  /** The answer once it came (undefined while pending). */
+  answer?: AdmissionLease | null;
+}
+
+export class AdmissionLeases {
+  /** Per shard (region, shard and shard count): the last lease asked. */
+  readonly #asked = new Map<string, Asked>();
+  /** Per shard: this isolate's single writes in flight. */
+  readonly #singles = new Map<string, number>();
+
+  /**
+   * The usable lease of allocation `uuid`'s shard, asked now unless one is held; undefined when
+   * the shard granted none (the creates ask their own admission).
+   */
+  async lease(env: Env, cfg: Config, region: string, uuid: string): Promise<AdmissionLease | undefined> {
+    return this.#usable(env, cfg, region, shardOf(uuid.replaceAll("-", ""), cfg.catalogShards));
+  }
+
+  /**
+   * Runs a single write to allocation `uuid` with its shard's lease when this isolate holds a
+   * usable one (or is asking one) or has another single write to the shard in flight; else with none.
+   */
+  async forSingle<T>(env: Env, cfg: Config, region: string, uuid: string, write: (lease?: AdmissionLease) => Promise<T>): Promise<T> {
+    const shard = shardOf(uuid.replaceAll("-", ""), cfg.catalogShards);
+    const key = shardKey(region, shard, cfg);
+    const inFlight = (this.#singles.get(key) ?? 0) + 1;
+    this.#singles.set(key, inFlight);
+    try {
+      const held = this.#asked.get(key);
+      const holding = held !== undefined && (held.answer === undefined || (held.answer !== null && leaseUsable(held.answer, Date.now())));
+      return await write(inFlight > 1 || holding ? await this.#usable(env, cfg, region, shard) : undefined);
+    } finally {
+      const left = (this.#singles.get(key) ?? 1) - 1;
+      if (left === 0) this.#singles.delete(key);
+      else this.#singles.set(key, left);
+    }
+  }
+
+  async #usable(env: Env, cfg: Config, region: string, shard: number): Promise<AdmissionLease | undefined> {
+    const key = shardKey(region, shard, cfg);
+    let asked = this.#asked.get(key);
+    if (asked?.answer !== undefined && !standing(asked, Date.now())) {
+      // Spent, or a refusal that no longer stands: ask again.
+      this.#asked.delete(key);
+      asked = undefined;
+    }
+    if (asked === undefined) {
+      const question: Asked = { lease: Promise.resolve(null), at: Date.now() };
+      question.lease = catalogStub(env, cfg, region, shard)
+        .admissionLease()
+        .catch((error: unknown) => {
+          console.warn("no admission lease; each new allocation asks its own admission", error);
+          return null;
+        })
+        .then((answer) => {
+          question.answer = answer;
+          return answer;
+        });
+      this.#asked.set(key, question);
+      asked = question;
+    }
+    const lease = await asked.lease;
+    return lease !== null && leaseUsable(lease, Date.now()) ? lease : undefined;
+  }
+}
+
+function shardKey(region: string, shard: number, cfg: Config): string {
+  return `${region}\u0000${shard}/${cfg.catalogShards}`;
+}
+
+/** Whether an answered question still serves: a usable lease, or a refusal younger than NO_LEASE_MS. */
+function standing(asked: Asked, now: number): boolean {
+  return asked.answer ? leaseUsable(asked.answer, now) : now - asked.at < NO_LEASE_MS;
+}
+
+/** This isolate's leases (module state: shared by every request the isolate serves). */
+export const ADMISSION_LEASES = new AdmissionLeases();
