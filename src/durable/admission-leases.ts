@@ -22,11 +22,21 @@ import { leaseUsable } from "./tombstone-retention.ts";
  */
 const NO_LEASE_MS = 5_000;
 
+/**
+ * A write never awaits the promise of a question another request asked, nor uses the RPC's answer
+ * object: the runtime ties both to the request that made them (it answered such writes 500
+ * "Cannot perform I/O on behalf of a different request" under load, and it cancels their
+ * continuations once that request is gone). It looks at the question's plain answer every
+ * ANSWER_POLL_MS instead, for at most SHARED_WAIT_MS, and then asks its own.
+ */
+const ANSWER_POLL_MS = 2;
+const SHARED_WAIT_MS = 2_000;
+
+/** A question to a shard, shared by the isolate's writes through its plain answer only. */
 interface Asked {
-  lease: Promise<AdmissionLease | null>;
   /** Wall-clock ms of the question, for how long a null answer stands. */
   at: number;
-  /** The answer once it came (undefined while pending). */
+  /** The answer once it came (undefined while pending): a plain copy of the RPC's. */
   answer?: AdmissionLease | null;
 }
 
@@ -72,24 +82,47 @@ export class AdmissionLeases {
       this.#asked.delete(key);
       asked = undefined;
     }
+    let lease: AdmissionLease | null | typeof STILL_PENDING;
     if (asked === undefined) {
-      const question: Asked = { lease: Promise.resolve(null), at: Date.now() };
-      question.lease = catalogStub(env, cfg, region, shard)
-        .admissionLease()
-        .catch((error: unknown) => {
-          console.warn("no admission lease; each new allocation asks its own admission", error);
-          return null;
-        })
-        .then((answer) => {
-          question.answer = answer;
-          return answer;
-        });
-      this.#asked.set(key, question);
-      asked = question;
+      lease = await this.#ask(key, env, cfg, region, shard);
+    } else {
+      lease = await answerWithin(asked, SHARED_WAIT_MS);
+      // Asked by another request that has not had its answer yet: ask in this one instead.
+      if (lease === STILL_PENDING) lease = await this.#ask(key, env, cfg, region, shard);
     }
-    const lease = await asked.lease;
     return lease !== null && leaseUsable(lease, Date.now()) ? lease : undefined;
   }
+
+  /** Asks the shard for a lease, as the question every write of this isolate shares until it is spent. */
+  #ask(key: string, env: Env, cfg: Config, region: string, shard: number): Promise<AdmissionLease | null> {
+    const question: Asked = { at: Date.now() };
+    this.#asked.set(key, question);
+    return catalogStub(env, cfg, region, shard)
+      .admissionLease()
+      .catch((error: unknown) => {
+        console.warn("no admission lease; each new allocation asks its own admission", error);
+        return null;
+      })
+      .then((answer) => {
+        question.answer =
+          answer === null
+            ? null
+            : { index: answer.index, collected: answer.collected, until: answer.until, usableUntil: answer.usableUntil };
+        return question.answer;
+      });
+  }
+}
+
+const STILL_PENDING = Symbol("still pending");
+
+/** The question's answer, or STILL_PENDING if it has none within `ms` (an answered one at once). */
+async function answerWithin(asked: Asked, ms: number): Promise<AdmissionLease | null | typeof STILL_PENDING> {
+  const end = Date.now() + ms;
+  while (asked.answer === undefined) {
+    if (Date.now() >= end) return STILL_PENDING;
+    await new Promise((resolve) => setTimeout(resolve, ANSWER_POLL_MS));
+  }
+  return asked.answer;
 }
 
 function shardKey(region: string, shard: number, cfg: Config): string {

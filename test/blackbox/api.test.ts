@@ -3,7 +3,7 @@
  * driven the way Nomad's Go client drives it (`index=N&wait=Nms`, X-Nomad-Token).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
+import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
 import { type DevServer, startDevServer } from "../support/dev-server.ts";
 
 let server: DevServer;
@@ -101,6 +101,33 @@ describe("black-box over HTTP", () => {
     expect(read.status).toBe(200);
     expect((await read.text()).endsWith("}\n")).toBe(true);
     expect((await get(`/v1/allocation/${id}`)).status).toBe(404);
+  });
+
+  it("creates that come together share their shard's admission lease across requests; later requests use it too", async () => {
+    // Each HTTP request is a request of its own in the Worker: the lease one of them asked must
+    // serve the others (src/durable/admission-leases.ts), also after that one has been answered.
+    const create = async (id: string) => {
+      const r = await put(`/v1/allocation/${id}`, DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id));
+      return { status: r.status, text: await r.text() };
+    };
+    const together = Array.from({ length: 8 }, () => crypto.randomUUID());
+    const answers = await Promise.all(together.map(create));
+    const later: Array<{ status: number; text: string }> = [];
+    for (const id of Array.from({ length: 4 }, () => crypto.randomUUID())) later.push(await create(id));
+    // Concurrent again, each likely carrying the lease asked by a request answered earlier.
+    later.push(...(await Promise.all(Array.from({ length: 8 }, () => create(crypto.randomUUID())))));
+    for (const answer of [...answers, ...later]) expect(answer).toMatchObject({ status: 200 });
+    const batch = (ids: string[]) =>
+      post(
+        "/v1/allocations/batch",
+        `{"Changes":[${ids.map((id) => `{"Op":"put","ID":"${id}","Allocation":${DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id)}}`).join(",")}]}`,
+      );
+    for (let i = 0; i < 2; i++) {
+      const r = await batch([crypto.randomUUID(), crypto.randomUUID()]);
+      expect(r.status).toBe(200);
+      const { Results } = (await r.json()) as { Results: Array<{ Index?: number }> };
+      expect(Results.map((result) => typeof result.Index)).toEqual(["number", "number"]);
+    }
   });
 
   it("keeps state and the index clock across a restart on the same state directory", async () => {

@@ -42,10 +42,16 @@ export async function closedLoop(
         const sent = performance.now();
         try {
           const response = await conn.request({ ...request, keepBody: true });
-          if (!ok(response.status, response.body?.toString() ?? "")) errors++;
+          if (!ok(response.status, response.body?.toString() ?? "")) {
+            errors++;
+            // BENCH_DEBUG=1: each failed request's status and body on stderr.
+            if (process.env.BENCH_DEBUG)
+              console.error("failed:", request.method, request.path, response.status, response.body?.toString().slice(0, 300));
+          }
           latencies.push(response.doneAt - sent);
           lastDone = Math.max(lastDone, response.doneAt);
-        } catch {
+        } catch (error) {
+          if (process.env.BENCH_DEBUG) console.error("failed:", request.method, request.path, String(error));
           errors++;
         }
       }
