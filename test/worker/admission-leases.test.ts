@@ -5,6 +5,7 @@
  * of its own, so this file starts with no lease held; each test uses a region of its own or an
  * instance of its own.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
@@ -85,6 +86,26 @@ describe("admission leases of single writes", () => {
     const seen = await leases.forSingle(env, cfg, "global", second, async (lease) => lease);
     expect(seen).toBeUndefined();
     expect((await shardStats("global", first)).leases - before.leases).toBe(0);
+  });
+
+  it("a write does not wait more than 2 s for a question another write asked: it asks its own", async () => {
+    const leases = new AdmissionLeases();
+    const [id] = idsOfOneShard(1) as [string];
+    const stub = catalogFor("europe", shardOf(id.replaceAll("-", ""), cfg.catalogShards));
+    const before = await stub.stats();
+    // The shard takes no call for 3 s, so the first question stays pending past 2 s.
+    const busy = runInDurableObject(stub, (_instance, state) => state.blockConcurrencyWhile(() => sleep(3000)));
+    await sleep(50);
+    const started = Date.now();
+    const writes = await Promise.all(
+      [0, 1, 2].map(() => leases.forSingle(env, cfg, "europe", id, async (lease) => ({ lease, after: Date.now() - started }))),
+    );
+    await busy;
+    // The first went alone, without; the second asked; the third waited 2 s for that answer, then asked too.
+    expect(writes[0]?.lease).toBeUndefined();
+    expect(writes[1]?.lease).toBeDefined();
+    expect(writes[2]?.lease).toBeDefined();
+    expect((await stub.stats()).leases - before.leases).toBe(2);
   });
 
   it("a shard that grants none is asked again only after a while; meanwhile the writes go without", async () => {
