@@ -18,6 +18,11 @@ export function shardOf(hex: string, shards: number): number {
   return Math.floor((lead * shards) / SHARD_SPACE);
 }
 
+/** The shard holding allocation `uuid` (canonical, with hyphens). */
+export function shardOfAlloc(uuid: string, shards: number): number {
+  return shardOf(uuid.replaceAll("-", ""), shards);
+}
+
 /**
  * The shards, in listing order, that can hold ids starting with `prefix` (hex) from `startHex` (hex,
  * "" for the start) on: ascending, or descending with `reverse` (then from `startHex` down).

@@ -11,7 +11,7 @@
  * creates), and the shard then holds off no collection for it.
  */
 import type { Config } from "../config.ts";
-import { shardOf } from "../domain/catalog-shard.ts";
+import { shardOfAlloc } from "../domain/catalog-shard.ts";
 import type { AdmissionLease } from "./contract.ts";
 import { catalogStub } from "./stub.ts";
 import { leaseUsable } from "./tombstone-retention.ts";
@@ -51,7 +51,7 @@ export class AdmissionLeases {
    * the shard granted none (the creates ask their own admission).
    */
   async lease(env: Env, cfg: Config, region: string, uuid: string): Promise<AdmissionLease | undefined> {
-    return this.#usable(env, cfg, region, shardOf(uuid.replaceAll("-", ""), cfg.catalogShards));
+    return this.#usable(env, cfg, region, shardOfAlloc(uuid, cfg.catalogShards));
   }
 
   /**
@@ -59,7 +59,7 @@ export class AdmissionLeases {
    * usable one (or is asking one) or has another single write to the shard in flight; else with none.
    */
   async forSingle<T>(env: Env, cfg: Config, region: string, uuid: string, write: (lease?: AdmissionLease) => Promise<T>): Promise<T> {
-    const shard = shardOf(uuid.replaceAll("-", ""), cfg.catalogShards);
+    const shard = shardOfAlloc(uuid, cfg.catalogShards);
     const key = shardKey(region, shard, cfg);
     const inFlight = (this.#singles.get(key) ?? 0) + 1;
     this.#singles.set(key, inFlight);

@@ -8,7 +8,7 @@
  * after the batch's answer reflects it, as after a single write.
  */
 import type { Config } from "../config.ts";
-import { shardOf } from "../domain/catalog-shard.ts";
+import { shardOfAlloc } from "../domain/catalog-shard.ts";
 import type { CatalogChange } from "./contract.ts";
 import { allocationStub, catalogStub } from "./stub.ts";
 
@@ -40,13 +40,9 @@ export class CatalogCarrier {
     this.#region = region;
   }
 
-  #shardOf(uuid: string): number {
-    return shardOf(uuid.replaceAll("-", ""), this.#cfg.catalogShards);
-  }
-
   /** Queues allocation `uuid`'s carried change; a shard's queue goes out once it is full. */
   add(uuid: string, change: CatalogChange): void {
-    const shard = this.#shardOf(uuid);
+    const shard = shardOfAlloc(uuid, this.#cfg.catalogShards);
     const queue = this.#queued.get(shard) ?? { changes: [], chars: 0 };
     this.#queued.set(shard, queue);
     queue.changes.push({ uuid, change });

@@ -5,7 +5,7 @@
  * unreachable catalog delays the list but never loses or duplicates a change.
  */
 import { config } from "../config.ts";
-import { shardOf } from "../domain/catalog-shard.ts";
+import { shardOfAlloc } from "../domain/catalog-shard.ts";
 import type { CatalogChange } from "./contract.ts";
 import { catalogStub } from "./stub.ts";
 
@@ -101,7 +101,7 @@ export class CatalogOutbox {
     // always: they are all this allocation's) and within the delivery's caps.
     const queued = stored.map(({ alloc_index: index }) => {
       const kept = this.#kept.get(index) ?? this.#read(index);
-      return { index, shard: shardOf(kept.change.allocId.replaceAll("-", ""), cfg.catalogShards), ...kept };
+      return { index, shard: shardOfAlloc(kept.change.allocId, cfg.catalogShards), ...kept };
     });
     for (let start = 0; start < queued.length; ) {
       const first = queued[start] as (typeof queued)[number];
@@ -137,7 +137,7 @@ export class CatalogOutbox {
     if (!first) return;
     const { region, change } = this.#kept.get(first.alloc_index) ?? this.#read(first.alloc_index);
     const cfg = config(this.#env);
-    const shard = shardOf(change.allocId.replaceAll("-", ""), cfg.catalogShards);
+    const shard = shardOfAlloc(change.allocId, cfg.catalogShards);
     const recorded = await catalogStub(this.#env, cfg, region, shard).recordedIndex(change.allocId);
     if (recorded === null) return;
     sql.exec("DELETE FROM catalog_outbox WHERE alloc_index <= ?", recorded);

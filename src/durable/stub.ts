@@ -5,7 +5,7 @@
  * object is ever addressed for a junk region or id.
  */
 import type { Config } from "../config.ts";
-import { shardOf } from "../domain/catalog-shard.ts";
+import { shardOfAlloc } from "../domain/catalog-shard.ts";
 import { ACL_STORE_NAME, allocationName, catalogName } from "./object-names.ts";
 
 function named<T extends Rpc.DurableObjectBranded | undefined>(
@@ -27,7 +27,7 @@ export function catalogStub(env: Env, cfg: Config, region: string, shard = 0) {
 
 /** The catalog shard that lists allocation `uuid` of `region`. */
 export function catalogStubFor(env: Env, cfg: Config, region: string, uuid: string) {
-  return catalogStub(env, cfg, region, shardOf(uuid.replaceAll("-", ""), cfg.catalogShards));
+  return catalogStub(env, cfg, region, shardOfAlloc(uuid, cfg.catalogShards));
 }
 
 export function aclStub(env: Env) {

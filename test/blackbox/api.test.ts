@@ -3,7 +3,8 @@
  * driven the way Nomad's Go client drives it (`index=N&wait=Nms`, X-Nomad-Token).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_ALLOC_ID, DEMO_ALLOCATION_JSON } from "../../src/demo/allocation.ts";
+import { DEMO_ALLOC_ID } from "../../src/demo/allocation.ts";
+import { allocationJson, batchBody } from "../bench/lib/closed-loop.ts";
 import { type DevServer, startDevServer } from "../support/dev-server.ts";
 
 let server: DevServer;
@@ -107,7 +108,7 @@ describe("black-box over HTTP", () => {
     // Each HTTP request is a request of its own in the Worker: the lease one of them asked must
     // serve the others (src/durable/admission-leases.ts), also after that one has been answered.
     const create = async (id: string) => {
-      const r = await put(`/v1/allocation/${id}`, DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id));
+      const r = await put(`/v1/allocation/${id}`, allocationJson(id));
       return { status: r.status, text: await r.text() };
     };
     const together = Array.from({ length: 8 }, () => crypto.randomUUID());
@@ -117,11 +118,7 @@ describe("black-box over HTTP", () => {
     // Concurrent again, each likely carrying the lease asked by a request answered earlier.
     later.push(...(await Promise.all(Array.from({ length: 8 }, () => create(crypto.randomUUID())))));
     for (const answer of [...answers, ...later]) expect(answer).toMatchObject({ status: 200 });
-    const batch = (ids: string[]) =>
-      post(
-        "/v1/allocations/batch",
-        `{"Changes":[${ids.map((id) => `{"Op":"put","ID":"${id}","Allocation":${DEMO_ALLOCATION_JSON.replaceAll(DEMO_ALLOC_ID, id)}}`).join(",")}]}`,
-      );
+    const batch = (ids: string[]) => post("/v1/allocations/batch", batchBody(ids));
     for (let i = 0; i < 2; i++) {
       const r = await batch([crypto.randomUUID(), crypto.randomUUID()]);
       expect(r.status).toBe(200);

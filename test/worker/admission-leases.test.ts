@@ -9,23 +9,23 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config.ts";
-import { shardOf } from "../../src/domain/catalog-shard.ts";
+import { shardOfAlloc } from "../../src/domain/catalog-shard.ts";
 import { AdmissionLeases } from "../../src/durable/admission-leases.ts";
 import { TEST_ADMISSION_LEASE_MS } from "../support/constants.ts";
 import { allocationJson, catalogFor, newAllocId, write } from "../support/worker.ts";
 
 const cfg = config(env);
-const shardStats = (region: string, id: string) => catalogFor(region, shardOf(id.replaceAll("-", ""), cfg.catalogShards)).stats();
+const shardStats = (region: string, id: string) => catalogFor(region, shardOfAlloc(id, cfg.catalogShards)).stats();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Ids of one catalog shard, so their creates share its lease whatever the shard count. */
 function idsOfOneShard(count: number): string[] {
   const first = newAllocId();
-  const shard = shardOf(first.replaceAll("-", ""), cfg.catalogShards);
+  const shard = shardOfAlloc(first, cfg.catalogShards);
   const ids = [first];
   while (ids.length < count) {
     const id = newAllocId();
-    if (shardOf(id.replaceAll("-", ""), cfg.catalogShards) === shard) ids.push(id);
+    if (shardOfAlloc(id, cfg.catalogShards) === shard) ids.push(id);
   }
   return ids;
 }
@@ -91,7 +91,7 @@ describe("admission leases of single writes", () => {
   it("a write does not wait more than 2 s for a question another write asked: it asks its own", async () => {
     const leases = new AdmissionLeases();
     const [id] = idsOfOneShard(1) as [string];
-    const stub = catalogFor("europe", shardOf(id.replaceAll("-", ""), cfg.catalogShards));
+    const stub = catalogFor("europe", shardOfAlloc(id, cfg.catalogShards));
     const before = await stub.stats();
     // The shard takes no call for 3 s, so the first question stays pending past 2 s.
     const busy = runInDurableObject(stub, (_instance, state) => state.blockConcurrencyWhile(() => sleep(3000)));
@@ -111,7 +111,7 @@ describe("admission leases of single writes", () => {
   it("a shard that grants none is asked again only after a while; meanwhile the writes go without", async () => {
     const leases = new AdmissionLeases();
     const [id] = idsOfOneShard(1) as [string];
-    const stub = catalogFor("global", shardOf(id.replaceAll("-", ""), cfg.catalogShards));
+    const stub = catalogFor("global", shardOfAlloc(id, cfg.catalogShards));
     // Refusing a collection during a lease pauses the grants (tombstone-retention.ts).
     const granted = await stub.admissionLease();
     expect(granted).not.toBeNull();
